@@ -1,0 +1,55 @@
+//! Liveness and readiness probes.
+
+use super::ApiTags;
+use super::problem::ApiError;
+use crate::store::Store;
+use poem::http::StatusCode;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+
+/// A probe's answer.
+#[derive(Debug, Object)]
+pub struct Health {
+    /// `ok`.
+    status: String,
+}
+
+#[derive(ApiResponse)]
+enum Readiness {
+    /// The database answers.
+    #[oai(status = 200)]
+    Ready(Json<Health>),
+    /// The database does not answer (`not_ready`).
+    #[oai(status = 503, content_type = "application/problem+json")]
+    NotReady(Json<super::problem::Problem>),
+}
+
+/// Probes for load balancers and container health checks.
+pub struct SystemApi;
+
+#[OpenApi(tag = "ApiTags::System")]
+impl SystemApi {
+    /// The process is up.
+    #[oai(path = "/healthz", method = "get", operation_id = "healthz")]
+    async fn healthz(&self) -> Json<Health> {
+        Json(Health { status: "ok".into() })
+    }
+
+    /// The database answers queries.
+    #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
+    async fn readyz(&self, store: poem::web::Data<&Store>) -> Readiness {
+        match store.ping().await {
+            Ok(()) => Readiness::Ready(Json(Health { status: "ok".into() })),
+            Err(e) => {
+                tracing::error!(error = %e, "readiness check failed");
+                let err = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "not_ready",
+                    "Not ready",
+                    "The database does not answer.",
+                );
+                Readiness::NotReady(Json(err.problem().clone()))
+            }
+        }
+    }
+}

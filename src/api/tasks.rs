@@ -1,0 +1,327 @@
+//! `/v1/tasks`: create, read, edit, delete, list, sort a page, move one task.
+
+use super::ApiTags;
+use super::json::{JsonBody, present};
+use super::problem::{ApiError, Failure, both, INTERNAL, MALFORMED, MEDIA_TYPE, SESSION, TOO_LARGE, VALIDATION, declare};
+use super::security::SignedIn;
+use crate::domain::{PageRequest, Placement, TaskDate, TaskStatus, TaskText};
+use crate::service::{TaskPage, Tasks};
+use crate::store::tasks::{Task, TaskChanges};
+use chrono::{DateTime, Utc};
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use serde::Deserialize;
+
+/// Whether a task is done.
+#[derive(Debug, Clone, Copy, Enum, Deserialize)]
+pub enum Status {
+    /// Done.
+    Completed,
+    /// Not done yet.
+    Incomplete,
+}
+
+impl From<Status> for TaskStatus {
+    fn from(s: Status) -> Self {
+        match s {
+            Status::Completed => TaskStatus::Completed,
+            Status::Incomplete => TaskStatus::Incomplete,
+        }
+    }
+}
+
+impl From<TaskStatus> for Status {
+    fn from(s: TaskStatus) -> Self {
+        match s {
+            TaskStatus::Completed => Status::Completed,
+            TaskStatus::Incomplete => Status::Incomplete,
+        }
+    }
+}
+
+/// A task.
+#[derive(Debug, Object)]
+#[oai(rename = "Task")]
+pub struct TaskView {
+    /// Task id.
+    id: i64,
+    /// The day it is for, `YYYY-MM-DD`.
+
+    date: String,
+    /// What to do.
+
+    task: String,
+    /// Done or not.
+    status: Status,
+    /// When it was made.
+    created_at: DateTime<Utc>,
+    /// When it last changed.
+    updated_at: DateTime<Utc>,
+}
+
+impl From<Task> for TaskView {
+    fn from(t: Task) -> Self {
+        Self {
+            id: t.id,
+            date: t.date.to_iso(),
+            task: t.text.as_str().to_owned(),
+            status: t.status.into(),
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+        }
+    }
+}
+
+/// One page of tasks in the user's order.
+#[derive(Debug, Object)]
+#[oai(rename = "TaskPage")]
+pub struct TaskPageView {
+    /// The tasks on this page.
+    items: Vec<TaskView>,
+    /// This page's number (from 1).
+    page: u32,
+    /// Page size.
+    per_page: u32,
+    /// Tasks in all.
+    total_items: u64,
+    /// Pages in all at this page size.
+    total_pages: u64,
+}
+
+impl From<TaskPage> for TaskPageView {
+    fn from(p: TaskPage) -> Self {
+        Self {
+            total_pages: p.page.total_pages(p.total_items),
+            page: p.page.page(),
+            per_page: p.page.per_page(),
+            total_items: p.total_items,
+            items: p.items.into_iter().map(TaskView::from).collect(),
+        }
+    }
+}
+
+/// A new task; all fields required.
+#[derive(Debug, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct NewTask {
+    /// `YYYY-MM-DD`, a real calendar date.
+    #[oai(validator(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
+    date: String,
+    /// 1 to 1000 characters after trimming.
+    #[oai(validator(max_length = 1000))]
+    task: String,
+    /// `Completed` or `Incomplete`.
+    status: Status,
+}
+
+/// Any non-empty subset of a task's fields; `null` is refused.
+#[derive(Debug, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct TaskPatch {
+    /// `YYYY-MM-DD`.
+    #[oai(validator(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
+    #[serde(default, deserialize_with = "present")]
+    date: Option<String>,
+    /// 1 to 1000 characters after trimming.
+    #[oai(validator(max_length = 1000))]
+    #[serde(default, deserialize_with = "present")]
+    task: Option<String>,
+    /// `Completed` or `Incomplete`.
+    #[serde(default, deserialize_with = "present")]
+    status: Option<Status>,
+}
+
+/// The ids of one page's tasks in the wanted sequence.
+#[derive(Debug, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct SortRequest {
+    /// Exactly the ids GET shows on this page (same `per_page`), in the new order.
+    #[oai(validator(max_items = 100))]
+    task_ids: Vec<i64>,
+}
+
+/// Where to move a task: exactly one of the fields.
+#[derive(Debug, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct MoveRequest {
+    /// Place it immediately before this task.
+    #[serde(default, deserialize_with = "present")]
+    before_id: Option<i64>,
+    /// Place it immediately after this task.
+    #[serde(default, deserialize_with = "present")]
+    after_id: Option<i64>,
+    /// `start` or `end` of the list.
+    #[serde(default, deserialize_with = "present")]
+    to: Option<End>,
+}
+
+/// An end of the list.
+#[derive(Debug, Clone, Copy, Enum, Deserialize)]
+#[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum End {
+    /// First.
+    Start,
+    /// Last.
+    End,
+}
+
+#[derive(ApiResponse)]
+enum Created {
+    /// The task, now last in the user's order.
+    #[oai(status = 201)]
+    Created(Json<TaskView>, #[oai(header = "Location")] String),
+}
+
+#[derive(ApiResponse)]
+enum Deleted {
+    /// The task is gone.
+    #[oai(status = 204)]
+    Done,
+}
+
+const NOT_FOUND: (u16, &str) = (404, "task_not_found: you have no task with that id");
+
+declare!(CreateErrors: MALFORMED, SESSION, TOO_LARGE, MEDIA_TYPE, VALIDATION, INTERNAL);
+declare!(ListErrors: SESSION, VALIDATION, INTERNAL);
+declare!(TaskErrors: SESSION, NOT_FOUND, VALIDATION, INTERNAL);
+declare!(EditErrors: MALFORMED, SESSION, NOT_FOUND, TOO_LARGE, MEDIA_TYPE, VALIDATION, INTERNAL);
+declare!(SortErrors:
+    MALFORMED, SESSION,
+    (409, "order_conflict: the ids are not exactly this page's tasks now; task_ids lists what it holds"),
+    TOO_LARGE, MEDIA_TYPE,
+    (422, "invalid_order (duplicate ids, or ids not yours; task_ids lists them) or validation_failed"),
+    INTERNAL,
+);
+
+/// Task operations.
+pub struct TaskApi;
+
+#[OpenApi(prefix_path = "/v1/tasks", tag = "ApiTags::Tasks")]
+impl TaskApi {
+    /// Create a task at the end of your order.
+    #[oai(path = "/", method = "post", operation_id = "create_task")]
+    async fn create(
+        &self,
+        session: SignedIn,
+        body: JsonBody<NewTask>,
+        tasks: poem::web::Data<&Tasks>,
+    ) -> Result<Created, Failure<CreateErrors>> {
+        let new = body.0;
+        let (date, text) = both(("date", TaskDate::parse(&new.date)), ("task", TaskText::parse(&new.task)))?;
+        let task = tasks.create(&session.0, date, text, new.status.into()).await?;
+        let location = format!("/v1/tasks/{}", task.id);
+        Ok(Created::Created(Json(task.into()), location))
+    }
+
+    /// List your tasks, a page at a time, in your order.
+    #[oai(path = "/", method = "get", operation_id = "list_tasks")]
+    async fn list(
+        &self,
+        session: SignedIn,
+        /// Page number, from 1 (default 1). A page past the end is empty.
+        page: Query<Option<i64>>,
+        /// Tasks per page, 1 to 100 (default 20).
+        per_page: Query<Option<i64>>,
+        tasks: poem::web::Data<&Tasks>,
+    ) -> Result<Json<TaskPageView>, Failure<ListErrors>> {
+        let page = page_request(page.0, per_page.0)?;
+        Ok(Json(tasks.list(&session.0, page).await?.into()))
+    }
+
+    /// Read one task.
+    #[oai(path = "/:id", method = "get", operation_id = "get_task")]
+    async fn get(
+        &self,
+        session: SignedIn,
+        id: Path<i64>,
+        tasks: poem::web::Data<&Tasks>,
+    ) -> Result<Json<TaskView>, Failure<TaskErrors>> {
+        Ok(Json(tasks.get(&session.0, id.0).await?.into()))
+    }
+
+    /// Change any non-empty subset of a task's fields.
+    #[oai(path = "/:id", method = "patch", operation_id = "update_task")]
+    async fn update(
+        &self,
+        session: SignedIn,
+        id: Path<i64>,
+        body: JsonBody<TaskPatch>,
+        tasks: poem::web::Data<&Tasks>,
+    ) -> Result<Json<TaskView>, Failure<EditErrors>> {
+        let changes = body.0.parse()?;
+        Ok(Json(tasks.update(&session.0, id.0, changes).await?.into()))
+    }
+
+    /// Delete a task.
+    #[oai(path = "/:id", method = "delete", operation_id = "delete_task")]
+    async fn delete(
+        &self,
+        session: SignedIn,
+        id: Path<i64>,
+        tasks: poem::web::Data<&Tasks>,
+    ) -> Result<Deleted, Failure<TaskErrors>> {
+        tasks.delete(&session.0, id.0).await?;
+        Ok(Deleted::Done)
+    }
+
+    /// Put one page's tasks in a new order; tasks on other pages keep their places.
+    #[oai(path = "/sort", method = "post", operation_id = "sort_tasks")]
+    async fn sort(
+        &self,
+        session: SignedIn,
+        /// The page being sorted, from 1 (default 1).
+        page: Query<Option<i64>>,
+        /// The page size the client listed with, 1 to 100 (default 20).
+        per_page: Query<Option<i64>>,
+        body: JsonBody<SortRequest>,
+        tasks: poem::web::Data<&Tasks>,
+    ) -> Result<Json<TaskPageView>, Failure<SortErrors>> {
+        let page = page_request(page.0, per_page.0)?;
+        Ok(Json(tasks.sort(&session.0, page, body.0.task_ids).await?.into()))
+    }
+
+    /// Move one task before or after another, or to either end.
+    #[oai(path = "/:id/move", method = "post", operation_id = "move_task")]
+    async fn move_task(
+        &self,
+        session: SignedIn,
+        id: Path<i64>,
+        body: JsonBody<MoveRequest>,
+        tasks: poem::web::Data<&Tasks>,
+    ) -> Result<Json<TaskView>, Failure<EditErrors>> {
+        let m = body.0;
+        let to = m.to.map(|e| match e {
+            End::Start => "start",
+            End::End => "end",
+        });
+        let placement = Placement::parse(m.before_id, m.after_id, to).map_err(|e| ApiError::field("body", e.0))?;
+        Ok(Json(tasks.move_to(&session.0, id.0, placement).await?.into()))
+    }
+}
+
+impl TaskPatch {
+    fn parse(self) -> Result<TaskChanges, ApiError> {
+        if self.date.is_none() && self.task.is_none() && self.status.is_none() {
+            return Err(ApiError::field("body", "give at least one of date, task, status"));
+        }
+        let (date, text) = both(
+            ("date", self.date.as_deref().map(TaskDate::parse).transpose()),
+            ("task", self.task.as_deref().map(TaskText::parse).transpose()),
+        )?;
+        Ok(TaskChanges {
+            date,
+            text,
+            status: self.status.map(TaskStatus::from),
+        })
+    }
+}
+
+fn page_request(page: Option<i64>, per_page: Option<i64>) -> Result<PageRequest, ApiError> {
+    PageRequest::parse(page, per_page).map_err(|(field, e)| ApiError::field(field, e.0))
+}

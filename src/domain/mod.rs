@@ -1,0 +1,30 @@
+//! Domain values: each can only be built valid, so code below `api` never re-checks input.
+
+mod code;
+mod email;
+mod page;
+mod password;
+mod placement;
+mod sort_key;
+mod task;
+mod token;
+
+pub use code::OtpCode;
+pub use email::Email;
+pub use page::PageRequest;
+pub use password::Password;
+pub use placement::Placement;
+pub use sort_key::SortKey;
+pub use task::{TaskDate, TaskStatus, TaskText};
+pub use token::{ChallengeId, SessionToken};
+
+/// Why a value was refused, in words a client can act on (the caller names the field).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+impl Invalid {
+    fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}

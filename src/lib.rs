@@ -1,0 +1,157 @@
+//! listo: a task-list API in one binary with its SQLite database inside.
+//!
+//! Requests flow one way: [`api`] → [`service`] → [`store`] / [`mail`].
+
+pub mod api;
+pub mod config;
+pub mod domain;
+pub mod mail;
+pub mod service;
+pub mod store;
+pub mod telemetry;
+
+use config::Config;
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::{Endpoint, EndpointExt, Response, Server};
+use service::auth::AuthSettings;
+use service::{Auth, Tasks};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use store::Store;
+
+/// How often expired codes and sessions are swept.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+/// How long in-flight requests may run on after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Why listo could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Store(#[from] store::StoreError),
+    /// The mail transport could not be set up.
+    #[error("mail: {0}")]
+    Mail(#[from] mail::MailError),
+    /// The address could not be bound.
+    #[error("binding {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A bound, ready-to-serve listo.
+pub struct App {
+    acceptor: TcpAcceptor,
+    endpoint: poem::endpoint::BoxEndpoint<'static, Response>,
+    store: Store,
+    sweeper: tokio::task::JoinHandle<()>,
+    addr: SocketAddr,
+}
+
+impl App {
+    /// Opens the database, prepares mail and binds the listener (port 0 picks a free port).
+    pub async fn build(config: Config) -> Result<App, StartError> {
+        let path = config.database.clone();
+        let store = tokio::task::spawn_blocking(move || Store::open(&path))
+            .await
+            .map_err(store::StoreError::from)??;
+        let secret = match &config.secret {
+            Some(s) => s.as_bytes().to_vec(),
+            None => store
+                .write(|tx| {
+                    store::settings::secret_or_insert(tx, || {
+                        let mut bytes = [0u8; 32];
+                        rand::Rng::fill_bytes(&mut rand::rng(), &mut bytes);
+                        bytes
+                    })
+                })
+                .await?
+                .to_vec(),
+        };
+        let mailer = Arc::new(mail::Mailer::new(&config.mail, config.mail_from.clone())?);
+        let auth = Auth::new(
+            store.clone(),
+            mailer,
+            AuthSettings {
+                secret,
+                session_ttl: config.session_ttl,
+                otp_ttl: config.otp_ttl,
+                limit_per_email: config.login_limit_per_email,
+                limit_per_addr: config.login_limit_per_addr,
+                hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            },
+        );
+        let tasks = Tasks::new(store.clone());
+        let sweeper = service::sweeper::spawn(store.clone(), auth.clone(), SWEEP_EVERY);
+        let endpoint = api::routes(api::Deps {
+            auth,
+            tasks,
+            store: store.clone(),
+            trust_proxy: config.trust_proxy,
+        })
+        .boxed();
+        let acceptor = TcpListener::bind(config.addr)
+            .into_acceptor()
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: config.addr,
+                source,
+            })?;
+        let addr = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().copied())
+            .unwrap_or(config.addr);
+        Ok(App {
+            acceptor,
+            endpoint,
+            store,
+            sweeper,
+            addr,
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// The database behind this app.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Serves until the process ends.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(std::future::pending()).await
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish
+    /// (at most 10 s) and checkpoints the WAL into the database file.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
+        let result = Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(self.endpoint, shutdown, Some(SHUTDOWN_GRACE))
+            .await;
+        self.sweeper.abort();
+        if let Err(e) = self.store.checkpoint().await {
+            tracing::error!(error = %e, "WAL checkpoint at shutdown failed");
+        }
+        result
+    }
+}
+
+/// The HTTP endpoint alone, for callers that bring their own server.
+pub fn endpoint(deps: api::Deps) -> impl Endpoint<Output = Response> {
+    api::routes(deps)
+}

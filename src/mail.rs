@@ -1,0 +1,95 @@
+//! Outgoing email: lettre over SMTP, or `.eml` files in an outbox folder when no server is set.
+
+use crate::config::MailConfig;
+use crate::domain::{Email, OtpCode};
+use lettre::message::{Mailbox, header::ContentType};
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How long one SMTP conversation may take before login gives up with `email_unavailable`.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why an email did not leave.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    /// The message could not be assembled (an address lettre refuses).
+    #[error("building the message: {0}")]
+    Build(#[from] lettre::error::Error),
+    /// The recipient is not an address lettre accepts.
+    #[error("recipient: {0}")]
+    Address(#[from] lettre::address::AddressError),
+    /// The SMTP URL is not one lettre understands.
+    #[error("smtp settings: {0}")]
+    Settings(lettre::transport::smtp::Error),
+    /// The SMTP server could not be reached or refused the message.
+    #[error("smtp: {0}")]
+    Smtp(#[from] lettre::transport::smtp::Error),
+    /// The outbox folder could not be written.
+    #[error("outbox: {0}")]
+    Outbox(#[from] lettre::transport::file::Error),
+    /// The outbox folder could not be created.
+    #[error("creating outbox {0}: {1}")]
+    OutboxDir(PathBuf, std::io::Error),
+}
+
+enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Outbox(AsyncFileTransport<Tokio1Executor>, PathBuf),
+}
+
+/// Sends listo's emails.
+pub struct Mailer {
+    transport: Transport,
+    from: Mailbox,
+}
+
+impl Mailer {
+    /// Prepares the transport the configuration names; the outbox folder is created here.
+    pub fn new(config: &MailConfig, from: Mailbox) -> Result<Self, MailError> {
+        let transport = match config {
+            MailConfig::Smtp(url) => Transport::Smtp(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map_err(MailError::Settings)?
+                    .timeout(Some(SMTP_TIMEOUT))
+                    .build(),
+            ),
+            MailConfig::Outbox(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| MailError::OutboxDir(dir.clone(), e))?;
+                Transport::Outbox(AsyncFileTransport::new(dir), dir.clone())
+            }
+        };
+        Ok(Self { transport, from })
+    }
+
+    /// Emails a login code; returns only once the server (or the outbox file) has the message.
+    pub async fn send_code(&self, to: &Email, code: &OtpCode, valid_for: Duration) -> Result<(), MailError> {
+        let minutes = valid_for.as_secs().div_ceil(60).max(1);
+        let unit = if minutes == 1 { "minute" } else { "minutes" };
+        let body = format!(
+            "Your listo sign-in code is {code}\n\n\
+             It is valid for {minutes} {unit} and works once.\n\
+             Enter it in the app, or send it to POST /v1/auth/verify with your challenge_id.\n\n\
+             If you did not try to sign in, someone else knows your password: change it.\n",
+            code = code.expose(),
+        );
+        let to_box = Mailbox::new(None, to.as_str().parse()?);
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to_box)
+            .subject(format!("Your listo sign-in code (valid {minutes} {unit})"))
+            .header(ContentType::TEXT_PLAIN)
+            .body(body)?;
+        match &self.transport {
+            Transport::Smtp(smtp) => {
+                smtp.send(message).await?;
+                tracing::info!("sign-in code emailed over smtp");
+            }
+            Transport::Outbox(files, dir) => {
+                let id = files.send(message).await?;
+                tracing::info!(file = %dir.join(format!("{id}.eml")).display(), "sign-in code written to the outbox (no LISTO_SMTP_URL set)");
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,263 @@
+//! Sign-in: register, password check with an emailed code, sessions, logout.
+
+use super::credentials::{Keys, PasswordHasher};
+use super::limits::LoginLimits;
+use super::{ServiceError, now_ms};
+use crate::domain::{ChallengeId, Email, OtpCode, Password, SessionToken};
+use crate::mail::Mailer;
+use crate::store::{self, Store, challenges, sessions, users};
+use chrono::{DateTime, Utc};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use subtle::ConstantTimeEq;
+
+/// Wrong codes allowed per challenge; the fifth wrong one burns it.
+const CODE_ATTEMPTS: u32 = 5;
+
+/// The client's address as far as the server can tell (for per-address rate limits).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<IpAddr>);
+
+/// A login waiting for its code.
+#[derive(Debug, Clone)]
+pub struct LoginStarted {
+    /// Pass this back with the code.
+    pub challenge_id: ChallengeId,
+    /// When the code stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A fresh session: the token is shown to the client once and stored only hashed.
+#[derive(Debug)]
+pub struct SessionIssued {
+    /// The bearer token.
+    pub token: SessionToken,
+    /// When the session stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An authenticated request's session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The signed-in user.
+    pub user_id: i64,
+    /// Their email.
+    pub email: String,
+    /// When the session was opened.
+    pub issued_at: DateTime<Utc>,
+    /// When it ends.
+    pub expires_at: DateTime<Utc>,
+    token_hash: [u8; 32],
+}
+
+/// A registered account as shown to its owner.
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// User id.
+    pub id: i64,
+    /// Email.
+    pub email: String,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The sign-in service.
+#[derive(Clone)]
+pub struct Auth {
+    store: Store,
+    mailer: Arc<Mailer>,
+    keys: Keys,
+    hasher: PasswordHasher,
+    limits: Arc<LoginLimits>,
+    session_ttl: Duration,
+    otp_ttl: Duration,
+}
+
+/// What [`Auth::new`] needs besides storage and mail.
+pub struct AuthSettings {
+    /// Server secret for keyed hashes.
+    pub secret: Vec<u8>,
+    /// Session life.
+    pub session_ttl: Duration,
+    /// Code life.
+    pub otp_ttl: Duration,
+    /// Attempts per minute per email (0 = off).
+    pub limit_per_email: u32,
+    /// Attempts per minute per client address (0 = off).
+    pub limit_per_addr: u32,
+    /// Password hashes allowed to run at once.
+    pub hash_concurrency: usize,
+}
+
+impl Auth {
+    /// Builds the service.
+    pub fn new(store: Store, mailer: Arc<Mailer>, settings: AuthSettings) -> Self {
+        Self {
+            store,
+            mailer,
+            keys: Keys::derive(&settings.secret),
+            hasher: PasswordHasher::new(settings.hash_concurrency),
+            limits: Arc::new(LoginLimits::new(settings.limit_per_email, settings.limit_per_addr)),
+            session_ttl: settings.session_ttl,
+            otp_ttl: settings.otp_ttl,
+        }
+    }
+
+    /// Creates an account.
+    pub async fn register(
+        &self,
+        email: Email,
+        password: Password,
+        client: ClientAddr,
+    ) -> Result<Account, ServiceError> {
+        self.spend_attempt(&email, client)?;
+        let hash = self.hasher.hash(password).await?;
+        let user = self
+            .store
+            .write(move |tx| {
+                users::insert(tx, email.as_str(), &hash, now_ms())?.ok_or(ServiceError::EmailTaken)
+            })
+            .await?;
+        tracing::info!(user_id = user.id, "account registered");
+        Ok(Account {
+            id: user.id,
+            email: user.email,
+            created_at: user.created_at,
+        })
+    }
+
+    /// Checks the password and emails a one-time code; the challenge exists only once the email left.
+    pub async fn login(
+        &self,
+        email: Email,
+        password: Password,
+        client: ClientAddr,
+    ) -> Result<LoginStarted, ServiceError> {
+        self.spend_attempt(&email, client)?;
+        let lookup = email.clone();
+        let user = self
+            .store
+            .read(move |tx| users::by_email(tx, lookup.as_str()).map_err(ServiceError::from))
+            .await?;
+        let (user_id, phc) = match user {
+            Some(u) => (Some(u.id), Some(u.password_hash)),
+            None => (None, None),
+        };
+        let matches = self.hasher.verify(password, phc).await?;
+        let Some(user_id) = user_id.filter(|_| matches) else {
+            tracing::info!("login refused: invalid credentials");
+            return Err(ServiceError::InvalidCredentials);
+        };
+
+        let challenge_id = ChallengeId::generate();
+        let code = OtpCode::generate();
+        self.mailer
+            .send_code(&email, &code, self.otp_ttl)
+            .await
+            .map_err(ServiceError::EmailUnavailable)?;
+
+        let expires_at = Utc::now() + self.otp_ttl;
+        let row = challenges::Challenge {
+            user_id,
+            code_hash: self.keys.code_hash(&challenge_id, &code),
+            attempts_left: CODE_ATTEMPTS,
+            expires_at_ms: store::to_millis(expires_at),
+        };
+        let id = challenge_id.clone();
+        self.store
+            .write(move |tx| challenges::insert(tx, id.as_str(), &row).map_err(ServiceError::from))
+            .await?;
+        tracing::info!(user_id, "login challenge issued");
+        Ok(LoginStarted {
+            challenge_id,
+            expires_at,
+        })
+    }
+
+    /// Trades a challenge and its code for a session; a code works once.
+    pub async fn verify(&self, challenge_id: ChallengeId, code: OtpCode) -> Result<SessionIssued, ServiceError> {
+        let offered = self.keys.code_hash(&challenge_id, &code);
+        let token = SessionToken::generate();
+        let token_hash = self.keys.token_hash(&token);
+        let ttl = self.session_ttl;
+        let outcome = self
+            .store
+            .write(move |tx| {
+                let id = challenge_id.as_str();
+                let Some(challenge) = challenges::get(tx, id)? else {
+                    return Ok(Err(ServiceError::InvalidCode { attempts_left: None }));
+                };
+                let now = Utc::now();
+                if store::to_millis(now) >= challenge.expires_at_ms {
+                    return Ok(Err(ServiceError::CodeExpired));
+                }
+                if challenge.attempts_left == 0 {
+                    return Ok(Err(ServiceError::TooManyAttempts));
+                }
+                if !bool::from(challenge.code_hash.ct_eq(&offered)) {
+                    let left = challenge.attempts_left - 1;
+                    challenges::set_attempts_left(tx, id, left)?;
+                    // The wrong guess must count even though the answer is an error: commit it.
+                    return Ok(Err(if left == 0 {
+                        ServiceError::TooManyAttempts
+                    } else {
+                        ServiceError::InvalidCode { attempts_left: Some(left) }
+                    }));
+                }
+                challenges::delete(tx, id)?;
+                let expires_at = now + ttl;
+                sessions::insert(tx, &token_hash, challenge.user_id, store::to_millis(now), store::to_millis(expires_at))?;
+                tracing::info!(user_id = challenge.user_id, "session opened");
+                Ok::<_, ServiceError>(Ok(expires_at))
+            })
+            .await?;
+        let expires_at = outcome?;
+        Ok(SessionIssued { token, expires_at })
+    }
+
+    /// Resolves a bearer token to its live session.
+    pub async fn authenticate(&self, raw_token: &str) -> Result<Session, ServiceError> {
+        let token = SessionToken::parse(raw_token).map_err(|_| ServiceError::SessionInvalid)?;
+        let token_hash = self.keys.token_hash(&token);
+        let row = self
+            .store
+            .read(move |tx| sessions::get(tx, &token_hash).map_err(ServiceError::from))
+            .await?
+            .ok_or(ServiceError::SessionInvalid)?;
+        if row.revoked {
+            return Err(ServiceError::SessionRevoked);
+        }
+        if now_ms() >= row.expires_at_ms {
+            return Err(ServiceError::SessionExpired);
+        }
+        Ok(Session {
+            user_id: row.user_id,
+            email: row.email,
+            issued_at: store::from_millis(row.issued_at_ms)?,
+            expires_at: store::from_millis(row.expires_at_ms)?,
+            token_hash,
+        })
+    }
+
+    /// Ends a session on the server; the token answers `session_revoked` from now on.
+    pub async fn logout(&self, session: Session) -> Result<(), ServiceError> {
+        self.store
+            .write(move |tx| sessions::revoke(tx, &session.token_hash, now_ms()).map_err(ServiceError::from))
+            .await?;
+        tracing::info!(user_id = session.user_id, "session revoked");
+        Ok(())
+    }
+
+    /// Forgets rate-limit state for keys that have refilled (called by the sweeper).
+    pub fn forget_idle_limits(&self) {
+        self.limits.forget_idle();
+    }
+
+    fn spend_attempt(&self, email: &Email, client: ClientAddr) -> Result<(), ServiceError> {
+        self.limits.check(email.as_str(), client.0).map_err(|retry_after_secs| {
+            tracing::warn!(retry_after_secs, "sign-in attempt rate limited");
+            ServiceError::RateLimited { retry_after_secs }
+        })
+    }
+}

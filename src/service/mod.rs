@@ -1,0 +1,90 @@
+//! The rules of sign-in and tasks, free of HTTP: handlers call one function here.
+
+pub mod auth;
+mod credentials;
+mod limits;
+pub mod sweeper;
+pub mod tasks;
+
+pub use auth::{Auth, ClientAddr, LoginStarted, Session, SessionIssued};
+pub use tasks::{TaskPage, Tasks};
+
+use crate::mail::MailError;
+use crate::store::StoreError;
+
+/// Everything a service call can refuse or fail with; `api` maps each variant to one problem code.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// Input that is well-formed but not acceptable here (the field is named).
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The request field at fault.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// Registration with an email that already has an account.
+    #[error("email already registered")]
+    EmailTaken,
+    /// Unknown email or wrong password (deliberately indistinguishable).
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// Too many login or register attempts; try again after this many seconds.
+    #[error("rate limited for {retry_after_secs}s")]
+    RateLimited {
+        /// Seconds until an attempt would be accepted.
+        retry_after_secs: u64,
+    },
+    /// The code email could not be sent, so no challenge was stored.
+    #[error("email unavailable: {0}")]
+    EmailUnavailable(#[source] MailError),
+    /// A wrong code, or a challenge that does not exist (any more).
+    #[error("invalid code")]
+    InvalidCode {
+        /// Wrong codes still allowed for this challenge, when it exists.
+        attempts_left: Option<u32>,
+    },
+    /// The code's life is over.
+    #[error("code expired")]
+    CodeExpired,
+    /// The challenge was burned by too many wrong codes.
+    #[error("too many attempts")]
+    TooManyAttempts,
+    /// A token listo never issued, or one already swept away.
+    #[error("session invalid")]
+    SessionInvalid,
+    /// A session past its absolute expiry.
+    #[error("session expired")]
+    SessionExpired,
+    /// A session ended by logout.
+    #[error("session revoked")]
+    SessionRevoked,
+    /// No task with that id belongs to the user.
+    #[error("task not found")]
+    TaskNotFound,
+    /// A sort request with duplicate ids or ids that are not the user's.
+    #[error("invalid order: {message}")]
+    InvalidOrder {
+        /// Which ids are wrong and why.
+        message: String,
+        /// The offending ids.
+        ids: Vec<i64>,
+    },
+    /// The posted ids are not exactly the tasks on that page now.
+    #[error("order conflict")]
+    OrderConflict {
+        /// The ids the page holds now, in order.
+        current: Vec<i64>,
+    },
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Password hashing failed.
+    #[error("password hashing: {0}")]
+    Hashing(String),
+}
+
+/// Milliseconds since the Unix epoch, now.
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -1,0 +1,37 @@
+//! Background removal of dead codes and sessions.
+
+use super::{Auth, ServiceError, now_ms};
+use crate::store::{Store, challenges, sessions};
+use std::time::Duration;
+
+/// Expired sessions stay this long so a late request still hears `session_expired`, not `session_invalid`.
+const EXPIRED_SESSION_GRACE: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Deletes expired challenges and long-expired sessions; returns how many rows went.
+pub async fn sweep_once(store: &Store) -> Result<usize, ServiceError> {
+    store
+        .write(|tx| {
+            let now = now_ms();
+            let codes = challenges::delete_expired(tx, now)?;
+            let old = sessions::delete_expired(tx, now - EXPIRED_SESSION_GRACE.as_millis() as i64)?;
+            Ok::<_, ServiceError>(codes + old)
+        })
+        .await
+}
+
+/// Runs [`sweep_once`] every `every` until the task is dropped.
+pub fn spawn(store: Store, auth: Auth, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match sweep_once(&store).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(rows = n, "swept expired codes and sessions"),
+                Err(e) => tracing::error!(error = %e, "sweeping expired codes and sessions failed"),
+            }
+            auth.forget_idle_limits();
+        }
+    })
+}

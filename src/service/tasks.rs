@@ -1,0 +1,187 @@
+//! Task rules: create, edit, delete, list, and the owner's order (sort a page, move one task).
+
+use super::{ServiceError, Session, now_ms};
+use crate::domain::{PageRequest, Placement, SortKey, TaskDate, TaskStatus, TaskText};
+use crate::store::tasks::{self as rows, Side, Task, TaskChanges};
+use crate::store::{Store, Tx, users};
+use std::collections::HashSet;
+
+/// One page of the owner's list, counted in the same transaction as it was read.
+#[derive(Debug, Clone)]
+pub struct TaskPage {
+    /// The tasks, in the owner's order.
+    pub items: Vec<Task>,
+    /// Which page this is.
+    pub page: PageRequest,
+    /// Tasks the owner holds in all.
+    pub total_items: u64,
+}
+
+/// The task service; every call acts for the session's user only.
+#[derive(Clone)]
+pub struct Tasks {
+    store: Store,
+}
+
+impl Tasks {
+    /// Builds the service.
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    /// Adds a task at the end of the owner's order.
+    pub async fn create(
+        &self,
+        session: &Session,
+        date: TaskDate,
+        text: TaskText,
+        status: TaskStatus,
+    ) -> Result<Task, ServiceError> {
+        let user = session.user_id;
+        self.store
+            .write(move |tx| {
+                let last = rows::neighbour(tx, user, None, Side::Before, 0)?;
+                let key = SortKey::between(last.as_ref(), None);
+                let task = rows::insert(tx, user, date, &text, status, &key, now_ms())?;
+                respace_if_long(tx, user, &key)?;
+                Ok(task)
+            })
+            .await
+    }
+
+    /// One of the owner's tasks.
+    pub async fn get(&self, session: &Session, id: i64) -> Result<Task, ServiceError> {
+        let user = session.user_id;
+        self.store
+            .read(move |tx| rows::get(tx, user, id)?.ok_or(ServiceError::TaskNotFound))
+            .await
+    }
+
+    /// Changes the given fields only.
+    pub async fn update(&self, session: &Session, id: i64, changes: TaskChanges) -> Result<Task, ServiceError> {
+        let user = session.user_id;
+        self.store
+            .write(move |tx| rows::update(tx, user, id, &changes, now_ms())?.ok_or(ServiceError::TaskNotFound))
+            .await
+    }
+
+    /// Deletes one of the owner's tasks.
+    pub async fn delete(&self, session: &Session, id: i64) -> Result<(), ServiceError> {
+        let user = session.user_id;
+        self.store
+            .write(move |tx| {
+                if rows::delete(tx, user, id)? {
+                    Ok(())
+                } else {
+                    Err(ServiceError::TaskNotFound)
+                }
+            })
+            .await
+    }
+
+    /// A page of the owner's list.
+    pub async fn list(&self, session: &Session, page: PageRequest) -> Result<TaskPage, ServiceError> {
+        let user = session.user_id;
+        self.store.read(move |tx| read_page(tx, user, page)).await
+    }
+
+    /// Puts the tasks of one page in the posted sequence; no task off that page changes key.
+    pub async fn sort(&self, session: &Session, page: PageRequest, ids: Vec<i64>) -> Result<TaskPage, ServiceError> {
+        let user = session.user_id;
+        let mut seen = HashSet::new();
+        let duplicates: Vec<i64> = ids.iter().copied().filter(|id| !seen.insert(*id)).collect();
+        if !duplicates.is_empty() {
+            return Err(ServiceError::InvalidOrder {
+                message: "task_ids lists these ids more than once".into(),
+                ids: duplicates,
+            });
+        }
+        self.store
+            .write(move |tx| {
+                let owned: HashSet<i64> = rows::owned(tx, user, &ids)?.into_iter().collect();
+                let foreign: Vec<i64> = ids.iter().copied().filter(|id| !owned.contains(id)).collect();
+                if !foreign.is_empty() {
+                    return Err(ServiceError::InvalidOrder {
+                        message: "task_ids holds ids that are not among your tasks".into(),
+                        ids: foreign,
+                    });
+                }
+                let current = rows::page_ids(tx, user, page.offset(), page.per_page())?;
+                let same_set = current.len() == ids.len() && current.iter().all(|id| seen.contains(id));
+                if !same_set || ids.is_empty() {
+                    return Err(ServiceError::OrderConflict { current });
+                }
+                let lower = match page.offset() {
+                    0 => None,
+                    offset => rows::key_at(tx, user, offset - 1)?,
+                };
+                let upper = rows::key_at(tx, user, page.offset() + i64::from(page.per_page()))?;
+                let keys = SortKey::n_between(lower.as_ref(), upper.as_ref(), ids.len());
+                let longest = keys.iter().max_by_key(|k| k.as_str().len()).cloned();
+                let placed: Vec<(i64, SortKey)> = ids.into_iter().zip(keys).collect();
+                rows::set_keys(tx, user, &placed, now_ms())?;
+                if let Some(key) = longest {
+                    respace_if_long(tx, user, &key)?;
+                }
+                read_page(tx, user, page)
+            })
+            .await
+    }
+
+    /// Moves one task to a new place in the owner's order, rewriting only its key.
+    pub async fn move_to(&self, session: &Session, id: i64, to: Placement) -> Result<Task, ServiceError> {
+        let user = session.user_id;
+        self.store
+            .write(move |tx| {
+                if rows::key_of(tx, user, id)?.is_none() {
+                    return Err(ServiceError::TaskNotFound);
+                }
+                let anchor_key = |field: &'static str, anchor: i64| -> Result<SortKey, ServiceError> {
+                    if anchor == id {
+                        return Err(ServiceError::Invalid {
+                            field,
+                            message: "a task cannot be placed relative to itself".into(),
+                        });
+                    }
+                    rows::key_of(tx, user, anchor)?.ok_or(ServiceError::Invalid {
+                        field,
+                        message: format!("task {anchor} is not among your tasks"),
+                    })
+                };
+                let (lower, upper) = match to {
+                    Placement::Start => (None, rows::neighbour(tx, user, None, Side::After, id)?),
+                    Placement::End => (rows::neighbour(tx, user, None, Side::Before, id)?, None),
+                    Placement::Before(anchor) => {
+                        let key = anchor_key("before_id", anchor)?;
+                        (rows::neighbour(tx, user, Some(&key), Side::Before, id)?, Some(key))
+                    }
+                    Placement::After(anchor) => {
+                        let key = anchor_key("after_id", anchor)?;
+                        let next = rows::neighbour(tx, user, Some(&key), Side::After, id)?;
+                        (Some(key), next)
+                    }
+                };
+                let key = SortKey::between(lower.as_ref(), upper.as_ref());
+                rows::set_keys(tx, user, &[(id, key.clone())], now_ms())?;
+                respace_if_long(tx, user, &key)?;
+                rows::get(tx, user, id)?.ok_or(ServiceError::TaskNotFound)
+            })
+            .await
+    }
+}
+
+fn read_page(tx: &Tx, user: i64, page: PageRequest) -> Result<TaskPage, ServiceError> {
+    Ok(TaskPage {
+        items: rows::page(tx, user, page.offset(), page.per_page())?,
+        page,
+        total_items: users::task_count(tx, user)?,
+    })
+}
+
+/// Respaces the owner's keys once one has grown past the limit, so keys stay short forever.
+fn respace_if_long(tx: &Tx, user: i64, key: &SortKey) -> Result<(), ServiceError> {
+    if key.needs_rebalance() {
+        rows::rebalance(tx, user)?;
+    }
+    Ok(())
+}
