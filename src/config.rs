@@ -107,7 +107,9 @@ impl Config {
                 }
                 MailConfig::Smtp(url)
             }
-            None => MailConfig::Outbox(get("LISTO_OUTBOX").map_or("./outbox".into(), PathBuf::from)),
+            None => {
+                MailConfig::Outbox(get("LISTO_OUTBOX").map_or("./outbox".into(), PathBuf::from))
+            }
         };
         let secret = get("LISTO_SECRET");
         if secret.as_ref().is_some_and(|s| s.len() < 32) {
@@ -154,7 +156,12 @@ impl Config {
                 30,
                 "a whole number of attempts per minute (0 turns the limit off)",
             )?,
-            trust_proxy: parse_or(get("LISTO_TRUST_PROXY"), "LISTO_TRUST_PROXY", false, "true or false")?,
+            trust_proxy: parse_or(
+                get("LISTO_TRUST_PROXY"),
+                "LISTO_TRUST_PROXY",
+                false,
+                "true or false",
+            )?,
             log_json,
         })
     }
@@ -181,7 +188,9 @@ fn seconds(raw: Option<String>, var: &'static str, default: u64) -> Result<Durat
         return Ok(Duration::from_secs(default));
     };
     match raw.trim().parse::<f64>() {
-        Ok(s) if s.is_finite() && (0.1..=31_536_000.0).contains(&s) => Ok(Duration::from_secs_f64(s)),
+        Ok(s) if s.is_finite() && (0.1..=31_536_000.0).contains(&s) => {
+            Ok(Duration::from_secs_f64(s))
+        }
         _ => Err(ConfigError {
             var,
             message: format!("expected a number of seconds between 0.1 and 31536000, got {raw:?}"),
@@ -195,8 +204,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -212,7 +223,10 @@ mod tests {
 
     #[test]
     fn port_and_addr() {
-        assert_eq!(config(&[("PORT", "9000")]).unwrap().addr.to_string(), "0.0.0.0:9000");
+        assert_eq!(
+            config(&[("PORT", "9000")]).unwrap().addr.to_string(),
+            "0.0.0.0:9000"
+        );
         let c = config(&[("PORT", "9000"), ("LISTO_ADDR", "127.0.0.1:1")]).unwrap();
         assert_eq!(c.addr.to_string(), "127.0.0.1:1");
     }
@@ -245,7 +259,10 @@ mod tests {
         ])
         .unwrap();
         let shown = format!("{c:?}");
-        assert!(!shown.contains("hunter2") && !shown.contains("0123456789abcdef"), "{shown}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("0123456789abcdef"),
+            "{shown}"
+        );
         assert!(shown.contains("mail.example.com:587"));
     }
 }

@@ -63,14 +63,20 @@ impl Mailer {
     }
 
     /// Emails a login code; returns only once the server (or the outbox file) has the message.
-    pub async fn send_code(&self, to: &Email, code: &OtpCode, valid_for: Duration) -> Result<(), MailError> {
+    pub async fn send_code(
+        &self,
+        to: &Email,
+        code: &OtpCode,
+        valid_for: Duration,
+    ) -> Result<(), MailError> {
         let minutes = valid_for.as_secs().div_ceil(60).max(1);
         let unit = if minutes == 1 { "minute" } else { "minutes" };
         let body = format!(
             "Your listo sign-in code is {code}\n\n\
              It is valid for {minutes} {unit} and works once.\n\
-             Enter it in the app, or send it to POST /v1/auth/verify with your challenge_id.\n\n\
-             If you did not try to sign in, someone else knows your password: change it.\n",
+             Enter it where you signed in.\n\n\
+             If you did not try to sign in, someone knows your password:\n\
+             change it.\n",
             code = code.expose(),
         );
         let to_box = Mailbox::new(None, to.as_str().parse()?);

@@ -1,10 +1,13 @@
 //! `/v1/auth/*`: register, login, verify, logout, session.
 
+use super::ApiTags;
 use super::client::Client;
 use super::json::JsonBody;
-use super::problem::{ApiError, Failure, both, INTERNAL, MALFORMED, MEDIA_TYPE, SESSION, TOO_LARGE, VALIDATION, declare};
+use super::problem::{
+    ApiError, Failure, INTERNAL, MALFORMED, MEDIA_TYPE, SESSION, TOO_LARGE, VALIDATION, both,
+    declare,
+};
 use super::security::SignedIn;
-use super::ApiTags;
 use crate::domain::{ChallengeId, Email, OtpCode, Password};
 use crate::service::Auth;
 use chrono::{DateTime, Utc};
@@ -18,10 +21,8 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
     /// An email address (lower-cased; at most 254 characters).
-
     email: String,
     /// 8 to 128 characters.
-
     password: String,
 }
 
@@ -64,7 +65,6 @@ pub struct CodeSubmission {
     /// From the login response.
     challenge_id: String,
     /// The 6 digits from the email.
-
     code: String,
 }
 
@@ -183,7 +183,9 @@ impl AuthApi {
         Ok(LoginAccepted::Accepted(Json(Challenge {
             challenge_id: started.challenge_id.as_str().to_owned(),
             expires_at: started.expires_at,
-            detail: "A 6-digit code was emailed; send it to /v1/auth/verify with this challenge_id.".into(),
+            detail:
+                "A 6-digit code was emailed; send it to /v1/auth/verify with this challenge_id."
+                    .into(),
         })))
     }
 
@@ -220,10 +222,16 @@ impl AuthApi {
 
     /// Who is signed in, and until when.
     #[oai(path = "/session", method = "get", operation_id = "get_session")]
-    async fn session(&self, session: SignedIn) -> Result<Json<SessionInfo>, Failure<SessionErrors>> {
+    async fn session(
+        &self,
+        session: SignedIn,
+    ) -> Result<Json<SessionInfo>, Failure<SessionErrors>> {
         let s = session.0;
         Ok(Json(SessionInfo {
-            user: SessionUser { id: s.user_id, email: s.email },
+            user: SessionUser {
+                id: s.user_id,
+                email: s.email,
+            },
             issued_at: s.issued_at,
             expires_in: seconds_until(s.expires_at),
             expires_at: s.expires_at,

@@ -22,8 +22,14 @@ impl<T: Type> Payload for JsonBody<T> {
     const CONTENT_TYPE: &'static str = "application/json";
 
     fn check_content_type(content_type: &str) -> bool {
-        let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-        essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+        let essence = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        essence == "application/json"
+            || (essence.starts_with("application/") && essence.ends_with("+json"))
     }
 
     fn schema_ref() -> MetaSchemaRef {
@@ -132,9 +138,18 @@ mod tests {
     #[test]
     fn names_the_field() {
         assert_eq!(field_of(r#"{"ids": []}"#), (422, "email".into()));
-        assert_eq!(field_of(r#"{"email": 5, "ids": []}"#), (422, "email".into()));
-        assert_eq!(field_of(r#"{"email": "a", "ids": [1, "x"]}"#), (422, "ids[1]".into()));
-        assert_eq!(field_of(r#"{"email": "a", "ids": [], "extra": 1}"#), (422, "extra".into()));
+        assert_eq!(
+            field_of(r#"{"email": 5, "ids": []}"#),
+            (422, "email".into())
+        );
+        assert_eq!(
+            field_of(r#"{"email": "a", "ids": [1, "x"]}"#),
+            (422, "ids[1]".into())
+        );
+        assert_eq!(
+            field_of(r#"{"email": "a", "ids": [], "extra": 1}"#),
+            (422, "extra".into())
+        );
         assert_eq!(field_of(r#"[1]"#), (422, "body".into()));
         assert_eq!(field_of(""), (422, "body".into()));
     }

@@ -87,7 +87,8 @@ fn problem_from(err: poem::Error) -> ApiError {
         return ApiError::field(e.name, param_message(&e.reason));
     }
     if let Some(e) = err.downcast_ref::<ParsePathError>() {
-        return ApiError::field(e.name, param_message(&e.reason));
+        // poem-openapi renames path parameters internally (`param0`); listo's only one is `{id}`.
+        return ApiError::field("id", param_message(&e.reason));
     }
     if err.is::<AuthorizationError>() {
         return ApiError::session_missing();

@@ -84,8 +84,16 @@ impl ApiError {
     /// 422 `validation_failed` naming each refused field.
     pub fn validation(errors: Vec<FieldError>) -> Self {
         let names: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-        let detail = format!("Fix the request and send it again; refused: {}.", names.join(", "));
-        let mut err = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "Validation failed", detail);
+        let detail = format!(
+            "Fix the request and send it again; refused: {}.",
+            names.join(", ")
+        );
+        let mut err = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "Validation failed",
+            detail,
+        );
         err.problem.errors = Some(errors);
         err
     }
@@ -243,7 +251,11 @@ impl poem::error::ResponseError for ApiError {
             .content_type(PROBLEM_JSON)
             .body(body);
         let headers = resp.headers_mut();
-        if let Some(value) = self.www_authenticate.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+        if let Some(value) = self
+            .www_authenticate
+            .as_deref()
+            .and_then(|v| HeaderValue::from_str(v).ok())
+        {
             headers.insert(header::WWW_AUTHENTICATE, value);
         }
         if let Some(secs) = self.retry_after {
@@ -374,13 +386,21 @@ pub(crate) use declare;
 /// 400: the body is not JSON.
 pub const MALFORMED: (u16, &str) = (400, "malformed_json: the body is not valid JSON");
 /// 401 on every signed-in operation.
-pub const SESSION: (u16, &str) =
-    (401, "session_missing, session_invalid, session_expired or session_revoked");
+pub const SESSION: (u16, &str) = (
+    401,
+    "session_missing, session_invalid, session_expired or session_revoked",
+);
 /// 413: body over the size limit.
 pub const TOO_LARGE: (u16, &str) = (413, "payload_too_large: the body is over 64 KiB");
 /// 415: not `application/json`.
-pub const MEDIA_TYPE: (u16, &str) = (415, "unsupported_media_type: send Content-Type: application/json");
+pub const MEDIA_TYPE: (u16, &str) = (
+    415,
+    "unsupported_media_type: send Content-Type: application/json",
+);
 /// 422: fields refused.
-pub const VALIDATION: (u16, &str) = (422, "validation_failed: the `errors` member names each refused field");
+pub const VALIDATION: (u16, &str) = (
+    422,
+    "validation_failed: the `errors` member names each refused field",
+);
 /// 500.
 pub const INTERNAL: (u16, &str) = (500, "internal: an unexpected failure on the server");

@@ -32,14 +32,18 @@ impl SystemApi {
     /// The process is up.
     #[oai(path = "/healthz", method = "get", operation_id = "healthz")]
     async fn healthz(&self) -> Json<Health> {
-        Json(Health { status: "ok".into() })
+        Json(Health {
+            status: "ok".into(),
+        })
     }
 
     /// The database answers queries.
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
     async fn readyz(&self, store: poem::web::Data<&Store>) -> Readiness {
         match store.ping().await {
-            Ok(()) => Readiness::Ready(Json(Health { status: "ok".into() })),
+            Ok(()) => Readiness::Ready(Json(Health {
+                status: "ok".into(),
+            })),
             Err(e) => {
                 tracing::error!(error = %e, "readiness check failed");
                 let err = ApiError::new(

@@ -2,7 +2,10 @@
 
 use super::ApiTags;
 use super::json::{JsonBody, present};
-use super::problem::{ApiError, Failure, both, INTERNAL, MALFORMED, MEDIA_TYPE, SESSION, TOO_LARGE, VALIDATION, declare};
+use super::problem::{
+    ApiError, Failure, INTERNAL, MALFORMED, MEDIA_TYPE, SESSION, TOO_LARGE, VALIDATION, both,
+    declare,
+};
 use super::security::SignedIn;
 use crate::domain::{PageRequest, Placement, TaskDate, TaskStatus, TaskText};
 use crate::service::{TaskPage, Tasks};
@@ -47,10 +50,8 @@ pub struct TaskView {
     /// Task id.
     id: i64,
     /// The day it is for, `YYYY-MM-DD`.
-
     date: String,
     /// What to do.
-
     task: String,
     /// Done or not.
     status: Status,
@@ -213,8 +214,13 @@ impl TaskApi {
         tasks: poem::web::Data<&Tasks>,
     ) -> Result<Created, Failure<CreateErrors>> {
         let new = body.0;
-        let (date, text) = both(("date", TaskDate::parse(&new.date)), ("task", TaskText::parse(&new.task)))?;
-        let task = tasks.create(&session.0, date, text, new.status.into()).await?;
+        let (date, text) = both(
+            ("date", TaskDate::parse(&new.date)),
+            ("task", TaskText::parse(&new.task)),
+        )?;
+        let task = tasks
+            .create(&session.0, date, text, new.status.into())
+            .await?;
         let location = format!("/v1/tasks/{}", task.id);
         Ok(Created::Created(Json(task.into()), location))
     }
@@ -283,7 +289,9 @@ impl TaskApi {
         tasks: poem::web::Data<&Tasks>,
     ) -> Result<Json<TaskPageView>, Failure<SortErrors>> {
         let page = page_request(page.0, per_page.0)?;
-        Ok(Json(tasks.sort(&session.0, page, body.0.task_ids).await?.into()))
+        Ok(Json(
+            tasks.sort(&session.0, page, body.0.task_ids).await?.into(),
+        ))
     }
 
     /// Move one task before or after another, or to either end.
@@ -300,19 +308,31 @@ impl TaskApi {
             End::Start => "start",
             End::End => "end",
         });
-        let placement = Placement::parse(m.before_id, m.after_id, to).map_err(|e| ApiError::field("body", e.0))?;
-        Ok(Json(tasks.move_to(&session.0, id.0, placement).await?.into()))
+        let placement = Placement::parse(m.before_id, m.after_id, to)
+            .map_err(|e| ApiError::field("body", e.0))?;
+        Ok(Json(
+            tasks.move_to(&session.0, id.0, placement).await?.into(),
+        ))
     }
 }
 
 impl TaskPatch {
     fn parse(self) -> Result<TaskChanges, ApiError> {
         if self.date.is_none() && self.task.is_none() && self.status.is_none() {
-            return Err(ApiError::field("body", "give at least one of date, task, status"));
+            return Err(ApiError::field(
+                "body",
+                "give at least one of date, task, status",
+            ));
         }
         let (date, text) = both(
-            ("date", self.date.as_deref().map(TaskDate::parse).transpose()),
-            ("task", self.task.as_deref().map(TaskText::parse).transpose()),
+            (
+                "date",
+                self.date.as_deref().map(TaskDate::parse).transpose(),
+            ),
+            (
+                "task",
+                self.task.as_deref().map(TaskText::parse).transpose(),
+            ),
         )?;
         Ok(TaskChanges {
             date,

@@ -21,7 +21,9 @@ impl Email {
             return Err(Invalid::new("must contain only ASCII characters"));
         }
         if email.len() > MAX_LEN {
-            return Err(Invalid::new(format!("must be at most {MAX_LEN} characters")));
+            return Err(Invalid::new(format!(
+                "must be at most {MAX_LEN} characters"
+            )));
         }
         let Some((local, domain)) = email.rsplit_once('@') else {
             return Err(Invalid::new("must look like name@example.com"));
@@ -75,7 +77,10 @@ mod tests {
 
     #[test]
     fn normalises_case_and_whitespace() {
-        assert_eq!(Email::parse("  Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
+        assert_eq!(
+            Email::parse("  Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
     }
 
     #[test]

@@ -66,7 +66,10 @@ mod tests {
         assert_eq!(PageRequest::parse(Some(3), Some(10)).unwrap().offset(), 20);
         assert_eq!(PageRequest::parse(Some(0), None).unwrap_err().0, "page");
         assert_eq!(PageRequest::parse(None, Some(0)).unwrap_err().0, "per_page");
-        assert_eq!(PageRequest::parse(None, Some(101)).unwrap_err().0, "per_page");
+        assert_eq!(
+            PageRequest::parse(None, Some(101)).unwrap_err().0,
+            "per_page"
+        );
         assert_eq!(PageRequest::parse(Some(-1), None).unwrap_err().0, "page");
     }
 

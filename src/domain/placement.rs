@@ -39,10 +39,22 @@ mod tests {
 
     #[test]
     fn exactly_one_target() {
-        assert_eq!(Placement::parse(Some(1), None, None), Ok(Placement::Before(1)));
-        assert_eq!(Placement::parse(None, Some(2), None), Ok(Placement::After(2)));
-        assert_eq!(Placement::parse(None, None, Some("start")), Ok(Placement::Start));
-        assert_eq!(Placement::parse(None, None, Some("end")), Ok(Placement::End));
+        assert_eq!(
+            Placement::parse(Some(1), None, None),
+            Ok(Placement::Before(1))
+        );
+        assert_eq!(
+            Placement::parse(None, Some(2), None),
+            Ok(Placement::After(2))
+        );
+        assert_eq!(
+            Placement::parse(None, None, Some("start")),
+            Ok(Placement::Start)
+        );
+        assert_eq!(
+            Placement::parse(None, None, Some("end")),
+            Ok(Placement::End)
+        );
         assert!(Placement::parse(None, None, None).is_err());
         assert!(Placement::parse(Some(1), Some(2), None).is_err());
         assert!(Placement::parse(Some(1), None, Some("end")).is_err());

@@ -49,7 +49,10 @@ impl SortKey {
             (a, b) => {
                 let a = a.map(|k| values(&k.0)).unwrap_or_default();
                 let b = b.map(|k| values(&k.0));
-                debug_assert!(b.as_ref().is_none_or(|b| a < *b), "lower must sort before upper");
+                debug_assert!(
+                    b.as_ref().is_none_or(|b| a < *b),
+                    "lower must sort before upper"
+                );
                 from_values(&midpoint(&a, b.as_deref()))
             }
         }
@@ -163,18 +166,30 @@ fn midpoint(a: &[u8], b: Option<&[u8]>) -> Vec<u8> {
 
 fn values(key: &str) -> Vec<u8> {
     key.bytes()
-        .map(|c| DIGITS.iter().position(|&d| d == c).expect("SortKey holds only digits") as u8)
+        .map(|c| {
+            DIGITS
+                .iter()
+                .position(|&d| d == c)
+                .expect("SortKey holds only digits") as u8
+        })
         .collect()
 }
 
 fn from_values(values: &[u8]) -> SortKey {
     let len = values.iter().rposition(|&v| v != 0).map_or(0, |i| i + 1);
     debug_assert!(len > 0, "a key is never zero");
-    SortKey(values[..len].iter().map(|&v| DIGITS[v as usize] as char).collect())
+    SortKey(
+        values[..len]
+            .iter()
+            .map(|&v| DIGITS[v as usize] as char)
+            .collect(),
+    )
 }
 
 fn leading_value(digits: &[u8]) -> u64 {
-    (0..STEP_DIGITS).fold(0, |acc, i| acc * BASE + u64::from(digits.get(i).copied().unwrap_or(0)))
+    (0..STEP_DIGITS).fold(0, |acc, i| {
+        acc * BASE + u64::from(digits.get(i).copied().unwrap_or(0))
+    })
 }
 
 fn to_digits(mut value: u64, width: usize) -> Vec<u8> {
@@ -258,7 +273,12 @@ mod tests {
 
     #[test]
     fn n_between_is_ascending_and_inside() {
-        let pairs = [(None, None), (Some("V"), None), (None, Some("V")), (Some("V"), Some("W"))];
+        let pairs = [
+            (None, None),
+            (Some("V"), None),
+            (None, Some("V")),
+            (Some("V"), Some("W")),
+        ];
         for (lo, hi) in pairs {
             let (lo, hi) = (lo.map(key), hi.map(key));
             let keys = SortKey::n_between(lo.as_ref(), hi.as_ref(), 100);

@@ -15,9 +15,14 @@ impl TaskText {
             return Err(Invalid("must not be empty or only whitespace".into()));
         }
         if text.chars().count() > MAX_TEXT_CHARS {
-            return Err(Invalid(format!("must be at most {MAX_TEXT_CHARS} characters")));
+            return Err(Invalid(format!(
+                "must be at most {MAX_TEXT_CHARS} characters"
+            )));
         }
-        if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        if text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
             return Err(Invalid("must not contain control characters".into()));
         }
         Ok(Self(text.to_owned()))
@@ -97,16 +102,30 @@ mod tests {
 
     #[test]
     fn status_is_exact() {
-        assert_eq!(TaskStatus::parse("Completed").unwrap(), TaskStatus::Completed);
+        assert_eq!(
+            TaskStatus::parse("Completed").unwrap(),
+            TaskStatus::Completed
+        );
         assert!(TaskStatus::parse("completed").is_err());
         assert!(TaskStatus::parse("Done").is_err());
     }
 
     #[test]
     fn dates_must_be_real_and_canonical() {
-        assert_eq!(TaskDate::parse("2026-02-28").unwrap().to_iso(), "2026-02-28");
+        assert_eq!(
+            TaskDate::parse("2026-02-28").unwrap().to_iso(),
+            "2026-02-28"
+        );
         assert!(TaskDate::parse("2028-02-29").is_ok());
-        for bad in ["2026-02-30", "tomorrow", "2026-2-3", "26-02-03", "2026/02/03", "0000-01-01", ""] {
+        for bad in [
+            "2026-02-30",
+            "tomorrow",
+            "2026-2-3",
+            "26-02-03",
+            "2026/02/03",
+            "0000-01-01",
+            "",
+        ] {
             assert!(TaskDate::parse(bad).is_err(), "{bad}");
         }
     }

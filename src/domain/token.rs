@@ -87,7 +87,12 @@ mod tests {
 
     #[test]
     fn token_parse_refuses_other_text() {
-        for bad in ["", "abc", "not a token at all, clearly not one at all!!", &"A".repeat(44)] {
+        for bad in [
+            "",
+            "abc",
+            "not a token at all, clearly not one at all!!",
+            &"A".repeat(44),
+        ] {
             assert!(SessionToken::parse(bad).is_err(), "{bad}");
         }
     }

@@ -2,7 +2,7 @@
 
 use super::credentials::{Keys, PasswordHasher};
 use super::limits::LoginLimits;
-use super::{ServiceError, now_ms};
+use super::{ServiceError, now, now_ms};
 use crate::domain::{ChallengeId, Email, OtpCode, Password, SessionToken};
 use crate::mail::Mailer;
 use crate::store::{self, Store, challenges, sessions, users};
@@ -98,7 +98,10 @@ impl Auth {
             mailer,
             keys: Keys::derive(&settings.secret),
             hasher: PasswordHasher::new(settings.hash_concurrency),
-            limits: Arc::new(LoginLimits::new(settings.limit_per_email, settings.limit_per_addr)),
+            limits: Arc::new(LoginLimits::new(
+                settings.limit_per_email,
+                settings.limit_per_addr,
+            )),
             session_ttl: settings.session_ttl,
             otp_ttl: settings.otp_ttl,
         }
@@ -157,7 +160,7 @@ impl Auth {
             .await
             .map_err(ServiceError::EmailUnavailable)?;
 
-        let expires_at = Utc::now() + self.otp_ttl;
+        let expires_at = now() + self.otp_ttl;
         let row = challenges::Challenge {
             user_id,
             code_hash: self.keys.code_hash(&challenge_id, &code),
@@ -176,7 +179,11 @@ impl Auth {
     }
 
     /// Trades a challenge and its code for a session; a code works once.
-    pub async fn verify(&self, challenge_id: ChallengeId, code: OtpCode) -> Result<SessionIssued, ServiceError> {
+    pub async fn verify(
+        &self,
+        challenge_id: ChallengeId,
+        code: OtpCode,
+    ) -> Result<SessionIssued, ServiceError> {
         let offered = self.keys.code_hash(&challenge_id, &code);
         let token = SessionToken::generate();
         let token_hash = self.keys.token_hash(&token);
@@ -186,9 +193,11 @@ impl Auth {
             .write(move |tx| {
                 let id = challenge_id.as_str();
                 let Some(challenge) = challenges::get(tx, id)? else {
-                    return Ok(Err(ServiceError::InvalidCode { attempts_left: None }));
+                    return Ok(Err(ServiceError::InvalidCode {
+                        attempts_left: None,
+                    }));
                 };
-                let now = Utc::now();
+                let now = now();
                 if store::to_millis(now) >= challenge.expires_at_ms {
                     return Ok(Err(ServiceError::CodeExpired));
                 }
@@ -202,12 +211,20 @@ impl Auth {
                     return Ok(Err(if left == 0 {
                         ServiceError::TooManyAttempts
                     } else {
-                        ServiceError::InvalidCode { attempts_left: Some(left) }
+                        ServiceError::InvalidCode {
+                            attempts_left: Some(left),
+                        }
                     }));
                 }
                 challenges::delete(tx, id)?;
                 let expires_at = now + ttl;
-                sessions::insert(tx, &token_hash, challenge.user_id, store::to_millis(now), store::to_millis(expires_at))?;
+                sessions::insert(
+                    tx,
+                    &token_hash,
+                    challenge.user_id,
+                    store::to_millis(now),
+                    store::to_millis(expires_at),
+                )?;
                 tracing::info!(user_id = challenge.user_id, "session opened");
                 Ok::<_, ServiceError>(Ok(expires_at))
             })
@@ -243,7 +260,9 @@ impl Auth {
     /// Ends a session on the server; the token answers `session_revoked` from now on.
     pub async fn logout(&self, session: Session) -> Result<(), ServiceError> {
         self.store
-            .write(move |tx| sessions::revoke(tx, &session.token_hash, now_ms()).map_err(ServiceError::from))
+            .write(move |tx| {
+                sessions::revoke(tx, &session.token_hash, now_ms()).map_err(ServiceError::from)
+            })
             .await?;
         tracing::info!(user_id = session.user_id, "session revoked");
         Ok(())
@@ -255,9 +274,11 @@ impl Auth {
     }
 
     fn spend_attempt(&self, email: &Email, client: ClientAddr) -> Result<(), ServiceError> {
-        self.limits.check(email.as_str(), client.0).map_err(|retry_after_secs| {
-            tracing::warn!(retry_after_secs, "sign-in attempt rate limited");
-            ServiceError::RateLimited { retry_after_secs }
-        })
+        self.limits
+            .check(email.as_str(), client.0)
+            .map_err(|retry_after_secs| {
+                tracing::warn!(retry_after_secs, "sign-in attempt rate limited");
+                ServiceError::RateLimited { retry_after_secs }
+            })
     }
 }

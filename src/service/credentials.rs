@@ -62,7 +62,11 @@ impl PasswordHasher {
 
     /// Checks `password` against `phc`; with no account (`None`) it checks against a dummy hash,
     /// so an unknown email costs the same time as a wrong password.
-    pub async fn verify(&self, password: Password, phc: Option<String>) -> Result<bool, ServiceError> {
+    pub async fn verify(
+        &self,
+        password: Password,
+        phc: Option<String>,
+    ) -> Result<bool, ServiceError> {
         let dummy = self.dummy.clone();
         self.blocking(move || {
             let known = phc.is_some();
@@ -76,7 +80,8 @@ impl PasswordHasher {
                     }
                 },
             };
-            let parsed = PasswordHash::new(&phc).map_err(|e| ServiceError::Hashing(e.to_string()))?;
+            let parsed =
+                PasswordHash::new(&phc).map_err(|e| ServiceError::Hashing(e.to_string()))?;
             let matches = Argon2::default()
                 .verify_password(password.expose().as_bytes(), &parsed)
                 .is_ok();

@@ -16,7 +16,9 @@ impl<K: Hash + Eq + Clone> Budget<K> {
 
     /// `Err(seconds)` until the next attempt is allowed.
     fn check(&self, key: &K) -> Result<(), u64> {
-        let Some(limiter) = &self.0 else { return Ok(()) };
+        let Some(limiter) = &self.0 else {
+            return Ok(());
+        };
         limiter.check_key(key).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             wait.as_secs() + u64::from(wait.subsec_nanos() > 0)

@@ -88,3 +88,8 @@ pub enum ServiceError {
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
+
+/// Now, to the millisecond: the precision instants are stored with, so answers match later reads.
+fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 3)
+}

@@ -58,10 +58,17 @@ impl Tasks {
     }
 
     /// Changes the given fields only.
-    pub async fn update(&self, session: &Session, id: i64, changes: TaskChanges) -> Result<Task, ServiceError> {
+    pub async fn update(
+        &self,
+        session: &Session,
+        id: i64,
+        changes: TaskChanges,
+    ) -> Result<Task, ServiceError> {
         let user = session.user_id;
         self.store
-            .write(move |tx| rows::update(tx, user, id, &changes, now_ms())?.ok_or(ServiceError::TaskNotFound))
+            .write(move |tx| {
+                rows::update(tx, user, id, &changes, now_ms())?.ok_or(ServiceError::TaskNotFound)
+            })
             .await
     }
 
@@ -80,13 +87,22 @@ impl Tasks {
     }
 
     /// A page of the owner's list.
-    pub async fn list(&self, session: &Session, page: PageRequest) -> Result<TaskPage, ServiceError> {
+    pub async fn list(
+        &self,
+        session: &Session,
+        page: PageRequest,
+    ) -> Result<TaskPage, ServiceError> {
         let user = session.user_id;
         self.store.read(move |tx| read_page(tx, user, page)).await
     }
 
     /// Puts the tasks of one page in the posted sequence; no task off that page changes key.
-    pub async fn sort(&self, session: &Session, page: PageRequest, ids: Vec<i64>) -> Result<TaskPage, ServiceError> {
+    pub async fn sort(
+        &self,
+        session: &Session,
+        page: PageRequest,
+        ids: Vec<i64>,
+    ) -> Result<TaskPage, ServiceError> {
         let user = session.user_id;
         let mut seen = HashSet::new();
         let duplicates: Vec<i64> = ids.iter().copied().filter(|id| !seen.insert(*id)).collect();
@@ -99,7 +115,11 @@ impl Tasks {
         self.store
             .write(move |tx| {
                 let owned: HashSet<i64> = rows::owned(tx, user, &ids)?.into_iter().collect();
-                let foreign: Vec<i64> = ids.iter().copied().filter(|id| !owned.contains(id)).collect();
+                let foreign: Vec<i64> = ids
+                    .iter()
+                    .copied()
+                    .filter(|id| !owned.contains(id))
+                    .collect();
                 if !foreign.is_empty() {
                     return Err(ServiceError::InvalidOrder {
                         message: "task_ids holds ids that are not among your tasks".into(),
@@ -107,7 +127,8 @@ impl Tasks {
                     });
                 }
                 let current = rows::page_ids(tx, user, page.offset(), page.per_page())?;
-                let same_set = current.len() == ids.len() && current.iter().all(|id| seen.contains(id));
+                let same_set =
+                    current.len() == ids.len() && current.iter().all(|id| seen.contains(id));
                 if !same_set || ids.is_empty() {
                     return Err(ServiceError::OrderConflict { current });
                 }
@@ -129,31 +150,40 @@ impl Tasks {
     }
 
     /// Moves one task to a new place in the owner's order, rewriting only its key.
-    pub async fn move_to(&self, session: &Session, id: i64, to: Placement) -> Result<Task, ServiceError> {
+    pub async fn move_to(
+        &self,
+        session: &Session,
+        id: i64,
+        to: Placement,
+    ) -> Result<Task, ServiceError> {
         let user = session.user_id;
         self.store
             .write(move |tx| {
                 if rows::key_of(tx, user, id)?.is_none() {
                     return Err(ServiceError::TaskNotFound);
                 }
-                let anchor_key = |field: &'static str, anchor: i64| -> Result<SortKey, ServiceError> {
-                    if anchor == id {
-                        return Err(ServiceError::Invalid {
+                let anchor_key =
+                    |field: &'static str, anchor: i64| -> Result<SortKey, ServiceError> {
+                        if anchor == id {
+                            return Err(ServiceError::Invalid {
+                                field,
+                                message: "a task cannot be placed relative to itself".into(),
+                            });
+                        }
+                        rows::key_of(tx, user, anchor)?.ok_or(ServiceError::Invalid {
                             field,
-                            message: "a task cannot be placed relative to itself".into(),
-                        });
-                    }
-                    rows::key_of(tx, user, anchor)?.ok_or(ServiceError::Invalid {
-                        field,
-                        message: format!("task {anchor} is not among your tasks"),
-                    })
-                };
+                            message: format!("task {anchor} is not among your tasks"),
+                        })
+                    };
                 let (lower, upper) = match to {
                     Placement::Start => (None, rows::neighbour(tx, user, None, Side::After, id)?),
                     Placement::End => (rows::neighbour(tx, user, None, Side::Before, id)?, None),
                     Placement::Before(anchor) => {
                         let key = anchor_key("before_id", anchor)?;
-                        (rows::neighbour(tx, user, Some(&key), Side::Before, id)?, Some(key))
+                        (
+                            rows::neighbour(tx, user, Some(&key), Side::Before, id)?,
+                            Some(key),
+                        )
                     }
                     Placement::After(anchor) => {
                         let key = anchor_key("after_id", anchor)?;

@@ -21,7 +21,13 @@ pub fn insert(tx: &Tx, id: &str, c: &Challenge) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO challenges (id, user_id, code_hash, attempts_left, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![id, c.user_id, c.code_hash.as_slice(), c.attempts_left, c.expires_at_ms],
+        params![
+            id,
+            c.user_id,
+            c.code_hash.as_slice(),
+            c.attempts_left,
+            c.expires_at_ms
+        ],
     )?;
     Ok(())
 }
@@ -32,7 +38,14 @@ pub fn get(tx: &Tx, id: &str) -> Result<Option<Challenge>, StoreError> {
         .query_row(
             "SELECT user_id, code_hash, attempts_left, expires_at FROM challenges WHERE id = ?1",
             [id],
-            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, u32>(2)?, r.get::<_, i64>(3)?)),
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, u32>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            },
         )
         .optional()?;
     row.map(|(user_id, hash, attempts_left, expires_at_ms)| {

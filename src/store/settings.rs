@@ -8,7 +8,11 @@ const SECRET_KEY: &str = "hash_secret";
 /// The generated hashing secret, created by `make` on the first call and kept from then on.
 pub fn secret_or_insert(tx: &Tx, make: impl FnOnce() -> [u8; 32]) -> Result<[u8; 32], StoreError> {
     let stored: Option<Vec<u8>> = tx
-        .query_row("SELECT value FROM settings WHERE key = ?1", [SECRET_KEY], |r| r.get(0))
+        .query_row(
+            "SELECT value FROM settings WHERE key = ?1",
+            [SECRET_KEY],
+            |r| r.get(0),
+        )
         .optional()?;
     if let Some(bytes) = stored {
         return <[u8; 32]>::try_from(bytes)

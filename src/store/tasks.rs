@@ -40,11 +40,20 @@ const COLUMNS: &str = "id, date, text, status, created_at, updated_at";
 type RawTask = (i64, String, String, String, i64, i64);
 
 fn raw(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawTask> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+    ))
 }
 
 fn into_task((id, date, text, status, created, updated): RawTask) -> Result<Task, StoreError> {
-    let corrupt = |what: &str, e: crate::domain::Invalid| StoreError::Corrupt(format!("task {id} {what}: {e}"));
+    let corrupt = |what: &str, e: crate::domain::Invalid| {
+        StoreError::Corrupt(format!("task {id} {what}: {e}"))
+    };
     Ok(Task {
         id,
         date: TaskDate::parse(&date).map_err(|e| corrupt("date", e))?,
@@ -75,7 +84,14 @@ pub fn insert(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING {COLUMNS}"
         ))?
         .query_row(
-            params![user_id, date.to_iso(), text.as_str(), status.as_str(), key.as_str(), now_ms],
+            params![
+                user_id,
+                date.to_iso(),
+                text.as_str(),
+                status.as_str(),
+                key.as_str(),
+                now_ms
+            ],
             raw,
         )?;
     super::users::add_task_count(tx, user_id, 1)?;
@@ -85,7 +101,9 @@ pub fn insert(
 /// The user's task with this id.
 pub fn get(tx: &Tx, user_id: i64, id: i64) -> Result<Option<Task>, StoreError> {
     let row = tx
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM tasks WHERE id = ?1 AND user_id = ?2"))?
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM tasks WHERE id = ?1 AND user_id = ?2"
+        ))?
         .query_row(params![id, user_id], raw)
         .optional()?;
     row.map(into_task).transpose()
@@ -122,7 +140,10 @@ pub fn update(
 
 /// Deletes the user's task; `false` when there was none.
 pub fn delete(tx: &Tx, user_id: i64, id: i64) -> Result<bool, StoreError> {
-    let deleted = tx.execute("DELETE FROM tasks WHERE id = ?1 AND user_id = ?2", params![id, user_id])?;
+    let deleted = tx.execute(
+        "DELETE FROM tasks WHERE id = ?1 AND user_id = ?2",
+        params![id, user_id],
+    )?;
     if deleted > 0 {
         super::users::add_task_count(tx, user_id, -1)?;
     }
@@ -150,7 +171,9 @@ pub fn page_ids(tx: &Tx, user_id: i64, offset: i64, limit: u32) -> Result<Vec<i6
 /// The key of the task at position `offset` (0-based) in the user's order.
 pub fn key_at(tx: &Tx, user_id: i64, offset: i64) -> Result<Option<SortKey>, StoreError> {
     let key: Option<String> = tx
-        .prepare_cached("SELECT sort_key FROM tasks WHERE user_id = ?1 ORDER BY sort_key LIMIT 1 OFFSET ?2")?
+        .prepare_cached(
+            "SELECT sort_key FROM tasks WHERE user_id = ?1 ORDER BY sort_key LIMIT 1 OFFSET ?2",
+        )?
         .query_row(params![user_id, offset], |r| r.get(0))
         .optional()?;
     key.map(parse_key).transpose()
@@ -219,10 +242,14 @@ pub fn owned(tx: &Tx, user_id: i64, ids: &[i64]) -> Result<Vec<i64>, StoreError>
 ///
 /// Two passes: the new keys may equal old keys of other tasks in the same list, and the order
 /// index is unique, so the tasks first step aside to keys no real key can take (`~` sorts last).
-pub fn set_keys(tx: &Tx, user_id: i64, keys: &[(i64, SortKey)], now_ms: i64) -> Result<(), StoreError> {
-    let mut park = tx.prepare_cached(
-        "UPDATE tasks SET sort_key = '~' || id WHERE id = ?1 AND user_id = ?2",
-    )?;
+pub fn set_keys(
+    tx: &Tx,
+    user_id: i64,
+    keys: &[(i64, SortKey)],
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let mut park =
+        tx.prepare_cached("UPDATE tasks SET sort_key = '~' || id WHERE id = ?1 AND user_id = ?2")?;
     for (id, _) in keys {
         park.execute(params![id, user_id])?;
     }
@@ -238,8 +265,10 @@ pub fn set_keys(tx: &Tx, user_id: i64, keys: &[(i64, SortKey)], now_ms: i64) -> 
 /// Respaces all of the user's keys evenly, keeping the order; run when a key grew too long.
 pub fn rebalance(tx: &Tx, user_id: i64) -> Result<(), StoreError> {
     let ids: Vec<i64> = {
-        let mut stmt = tx.prepare_cached("SELECT id FROM tasks WHERE user_id = ?1 ORDER BY sort_key, id")?;
-        stmt.query_map([user_id], |r| r.get(0))?.collect::<Result<_, _>>()?
+        let mut stmt =
+            tx.prepare_cached("SELECT id FROM tasks WHERE user_id = ?1 ORDER BY sort_key, id")?;
+        stmt.query_map([user_id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?
     };
     let keys = SortKey::spread(ids.len());
     let mut park = tx.prepare_cached("UPDATE tasks SET sort_key = '~' || id WHERE id = ?1")?;

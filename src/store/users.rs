@@ -21,7 +21,9 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, String, String, i
     Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
 }
 
-fn into_user((id, email, password_hash, created): (i64, String, String, i64)) -> Result<User, StoreError> {
+fn into_user(
+    (id, email, password_hash, created): (i64, String, String, i64),
+) -> Result<User, StoreError> {
     Ok(User {
         id,
         email,
@@ -75,7 +77,11 @@ pub fn by_id(tx: &Tx, id: i64) -> Result<Option<User>, StoreError> {
 
 /// How many tasks the user holds (a counter kept by `tasks`, so no list is counted).
 pub fn task_count(tx: &Tx, user_id: i64) -> Result<u64, StoreError> {
-    let n: i64 = tx.query_row("SELECT task_count FROM users WHERE id = ?1", [user_id], |r| r.get(0))?;
+    let n: i64 = tx.query_row(
+        "SELECT task_count FROM users WHERE id = ?1",
+        [user_id],
+        |r| r.get(0),
+    )?;
     Ok(n as u64)
 }
 

@@ -1,0 +1,367 @@
+//! Spawning the app, the SMTP catcher, log capture and a signed-in client.
+
+use listo::App;
+use listo::config::{Config, MailConfig};
+use reqwest::{Method, Response, StatusCode};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+/// A password every test user gets unless the test says otherwise.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+// ---------------------------------------------------------------- logs
+
+/// Every log line written by any app in this test process, at TRACE level.
+static LOGS: LazyLock<Arc<Mutex<Vec<u8>>>> = LazyLock::new(|| {
+    let buffer = Arc::new(Mutex::new(Vec::new()));
+    let writer = buffer.clone();
+    tracing_subscriber::fmt()
+        .with_env_filter("trace")
+        .with_ansi(false)
+        .with_writer(move || LogWriter(writer.clone()))
+        .init();
+    buffer
+});
+
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Everything logged so far by every app in this process.
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned()
+}
+
+// ---------------------------------------------------------------- SMTP
+
+/// A minimal SMTP server on 127.0.0.1 that keeps every message it is given.
+#[derive(Clone)]
+pub struct SmtpCatcher {
+    /// `smtp://127.0.0.1:<port>`.
+    pub url: String,
+    messages: Arc<Mutex<Vec<Email>>>,
+    arrived: Arc<Notify>,
+}
+
+/// A message as it crossed the wire.
+#[derive(Debug, Clone)]
+pub struct Email {
+    /// The `RCPT TO` addresses.
+    pub to: Vec<String>,
+    /// Headers and body, with quoted-printable soft line breaks undone.
+    pub data: String,
+}
+
+impl Email {
+    /// The 6-digit code in the body.
+    pub fn code(&self) -> String {
+        let at = self.data.find("code is ").expect("email mentions the code") + "code is ".len();
+        let code: String = self.data[at..].chars().take(6).collect();
+        assert!(
+            code.chars().all(|c| c.is_ascii_digit()),
+            "code in email: {code:?}"
+        );
+        code
+    }
+}
+
+impl SmtpCatcher {
+    /// Starts listening; each connection is served on its own task.
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("smtp://{}", listener.local_addr().unwrap());
+        let catcher = Self {
+            url,
+            messages: Arc::default(),
+            arrived: Arc::default(),
+        };
+        let served = catcher.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(served.clone().converse(stream));
+            }
+        });
+        catcher
+    }
+
+    async fn converse(self, stream: tokio::net::TcpStream) {
+        let (read, mut write) = stream.into_split();
+        let mut lines = BufReader::new(read).lines();
+        let mut to = Vec::new();
+        let _ = write.write_all(b"220 catcher ESMTP\r\n").await;
+        while let Ok(Some(line)) = lines.next_line().await {
+            let verb = line
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_ascii_uppercase();
+            let reply: &[u8] = match verb.as_str() {
+                "EHLO" | "HELO" => b"250-catcher\r\n250 8BITMIME\r\n",
+                "MAIL" => {
+                    to.clear();
+                    b"250 OK\r\n"
+                }
+                "RCPT" => {
+                    let addr = line.split(['<', '>']).nth(1).unwrap_or("").to_owned();
+                    to.push(addr);
+                    b"250 OK\r\n"
+                }
+                "DATA" => {
+                    let _ = write.write_all(b"354 go on\r\n").await;
+                    let mut data = String::new();
+                    while let Ok(Some(l)) = lines.next_line().await {
+                        if l == "." {
+                            break;
+                        }
+                        data.push_str(l.strip_prefix('.').unwrap_or(&l));
+                        data.push('\n');
+                    }
+                    let data = data.replace("=\n", "");
+                    self.messages.lock().unwrap().push(Email {
+                        to: std::mem::take(&mut to),
+                        data,
+                    });
+                    self.arrived.notify_waiters();
+                    b"250 queued\r\n"
+                }
+                "QUIT" => {
+                    let _ = write.write_all(b"221 bye\r\n").await;
+                    return;
+                }
+                _ => b"250 OK\r\n",
+            };
+            if write.write_all(reply).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Every message so far.
+    pub fn messages(&self) -> Vec<Email> {
+        self.messages.lock().unwrap().clone()
+    }
+
+    /// The newest message to `address`, waiting up to 5 s for it.
+    pub async fn latest_to(&self, address: &str) -> Email {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let notified = self.arrived.notified();
+            if let Some(m) = self
+                .messages()
+                .into_iter()
+                .rev()
+                .find(|m| m.to.iter().any(|t| t == address))
+            {
+                return m;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!("no email to {address} arrived within 5 s");
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- the app
+
+/// A running listo and a client for it.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// The HTTP client.
+    pub http: reqwest::Client,
+    /// Where the app's email goes.
+    pub smtp: SmtpCatcher,
+    /// The app's SQLite file.
+    pub db_path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// A config for tests: loopback on port 0, a temporary database, mail to `smtp`, no rate limits.
+pub fn test_config(dir: &std::path::Path, smtp: &SmtpCatcher) -> Config {
+    let mut config = Config::from_lookup(|_| None).expect("defaults are valid");
+    config.addr = "127.0.0.1:0".parse().unwrap();
+    config.database = dir.join("data").join("listo.db");
+    config.mail = MailConfig::Smtp(smtp.url.clone());
+    config.login_limit_per_email = 0;
+    config.login_limit_per_addr = 0;
+    config
+}
+
+/// Starts listo with the test defaults.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts listo with the test defaults changed by `adjust`.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    LazyLock::force(&LOGS);
+    let smtp = SmtpCatcher::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(dir.path(), &smtp);
+    adjust(&mut config);
+    let db_path = config.database.clone();
+    let app = App::build(config).await.expect("app starts");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        base,
+        http: reqwest::Client::new(),
+        smtp,
+        db_path,
+        _dir: dir,
+    }
+}
+
+/// A user who went through register → login → emailed code → verify.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// Their email.
+    pub email: String,
+    /// Their bearer token.
+    pub token: String,
+}
+
+impl TestApp {
+    /// Sends `method path` with an optional JSON body and bearer token.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        token: Option<&str>,
+    ) -> Response {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    /// `POST /v1/auth/register`.
+    pub async fn register(&self, email: &str, password: &str) -> Response {
+        self.send(
+            Method::POST,
+            "/v1/auth/register",
+            Some(json!({"email": email, "password": password})),
+            None,
+        )
+        .await
+    }
+
+    /// `POST /v1/auth/login`.
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.send(
+            Method::POST,
+            "/v1/auth/login",
+            Some(json!({"email": email, "password": password})),
+            None,
+        )
+        .await
+    }
+
+    /// `POST /v1/auth/verify`.
+    pub async fn verify(&self, challenge_id: &str, code: &str) -> Response {
+        self.send(
+            Method::POST,
+            "/v1/auth/verify",
+            Some(json!({"challenge_id": challenge_id, "code": code})),
+            None,
+        )
+        .await
+    }
+
+    /// Logs in and returns the challenge id and the code read out of the email that arrived.
+    pub async fn login_and_read_code(&self, email: &str, password: &str) -> (String, String) {
+        let before = self.smtp.messages().len();
+        let resp = self.login(email, password).await;
+        assert_eq!(resp.status(), StatusCode::ACCEPTED, "login failed");
+        let challenge = body(resp).await["challenge_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mail = self.smtp.latest_to(email).await;
+        assert!(
+            self.smtp.messages().len() > before,
+            "login sent a new email"
+        );
+        (challenge, mail.code())
+    }
+
+    /// Registers `email` and signs in through the emailed code.
+    pub async fn sign_in_as(&self, email: &str) -> SignedIn {
+        let resp = self.register(email, PASSWORD).await;
+        assert_eq!(resp.status(), StatusCode::CREATED, "register failed");
+        let (challenge, code) = self.login_and_read_code(email, PASSWORD).await;
+        let resp = self.verify(&challenge, &code).await;
+        assert_eq!(resp.status(), StatusCode::OK, "verify failed");
+        let token = body(resp).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        SignedIn {
+            email: email.to_owned(),
+            token,
+        }
+    }
+
+    /// A fresh user with a unique email, signed in.
+    pub async fn signed_in_user(&self) -> SignedIn {
+        let n = NEXT_USER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.sign_in_as(&format!("user{n}@example.com")).await
+    }
+
+    /// Opens the app's database file directly (for checks a client cannot make).
+    pub fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(&self.db_path).unwrap()
+    }
+}
+
+static NEXT_USER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// The JSON body of a response.
+pub async fn body(resp: Response) -> Value {
+    resp.json().await.expect("a JSON body")
+}
+
+/// Asserts a problem+json answer with this status and code; returns the body.
+pub async fn assert_problem(resp: Response, status: u16, code: &str) -> Value {
+    assert_eq!(resp.status().as_u16(), status, "status for expected {code}");
+    let content_type = resp.headers()["content-type"].to_str().unwrap().to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let problem = body(resp).await;
+    assert_eq!(problem["code"], code, "{problem}");
+    assert_eq!(problem["status"], status);
+    assert_eq!(problem["type"], "about:blank");
+    assert!(problem["title"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(problem["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    problem
+}
+
+/// Asserts a 422 `validation_failed` naming `field`.
+pub async fn assert_invalid_field(resp: Response, field: &str) -> Value {
+    let problem = assert_problem(resp, 422, "validation_failed").await;
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .expect("errors list")
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert!(fields.contains(&field), "expected {field} among {fields:?}");
+    problem
+}

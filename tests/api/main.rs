@@ -1,0 +1,10 @@
+//! Black-box tests: each starts the real server on a random port with its own SQLite file and
+//! a real SMTP listener on 127.0.0.1, then talks HTTP to it as a client would.
+
+mod auth;
+mod bad_input;
+mod helpers;
+mod openapi;
+mod sort;
+mod startup;
+mod tasks;
