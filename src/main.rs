@@ -1,6 +1,11 @@
 use clap::{Parser, Subcommand};
 use listo::App;
 use listo::config::Config;
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
 
 /// listo: a task-list API in one file, its database inside.
 #[derive(Parser)]
@@ -16,25 +21,91 @@ enum Command {
     Serve,
     /// Print the OpenAPI document the code produces (regenerates openapi.json).
     Openapi,
+    /// Copy the live database (LISTO_DATABASE) to PATH; safe while the server runs.
+    Backup {
+        /// Where to write the copy; must not exist yet.
+        path: PathBuf,
+    },
+    /// Exit 0 if the local server's /readyz answers 200 (for container health checks).
+    Healthcheck,
 }
 
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
+async fn main() -> ExitCode {
     match Cli::parse().command.unwrap_or(Command::Serve) {
         Command::Openapi => {
             println!("{}", listo::api::spec());
-            std::process::ExitCode::SUCCESS
+            ExitCode::SUCCESS
         }
         Command::Serve => serve().await,
+        Command::Backup { path } => with_config(|config| backup(config, &path)),
+        Command::Healthcheck => with_config(healthcheck),
     }
 }
 
-async fn serve() -> std::process::ExitCode {
+/// Reads the configuration, or explains in one line which variable is wrong.
+fn with_config(run: impl FnOnce(Config) -> ExitCode) -> ExitCode {
+    match Config::from_env() {
+        Ok(config) => run(config),
+        Err(e) => {
+            eprintln!("listo: bad configuration: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn backup(config: Config, dest: &std::path::Path) -> ExitCode {
+    match listo::store::backup(&config.database, dest) {
+        Ok(()) => {
+            println!(
+                "backed up {} to {}",
+                config.database.display(),
+                dest.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("listo: backup failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A bare HTTP/1.0 GET of /readyz on the local port, so images need no curl.
+fn healthcheck(config: Config) -> ExitCode {
+    let addr = if config.addr.ip().is_unspecified() {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, config.addr.port()))
+    } else {
+        config.addr
+    };
+    let probe = || -> std::io::Result<bool> {
+        let timeout = Duration::from_secs(3);
+        let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
+        stream.set_read_timeout(Some(timeout))?;
+        stream.write_all(b"GET /readyz HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head)?;
+        Ok(head.starts_with(b"HTTP/1.") && &head[9..12] == b"200")
+    };
+    match probe() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("listo: {addr}/readyz did not answer 200");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("listo: {addr}/readyz unreachable: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> ExitCode {
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
             eprintln!("listo: bad configuration: {e}");
-            return std::process::ExitCode::from(2);
+            return ExitCode::from(2);
         }
     };
     listo::telemetry::init(config.log_json, std::io::stdout);
@@ -45,7 +116,7 @@ async fn serve() -> std::process::ExitCode {
         Err(e) => {
             tracing::error!(error = %e, "listo could not start");
             eprintln!("listo: could not start: {e}");
-            return std::process::ExitCode::FAILURE;
+            return ExitCode::FAILURE;
         }
     };
     tracing::info!(
@@ -58,11 +129,11 @@ async fn serve() -> std::process::ExitCode {
     match app.run_until(shutdown_signal()).await {
         Ok(()) => {
             tracing::info!("listo stopped");
-            std::process::ExitCode::SUCCESS
+            ExitCode::SUCCESS
         }
         Err(e) => {
             tracing::error!(error = %e, "server failed");
-            std::process::ExitCode::FAILURE
+            ExitCode::FAILURE
         }
     }
 }

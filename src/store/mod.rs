@@ -171,3 +171,31 @@ impl Store {
         .await?
     }
 }
+
+/// Copies the live database at `source` into a new file at `dest` through SQLite's online
+/// backup API: consistent even while a server writes to `source`. The copy appears under its
+/// final name only once complete.
+pub fn backup(source: &Path, dest: &Path) -> Result<(), StoreError> {
+    if !source.exists() {
+        return Err(StoreError::Io {
+            path: source.to_owned(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no database file here"),
+        });
+    }
+    let io = |source| StoreError::Io {
+        path: dest.to_owned(),
+        source,
+    };
+    if dest.exists() {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "refusing to overwrite an existing file",
+        )));
+    }
+    let partial = dest.with_extension("partial");
+    let conn = Connection::open_with_flags(source, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    conn.busy_timeout(Duration::from_millis(5000))?;
+    conn.backup(rusqlite::MAIN_DB, &partial, None)?;
+    std::fs::rename(&partial, dest).map_err(io)?;
+    Ok(())
+}

@@ -1,1 +1,78 @@
-//! (to be written)
+//! The committed `openapi.json` is the spec the code produces, and the docs are served.
+
+use crate::helpers::*;
+use reqwest::Method;
+use serde_json::Value;
+
+fn committed() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json"))
+        .expect("openapi.json at the root")
+}
+
+#[test]
+fn committed_spec_matches_the_code() {
+    assert!(
+        committed().trim_end() == listo::api::spec().trim_end(),
+        "openapi.json is stale: regenerate it with `cargo run -- openapi > openapi.json`"
+    );
+}
+
+#[tokio::test]
+async fn the_server_serves_the_spec_and_swagger_ui() {
+    let app = spawn_app().await;
+    let served = app.send(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(served.status(), 200);
+    let served: Value = served.json().await.unwrap();
+    let produced: Value = serde_json::from_str(&listo::api::spec()).unwrap();
+    assert_eq!(served, produced);
+
+    let docs = app.send(Method::GET, "/docs", None, None).await;
+    assert_eq!(docs.status(), 200);
+    let html = docs.text().await.unwrap();
+    assert!(html.contains("swagger"), "Swagger UI page");
+}
+
+#[test]
+fn every_operation_declares_its_errors_as_problem_json() {
+    let spec: Value = serde_json::from_str(&listo::api::spec()).unwrap();
+    assert_eq!(
+        spec["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    let mut operations = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            operations += 1;
+            let responses = op["responses"].as_object().unwrap();
+            let secured = op.get("security").is_some();
+            if path.starts_with("/v1/") {
+                assert!(
+                    responses.contains_key("500"),
+                    "{method} {path} declares 500"
+                );
+            }
+            if secured {
+                let unauthorized = &responses["401"];
+                assert!(
+                    unauthorized["content"]["application/problem+json"].is_object(),
+                    "{method} {path}: 401 is problem+json"
+                );
+                assert!(
+                    unauthorized["headers"]["WWW-Authenticate"].is_object(),
+                    "{method} {path}"
+                );
+            }
+            for (status, response) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert!(
+                        response["content"]["application/problem+json"]["schema"]["$ref"]
+                            .as_str()
+                            .is_some_and(|r| r.ends_with("/Problem")),
+                        "{method} {path} {status} is a Problem"
+                    );
+                }
+            }
+        }
+    }
+    assert_eq!(operations, 14, "5 auth + 7 task + 2 probe operations");
+}
