@@ -8,6 +8,7 @@ pub mod sessions;
 pub mod settings;
 pub mod tasks;
 pub mod users;
+mod writer;
 
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -47,6 +48,9 @@ pub enum StoreError {
         /// Why.
         source: std::io::Error,
     },
+    /// A queued write could not be committed (the whole batch failed, or the writer stopped).
+    #[error("write batch: {0}")]
+    Batch(String),
     /// The blocking task running the transaction panicked or was cancelled.
     #[error("blocking task: {0}")]
     Join(#[from] tokio::task::JoinError),
@@ -56,6 +60,7 @@ pub enum StoreError {
 #[derive(Clone)]
 pub struct Store {
     pool: r2d2::Pool<SqliteConnectionManager>,
+    writer: writer::Writer,
     path: PathBuf,
 }
 
@@ -73,10 +78,12 @@ impl Store {
             .max_size(POOL_SIZE)
             .connection_timeout(Duration::from_secs(10))
             .build(manager)?;
-        let mut conn = pool.get()?;
-        MIGRATIONS.to_latest(&mut conn)?;
+        MIGRATIONS.to_latest(&mut *pool.get()?)?;
+        let mut write_conn = Connection::open(path)?;
+        configure(&mut write_conn)?;
         Ok(Self {
             pool,
+            writer: writer::Writer::start(write_conn)?,
             path: path.to_owned(),
         })
     }
@@ -96,14 +103,16 @@ impl Store {
         self.run(TransactionBehavior::Deferred, f).await
     }
 
-    /// Runs `f` in a `BEGIN IMMEDIATE` transaction, committed only if `f` succeeds.
+    /// Runs `f` on the writer thread inside a `BEGIN IMMEDIATE` transaction shared with the
+    /// other writes waiting at that moment (group commit). `f`'s changes are kept only if it
+    /// succeeds, and the call returns only once they are committed to disk.
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&Transaction<'_>) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        self.run(TransactionBehavior::Immediate, f).await
+        self.writer.write(f).await
     }
 
     async fn run<T, E, F>(&self, behavior: TransactionBehavior, f: F) -> Result<T, E>

@@ -1,0 +1,133 @@
+//! Group commit: one thread owns the write connection and commits every write waiting at that
+//! moment in a single transaction, so many requests share one fsync.
+//!
+//! Each job runs inside its own SAVEPOINT, so a job that fails is rolled back alone and its error
+//! stays its own; every job is answered only after the shared COMMIT reached the disk.
+
+use super::StoreError;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use tokio::sync::oneshot;
+
+/// Jobs one transaction may gather; bounds the time the first waiter waits for the last.
+const MAX_BATCH: usize = 512;
+
+/// A write waiting for the writer thread.
+trait Job: Send {
+    /// Runs the work inside the open transaction; `true` if it succeeded and should be kept.
+    fn run(&mut self, tx: &Transaction<'_>) -> bool;
+    /// Answers the caller once the batch committed (or failed as a whole).
+    fn finish(self: Box<Self>, commit: Result<(), &StoreError>);
+}
+
+struct TypedJob<F, T, E> {
+    work: Option<F>,
+    outcome: Option<Result<T, E>>,
+    reply: oneshot::Sender<Result<T, E>>,
+    span: tracing::Span,
+}
+
+impl<F, T, E> Job for TypedJob<F, T, E>
+where
+    F: FnOnce(&Transaction<'_>) -> Result<T, E> + Send,
+    T: Send,
+    E: From<StoreError> + Send,
+{
+    fn run(&mut self, tx: &Transaction<'_>) -> bool {
+        let Some(work) = self.work.take() else {
+            return false;
+        };
+        let _entered = self.span.enter();
+        let outcome = catch_unwind(AssertUnwindSafe(|| work(tx)))
+            .unwrap_or_else(|_| Err(StoreError::Batch("a write panicked".into()).into()));
+        let ok = outcome.is_ok();
+        self.outcome = Some(outcome);
+        ok
+    }
+
+    fn finish(self: Box<Self>, commit: Result<(), &StoreError>) {
+        let result = match (commit, self.outcome) {
+            // A job that failed was rolled back on its own; its error is its answer either way.
+            (_, Some(Err(e))) => Err(e),
+            (Ok(()), Some(Ok(value))) => Ok(value),
+            (Err(e), _) => Err(StoreError::Batch(e.to_string()).into()),
+            (Ok(()), None) => Err(StoreError::Batch("write was never run".into()).into()),
+        };
+        // The caller may have gone away (client disconnected); the write stands regardless.
+        let _ = self.reply.send(result);
+    }
+}
+
+/// The handle requests use to queue writes.
+#[derive(Clone)]
+pub struct Writer {
+    jobs: Sender<Box<dyn Job>>,
+}
+
+impl Writer {
+    /// Starts the writer thread on `conn`; it ends when the last handle is dropped.
+    pub fn start(conn: Connection) -> Result<Self, StoreError> {
+        let (jobs, queue) = channel();
+        std::thread::Builder::new()
+            .name("listo-writer".into())
+            .spawn(move || write_loop(conn, queue))
+            .map_err(|e| StoreError::Batch(format!("starting the writer thread: {e}")))?;
+        Ok(Self { jobs })
+    }
+
+    /// Queues `work` and waits until it is committed (or refused).
+    pub async fn write<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&Transaction<'_>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = TypedJob {
+            work: Some(work),
+            outcome: None,
+            reply,
+            span: tracing::Span::current(),
+        };
+        self.jobs
+            .send(Box::new(job))
+            .map_err(|_| StoreError::Batch("the writer thread has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Batch("the writer thread dropped a write".into()))?
+    }
+}
+
+fn write_loop(mut conn: Connection, queue: Receiver<Box<dyn Job>>) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let committed = run_batch(&mut conn, &mut batch);
+        if let Err(e) = &committed {
+            tracing::error!(error = %e, jobs = batch.len(), "write batch failed");
+        }
+        for job in batch {
+            job.finish(committed.as_ref().map(|_| ()));
+        }
+    }
+}
+
+fn run_batch(conn: &mut Connection, batch: &mut [Box<dyn Job>]) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for job in batch.iter_mut() {
+        tx.execute_batch("SAVEPOINT job")?;
+        if job.run(&tx) {
+            tx.execute_batch("RELEASE job")?;
+        } else {
+            tx.execute_batch("ROLLBACK TO job; RELEASE job")?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
