@@ -84,7 +84,8 @@ impl App {
                 otp_ttl: config.otp_ttl,
                 limit_per_email: config.login_limit_per_email,
                 limit_per_addr: config.login_limit_per_addr,
-                hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+                // Half the cores at most: a login storm must leave room for everything else.
+                hash_concurrency: std::thread::available_parallelism().map_or(1, |n| n.get() / 2),
             },
         );
         let tasks = Tasks::new(store.clone());

@@ -57,8 +57,13 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if first.is_none() {
         return Err(ApiError::field("body", "a JSON object is required"));
     }
+    // A body that is not JSON at all is a 400, whatever its fields would have said: check the
+    // syntax of the whole body before judging any field (trailing text is found only here).
+    if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+        return Err(malformed(&err));
+    }
     // Every listo body is an object; saying so beats serde's view of an array as a tuple.
-    if first != Some(&b'{') && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() {
+    if first != Some(&b'{') {
         return Err(ApiError::field("body", "must be a JSON object"));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
@@ -70,6 +75,12 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 let message = strip_position(&inner.to_string());
                 ApiError::field(field_name(&path, &message), message)
             }
+            // The syntax passed above, so this is serde_json refusing a well-formed value where a
+            // string enum goes (`"status": true`, `"to": null`): the field is wrong, not the JSON.
+            serde_json::error::Category::Syntax => ApiError::field(
+                field_name(&path, ""),
+                "has the wrong type: expected one of the names the schema lists, as a string",
+            ),
             _ => malformed(&inner),
         }
     })?;
@@ -154,9 +165,37 @@ mod tests {
         assert_eq!(field_of(""), (422, "body".into()));
     }
 
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    enum Kind {
+        On,
+        Off,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct WithEnum {
+        kind: Kind,
+    }
+
+    #[test]
+    fn a_well_formed_value_of_the_wrong_type_for_an_enum_is_422_naming_it() {
+        for body in [r#"{"kind": true}"#, r#"{"kind": null}"#, r#"{"kind": 1}"#] {
+            let p = parse::<WithEnum>(body.as_bytes())
+                .unwrap_err()
+                .problem()
+                .clone();
+            let field = p.errors.map(|e| e[0].field.clone()).unwrap_or_default();
+            assert_eq!((p.status, field.as_str()), (422, "kind"), "{body}");
+        }
+    }
+
     #[test]
     fn syntax_errors_are_400() {
         assert_eq!(field_of(r#"{"email": "#).0, 400);
         assert_eq!(field_of(r#"{"email": "a", "ids": []} trailing"#).0, 400);
+        // Syntax wins over content: a missing field does not hide the trailing text.
+        assert_eq!(field_of(r#"{"email": "a"} trailing"#).0, 400);
+        assert_eq!(field_of(r#"{"email": 5, "ids": [} "#).0, 400);
     }
 }

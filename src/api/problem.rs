@@ -49,7 +49,8 @@ pub struct FieldError {
 /// A problem plus the headers that travel with it.
 #[derive(Debug, Clone)]
 pub struct ApiError {
-    problem: Problem,
+    // Boxed: errors travel through every `Result` in the HTTP layer; keep them pointer-sized.
+    problem: Box<Problem>,
     www_authenticate: Option<String>,
     retry_after: Option<u64>,
 }
@@ -66,7 +67,7 @@ impl ApiError {
     /// A problem with no extras.
     pub fn new(status: StatusCode, code: &str, title: &str, detail: impl Into<String>) -> Self {
         Self {
-            problem: Problem {
+            problem: Box::new(Problem {
                 kind: "about:blank".into(),
                 title: title.into(),
                 status: status.as_u16(),
@@ -75,7 +76,7 @@ impl ApiError {
                 errors: None,
                 attempts_left: None,
                 task_ids: None,
-            },
+            }),
             www_authenticate: None,
             retry_after: None,
         }
@@ -194,7 +195,7 @@ impl From<ServiceError> for ApiError {
                     None => "No pending login has that challenge_id (or its code was already used); log in again.".into(),
                 };
                 let mut e = Self::new(S::UNAUTHORIZED, "invalid_code", "Invalid code", detail);
-                e.problem.attempts_left = Some(attempts_left.unwrap_or(0));
+                e.problem.attempts_left = attempts_left;
                 e
             }
             ServiceError::CodeExpired => Self::new(

@@ -86,7 +86,7 @@ pub struct AuthSettings {
     pub limit_per_email: u32,
     /// Attempts per minute per client address (0 = off).
     pub limit_per_addr: u32,
-    /// Password hashes allowed to run at once.
+    /// Threads that hash passwords (at least one).
     pub hash_concurrency: usize,
 }
 

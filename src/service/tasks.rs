@@ -129,7 +129,7 @@ impl Tasks {
                 let current = rows::page_ids(tx, user, page.offset(), page.per_page())?;
                 let same_set =
                     current.len() == ids.len() && current.iter().all(|id| seen.contains(id));
-                if !same_set || ids.is_empty() {
+                if !same_set {
                     return Err(ServiceError::OrderConflict { current });
                 }
                 let lower = match page.offset() {

@@ -1,17 +1,18 @@
-//! SQLite storage: the pool, pragmas, migrations and the only SQL in listo.
+//! SQLite storage: connections, pragmas, migrations and the only SQL in listo.
 //!
-//! Callers hand a closure to [`Store::read`] or [`Store::write`]; it runs on the blocking pool
-//! inside one transaction and composes the per-table functions of the submodules.
+//! Callers hand a closure to [`Store::read`] or [`Store::write`]; it runs on a reader thread or
+//! the writer thread (never on the async workers) inside one transaction, composing the per-table
+//! functions of the submodules.
 
 pub mod challenges;
+mod readers;
 pub mod sessions;
 pub mod settings;
 pub mod tasks;
 pub mod users;
 mod writer;
 
-use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, Transaction};
 use rusqlite_migration::{M, Migrations};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -22,8 +23,9 @@ pub use rusqlite::Transaction as Tx;
 const MIGRATION_STEPS: &[M<'static>] = &[M::up(include_str!("../../migrations/0001_init.sql"))];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATION_STEPS);
 
-/// Readers run side by side under WAL; SQLite serialises writers itself.
-const POOL_SIZE: u32 = 8;
+/// Reader threads (each with its own connection); under WAL they read side by side while the
+/// writer commits. More than the cores, so a read waiting on the disk does not stall the rest.
+const READERS: usize = 4;
 
 /// A failure below the service layer; never shown to clients.
 #[derive(Debug, thiserror::Error)]
@@ -31,9 +33,6 @@ pub enum StoreError {
     /// SQLite refused or failed a statement.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    /// No connection could be had from the pool in time.
-    #[error("connection pool: {0}")]
-    Pool(#[from] r2d2::Error),
     /// The schema could not be brought up to date.
     #[error("migration: {0}")]
     Migration(#[from] rusqlite_migration::Error),
@@ -56,10 +55,10 @@ pub enum StoreError {
     Join(#[from] tokio::task::JoinError),
 }
 
-/// The database: a pool of connections to one SQLite file.
+/// The database: reader threads and one writer thread over one SQLite file.
 #[derive(Clone)]
 pub struct Store {
-    pool: r2d2::Pool<SqliteConnectionManager>,
+    readers: readers::Readers,
     writer: writer::Writer,
     path: PathBuf,
 }
@@ -73,16 +72,13 @@ impl Store {
                 source,
             })?;
         }
-        let manager = SqliteConnectionManager::file(path).with_init(configure);
-        let pool = r2d2::Pool::builder()
-            .max_size(POOL_SIZE)
-            .connection_timeout(Duration::from_secs(10))
-            .build(manager)?;
-        MIGRATIONS.to_latest(&mut *pool.get()?)?;
-        let mut write_conn = Connection::open(path)?;
-        configure(&mut write_conn)?;
+        let mut write_conn = open_connection(path)?;
+        MIGRATIONS.to_latest(&mut write_conn)?;
+        let read_conns = (0..READERS)
+            .map(|_| open_connection(path))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
-            pool,
+            readers: readers::Readers::start(read_conns)?,
             writer: writer::Writer::start(write_conn)?,
             path: path.to_owned(),
         })
@@ -93,14 +89,14 @@ impl Store {
         &self.path
     }
 
-    /// Runs `f` in a read transaction, so every query inside sees one snapshot.
+    /// Runs `f` on a reader thread in a read transaction, so every query inside sees one snapshot.
     pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&Transaction<'_>) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        self.run(TransactionBehavior::Deferred, f).await
+        self.readers.read(f).await
     }
 
     /// Runs `f` on the writer thread inside a `BEGIN IMMEDIATE` transaction shared with the
@@ -115,28 +111,6 @@ impl Store {
         self.writer.write(f).await
     }
 
-    async fn run<T, E, F>(&self, behavior: TransactionBehavior, f: F) -> Result<T, E>
-    where
-        F: FnOnce(&Transaction<'_>) -> Result<T, E> + Send + 'static,
-        T: Send + 'static,
-        E: From<StoreError> + Send + 'static,
-    {
-        let pool = self.pool.clone();
-        let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || {
-            let _entered = span.enter();
-            let mut conn = pool.get().map_err(StoreError::from)?;
-            let tx = conn
-                .transaction_with_behavior(behavior)
-                .map_err(StoreError::from)?;
-            let value = f(&tx)?;
-            tx.commit().map_err(StoreError::from)?;
-            Ok(value)
-        })
-        .await
-        .map_err(StoreError::from)?
-    }
-
     /// Whether the database answers a query (for `/readyz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.read(|tx| {
@@ -147,14 +121,17 @@ impl Store {
     }
 }
 
-/// Pragmas every connection needs; WAL lets readers proceed while one writer commits.
-fn configure(conn: &mut Connection) -> Result<(), rusqlite::Error> {
+/// Opens a connection with the pragmas every connection needs; WAL lets readers proceed while
+/// the writer commits, FULL sync makes an acknowledged commit survive power loss.
+fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_millis(5000))?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;",
-    )
+    )?;
+    Ok(conn)
 }
 
 /// Milliseconds since the Unix epoch: how every instant is stored.
@@ -171,13 +148,12 @@ pub fn from_millis(ms: i64) -> Result<chrono::DateTime<chrono::Utc>, StoreError>
 impl Store {
     /// Folds the WAL back into the database file (at shutdown, so the file alone is complete).
     pub async fn checkpoint(&self) -> Result<(), StoreError> {
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = pool.get()?;
-            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-            Ok(())
-        })
-        .await?
+        self.readers
+            .with_connection(|conn| {
+                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+                Ok(())
+            })
+            .await
     }
 }
 

@@ -74,3 +74,508 @@ async fn a_session_expires_after_the_configured_ttl() {
     let problem = assert_problem(resp, 401, "session_expired").await;
     assert_eq!(problem["detail"], "Your session expired; log in again.");
 }
+
+// ---------------------------------------------------------------- helpers for this file
+
+/// A well-formed 6-digit code that is not `code`.
+fn other_code(code: &str) -> String {
+    let n: u32 = code.parse().unwrap();
+    format!("{:06}", (n + 1) % 1_000_000)
+}
+
+/// The endpoints that need a session and take no body: every session error must show on both.
+const SESSION_ENDPOINTS: [(Method, &str); 2] = [
+    (Method::GET, "/v1/auth/session"),
+    (Method::POST, "/v1/auth/logout"),
+];
+
+/// Asserts a 401 session problem whose `WWW-Authenticate` is an RFC 6750 `invalid_token` challenge.
+async fn assert_session_problem(resp: reqwest::Response, code: &str) -> serde_json::Value {
+    let www = header(&resp, "www-authenticate");
+    let problem = assert_problem(resp, 401, code).await;
+    assert!(
+        www.starts_with("Bearer ") && www.contains("error=\"invalid_token\""),
+        "{code}: WWW-Authenticate was {www}"
+    );
+    problem
+}
+
+/// Asserts a 429 `rate_limited` with `Retry-After` in whole seconds, at least 1.
+async fn assert_rate_limited(resp: reqwest::Response) {
+    let retry_after = header(&resp, "retry-after");
+    let secs: u64 = retry_after
+        .parse()
+        .unwrap_or_else(|_| panic!("Retry-After is not whole seconds: {retry_after:?}"));
+    assert!((1..=60).contains(&secs), "Retry-After: {secs}");
+    assert_problem(resp, 429, "rate_limited").await;
+}
+
+// ---------------------------------------------------------------- register
+
+#[tokio::test]
+async fn register_refuses_bad_fields_and_names_each_one() {
+    let app = spawn_app().await;
+
+    let problem = assert_invalid_field(app.register("not-an-email", PASSWORD).await, "email").await;
+    assert_eq!(problem["errors"].as_array().unwrap().len(), 1, "{problem}");
+
+    let problem =
+        assert_invalid_field(app.register("ada@example.com", "short").await, "password").await;
+    assert_eq!(problem["errors"].as_array().unwrap().len(), 1, "{problem}");
+
+    let resp = app.register("not-an-email", "short").await;
+    let problem = assert_invalid_field(resp, "email").await;
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["email", "password"], "{problem}");
+
+    assert_eq!(
+        app.count_rows("users"),
+        0,
+        "a refused registration stored nothing"
+    );
+}
+
+#[tokio::test]
+async fn register_twice_is_email_taken_whatever_the_case() {
+    let app = spawn_app().await;
+    assert_eq!(app.register("ada@x.com", PASSWORD).await.status(), 201);
+
+    assert_problem(
+        app.register("ada@x.com", PASSWORD).await,
+        409,
+        "email_taken",
+    )
+    .await;
+    assert_problem(
+        app.register("Ada@x.com", "another password").await,
+        409,
+        "email_taken",
+    )
+    .await;
+    assert_problem(
+        app.register(" ADA@X.COM ", PASSWORD).await,
+        409,
+        "email_taken",
+    )
+    .await;
+
+    assert_eq!(app.count_rows("users"), 1);
+}
+
+// ---------------------------------------------------------------- login
+
+#[tokio::test]
+async fn unknown_email_and_wrong_password_get_the_same_answer() {
+    let app = spawn_app().await;
+    assert_eq!(
+        app.register("ada@example.com", PASSWORD).await.status(),
+        201
+    );
+
+    let unknown = app.login("nobody@example.com", PASSWORD).await;
+    let unknown_status = unknown.status();
+    let unknown = assert_problem(unknown, 401, "invalid_credentials").await;
+
+    let wrong = app.login("ada@example.com", "not the password").await;
+    assert_eq!(wrong.status(), unknown_status);
+    let wrong = assert_problem(wrong, 401, "invalid_credentials").await;
+
+    assert_eq!(unknown, wrong, "the two refusals must be indistinguishable");
+    assert!(app.smtp.messages().is_empty(), "no code was emailed");
+    assert_eq!(app.count_rows("challenges"), 0);
+}
+
+#[tokio::test]
+async fn the_third_attempt_for_one_email_within_a_minute_is_rate_limited() {
+    let app = spawn_app_with(|c| c.login_limit_per_email = 2).await;
+    assert_eq!(
+        app.register("ada@example.com", PASSWORD).await.status(),
+        201
+    );
+    assert_eq!(
+        app.register("bob@example.com", PASSWORD).await.status(),
+        201
+    );
+
+    // Register spent one of ada's two attempts; a wrong password spends the other.
+    assert_eq!(
+        app.login("ada@example.com", "wrong password")
+            .await
+            .status(),
+        401
+    );
+    // Now even the right password is refused, before it is checked and before any email.
+    assert_rate_limited(app.login("ada@example.com", PASSWORD).await).await;
+    assert_rate_limited(app.login("Ada@Example.com", PASSWORD).await).await;
+    assert_rate_limited(app.register("ada@example.com", PASSWORD).await).await;
+    assert!(
+        app.smtp.messages().is_empty(),
+        "a limited login sent no email"
+    );
+
+    // The limit is per email: bob still has attempts left.
+    assert_eq!(app.login("bob@example.com", PASSWORD).await.status(), 202);
+}
+
+#[tokio::test]
+async fn registering_spends_the_same_budget_as_logging_in() {
+    let app = spawn_app_with(|c| c.login_limit_per_email = 2).await;
+
+    assert_eq!(
+        app.register("ada@example.com", PASSWORD).await.status(),
+        201
+    );
+    assert_problem(
+        app.register("ada@example.com", PASSWORD).await,
+        409,
+        "email_taken",
+    )
+    .await;
+    assert_rate_limited(app.register("ada@example.com", PASSWORD).await).await;
+    assert_rate_limited(app.login("ada@example.com", PASSWORD).await).await;
+}
+
+#[tokio::test]
+async fn the_third_attempt_from_one_address_is_rate_limited_whatever_the_email() {
+    let app = spawn_app_with(|c| c.login_limit_per_addr = 2).await;
+
+    assert_problem(
+        app.login("one@example.com", PASSWORD).await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+    assert_eq!(
+        app.register("two@example.com", PASSWORD).await.status(),
+        201
+    );
+    assert_rate_limited(app.login("three@example.com", PASSWORD).await).await;
+    assert_rate_limited(app.login("two@example.com", PASSWORD).await).await;
+    assert_rate_limited(app.register("four@example.com", PASSWORD).await).await;
+    assert_eq!(app.count_rows("users"), 1);
+}
+
+#[tokio::test]
+async fn login_is_email_unavailable_when_smtp_cannot_be_reached_and_stores_no_challenge() {
+    let closed_port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let app = spawn_app_with(|c| {
+        c.mail = listo::config::MailConfig::Smtp(format!("smtp://127.0.0.1:{closed_port}"))
+    })
+    .await;
+    assert_eq!(
+        app.register("ada@example.com", PASSWORD).await.status(),
+        201
+    );
+
+    let problem = assert_problem(
+        app.login("ada@example.com", PASSWORD).await,
+        503,
+        "email_unavailable",
+    )
+    .await;
+    assert!(
+        !problem.to_string().contains(&closed_port.to_string()),
+        "the answer names no mail server detail: {problem}"
+    );
+    assert_eq!(
+        app.count_rows("challenges"),
+        0,
+        "a challenge whose code never left must not exist"
+    );
+}
+
+// ---------------------------------------------------------------- verify
+
+#[tokio::test]
+async fn wrong_codes_count_down_and_the_fifth_burns_the_challenge() {
+    let app = spawn_app().await;
+    assert_eq!(
+        app.register("ada@example.com", PASSWORD).await.status(),
+        201
+    );
+    let (challenge, code) = app.login_and_read_code("ada@example.com", PASSWORD).await;
+    let wrong = other_code(&code);
+
+    for left in [4, 3, 2, 1] {
+        let problem =
+            assert_problem(app.verify(&challenge, &wrong).await, 401, "invalid_code").await;
+        assert_eq!(problem["attempts_left"], left, "{problem}");
+    }
+    assert_problem(
+        app.verify(&challenge, &wrong).await,
+        429,
+        "too_many_attempts",
+    )
+    .await;
+
+    // Burned: the right code no longer opens a session either.
+    assert_problem(
+        app.verify(&challenge, &code).await,
+        429,
+        "too_many_attempts",
+    )
+    .await;
+    assert_eq!(app.count_rows("sessions"), 0);
+}
+
+#[tokio::test]
+async fn a_code_past_its_life_is_code_expired() {
+    let app = spawn_app_with(|c| c.otp_ttl = Duration::from_secs(1)).await;
+    assert_eq!(
+        app.register("ada@example.com", PASSWORD).await.status(),
+        201
+    );
+    let (challenge, code) = app.login_and_read_code("ada@example.com", PASSWORD).await;
+
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert_problem(app.verify(&challenge, &code).await, 401, "code_expired").await;
+    assert_eq!(app.count_rows("sessions"), 0);
+}
+
+#[tokio::test]
+async fn a_code_works_once() {
+    let app = spawn_app().await;
+    assert_eq!(
+        app.register("ada@example.com", PASSWORD).await.status(),
+        201
+    );
+    let (challenge, code) = app.login_and_read_code("ada@example.com", PASSWORD).await;
+
+    assert_eq!(app.verify(&challenge, &code).await.status(), 200);
+    assert_problem(app.verify(&challenge, &code).await, 401, "invalid_code").await;
+    assert_eq!(app.count_rows("sessions"), 1);
+}
+
+#[tokio::test]
+async fn an_unknown_challenge_is_invalid_code_and_a_malformed_code_is_refused() {
+    let app = spawn_app().await;
+    assert_eq!(
+        app.register("ada@example.com", PASSWORD).await.status(),
+        201
+    );
+    let (challenge, code) = app.login_and_read_code("ada@example.com", PASSWORD).await;
+
+    let unknown = "AAAAAAAAAAAAAAAAAAAAAA";
+    assert_eq!(
+        unknown.len(),
+        challenge.len(),
+        "same shape as a real challenge id"
+    );
+    let problem = assert_problem(app.verify(unknown, "123456").await, 401, "invalid_code").await;
+    assert!(
+        problem.get("attempts_left").is_none(),
+        "no count for a challenge that does not exist: {problem}"
+    );
+
+    assert_invalid_field(app.verify(&challenge, "12ab56").await, "code").await;
+    assert_invalid_field(app.verify("short", "123456").await, "challenge_id").await;
+
+    // None of these refusals cost the real challenge an attempt.
+    let resp = app.verify(&challenge, &other_code(&code)).await;
+    let problem = assert_problem(resp, 401, "invalid_code").await;
+    assert_eq!(problem["attempts_left"], 4, "{problem}");
+}
+
+// ---------------------------------------------------------------- sessions
+
+#[tokio::test]
+async fn no_authorization_header_is_session_missing() {
+    let app = spawn_app().await;
+    for (method, path) in SESSION_ENDPOINTS {
+        let resp = app.send(method, path, None, None).await;
+        let www = header(&resp, "www-authenticate");
+        assert!(
+            www.starts_with("Bearer"),
+            "{path}: WWW-Authenticate was {www}"
+        );
+        assert_problem(resp, 401, "session_missing").await;
+    }
+}
+
+#[tokio::test]
+async fn a_token_listo_never_issued_is_session_invalid() {
+    let app = spawn_app().await;
+    let never_issued = "A".repeat(43);
+    for (method, path) in SESSION_ENDPOINTS {
+        for token in ["garbage", "not a token at all", never_issued.as_str()] {
+            let resp = app.send(method.clone(), path, None, Some(token)).await;
+            assert_session_problem(resp, "session_invalid").await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_logged_out_token_is_session_revoked() {
+    let app = spawn_app().await;
+    let user = app.signed_in_user().await;
+    let resp = app
+        .send(Method::GET, "/v1/auth/session", None, Some(&user.token))
+        .await;
+    assert_eq!(body(resp).await["user"]["email"], user.email.as_str());
+    let resp = app
+        .send(Method::POST, "/v1/auth/logout", None, Some(&user.token))
+        .await;
+    assert_eq!(resp.status(), 204);
+
+    for (method, path) in SESSION_ENDPOINTS {
+        let resp = app.send(method, path, None, Some(&user.token)).await;
+        assert_session_problem(resp, "session_revoked").await;
+    }
+}
+
+#[tokio::test]
+async fn an_expired_token_is_session_expired_on_every_session_endpoint() {
+    let app = spawn_app_with(|c| c.session_ttl = Duration::from_secs(1)).await;
+    let user = app.signed_in_user().await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+
+    for (method, path) in SESSION_ENDPOINTS {
+        let resp = app.send(method, path, None, Some(&user.token)).await;
+        let problem = assert_session_problem(resp, "session_expired").await;
+        assert_eq!(problem["detail"], "Your session expired; log in again.");
+    }
+}
+
+// ---------------------------------------------------------------- logs
+
+#[tokio::test]
+async fn secrets_never_reach_the_logs() {
+    let app = spawn_app().await;
+    let email = "log-check@example.com";
+    let password = "leak-canary password 7f3a9c";
+    assert_eq!(app.register(email, password).await.status(), 201);
+    let (challenge, code) = app.login_and_read_code(email, password).await;
+    let resp = app.verify(&challenge, &code).await;
+    assert_eq!(resp.status(), 200);
+    let token = body(resp).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let resp = app
+        .send(Method::GET, "/v1/auth/session", None, Some(&token))
+        .await;
+    assert_eq!(resp.status(), 200);
+    let resp = app
+        .send(Method::POST, "/v1/auth/logout", None, Some(&token))
+        .await;
+    assert_eq!(resp.status(), 204);
+
+    let logs = captured_logs();
+    assert!(
+        logs.contains("path=/v1/auth/verify") && logs.contains("session opened"),
+        "the capture holds this flow's log lines"
+    );
+    for (what, secret) in [
+        ("password", password),
+        ("access token", token.as_str()),
+        ("emailed code", code.as_str()),
+    ] {
+        if let Some(line) = line_logging(&logs, secret) {
+            panic!("the {what} was logged: {line}");
+        }
+    }
+}
+
+/// The first log line holding `secret` as a token of its own. Six digits also turn up inside
+/// other numbers (microseconds of a timestamp, a latency's fraction, a hex request id), so an
+/// occurrence counts only when no letter or digit touches it and it is not a decimal fraction.
+fn line_logging<'a>(logs: &'a str, secret: &str) -> Option<&'a str> {
+    let bytes = logs.as_bytes();
+    logs.match_indices(secret).map(|(at, _)| at).find_map(|at| {
+        let end = at + secret.len();
+        let before = at.checked_sub(1).map(|i| bytes[i]);
+        let fraction = before == Some(b'.') && at >= 2 && bytes[at - 2].is_ascii_digit();
+        let glued = before.is_some_and(|b| b.is_ascii_alphanumeric())
+            || bytes.get(end).is_some_and(|b| b.is_ascii_alphanumeric());
+        (!fraction && !glued).then(|| {
+            let start = logs[..at].rfind('\n').map_or(0, |i| i + 1);
+            let stop = logs[end..].find('\n').map_or(logs.len(), |i| end + i);
+            &logs[start..stop]
+        })
+    })
+}
+
+#[test]
+fn line_logging_finds_a_code_on_its_own_but_not_inside_other_numbers() {
+    let logs = "2026-11-24T09:21:22.417612Z INFO latency_ms=1.417612 id=ab417612cd\n\
+                2026-11-24T09:21:23.000001Z TRACE mail: code=\"417612\" sent\n";
+    assert_eq!(
+        line_logging(logs, "417612"),
+        Some("2026-11-24T09:21:23.000001Z TRACE mail: code=\"417612\" sent")
+    );
+    assert_eq!(line_logging(logs, "000001"), None);
+    assert_eq!(
+        line_logging("your code is 417612.", "417612"),
+        Some("your code is 417612.")
+    );
+}
+
+// ---------------------------------------------------------------- the sweeper
+
+#[tokio::test]
+async fn the_sweeper_deletes_expired_challenges_and_keeps_live_ones() {
+    let app = spawn_app_with(|c| c.otp_ttl = Duration::from_secs(3)).await;
+    assert_eq!(
+        app.register("old@example.com", PASSWORD).await.status(),
+        201
+    );
+    assert_eq!(
+        app.register("new@example.com", PASSWORD).await.status(),
+        201
+    );
+    let (old_challenge, old_code) = app.login_and_read_code("old@example.com", PASSWORD).await;
+    tokio::time::sleep(Duration::from_millis(3200)).await;
+    let (new_challenge, new_code) = app.login_and_read_code("new@example.com", PASSWORD).await;
+    assert_eq!(app.count_rows("challenges"), 2);
+
+    let store = listo::store::Store::open(&app.db_path).unwrap();
+    let swept = listo::service::sweeper::sweep_once(&store).await.unwrap();
+    assert_eq!(swept, 1);
+
+    let left: Vec<String> = {
+        let db = app.db();
+        let mut stmt = db.prepare("SELECT id FROM challenges").unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert_eq!(
+        left,
+        std::slice::from_ref(&new_challenge),
+        "only the live challenge is left"
+    );
+
+    // The swept challenge is simply gone; the live one still trades its code for a session.
+    assert_problem(
+        app.verify(&old_challenge, &old_code).await,
+        401,
+        "invalid_code",
+    )
+    .await;
+    assert_eq!(app.verify(&new_challenge, &new_code).await.status(), 200);
+}
+
+#[tokio::test]
+async fn the_sweeper_keeps_a_just_expired_session_so_it_still_reads_as_expired() {
+    let app = spawn_app_with(|c| c.session_ttl = Duration::from_secs(1)).await;
+    let user = app.signed_in_user().await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+
+    let store = listo::store::Store::open(&app.db_path).unwrap();
+    listo::service::sweeper::sweep_once(&store).await.unwrap();
+
+    assert_eq!(app.count_rows("sessions"), 1);
+    let resp = app
+        .send(Method::GET, "/v1/auth/session", None, Some(&user.token))
+        .await;
+    assert_session_problem(resp, "session_expired").await;
+}

@@ -365,3 +365,142 @@ pub async fn assert_invalid_field(resp: Response, field: &str) -> Value {
     assert!(fields.contains(&field), "expected {field} among {fields:?}");
     problem
 }
+
+// ---------------------------------------------------------------- raw requests and headers
+
+impl TestApp {
+    /// Sends `method path` with a raw body and the given `Content-Type` (none when `None`),
+    /// for requests `send` cannot make: broken JSON, wrong media types, oversized bodies.
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: impl Into<reqwest::Body>,
+    ) -> Response {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .body(body);
+        if let Some(content_type) = content_type {
+            req = req.header("content-type", content_type);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    /// How many rows `table` holds, read straight from the database file.
+    pub fn count_rows(&self, table: &str) -> i64 {
+        self.db()
+            .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    }
+}
+
+/// A response header as text; panics when it is absent.
+pub fn header(resp: &Response, name: &str) -> String {
+    resp.headers()
+        .get(name)
+        .unwrap_or_else(|| panic!("no {name} header; headers: {:?}", resp.headers()))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+// ---------------------------------------------------------------- tasks
+
+/// The date every helper-made task gets.
+pub const TASK_DATE: &str = "2026-03-01";
+
+impl TestApp {
+    /// `POST /v1/tasks` with `text`, asserting 201; returns the task.
+    pub async fn create_task(&self, token: &str, text: &str) -> Value {
+        let resp = self
+            .send(
+                Method::POST,
+                "/v1/tasks",
+                Some(json!({"date": TASK_DATE, "task": text, "status": "Incomplete"})),
+                Some(token),
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::CREATED, "create {text:?}");
+        body(resp).await
+    }
+
+    /// Creates `task 1` … `task n` one after the other; returns their ids in creation order.
+    pub async fn create_tasks(&self, token: &str, n: usize) -> Vec<i64> {
+        let mut ids = Vec::with_capacity(n);
+        for i in 1..=n {
+            let task = self.create_task(token, &format!("task {i}")).await;
+            ids.push(task["id"].as_i64().unwrap());
+        }
+        ids
+    }
+
+    /// `GET /v1/tasks?page=&per_page=`, asserting 200; returns the page envelope.
+    pub async fn list(&self, token: &str, page: u32, per_page: u32) -> Value {
+        let path = format!("/v1/tasks?page={page}&per_page={per_page}");
+        let resp = self.send(Method::GET, &path, None, Some(token)).await;
+        assert_eq!(resp.status(), StatusCode::OK, "GET {path}");
+        body(resp).await
+    }
+
+    /// The ids GET shows on one page, in order.
+    pub async fn list_page(&self, token: &str, page: u32, per_page: u32) -> Vec<i64> {
+        ids_of(&self.list(token, page, per_page).await)
+    }
+
+    /// The user's whole order as GET shows it, read 100 at a time.
+    pub async fn list_all(&self, token: &str) -> Vec<i64> {
+        let mut all = Vec::new();
+        for page in 1.. {
+            let ids = self.list_page(token, page, 100).await;
+            if ids.is_empty() {
+                return all;
+            }
+            all.extend(ids);
+        }
+        unreachable!()
+    }
+
+    /// `POST /v1/tasks/sort?page=&per_page=` with these ids.
+    pub async fn sort_page(&self, token: &str, page: u32, per_page: u32, ids: &[i64]) -> Response {
+        self.send(
+            Method::POST,
+            &format!("/v1/tasks/sort?page={page}&per_page={per_page}"),
+            Some(json!({ "task_ids": ids })),
+            Some(token),
+        )
+        .await
+    }
+
+    /// `POST /v1/tasks/{id}/move` with `target` as the body.
+    pub async fn move_task(&self, token: &str, id: i64, target: Value) -> Response {
+        self.send(
+            Method::POST,
+            &format!("/v1/tasks/{id}/move"),
+            Some(target),
+            Some(token),
+        )
+        .await
+    }
+
+    /// Every task's order key, read straight from the database file.
+    pub fn sort_keys(&self) -> std::collections::BTreeMap<i64, String> {
+        let db = self.db();
+        let mut stmt = db.prepare("SELECT id, sort_key FROM tasks").unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+}
+
+/// The ids of a page envelope's items, in order.
+pub fn ids_of(page: &Value) -> Vec<i64> {
+    page["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a page envelope: {page}"))
+        .iter()
+        .map(|t| t["id"].as_i64().unwrap())
+        .collect()
+}
