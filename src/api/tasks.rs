@@ -7,7 +7,7 @@ use super::problem::{
     declare,
 };
 use super::security::SignedIn;
-use crate::domain::{PageRequest, Placement, TaskDate, TaskStatus, TaskText};
+use crate::domain::{PageCursor, PageRequest, Placement, TaskDate, TaskStatus, TaskText};
 use crate::service::{TaskPage, Tasks};
 use crate::store::tasks::{Task, TaskChanges};
 use chrono::{DateTime, Utc};
@@ -88,6 +88,9 @@ pub struct TaskPageView {
     total_items: u64,
     /// Pages in all at this page size.
     total_pages: u64,
+    /// Pass as `?cursor=` to read the next page at the same cost at any depth; absent on the last page.
+    #[oai(skip_serializing_if_is_none)]
+    next_cursor: Option<String>,
 }
 
 impl From<TaskPage> for TaskPageView {
@@ -97,6 +100,7 @@ impl From<TaskPage> for TaskPageView {
             page: p.page.page(),
             per_page: p.page.per_page(),
             total_items: p.total_items,
+            next_cursor: p.next.as_ref().map(PageCursor::encode),
             items: p.items.into_iter().map(TaskView::from).collect(),
         }
     }
@@ -234,10 +238,27 @@ impl TaskApi {
         page: Query<Option<i64>>,
         /// Tasks per page, 1 to 100 (default 20).
         per_page: Query<Option<i64>>,
+        /// `next_cursor` from the previous page, instead of `page`: costs the same at any depth.
+        cursor: Query<Option<String>>,
         tasks: poem::web::Data<&Tasks>,
     ) -> Result<Json<TaskPageView>, Failure<ListErrors>> {
-        let page = page_request(page.0, per_page.0)?;
-        Ok(Json(tasks.list(&session.0, page).await?.into()))
+        let (page, after) = match cursor.0 {
+            None => (page_request(page.0, per_page.0)?, None),
+            Some(raw) => {
+                if page.0.is_some() {
+                    return Err(ApiError::field("cursor", "give page or cursor, not both").into());
+                }
+                let cursor = PageCursor::parse(&raw).map_err(|e| ApiError::field("cursor", e.0))?;
+                let made_for = cursor.page.per_page();
+                if per_page.0.is_some_and(|n| n != i64::from(made_for)) {
+                    let message =
+                        format!("must be {made_for}, the per_page this cursor was made for");
+                    return Err(ApiError::field("per_page", message).into());
+                }
+                (cursor.page, Some(cursor.after))
+            }
+        };
+        Ok(Json(tasks.list(&session.0, page, after).await?.into()))
     }
 
     /// Read one task.

@@ -1,6 +1,7 @@
 //! Domain values: each can only be built valid, so code below `api` never re-checks input.
 
 mod code;
+mod cursor;
 mod email;
 mod page;
 mod password;
@@ -10,6 +11,7 @@ mod task;
 mod token;
 
 pub use code::OtpCode;
+pub use cursor::PageCursor;
 pub use email::Email;
 pub use page::PageRequest;
 pub use password::Password;

@@ -49,6 +49,11 @@ impl PageRequest {
         (i64::from(self.page) - 1) * i64::from(self.per_page)
     }
 
+    /// The page after this one, if there can be one.
+    pub fn next(self) -> Option<Self> {
+        self.page.checked_add(1).map(|page| Self { page, ..self })
+    }
+
     /// Pages needed for `total` items (0 for an empty list).
     pub fn total_pages(self, total: u64) -> u64 {
         total.div_ceil(u64::from(self.per_page))

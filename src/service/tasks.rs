@@ -1,7 +1,7 @@
 //! Task rules: create, edit, delete, list, and the owner's order (sort a page, move one task).
 
 use super::{ServiceError, Session, now_ms};
-use crate::domain::{PageRequest, Placement, SortKey, TaskDate, TaskStatus, TaskText};
+use crate::domain::{PageCursor, PageRequest, Placement, SortKey, TaskDate, TaskStatus, TaskText};
 use crate::store::tasks::{self as rows, Side, Task, TaskChanges};
 use crate::store::{Store, Tx, users};
 use std::collections::HashSet;
@@ -15,6 +15,8 @@ pub struct TaskPage {
     pub page: PageRequest,
     /// Tasks the owner holds in all.
     pub total_items: u64,
+    /// Where the next page starts, when there are tasks after this page.
+    pub next: Option<PageCursor>,
 }
 
 /// The task service; every call acts for the session's user only.
@@ -86,14 +88,18 @@ impl Tasks {
             .await
     }
 
-    /// A page of the owner's list.
+    /// A page of the owner's list: by number, or (as cheap at any depth) the page after a
+    /// cursor's key.
     pub async fn list(
         &self,
         session: &Session,
         page: PageRequest,
+        after: Option<SortKey>,
     ) -> Result<TaskPage, ServiceError> {
         let user = session.user_id;
-        self.store.read(move |tx| read_page(tx, user, page)).await
+        self.store
+            .read(move |tx| read_page(tx, user, page, after.as_ref()))
+            .await
     }
 
     /// Puts the tasks of one page in the posted sequence; no task off that page changes key.
@@ -144,7 +150,7 @@ impl Tasks {
                 if let Some(key) = longest {
                     respace_if_long(tx, user, &key)?;
                 }
-                read_page(tx, user, page)
+                read_page(tx, user, page, None)
             })
             .await
     }
@@ -200,11 +206,32 @@ impl Tasks {
     }
 }
 
-fn read_page(tx: &Tx, user: i64, page: PageRequest) -> Result<TaskPage, ServiceError> {
+fn read_page(
+    tx: &Tx,
+    user: i64,
+    page: PageRequest,
+    after: Option<&SortKey>,
+) -> Result<TaskPage, ServiceError> {
+    // One row more than the page shows says whether a next page exists.
+    let limit = page.per_page() + 1;
+    let mut items = match after {
+        Some(key) => rows::page_after(tx, user, key, limit)?,
+        None => rows::page(tx, user, page.offset(), limit)?,
+    };
+    let more = items.len() > page.per_page() as usize;
+    items.truncate(page.per_page() as usize);
+    let next = match (more, items.last(), page.next()) {
+        (true, Some(last), Some(next)) => Some(PageCursor {
+            page: next,
+            after: last.sort_key.clone(),
+        }),
+        _ => None,
+    };
     Ok(TaskPage {
-        items: rows::page(tx, user, page.offset(), page.per_page())?,
+        items,
         page,
         total_items: users::task_count(tx, user)?,
+        next,
     })
 }
 

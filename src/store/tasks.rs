@@ -22,6 +22,8 @@ pub struct Task {
     pub created_at: DateTime<Utc>,
     /// When it last changed (creation, edit or reorder).
     pub updated_at: DateTime<Utc>,
+    /// Its place in the owner's order (not shown to clients; cursors carry it).
+    pub sort_key: SortKey,
 }
 
 /// The fields a partial update may change; `None` leaves a field as it is.
@@ -35,9 +37,9 @@ pub struct TaskChanges {
     pub status: Option<TaskStatus>,
 }
 
-const COLUMNS: &str = "id, date, text, status, created_at, updated_at";
+const COLUMNS: &str = "id, date, text, status, created_at, updated_at, sort_key";
 
-type RawTask = (i64, String, String, String, i64, i64);
+type RawTask = (i64, String, String, String, i64, i64, String);
 
 fn raw(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawTask> {
     Ok((
@@ -47,10 +49,11 @@ fn raw(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawTask> {
         row.get(3)?,
         row.get(4)?,
         row.get(5)?,
+        row.get(6)?,
     ))
 }
 
-fn into_task((id, date, text, status, created, updated): RawTask) -> Result<Task, StoreError> {
+fn into_task((id, date, text, status, created, updated, key): RawTask) -> Result<Task, StoreError> {
     let corrupt = |what: &str, e: crate::domain::Invalid| {
         StoreError::Corrupt(format!("task {id} {what}: {e}"))
     };
@@ -61,6 +64,7 @@ fn into_task((id, date, text, status, created, updated): RawTask) -> Result<Task
         status: TaskStatus::parse(&status).map_err(|e| corrupt("status", e))?,
         created_at: from_millis(created)?,
         updated_at: from_millis(updated)?,
+        sort_key: parse_key(key)?,
     })
 }
 
@@ -151,11 +155,31 @@ pub fn delete(tx: &Tx, user_id: i64, id: i64) -> Result<bool, StoreError> {
 }
 
 /// `limit` tasks in the user's order, skipping `offset`.
+///
+/// The skipping happens in the order index alone (it holds the ids), and only the `limit` rows
+/// shown are read from the table: a deep page costs a walk of the index, not of the table.
 pub fn page(tx: &Tx, user_id: i64, offset: i64, limit: u32) -> Result<Vec<Task>, StoreError> {
-    let mut stmt = tx.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM tasks WHERE user_id = ?1 ORDER BY sort_key, id LIMIT ?2 OFFSET ?3"
-    ))?;
+    let mut stmt = tx.prepare_cached(
+        "SELECT t.id, t.date, t.text, t.status, t.created_at, t.updated_at, t.sort_key
+         FROM (SELECT id FROM tasks WHERE user_id = ?1 ORDER BY sort_key, id LIMIT ?2 OFFSET ?3) AS p
+         JOIN tasks AS t ON t.id = p.id
+         ORDER BY t.sort_key, t.id",
+    )?;
     let rows = stmt.query_map(params![user_id, limit, offset], raw)?;
+    rows.map(|r| into_task(r?)).collect()
+}
+
+/// `limit` tasks in the user's order that come after `key`: the same cost at any depth.
+pub fn page_after(
+    tx: &Tx,
+    user_id: i64,
+    key: &SortKey,
+    limit: u32,
+) -> Result<Vec<Task>, StoreError> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM tasks WHERE user_id = ?1 AND sort_key > ?2 ORDER BY sort_key, id LIMIT ?3"
+    ))?;
+    let rows = stmt.query_map(params![user_id, key.as_str(), limit], raw)?;
     rows.map(|r| into_task(r?)).collect()
 }
 

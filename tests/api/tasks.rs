@@ -743,3 +743,100 @@ async fn pages_split_the_list_in_order_and_a_page_past_the_end_is_empty() {
     assert_eq!(page3["total_items"], 24);
     assert_eq!(ids_of(&page3), ids[21..]);
 }
+
+#[tokio::test]
+async fn next_cursor_walks_the_same_pages_as_page_numbers() {
+    let app = spawn_app().await;
+    let user = app.signed_in_user().await;
+    let token = user.token.as_str();
+    let ids = app.create_tasks(token, 25).await;
+
+    let mut walked = Vec::new();
+    let mut page = app.list(token, 1, 10).await;
+    for number in 1..=3 {
+        assert_eq!(page["page"], number);
+        assert_eq!(page["per_page"], 10);
+        assert_eq!(page["total_items"], 25);
+        assert_eq!(
+            ids_of(&page),
+            app.list_page(token, number, 10).await,
+            "page {number}"
+        );
+        walked.extend(ids_of(&page));
+        let Some(cursor) = page["next_cursor"].as_str().map(str::to_owned) else {
+            break;
+        };
+        let resp = app
+            .send(
+                Method::GET,
+                &format!("/v1/tasks?per_page=10&cursor={cursor}"),
+                None,
+                Some(token),
+            )
+            .await;
+        assert_eq!(resp.status(), 200);
+        page = body(resp).await;
+    }
+    assert_eq!(walked, ids, "the cursor walk saw every task once, in order");
+    assert!(
+        page.get("next_cursor").is_none(),
+        "the last page has no next_cursor: {page}"
+    );
+
+    // A cursor keeps its place when tasks before it move: it points after a task, not at a count.
+    let first_page_cursor = app.list(token, 1, 10).await["next_cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let resp = app.move_task(token, ids[0], json!({"to": "end"})).await;
+    assert_eq!(resp.status(), 200);
+    let resp = app
+        .send(
+            Method::GET,
+            &format!("/v1/tasks?cursor={first_page_cursor}"),
+            None,
+            Some(token),
+        )
+        .await;
+    assert_eq!(ids_of(&body(resp).await), ids[10..20].to_vec());
+}
+
+#[tokio::test]
+async fn a_bad_cursor_is_422_naming_it() {
+    let app = spawn_app().await;
+    let user = app.signed_in_user().await;
+    let token = user.token.as_str();
+    app.create_tasks(token, 3).await;
+    let cursor = app.list(token, 1, 2).await["next_cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let resp = app
+        .send(
+            Method::GET,
+            "/v1/tasks?cursor=not-a-cursor",
+            None,
+            Some(token),
+        )
+        .await;
+    assert_invalid_field(resp, "cursor").await;
+    let resp = app
+        .send(
+            Method::GET,
+            &format!("/v1/tasks?page=2&cursor={cursor}"),
+            None,
+            Some(token),
+        )
+        .await;
+    assert_invalid_field(resp, "cursor").await;
+    let resp = app
+        .send(
+            Method::GET,
+            &format!("/v1/tasks?per_page=5&cursor={cursor}"),
+            None,
+            Some(token),
+        )
+        .await;
+    assert_invalid_field(resp, "per_page").await;
+}
