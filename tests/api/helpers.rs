@@ -253,6 +253,11 @@ impl TestApp {
         req.send().await.expect("request sent")
     }
 
+    /// `GET path` as a signed-in client.
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.send(Method::GET, path, None, Some(token)).await
+    }
+
     /// `POST /v1/auth/register`.
     pub async fn register(&self, email: &str, password: &str) -> Response {
         self.send(

@@ -767,12 +767,7 @@ async fn next_cursor_walks_the_same_pages_as_page_numbers() {
             break;
         };
         let resp = app
-            .send(
-                Method::GET,
-                &format!("/v1/tasks?per_page=10&cursor={cursor}"),
-                None,
-                Some(token),
-            )
+            .get(&format!("/v1/tasks?per_page=10&cursor={cursor}"), token)
             .await;
         assert_eq!(resp.status(), 200);
         page = body(resp).await;
@@ -791,12 +786,7 @@ async fn next_cursor_walks_the_same_pages_as_page_numbers() {
     let resp = app.move_task(token, ids[0], json!({"to": "end"})).await;
     assert_eq!(resp.status(), 200);
     let resp = app
-        .send(
-            Method::GET,
-            &format!("/v1/tasks?cursor={first_page_cursor}"),
-            None,
-            Some(token),
-        )
+        .get(&format!("/v1/tasks?cursor={first_page_cursor}"), token)
         .await;
     assert_eq!(ids_of(&body(resp).await), ids[10..20].to_vec());
 }
@@ -812,31 +802,14 @@ async fn a_bad_cursor_is_422_naming_it() {
         .unwrap()
         .to_owned();
 
+    let resp = app.get("/v1/tasks?cursor=not-a-cursor", token).await;
+    assert_invalid_field(resp, "cursor").await;
     let resp = app
-        .send(
-            Method::GET,
-            "/v1/tasks?cursor=not-a-cursor",
-            None,
-            Some(token),
-        )
+        .get(&format!("/v1/tasks?page=2&cursor={cursor}"), token)
         .await;
     assert_invalid_field(resp, "cursor").await;
     let resp = app
-        .send(
-            Method::GET,
-            &format!("/v1/tasks?page=2&cursor={cursor}"),
-            None,
-            Some(token),
-        )
-        .await;
-    assert_invalid_field(resp, "cursor").await;
-    let resp = app
-        .send(
-            Method::GET,
-            &format!("/v1/tasks?per_page=5&cursor={cursor}"),
-            None,
-            Some(token),
-        )
+        .get(&format!("/v1/tasks?per_page=5&cursor={cursor}"), token)
         .await;
     assert_invalid_field(resp, "per_page").await;
 }
