@@ -5,6 +5,7 @@ mod auth;
 mod bad_input;
 mod helpers;
 mod openapi;
+mod requests;
 mod sort;
 mod startup;
 mod tasks;
