@@ -2,10 +2,12 @@
 
 use super::credentials::{Keys, PasswordHasher};
 use super::limits::LoginLimits;
+use super::session_cache::SessionCache;
 use super::{ServiceError, now, now_ms};
 use crate::domain::{ChallengeId, Email, OtpCode, Password, SessionToken};
 use crate::mail::Mailer;
-use crate::store::{self, Store, challenges, sessions, users};
+use crate::store::sessions::SessionRow;
+use crate::store::{self, Store, StoreError, challenges, sessions, users};
 use chrono::{DateTime, Utc};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -51,6 +53,18 @@ pub struct Session {
     token_hash: [u8; 32],
 }
 
+impl Session {
+    fn as_row(&self) -> SessionRow {
+        SessionRow {
+            user_id: self.user_id,
+            email: self.email.clone(),
+            issued_at_ms: store::to_millis(self.issued_at),
+            expires_at_ms: store::to_millis(self.expires_at),
+            revoked: false,
+        }
+    }
+}
+
 /// A registered account as shown to its owner.
 #[derive(Debug, Clone)]
 pub struct Account {
@@ -70,6 +84,7 @@ pub struct Auth {
     keys: Keys,
     hasher: PasswordHasher,
     limits: Arc<LoginLimits>,
+    sessions: Arc<SessionCache>,
     session_ttl: Duration,
     otp_ttl: Duration,
 }
@@ -98,6 +113,7 @@ impl Auth {
             mailer,
             keys: Keys::derive(&settings.secret),
             hasher: PasswordHasher::new(settings.hash_concurrency),
+            sessions: Arc::new(SessionCache::new()),
             limits: Arc::new(LoginLimits::new(
                 settings.limit_per_email,
                 settings.limit_per_addr,
@@ -217,19 +233,23 @@ impl Auth {
                     }));
                 }
                 challenges::delete(tx, id)?;
-                let expires_at = now + ttl;
-                sessions::insert(
-                    tx,
-                    &token_hash,
-                    challenge.user_id,
-                    store::to_millis(now),
-                    store::to_millis(expires_at),
-                )?;
+                let row = SessionRow {
+                    user_id: challenge.user_id,
+                    email: users::by_id(tx, challenge.user_id)?
+                        .ok_or_else(|| StoreError::Corrupt("challenge without its user".into()))?
+                        .email,
+                    issued_at_ms: store::to_millis(now),
+                    expires_at_ms: store::to_millis(now + ttl),
+                    revoked: false,
+                };
+                sessions::insert(tx, &token_hash, &row)?;
                 tracing::info!(user_id = challenge.user_id, "session opened");
-                Ok::<_, ServiceError>(Ok(expires_at))
+                Ok::<_, ServiceError>(Ok(row))
             })
             .await?;
-        let expires_at = outcome?;
+        let row = outcome?;
+        let expires_at = store::from_millis(row.expires_at_ms)?;
+        self.sessions.remember(token_hash, row);
         Ok(SessionIssued { token, expires_at })
     }
 
@@ -237,11 +257,17 @@ impl Auth {
     pub async fn authenticate(&self, raw_token: &str) -> Result<Session, ServiceError> {
         let token = SessionToken::parse(raw_token).map_err(|_| ServiceError::SessionInvalid)?;
         let token_hash = self.keys.token_hash(&token);
-        let row = self
-            .store
-            .read(move |tx| sessions::get(tx, &token_hash).map_err(ServiceError::from))
-            .await?
-            .ok_or(ServiceError::SessionInvalid)?;
+        let row = match self.sessions.get(&token_hash) {
+            Some(row) => row,
+            None => {
+                let stored = self
+                    .store
+                    .read(move |tx| sessions::get(tx, &token_hash).map_err(ServiceError::from))
+                    .await?
+                    .ok_or(ServiceError::SessionInvalid)?;
+                self.sessions.remember(token_hash, stored)
+            }
+        };
         if row.revoked {
             return Err(ServiceError::SessionRevoked);
         }
@@ -250,7 +276,7 @@ impl Auth {
         }
         Ok(Session {
             user_id: row.user_id,
-            email: row.email,
+            email: row.email.clone(),
             issued_at: store::from_millis(row.issued_at_ms)?,
             expires_at: store::from_millis(row.expires_at_ms)?,
             token_hash,
@@ -264,13 +290,16 @@ impl Auth {
                 sessions::revoke(tx, &session.token_hash, now_ms()).map_err(ServiceError::from)
             })
             .await?;
+        self.sessions.revoke(session.token_hash, session.as_row());
         tracing::info!(user_id = session.user_id, "session revoked");
         Ok(())
     }
 
-    /// Forgets rate-limit state for keys that have refilled (called by the sweeper).
-    pub fn forget_idle_limits(&self) {
+    /// Forgets rate-limit state for keys that have refilled and sessions that expired before
+    /// `cutoff_ms` from memory (called by the sweeper; the database still answers for them).
+    pub fn forget_idle(&self, cutoff_ms: i64) {
         self.limits.forget_idle();
+        self.sessions.forget_expired(cutoff_ms);
     }
 
     fn spend_attempt(&self, email: &Email, client: ClientAddr) -> Result<(), ServiceError> {

@@ -3,6 +3,7 @@
 pub mod auth;
 mod credentials;
 mod limits;
+mod session_cache;
 pub mod sweeper;
 pub mod tasks;
 

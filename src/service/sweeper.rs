@@ -6,6 +6,8 @@ use std::time::Duration;
 
 /// Expired sessions stay this long so a late request still hears `session_expired`, not `session_invalid`.
 const EXPIRED_SESSION_GRACE: Duration = Duration::from_secs(24 * 60 * 60);
+/// Expired sessions stay in memory this long; after that the database answers for them.
+const EXPIRED_SESSION_IN_MEMORY: Duration = Duration::from_secs(60);
 
 /// Deletes expired challenges and long-expired sessions; returns how many rows went.
 pub async fn sweep_once(store: &Store) -> Result<usize, ServiceError> {
@@ -31,7 +33,7 @@ pub fn spawn(store: Store, auth: Auth, every: Duration) -> tokio::task::JoinHand
                 Ok(n) => tracing::debug!(rows = n, "swept expired codes and sessions"),
                 Err(e) => tracing::error!(error = %e, "sweeping expired codes and sessions failed"),
             }
-            auth.forget_idle_limits();
+            auth.forget_idle(now_ms() - EXPIRED_SESSION_IN_MEMORY.as_millis() as i64);
         }
     })
 }

@@ -4,7 +4,7 @@ use super::{StoreError, Tx};
 use rusqlite::{OptionalExtension, params};
 
 /// A stored session.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRow {
     /// Whose session.
     pub user_id: i64,
@@ -18,17 +18,16 @@ pub struct SessionRow {
     pub revoked: bool,
 }
 
-/// Stores a session.
-pub fn insert(
-    tx: &Tx,
-    token_hash: &[u8; 32],
-    user_id: i64,
-    issued_at_ms: i64,
-    expires_at_ms: i64,
-) -> Result<(), StoreError> {
+/// Stores a new session (its `email` is the user's and is not stored again).
+pub fn insert(tx: &Tx, token_hash: &[u8; 32], row: &SessionRow) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO sessions (token_hash, user_id, issued_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-        params![token_hash.as_slice(), user_id, issued_at_ms, expires_at_ms],
+        params![
+            token_hash.as_slice(),
+            row.user_id,
+            row.issued_at_ms,
+            row.expires_at_ms
+        ],
     )?;
     Ok(())
 }

@@ -579,3 +579,27 @@ async fn the_sweeper_keeps_a_just_expired_session_so_it_still_reads_as_expired()
         .await;
     assert_session_problem(resp, "session_expired").await;
 }
+
+#[tokio::test]
+async fn a_session_survives_a_restart_and_logout_still_kills_it() {
+    let first = spawn_app().await;
+    let user = first.signed_in_user().await;
+    // A second server on the same database file starts with nothing in memory: the token is
+    // found in the database, and the secret that hashes it was kept there too.
+    let db = first.db_path.clone();
+    let second = spawn_app_with(move |c| c.database = db).await;
+    let resp = second
+        .send(Method::GET, "/v1/auth/session", None, Some(&user.token))
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(body(resp).await["user"]["email"], user.email);
+
+    let resp = second
+        .send(Method::POST, "/v1/auth/logout", None, Some(&user.token))
+        .await;
+    assert_eq!(resp.status(), 204);
+    let resp = second
+        .send(Method::GET, "/v1/auth/session", None, Some(&user.token))
+        .await;
+    assert_problem(resp, 401, "session_revoked").await;
+}

@@ -1,0 +1,114 @@
+//! Sessions kept in memory beside the database, so checking a token is a hash-map lookup.
+//!
+//! Every authenticated request checks its token; a database read for it means two thread
+//! hand-offs (async worker → reader thread → back), which cost more than the rest of a small
+//! request. The database stays the record: sessions are written there first and the cache
+//! follows (write-through); a token the cache does not hold (after a restart, or swept from
+//! memory) is looked up in the database and cached. Sharded, so there is no global lock.
+
+use crate::store::sessions::SessionRow;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+const SHARDS: usize = 16;
+
+/// Token hash → session, for the sessions this process has seen.
+pub struct SessionCache {
+    shards: Vec<RwLock<HashMap<[u8; 32], Arc<SessionRow>>>>,
+}
+
+impl SessionCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self {
+            shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
+        }
+    }
+
+    // Token hashes are keyed-hash output, so any byte spreads sessions evenly.
+    fn shard(&self, token_hash: &[u8; 32]) -> &RwLock<HashMap<[u8; 32], Arc<SessionRow>>> {
+        &self.shards[usize::from(token_hash[0]) % SHARDS]
+    }
+
+    /// The cached session for this token hash.
+    pub fn get(&self, token_hash: &[u8; 32]) -> Option<Arc<SessionRow>> {
+        let shard = self
+            .shard(token_hash)
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        shard.get(token_hash).cloned()
+    }
+
+    /// Records a session read from (or just written to) the database, unless one is cached
+    /// already: a logout racing this read must not be overwritten by the older row.
+    pub fn remember(&self, token_hash: [u8; 32], row: SessionRow) -> Arc<SessionRow> {
+        let mut shard = self
+            .shard(&token_hash)
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        shard
+            .entry(token_hash)
+            .or_insert_with(|| Arc::new(row))
+            .clone()
+    }
+
+    /// Records that a session was revoked (after the database did), whether or not it was cached.
+    pub fn revoke(&self, token_hash: [u8; 32], row: SessionRow) {
+        let mut shard = self
+            .shard(&token_hash)
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        shard.insert(
+            token_hash,
+            Arc::new(SessionRow {
+                revoked: true,
+                ..row
+            }),
+        );
+    }
+
+    /// Forgets sessions that expired before `cutoff_ms` (the database still answers for them).
+    pub fn forget_expired(&self, cutoff_ms: i64) {
+        for shard in &self.shards {
+            let mut shard = shard.write().unwrap_or_else(|e| e.into_inner());
+            shard.retain(|_, row| row.expires_at_ms >= cutoff_ms);
+        }
+    }
+}
+
+impl Default for SessionCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(expires_at_ms: i64) -> SessionRow {
+        SessionRow {
+            user_id: 1,
+            email: "a@b.co".into(),
+            issued_at_ms: 0,
+            expires_at_ms,
+            revoked: false,
+        }
+    }
+
+    #[test]
+    fn insert_revoke_and_forget() {
+        let cache = SessionCache::new();
+        cache.remember([1; 32], row(100));
+        cache.remember([2; 32], row(300));
+        assert!(!cache.get(&[1; 32]).unwrap().revoked);
+        cache.revoke([1; 32], row(100));
+        assert!(cache.get(&[1; 32]).unwrap().revoked);
+        // A stale row read before the logout does not undo it.
+        assert!(cache.remember([1; 32], row(100)).revoked);
+        cache.forget_expired(200);
+        assert!(cache.get(&[1; 32]).is_none());
+        assert!(cache.get(&[2; 32]).is_some());
+        assert!(cache.get(&[3; 32]).is_none());
+    }
+}
