@@ -214,9 +214,15 @@ fn read_page(
 ) -> Result<TaskPage, ServiceError> {
     // One row more than the page shows says whether a next page exists.
     let limit = page.per_page() + 1;
-    let mut items = match after {
-        Some(key) => rows::page_after(tx, user, key, limit)?,
-        None => rows::page(tx, user, page.offset(), limit)?,
+    // A page by number starts after the key of the task just before it: finding that key walks
+    // the order index only, then the page itself is a range read, as with a cursor.
+    let mut items = match (after, page.offset()) {
+        (Some(key), _) => rows::page_after(tx, user, Some(key), limit)?,
+        (None, 0) => rows::page_after(tx, user, None, limit)?,
+        (None, offset) => match rows::key_at(tx, user, offset - 1)? {
+            Some(key) => rows::page_after(tx, user, Some(&key), limit)?,
+            None => Vec::new(),
+        },
     };
     let more = items.len() > page.per_page() as usize;
     items.truncate(page.per_page() as usize);

@@ -154,36 +154,24 @@ pub fn delete(tx: &Tx, user_id: i64, id: i64) -> Result<bool, StoreError> {
     Ok(deleted > 0)
 }
 
-/// `limit` tasks in the user's order, skipping `offset`.
-///
-/// The skipping happens in the order index alone (it holds the ids), and only the `limit` rows
-/// shown are read from the table: a deep page costs a walk of the index, not of the table.
-pub fn page(tx: &Tx, user_id: i64, offset: i64, limit: u32) -> Result<Vec<Task>, StoreError> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT t.id, t.date, t.text, t.status, t.created_at, t.updated_at, t.sort_key
-         FROM (SELECT id FROM tasks WHERE user_id = ?1 ORDER BY sort_key, id LIMIT ?2 OFFSET ?3) AS p
-         JOIN tasks AS t ON t.id = p.id
-         ORDER BY t.sort_key, t.id",
-    )?;
-    let rows = stmt.query_map(params![user_id, limit, offset], raw)?;
-    rows.map(|r| into_task(r?)).collect()
-}
-
-/// `limit` tasks in the user's order that come after `key`: the same cost at any depth.
+/// Up to `limit` tasks in the user's order that come after `key` (from the start when `None`):
+/// a range read of the order index, the same cost at any depth.
 pub fn page_after(
     tx: &Tx,
     user_id: i64,
-    key: &SortKey,
+    key: Option<&SortKey>,
     limit: u32,
 ) -> Result<Vec<Task>, StoreError> {
     let mut stmt = tx.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM tasks WHERE user_id = ?1 AND sort_key > ?2 ORDER BY sort_key, id LIMIT ?3"
     ))?;
-    let rows = stmt.query_map(params![user_id, key.as_str(), limit], raw)?;
+    // Every key sorts above the empty string.
+    let after = key.map_or("", SortKey::as_str);
+    let rows = stmt.query_map(params![user_id, after, limit], raw)?;
     rows.map(|r| into_task(r?)).collect()
 }
 
-/// The ids of the tasks `page` would return, in order.
+/// The ids of the `limit` tasks after the first `offset` in the user's order.
 pub fn page_ids(tx: &Tx, user_id: i64, offset: i64, limit: u32) -> Result<Vec<i64>, StoreError> {
     let mut stmt = tx.prepare_cached(
         "SELECT id FROM tasks WHERE user_id = ?1 ORDER BY sort_key, id LIMIT ?2 OFFSET ?3",
@@ -192,7 +180,8 @@ pub fn page_ids(tx: &Tx, user_id: i64, offset: i64, limit: u32) -> Result<Vec<i6
     Ok(ids.collect::<Result<_, _>>()?)
 }
 
-/// The key of the task at position `offset` (0-based) in the user's order.
+/// The key of the task at position `offset` (0-based) in the user's order. The walk to it stays
+/// inside the order index, which holds the keys: no table row is read on the way.
 pub fn key_at(tx: &Tx, user_id: i64, offset: i64) -> Result<Option<SortKey>, StoreError> {
     let key: Option<String> = tx
         .prepare_cached(
