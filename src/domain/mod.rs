@@ -13,7 +13,7 @@ mod token;
 pub use code::OtpCode;
 pub use cursor::PageCursor;
 pub use email::Email;
-pub use page::PageRequest;
+pub use page::{MAX_PER_PAGE, PageRequest};
 pub use password::Password;
 pub use placement::Placement;
 pub use sort_key::SortKey;

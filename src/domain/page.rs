@@ -1,7 +1,8 @@
 use super::Invalid;
 
 const DEFAULT_PER_PAGE: i64 = 20;
-const MAX_PER_PAGE: i64 = 100;
+/// The largest page size.
+pub const MAX_PER_PAGE: u32 = 100;
 const MAX_PAGE: i64 = u32::MAX as i64;
 
 /// Which page of a list to show: `page` ≥ 1, `per_page` 1..=100.
@@ -22,7 +23,7 @@ impl PageRequest {
         if !(1..=MAX_PAGE).contains(&page) {
             return Err(("page", Invalid(format!("must be between 1 and {MAX_PAGE}"))));
         }
-        if !(1..=MAX_PER_PAGE).contains(&per_page) {
+        if !(1..=i64::from(MAX_PER_PAGE)).contains(&per_page) {
             return Err((
                 "per_page",
                 Invalid(format!("must be between 1 and {MAX_PER_PAGE}")),

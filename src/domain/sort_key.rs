@@ -58,43 +58,6 @@ impl SortKey {
         }
     }
 
-    /// `n` ascending keys strictly between `lower` and `upper`, spread so later inserts have room.
-    pub fn n_between(lower: Option<&SortKey>, upper: Option<&SortKey>, n: usize) -> Vec<SortKey> {
-        if n == 0 {
-            return Vec::new();
-        }
-        match (lower, upper) {
-            (_, None) => {
-                let mut keys = Vec::with_capacity(n);
-                let mut last = lower.cloned();
-                for _ in 0..n {
-                    let next = SortKey::between(last.as_ref(), None);
-                    keys.push(next.clone());
-                    last = Some(next);
-                }
-                keys
-            }
-            (None, Some(b)) => {
-                let mut keys = Vec::with_capacity(n);
-                let mut first = b.clone();
-                for _ in 0..n {
-                    first = first.before();
-                    keys.push(first.clone());
-                }
-                keys.reverse();
-                keys
-            }
-            (Some(_), Some(_)) => {
-                let mid = SortKey::between(lower, upper);
-                let left = n / 2;
-                let mut keys = SortKey::n_between(lower, Some(&mid), left);
-                keys.push(mid.clone());
-                keys.extend(SortKey::n_between(Some(&mid), upper, n - left - 1));
-                keys
-            }
-        }
-    }
-
     /// `n` evenly spaced keys of equal, minimal length: what a rebalance writes.
     pub fn spread(n: usize) -> Vec<SortKey> {
         let slots = n as u64 + 1;
@@ -268,27 +231,6 @@ mod tests {
             let k = SortKey::between(Some(&lo), Some(&hi));
             assert_between(Some(&lo), Some(&hi), &k);
             hi = k;
-        }
-    }
-
-    #[test]
-    fn n_between_is_ascending_and_inside() {
-        let pairs = [
-            (None, None),
-            (Some("V"), None),
-            (None, Some("V")),
-            (Some("V"), Some("W")),
-        ];
-        for (lo, hi) in pairs {
-            let (lo, hi) = (lo.map(key), hi.map(key));
-            let keys = SortKey::n_between(lo.as_ref(), hi.as_ref(), 100);
-            assert_eq!(keys.len(), 100);
-            for pair in keys.windows(2) {
-                assert!(pair[0] < pair[1]);
-            }
-            for k in &keys {
-                assert_between(lo.as_ref(), hi.as_ref(), k);
-            }
         }
     }
 

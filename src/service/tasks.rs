@@ -1,7 +1,9 @@
 //! Task rules: create, edit, delete, list, and the owner's order (sort a page, move one task).
 
 use super::{ServiceError, Session, now_ms};
-use crate::domain::{PageCursor, PageRequest, Placement, SortKey, TaskDate, TaskStatus, TaskText};
+use crate::domain::{
+    MAX_PER_PAGE, PageCursor, PageRequest, Placement, SortKey, TaskDate, TaskStatus, TaskText,
+};
 use crate::store::tasks::{self as rows, Side, Task, TaskChanges};
 use crate::store::{Store, Tx, users};
 use std::collections::HashSet;
@@ -110,9 +112,17 @@ impl Tasks {
         ids: Vec<i64>,
     ) -> Result<TaskPage, ServiceError> {
         let user = session.user_id;
+        // Checked before anything is queued: no page holds more, and the writer is shared.
+        if ids.len() > MAX_PER_PAGE as usize {
+            return Err(ServiceError::Invalid {
+                field: "task_ids",
+                message: format!("a page holds at most {MAX_PER_PAGE} tasks"),
+            });
+        }
         let mut seen = HashSet::new();
-        let duplicates: Vec<i64> = ids.iter().copied().filter(|id| !seen.insert(*id)).collect();
+        let mut duplicates: Vec<i64> = ids.iter().copied().filter(|id| !seen.insert(*id)).collect();
         if !duplicates.is_empty() {
+            duplicates.dedup();
             return Err(ServiceError::InvalidOrder {
                 message: "task_ids lists these ids more than once".into(),
                 ids: duplicates,
@@ -132,24 +142,22 @@ impl Tasks {
                         ids: foreign,
                     });
                 }
-                let current = rows::page_ids(tx, user, page.offset(), page.per_page())?;
+                let current = rows::page_keys(tx, user, page.offset(), page.per_page())?;
                 let same_set =
-                    current.len() == ids.len() && current.iter().all(|id| seen.contains(id));
+                    current.len() == ids.len() && current.iter().all(|(id, _)| seen.contains(id));
                 if !same_set {
-                    return Err(ServiceError::OrderConflict { current });
+                    return Err(ServiceError::OrderConflict {
+                        current: current.into_iter().map(|(id, _)| id).collect(),
+                    });
                 }
-                let lower = match page.offset() {
-                    0 => None,
-                    offset => rows::key_at(tx, user, offset - 1)?,
-                };
-                let upper = rows::key_at(tx, user, page.offset() + i64::from(page.per_page()))?;
-                let keys = SortKey::n_between(lower.as_ref(), upper.as_ref(), ids.len());
-                let longest = keys.iter().max_by_key(|k| k.as_str().len()).cloned();
-                let placed: Vec<(i64, SortKey)> = ids.into_iter().zip(keys).collect();
+                // The page hands its own keys (ascending) to the posted sequence: no task off the
+                // page moves, keys never grow however often a page is sorted, and a cursor into a
+                // later page still starts exactly where it did.
+                let placed: Vec<(i64, SortKey)> = ids
+                    .into_iter()
+                    .zip(current.into_iter().map(|(_, key)| key))
+                    .collect();
                 rows::set_keys(tx, user, &placed, now_ms())?;
-                if let Some(key) = longest {
-                    respace_if_long(tx, user, &key)?;
-                }
                 read_page(tx, user, page, None)
             })
             .await

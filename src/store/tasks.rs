@@ -171,13 +171,25 @@ pub fn page_after(
     rows.map(|r| into_task(r?)).collect()
 }
 
-/// The ids of the `limit` tasks after the first `offset` in the user's order.
-pub fn page_ids(tx: &Tx, user_id: i64, offset: i64, limit: u32) -> Result<Vec<i64>, StoreError> {
+/// The ids and keys of the `limit` tasks after the first `offset` in the user's order, in that
+/// order (read from the order index alone).
+pub fn page_keys(
+    tx: &Tx,
+    user_id: i64,
+    offset: i64,
+    limit: u32,
+) -> Result<Vec<(i64, SortKey)>, StoreError> {
     let mut stmt = tx.prepare_cached(
-        "SELECT id FROM tasks WHERE user_id = ?1 ORDER BY sort_key, id LIMIT ?2 OFFSET ?3",
+        "SELECT id, sort_key FROM tasks WHERE user_id = ?1 ORDER BY sort_key, id LIMIT ?2 OFFSET ?3",
     )?;
-    let ids = stmt.query_map(params![user_id, limit, offset], |r| r.get(0))?;
-    Ok(ids.collect::<Result<_, _>>()?)
+    let rows = stmt.query_map(params![user_id, limit, offset], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+    })?;
+    rows.map(|r| {
+        let (id, key) = r?;
+        Ok((id, parse_key(key)?))
+    })
+    .collect()
 }
 
 /// The key of the task at position `offset` (0-based) in the user's order. The walk to it stays
@@ -284,13 +296,15 @@ pub fn rebalance(tx: &Tx, user_id: i64) -> Result<(), StoreError> {
             .collect::<Result<_, _>>()?
     };
     let keys = SortKey::spread(ids.len());
-    let mut park = tx.prepare_cached("UPDATE tasks SET sort_key = '~' || id WHERE id = ?1")?;
+    let mut park =
+        tx.prepare_cached("UPDATE tasks SET sort_key = '~' || id WHERE id = ?1 AND user_id = ?2")?;
     for id in &ids {
-        park.execute([id])?;
+        park.execute(params![id, user_id])?;
     }
-    let mut place = tx.prepare_cached("UPDATE tasks SET sort_key = ?2 WHERE id = ?1")?;
+    let mut place =
+        tx.prepare_cached("UPDATE tasks SET sort_key = ?2 WHERE id = ?1 AND user_id = ?3")?;
     for (id, key) in ids.iter().zip(&keys) {
-        place.execute(params![id, key.as_str()])?;
+        place.execute(params![id, key.as_str(), user_id])?;
     }
     tracing::info!(user_id, tasks = ids.len(), "respaced task order keys");
     Ok(())

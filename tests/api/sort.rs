@@ -508,3 +508,46 @@ async fn a_move_to_a_bad_target_is_422_and_a_move_of_a_missing_task_is_404() {
     assert_eq!(app.list_all(token).await, ids);
     assert_eq!(app.list_all(&other.token).await, [foreign]);
 }
+
+#[tokio::test]
+async fn a_cursor_into_a_later_page_survives_sorting_an_earlier_one() {
+    let app = spawn_app().await;
+    let user = app.signed_in_user().await;
+    let token = user.token.as_str();
+    let ids = app.create_tasks(token, 25).await;
+    let to_page_3 = app.list(token, 2, 5).await["next_cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let mut reversed = ids[5..10].to_vec();
+    reversed.reverse();
+    assert_eq!(app.sort_page(token, 2, 5, &reversed).await.status(), 200);
+
+    let page = body(
+        app.get(&format!("/v1/tasks?cursor={to_page_3}"), token)
+            .await,
+    )
+    .await;
+    assert_eq!(
+        ids_of(&page),
+        ids[10..15].to_vec(),
+        "page 3, no repeats, none skipped"
+    );
+    assert_eq!(page["page"], 3);
+}
+
+#[tokio::test]
+async fn a_sort_with_more_ids_than_a_page_holds_is_422_naming_task_ids() {
+    let app = spawn_app().await;
+    let user = app.signed_in_user().await;
+    let token = user.token.as_str();
+    let ids = app.create_tasks(token, 3).await;
+    let too_many: Vec<i64> = ids.iter().copied().cycle().take(3000).collect();
+    let problem =
+        assert_invalid_field(app.sort_page(token, 1, 2, &too_many).await, "task_ids").await;
+    assert!(
+        problem.to_string().len() < 1000,
+        "the answer does not echo 3,000 ids"
+    );
+}
