@@ -8,8 +8,9 @@ use std::net::IpAddr;
 #[derive(Debug, Clone, Copy)]
 pub struct TrustProxy(pub bool);
 
-/// Extracts the client address: the first `X-Forwarded-For` hop when the proxy is trusted,
-/// else the socket peer.
+/// Extracts the client address: when the proxy is trusted, the last `X-Forwarded-For` entry —
+/// the one the trusted proxy appended itself (entries before it are whatever the client sent,
+/// so believing the first would let anyone pick their rate-limit key); else the socket peer.
 pub struct Client(pub ClientAddr);
 
 impl<'a> FromRequest<'a> for Client {
@@ -18,7 +19,7 @@ impl<'a> FromRequest<'a> for Client {
         let forwarded = trust
             .then(|| req.header("x-forwarded-for"))
             .flatten()
-            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.rsplit(',').next())
             .and_then(|v| v.trim().parse::<IpAddr>().ok());
         let peer = req.remote_addr().as_socket_addr().map(|a| a.ip());
         Ok(Client(ClientAddr(forwarded.or(peer))))

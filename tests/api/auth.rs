@@ -261,6 +261,32 @@ async fn the_third_attempt_from_one_address_is_rate_limited_whatever_the_email()
 }
 
 #[tokio::test]
+async fn behind_a_trusted_proxy_the_address_it_appended_is_the_one_limited() {
+    let app = spawn_app_with(|c| {
+        c.login_limit_per_addr = 2;
+        c.trust_proxy = true;
+    })
+    .await;
+    let login_via = |forwarded: String| {
+        app.http
+            .post(format!("{}/v1/auth/login", app.base))
+            .header("x-forwarded-for", forwarded)
+            .json(&serde_json::json!({"email": "ada@example.com", "password": PASSWORD}))
+            .send()
+    };
+    // The client writes the first entries; the proxy appends the address it saw last.
+    for spoofed in ["10.0.0.1", "10.0.0.2"] {
+        let resp = login_via(format!("{spoofed}, 203.0.113.7")).await.unwrap();
+        assert_problem(resp, 401, "invalid_credentials").await;
+    }
+    let resp = login_via("10.0.0.3, 203.0.113.7".into()).await.unwrap();
+    assert_rate_limited(resp).await;
+    // Another client behind the same proxy has its own budget.
+    let resp = login_via("203.0.113.8".into()).await.unwrap();
+    assert_problem(resp, 401, "invalid_credentials").await;
+}
+
+#[tokio::test]
 async fn login_is_email_unavailable_when_smtp_cannot_be_reached_and_stores_no_challenge() {
     let closed_port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
