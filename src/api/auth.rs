@@ -130,6 +130,7 @@ declare!(RegisterErrors:
     TOO_LARGE, MEDIA_TYPE, VALIDATION,
     (429, "rate_limited: too many attempts for this email or address; see Retry-After"),
     INTERNAL,
+    (503, "busy: too many sign-ins are being checked; see Retry-After"),
 );
 declare!(LoginErrors:
     MALFORMED,
@@ -137,7 +138,7 @@ declare!(LoginErrors:
     TOO_LARGE, MEDIA_TYPE, VALIDATION,
     (429, "rate_limited: too many attempts for this email or address; see Retry-After"),
     INTERNAL,
-    (503, "email_unavailable: the code could not be emailed; nothing was stored"),
+    (503, "email_unavailable: the code could not be emailed, nothing was stored; or busy: too many sign-ins are being checked, see Retry-After"),
 );
 declare!(VerifyErrors:
     MALFORMED,

@@ -8,7 +8,7 @@ mod security;
 mod system;
 mod tasks;
 
-use crate::service::{Auth, Tasks};
+use crate::service::{Auth, ServiceError, Tasks};
 use crate::store::Store;
 use client::TrustProxy;
 use poem::http::StatusCode;
@@ -74,12 +74,13 @@ pub fn routes(deps: Deps) -> impl Endpoint<Output = Response> {
         .data(deps.tasks)
         .data(deps.store)
         .data(TrustProxy(deps.trust_proxy))
-        .catch_all_error(|err| async move { problem_from(err).into_response() })
-        .around(log_request)
+        .around(handle)
 }
 
 /// Turns errors raised before an operation ran (parsing, routing, auth header) into problems.
-fn problem_from(err: poem::Error) -> ApiError {
+/// `had_credentials`: the request carried an `Authorization` header (so a refused one is
+/// `session_invalid`, not `session_missing`).
+fn problem_from(err: poem::Error, had_credentials: bool) -> ApiError {
     if let Some(api) = err.downcast_ref::<ApiError>() {
         return api.clone();
     }
@@ -91,7 +92,11 @@ fn problem_from(err: poem::Error) -> ApiError {
         return ApiError::field("id", param_message(&e.reason));
     }
     if err.is::<AuthorizationError>() {
-        return ApiError::session_missing();
+        return if had_credentials {
+            ServiceError::SessionInvalid.into()
+        } else {
+            ApiError::session_missing()
+        };
     }
     if err.is::<ContentTypeError>() {
         return ApiError::new(
@@ -138,18 +143,24 @@ fn param_message(reason: &str) -> String {
     }
 }
 
-/// One log line per request (method, path, status, latency, request id); the id is echoed as
-/// `X-Request-Id`. The query string is left out of the log: only the path is recorded.
-async fn log_request<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+/// Every request passes here: errors that never reached an operation become problems, and one
+/// log line records method, path, status, latency and request id (echoed as `X-Request-Id`).
+/// The query string is left out of the log: only the path is recorded.
+async fn handle<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
     let request_id = format!("{:016x}", rand::random::<u64>());
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    let had_credentials = req
+        .headers()
+        .contains_key(poem::http::header::AUTHORIZATION);
     let span = tracing::info_span!("request", id = %request_id);
     let started = Instant::now();
-    let mut resp = tracing::Instrument::instrument(next.call(req), span.clone())
-        .await
-        .map(IntoResponse::into_response)
-        .unwrap_or_else(|err| problem_from(err).into_response());
+    let mut resp = match tracing::Instrument::instrument(next.call(req), span.clone()).await {
+        Ok(resp) => resp.into_response(),
+        Err(err) => span
+            .in_scope(|| problem_from(err, had_credentials))
+            .into_response(),
+    };
     let status = resp.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     span.in_scope(|| tracing::info!(%method, %path, status, latency_ms, "request"));

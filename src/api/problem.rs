@@ -234,6 +234,16 @@ impl From<ServiceError> for ApiError {
                 "task_ids must be exactly the tasks this page holds now (listed in task_ids); reload the page and try again.",
             )
             .with_task_ids(current),
+            ServiceError::Busy => {
+                let mut e = Self::new(
+                    S::SERVICE_UNAVAILABLE,
+                    "busy",
+                    "Busy",
+                    "Too many sign-ins are being checked right now; try again in a second.",
+                );
+                e.retry_after = Some(1);
+                e
+            }
             ServiceError::Store(cause) => Self::internal(&cause),
             ServiceError::Hashing(cause) => Self::internal(&cause),
         }
@@ -357,7 +367,7 @@ impl<D: Declared> ApiResponse for Failure<D> {
                         401 if description.contains("session_") => {
                             vec![header("WWW-Authenticate", "RFC 6750 Bearer challenge")]
                         }
-                        429 if description.contains("rate_limited") => {
+                        _ if description.contains("Retry-After") => {
                             vec![header("Retry-After", "Seconds to wait before trying again")]
                         }
                         _ => Vec::new(),

@@ -5,6 +5,7 @@ use crate::domain::{ChallengeId, OtpCode, Password, SessionToken};
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use subtle::ConstantTimeEq;
 use tokio::sync::oneshot;
@@ -48,11 +49,23 @@ impl Keys {
 pub struct PasswordHasher {
     jobs: mpsc::Sender<Box<dyn FnOnce() + Send>>,
     dummy: Arc<OnceLock<String>>,
+    /// Hashes queued or running; past `max_waiting` a sign-in is turned away at once rather
+    /// than queued behind a storm for seconds.
+    waiting: Arc<AtomicUsize>,
+    max_waiting: usize,
 }
+
+/// Sign-ins that may wait for a hashing thread, per thread (about a second of work each).
+const WAITING_PER_THREAD: usize = 32;
 
 impl PasswordHasher {
     /// A hasher with `threads` hashing threads.
     pub fn new(threads: usize) -> Self {
+        Self::with_limit(threads, threads.max(1) * WAITING_PER_THREAD)
+    }
+
+    /// A hasher that turns work away once `max_waiting` hashes are queued or running.
+    fn with_limit(threads: usize, max_waiting: usize) -> Self {
         let (jobs, queue) = mpsc::channel::<Box<dyn FnOnce() + Send>>();
         let queue = Arc::new(Mutex::new(queue));
         for i in 0..threads.max(1) {
@@ -79,6 +92,8 @@ impl PasswordHasher {
         let hasher = Self {
             jobs,
             dummy: Arc::new(OnceLock::new()),
+            waiting: Arc::new(AtomicUsize::new(0)),
+            max_waiting,
         };
         // Made ahead of the first unknown-email login, so that one is not slower than the rest.
         let dummy = hasher.dummy.clone();
@@ -126,11 +141,20 @@ impl PasswordHasher {
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ServiceError> {
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(ServiceError::Busy);
+        }
         let (reply, answer) = oneshot::channel();
         let span = tracing::Span::current();
+        let waiting = self.waiting.clone();
         self.jobs
             .send(Box::new(move || {
-                let _ = reply.send(span.in_scope(f));
+                // A client that gave up (disconnected) no longer waits: skip its hash.
+                if !reply.is_closed() {
+                    let _ = reply.send(span.in_scope(f));
+                }
+                waiting.fetch_sub(1, Ordering::SeqCst);
             }))
             .map_err(|_| ServiceError::Hashing("the hashing threads have stopped".into()))?;
         answer
@@ -209,6 +233,19 @@ fn verify(password: &str, phc: &str) -> Result<bool, ServiceError> {
 mod tests {
     use super::*;
     use argon2::password_hash::PasswordVerifier as _;
+
+    #[tokio::test]
+    async fn past_the_waiting_limit_a_hash_is_turned_away_at_once() {
+        let hasher = PasswordHasher::with_limit(1, 1);
+        let password = || Password::parse("correct horse battery".into()).unwrap();
+        let (first, second) = tokio::join!(hasher.hash(password()), hasher.hash(password()));
+        assert!(first.is_ok());
+        assert!(matches!(second, Err(ServiceError::Busy)), "{second:?}");
+        assert!(
+            hasher.hash(password()).await.is_ok(),
+            "room again once the first is done"
+        );
+    }
 
     #[test]
     fn hashes_interoperate_with_the_argon2_crate() {

@@ -77,6 +77,9 @@ pub enum ServiceError {
         /// The ids the page holds now, in order.
         current: Vec<i64>,
     },
+    /// Too many sign-ins are waiting for password checks; try again shortly.
+    #[error("password checks busy")]
+    Busy,
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -439,6 +439,23 @@ async fn a_token_listo_never_issued_is_session_invalid() {
 }
 
 #[tokio::test]
+async fn an_authorization_header_that_is_not_a_bearer_token_is_session_invalid() {
+    let app = spawn_app().await;
+    for (method, path) in SESSION_ENDPOINTS {
+        for header in ["Basic YTpi", "Bearer", "Token abc", "bearer"] {
+            let resp = app
+                .http
+                .request(method.clone(), format!("{}{path}", app.base))
+                .header("authorization", header)
+                .send()
+                .await
+                .unwrap();
+            assert_session_problem(resp, "session_invalid").await;
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_logged_out_token_is_session_revoked() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
