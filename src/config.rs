@@ -97,16 +97,7 @@ impl Config {
             None => SocketAddr::from(([0, 0, 0, 0], port)),
         };
         let mail = match get("LISTO_SMTP_URL") {
-            Some(url) => {
-                let url = url.trim().to_owned();
-                if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
-                    return Err(ConfigError {
-                        var: "LISTO_SMTP_URL",
-                        message: "expected a URL starting with smtp:// or smtps://".into(),
-                    });
-                }
-                MailConfig::Smtp(url)
-            }
+            Some(url) => MailConfig::Smtp(smtp_url(url.trim())?),
             None => {
                 MailConfig::Outbox(get("LISTO_OUTBOX").map_or("./outbox".into(), PathBuf::from))
             }
@@ -167,6 +158,45 @@ impl Config {
     }
 }
 
+/// An SMTP URL lettre accepts, and one that never sends a password in the clear: credentials on
+/// `smtp://` need `?tls=required` (STARTTLS) unless the server is on this machine.
+fn smtp_url(url: &str) -> Result<String, ConfigError> {
+    let refuse = |message: String| ConfigError {
+        var: "LISTO_SMTP_URL",
+        message,
+    };
+    let Some(rest) = url
+        .strip_prefix("smtp://")
+        .or_else(|| url.strip_prefix("smtps://"))
+    else {
+        return Err(refuse(
+            "expected a URL starting with smtp:// or smtps://".into(),
+        ));
+    };
+    lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)
+        .map_err(|e| refuse(format!("not a usable SMTP URL: {e}")))?;
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let (credentials, host_port) = match authority.rsplit_once('@') {
+        Some((credentials, host_port)) => (Some(credentials), host_port),
+        None => (None, authority),
+    };
+    let host = host_port
+        .rsplit_once(':')
+        .map_or(host_port, |(host, _)| host)
+        .trim_matches(['[', ']']);
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    let encrypted = url.starts_with("smtps://") || url.contains("tls=required");
+    if credentials.is_some() && !encrypted && !loopback {
+        return Err(refuse(
+            "would send the SMTP password unencrypted: use smtps://… or add ?tls=required".into(),
+        ));
+    }
+    Ok(url.to_owned())
+}
+
 fn parse_or<T: std::str::FromStr>(
     raw: Option<String>,
     var: &'static str,
@@ -182,7 +212,7 @@ fn parse_or<T: std::str::FromStr>(
     }
 }
 
-/// Whole seconds, at least 1 (fractions like "0.5" allowed for tests that need quick expiry).
+/// Seconds, 0.1 up to a year (fractions like "0.5" are for tests that need quick expiry).
 fn seconds(raw: Option<String>, var: &'static str, default: u64) -> Result<Duration, ConfigError> {
     let Some(raw) = raw else {
         return Ok(Duration::from_secs(default));
@@ -239,6 +269,8 @@ mod tests {
             ("LISTO_SESSION_TTL", "0"),
             ("LISTO_OTP_TTL", "-5"),
             ("LISTO_SMTP_URL", "http://mail"),
+            ("LISTO_SMTP_URL", "smtp://user:pass@smtp.example.com:587"),
+            ("LISTO_SMTP_URL", "smtp://mail.example.com?tls=bogus"),
             ("LISTO_SECRET", "short"),
             ("LISTO_LOGIN_LIMIT_PER_EMAIL", "many"),
             ("LISTO_TRUST_PROXY", "yes"),
@@ -252,9 +284,25 @@ mod tests {
     }
 
     #[test]
+    fn smtp_passwords_travel_encrypted_unless_the_server_is_local() {
+        for ok in [
+            "smtps://user:pass@smtp.example.com:465",
+            "smtp://user:pass@smtp.example.com:587?tls=required",
+            "smtp://user:pass@127.0.0.1:2525",
+            "smtp://user:pass@localhost:25",
+            "smtp://relay.example.com:25",
+        ] {
+            assert!(config(&[("LISTO_SMTP_URL", ok)]).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
     fn debug_hides_credentials() {
         let c = config(&[
-            ("LISTO_SMTP_URL", "smtp://user:hunter2@mail.example.com:587"),
+            (
+                "LISTO_SMTP_URL",
+                "smtps://user:hunter2@mail.example.com:587",
+            ),
             ("LISTO_SECRET", "0123456789abcdef0123456789abcdef-secret"),
         ])
         .unwrap();

@@ -12,7 +12,7 @@ pub mod telemetry;
 
 use config::Config;
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
-use poem::{Endpoint, EndpointExt, Response, Server};
+use poem::{EndpointExt, Response, Server};
 use service::auth::AuthSettings;
 use service::{Auth, Tasks};
 use std::future::Future;
@@ -26,17 +26,22 @@ const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// How long in-flight requests may run on after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// Why listo could not start.
+/// Why listo could not start; each message names the setting to look at.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// The database could not be opened or migrated.
-    #[error("database: {0}")]
-    Store(#[from] store::StoreError),
+    #[error("LISTO_DATABASE ({path}): {source}")]
+    Store {
+        /// The configured file.
+        path: String,
+        /// Why.
+        source: store::StoreError,
+    },
     /// The mail transport could not be set up.
-    #[error("mail: {0}")]
+    #[error("LISTO_OUTBOX / LISTO_SMTP_URL: {0}")]
     Mail(#[from] mail::MailError),
     /// The address could not be bound.
-    #[error("binding {addr}: {source}")]
+    #[error("PORT / LISTO_ADDR: binding {addr}: {source}")]
     Bind {
         /// The address.
         addr: SocketAddr,
@@ -58,9 +63,14 @@ impl App {
     /// Opens the database, prepares mail and binds the listener (port 0 picks a free port).
     pub async fn build(config: Config) -> Result<App, StartError> {
         let path = config.database.clone();
+        let database = |source| StartError::Store {
+            path: config.database.display().to_string(),
+            source,
+        };
         let store = tokio::task::spawn_blocking(move || Store::open(&path))
             .await
-            .map_err(store::StoreError::from)??;
+            .map_err(|e| database(e.into()))?
+            .map_err(database)?;
         let secret = match &config.secret {
             Some(s) => s.as_bytes().to_vec(),
             None => store
@@ -71,7 +81,8 @@ impl App {
                         bytes
                     })
                 })
-                .await?
+                .await
+                .map_err(database)?
                 .to_vec(),
         };
         let mailer = Arc::new(mail::Mailer::new(&config.mail, config.mail_from.clone())?);
@@ -128,11 +139,6 @@ impl App {
         self.addr.port()
     }
 
-    /// The database behind this app.
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
     /// Serves until the process ends.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.run_until(std::future::pending()).await
@@ -150,9 +156,4 @@ impl App {
         }
         result
     }
-}
-
-/// The HTTP endpoint alone, for callers that bring their own server.
-pub fn endpoint(deps: api::Deps) -> impl Endpoint<Output = Response> {
-    api::routes(deps)
 }

@@ -121,7 +121,6 @@ async fn serve() -> ExitCode {
     let app = match App::build(config).await {
         Ok(app) => app,
         Err(e) => {
-            tracing::error!(error = %e, "listo could not start");
             eprintln!("listo: could not start: {e}");
             return ExitCode::FAILURE;
         }

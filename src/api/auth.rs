@@ -15,8 +15,8 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
-/// Email and password, for register and login.
-#[derive(Debug, Object, Deserialize)]
+/// Email and password, for register and login (no `Debug`: it would print the password).
+#[derive(Object, Deserialize)]
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
@@ -57,8 +57,8 @@ pub struct Challenge {
     detail: String,
 }
 
-/// The code from the email.
-#[derive(Debug, Object, Deserialize)]
+/// The code from the email (no `Debug`: it would print the code).
+#[derive(Object, Deserialize)]
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct CodeSubmission {

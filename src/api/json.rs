@@ -79,7 +79,7 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             // string enum goes (`"status": true`, `"to": null`): the field is wrong, not the JSON.
             serde_json::error::Category::Syntax => ApiError::field(
                 field_name(&path, ""),
-                "has the wrong type: expected one of the names the schema lists, as a string",
+                "has a value of the wrong type or an invalid string escape; see the schema in /docs",
             ),
             _ => malformed(&inner),
         }

@@ -285,12 +285,14 @@ impl Auth {
 
     /// Ends a session on the server; the token answers `session_revoked` from now on.
     pub async fn logout(&self, session: Session) -> Result<(), ServiceError> {
+        // Memory first: if the database write then fails the token is already dead here, and the
+        // client, told 500, logs out again.
+        self.sessions.revoke(session.token_hash, session.as_row());
         self.store
             .write(move |tx| {
                 sessions::revoke(tx, &session.token_hash, now_ms()).map_err(ServiceError::from)
             })
             .await?;
-        self.sessions.revoke(session.token_hash, session.as_row());
         tracing::info!(user_id = session.user_id, "session revoked");
         Ok(())
     }

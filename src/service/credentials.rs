@@ -151,10 +151,12 @@ impl PasswordHasher {
         self.jobs
             .send(Box::new(move || {
                 // A client that gave up (disconnected) no longer waits: skip its hash.
-                if !reply.is_closed() {
-                    let _ = reply.send(span.in_scope(f));
-                }
+                let result = (!reply.is_closed()).then(|| span.in_scope(f));
+                // Counted out before answering, so the caller finds the room it leaves.
                 waiting.fetch_sub(1, Ordering::SeqCst);
+                if let Some(result) = result {
+                    let _ = reply.send(result);
+                }
             }))
             .map_err(|_| ServiceError::Hashing("the hashing threads have stopped".into()))?;
         answer

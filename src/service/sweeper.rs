@@ -6,15 +6,18 @@ use std::time::Duration;
 
 /// Expired sessions stay this long so a late request still hears `session_expired`, not `session_invalid`.
 const EXPIRED_SESSION_GRACE: Duration = Duration::from_secs(24 * 60 * 60);
+/// Expired codes stay this long so a late verify still hears `code_expired`, not `invalid_code`.
+const EXPIRED_CODE_GRACE: Duration = Duration::from_secs(60 * 60);
 /// Expired sessions stay in memory this long; after that the database answers for them.
 const EXPIRED_SESSION_IN_MEMORY: Duration = Duration::from_secs(60);
 
-/// Deletes expired challenges and long-expired sessions; returns how many rows went.
+/// Deletes long-expired challenges and sessions; returns how many rows went.
 pub async fn sweep_once(store: &Store) -> Result<usize, ServiceError> {
     store
         .write(|tx| {
             let now = now_ms();
-            let codes = challenges::delete_expired(tx, now)?;
+            let codes =
+                challenges::delete_expired(tx, now - EXPIRED_CODE_GRACE.as_millis() as i64)?;
             let old = sessions::delete_expired(tx, now - EXPIRED_SESSION_GRACE.as_millis() as i64)?;
             Ok::<_, ServiceError>(codes + old)
         })

@@ -111,13 +111,14 @@ impl Store {
         self.writer.write(f).await
     }
 
-    /// Whether the database answers a query (for `/readyz`).
+    /// Whether the database answers on a reader thread and on the writer thread (for `/readyz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.read(|tx| {
             tx.query_row("SELECT 1", [], |_| Ok(()))?;
-            Ok(())
+            Ok::<_, StoreError>(())
         })
-        .await
+        .await?;
+        self.write(|_| Ok::<_, StoreError>(())).await
     }
 }
 

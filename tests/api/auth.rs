@@ -564,27 +564,33 @@ fn line_logging_finds_a_code_on_its_own_but_not_inside_other_numbers() {
 // ---------------------------------------------------------------- the sweeper
 
 #[tokio::test]
-async fn the_sweeper_deletes_expired_challenges_and_keeps_live_ones() {
-    let app = spawn_app_with(|c| c.otp_ttl = Duration::from_secs(3)).await;
-    assert_eq!(
-        app.register("old@example.com", PASSWORD).await.status(),
-        201
-    );
-    assert_eq!(
-        app.register("new@example.com", PASSWORD).await.status(),
-        201
-    );
+async fn the_sweeper_deletes_long_expired_challenges_and_keeps_the_rest() {
+    let app = spawn_app().await;
+    for who in ["old", "recent", "new"] {
+        let resp = app.register(&format!("{who}@example.com"), PASSWORD).await;
+        assert_eq!(resp.status(), 201);
+    }
     let (old_challenge, old_code) = app.login_and_read_code("old@example.com", PASSWORD).await;
-    tokio::time::sleep(Duration::from_millis(3200)).await;
+    let (recent_challenge, recent_code) = app
+        .login_and_read_code("recent@example.com", PASSWORD)
+        .await;
     let (new_challenge, new_code) = app.login_and_read_code("new@example.com", PASSWORD).await;
-    assert_eq!(app.count_rows("challenges"), 2);
+    // Age two of them: one expired two hours ago, one a second ago.
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let db = app.db();
+    for (id, expired_ms_ago) in [(&old_challenge, 2 * 3600 * 1000), (&recent_challenge, 1000)] {
+        db.execute(
+            "UPDATE challenges SET expires_at = ?1 WHERE id = ?2",
+            rusqlite::params![now_ms - expired_ms_ago, id],
+        )
+        .unwrap();
+    }
 
     let store = listo::store::Store::open(&app.db_path).unwrap();
     let swept = listo::service::sweeper::sweep_once(&store).await.unwrap();
     assert_eq!(swept, 1);
 
-    let left: Vec<String> = {
-        let db = app.db();
+    let left: std::collections::BTreeSet<String> = {
         let mut stmt = db.prepare("SELECT id FROM challenges").unwrap();
         stmt.query_map([], |r| r.get(0))
             .unwrap()
@@ -593,15 +599,21 @@ async fn the_sweeper_deletes_expired_challenges_and_keeps_live_ones() {
     };
     assert_eq!(
         left,
-        std::slice::from_ref(&new_challenge),
-        "only the live challenge is left"
+        [recent_challenge.clone(), new_challenge.clone()].into(),
+        "only the long-expired challenge went"
     );
 
-    // The swept challenge is simply gone; the live one still trades its code for a session.
+    // The swept one is gone; the just-expired one still says so; the live one still works.
     assert_problem(
         app.verify(&old_challenge, &old_code).await,
         401,
         "invalid_code",
+    )
+    .await;
+    assert_problem(
+        app.verify(&recent_challenge, &recent_code).await,
+        401,
+        "code_expired",
     )
     .await;
     assert_eq!(app.verify(&new_challenge, &new_code).await.status(), 200);
