@@ -115,7 +115,6 @@ pub struct NewTask {
     #[oai(validator(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
     date: String,
     /// 1 to 1000 characters after trimming.
-    #[oai(validator(max_length = 1000))]
     task: String,
     /// `Completed` or `Incomplete`.
     status: Status,
@@ -131,7 +130,6 @@ pub struct TaskPatch {
     #[serde(default, deserialize_with = "present")]
     date: Option<String>,
     /// 1 to 1000 characters after trimming.
-    #[oai(validator(max_length = 1000))]
     #[serde(default, deserialize_with = "present")]
     task: Option<String>,
     /// `Completed` or `Incomplete`.

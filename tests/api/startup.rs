@@ -54,6 +54,8 @@ fn a_bad_setting_stops_start_up_with_one_line_naming_the_variable() {
         ("LISTO_LOGIN_LIMIT_PER_EMAIL", "many"),
         ("LISTO_LOGIN_LIMIT_PER_ADDR", "-1"),
         ("LISTO_TRUST_PROXY", "yes please"),
+        ("LISTO_SMTP_URL", "smtp://mail.example.com?tls=bogus"),
+        ("LISTO_SMTP_URL", "smtp://user:pass@smtp.example.com:587"),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let child = listo(dir.path(), &[], &[(var, value)]).spawn().unwrap();
@@ -69,6 +71,26 @@ fn a_bad_setting_stops_start_up_with_one_line_naming_the_variable() {
             "{var}={value}: a refused start touched no database"
         );
     }
+}
+
+#[test]
+fn a_database_that_cannot_be_opened_stops_start_up_with_one_line_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // A folder cannot be created inside a regular file.
+    std::fs::write(dir.path().join("file"), "").unwrap();
+    let db = dir.path().join("file").join("listo.db");
+    let mut cmd = listo(dir.path(), &[], &[]);
+    cmd.env("LISTO_DATABASE", &db).env("PORT", "0");
+    let out = finish_within(
+        cmd.spawn().unwrap(),
+        Duration::from_secs(20),
+        "bad database",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "started: {stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "stderr was {stderr:?}");
+    assert!(lines[0].contains("LISTO_DATABASE"), "{:?}", lines[0]);
 }
 
 #[test]
