@@ -125,12 +125,7 @@ async fn register_refuses_bad_fields_and_names_each_one() {
 
     let resp = app.register("not-an-email", "short").await;
     let problem = assert_invalid_field(resp, "email").await;
-    let fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = refused_fields(&problem);
     assert_eq!(fields, ["email", "password"], "{problem}");
 
     assert_eq!(

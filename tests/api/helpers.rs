@@ -358,15 +358,20 @@ pub async fn assert_problem(resp: Response, status: u16, code: &str) -> Value {
     problem
 }
 
-/// Asserts a 422 `validation_failed` naming `field`.
-pub async fn assert_invalid_field(resp: Response, field: &str) -> Value {
-    let problem = assert_problem(resp, 422, "validation_failed").await;
-    let fields: Vec<&str> = problem["errors"]
+/// The `field` of each entry in a problem's `errors`, in order.
+pub fn refused_fields(problem: &Value) -> Vec<&str> {
+    problem["errors"]
         .as_array()
         .expect("errors list")
         .iter()
         .map(|e| e["field"].as_str().unwrap())
-        .collect();
+        .collect()
+}
+
+/// Asserts a 422 `validation_failed` naming `field`.
+pub async fn assert_invalid_field(resp: Response, field: &str) -> Value {
+    let problem = assert_problem(resp, 422, "validation_failed").await;
+    let fields = refused_fields(&problem);
     assert!(fields.contains(&field), "expected {field} among {fields:?}");
     problem
 }

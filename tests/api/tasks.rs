@@ -463,12 +463,7 @@ async fn create_needs_every_field_and_no_other() {
     )
     .await;
     let problem = assert_invalid_field(resp, "date").await;
-    let fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = refused_fields(&problem);
     assert_eq!(fields, ["date", "task"], "{problem}");
     assert_eq!(app.count_rows("tasks"), 0);
 }
