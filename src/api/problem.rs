@@ -415,3 +415,25 @@ pub const VALIDATION: (u16, &str) = (
 );
 /// 500.
 pub const INTERNAL: (u16, &str) = (500, "internal: an unexpected failure on the server");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use poem::error::ResponseError;
+
+    #[test]
+    fn busy_is_503_with_retry_after() {
+        let resp = ApiError::from(ServiceError::Busy).as_response();
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+    }
+
+    #[test]
+    fn internal_errors_show_no_cause() {
+        let cause = crate::store::StoreError::Corrupt("secret table detail".into());
+        let err = ApiError::from(ServiceError::Store(cause));
+        assert_eq!(err.problem().code, "internal");
+        assert!(!err.problem().detail.contains("secret table detail"));
+    }
+}

@@ -12,7 +12,7 @@ const BASE: u64 = 62;
 /// at either end with keys of four or five characters.
 const STEP_DIGITS: usize = 4;
 /// Past this length the owner's keys are respaced (see `store::tasks`).
-pub const REBALANCE_LEN: usize = 64;
+const REBALANCE_LEN: usize = 64;
 
 /// A position in one user's order.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -44,6 +44,7 @@ impl Tasks {
         let user = session.user_id;
         self.store
             .write(move |tx| {
+                // Skipping id 0 skips nothing: ids start at 1.
                 let last = rows::neighbour(tx, user, None, Side::Before, 0)?;
                 let key = SortKey::between(last.as_ref(), None);
                 let task = rows::insert(tx, user, date, &text, status, &key, now_ms())?;
@@ -206,7 +207,7 @@ impl Tasks {
                     }
                 };
                 let key = SortKey::between(lower.as_ref(), upper.as_ref());
-                rows::set_keys(tx, user, &[(id, key.clone())], now_ms())?;
+                rows::set_key(tx, user, id, &key, now_ms())?;
                 respace_if_long(tx, user, &key)?;
                 rows::get(tx, user, id)?.ok_or(ServiceError::TaskNotFound)
             })

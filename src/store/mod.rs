@@ -47,11 +47,12 @@ pub enum StoreError {
         /// Why.
         source: std::io::Error,
     },
-    /// A queued write could not be committed (the whole batch failed, or the writer stopped).
-    #[error("write batch: {0}")]
-    Batch(String),
-    /// The blocking task running the transaction panicked or was cancelled.
-    #[error("blocking task: {0}")]
+    /// A reader or the writer thread could not run or finish the work (a batch failed as a
+    /// whole, a job panicked, or the thread stopped).
+    #[error("storage thread: {0}")]
+    Worker(String),
+    /// Opening the database on the blocking pool panicked or was cancelled.
+    #[error("opening task: {0}")]
     Join(#[from] tokio::task::JoinError),
 }
 
@@ -60,7 +61,6 @@ pub enum StoreError {
 pub struct Store {
     readers: readers::Readers,
     writer: writer::Writer,
-    path: PathBuf,
 }
 
 impl Store {
@@ -80,13 +80,7 @@ impl Store {
         Ok(Self {
             readers: readers::Readers::start(read_conns)?,
             writer: writer::Writer::start(write_conn)?,
-            path: path.to_owned(),
         })
-    }
-
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// Runs `f` on a reader thread in a read transaction, so every query inside sees one snapshot.

@@ -29,7 +29,7 @@ impl Readers {
             std::thread::Builder::new()
                 .name(format!("listo-reader-{i}"))
                 .spawn(move || read_loop(conn, &queue))
-                .map_err(|e| StoreError::Batch(format!("starting a reader thread: {e}")))?;
+                .map_err(|e| StoreError::Worker(format!("starting a reader thread: {e}")))?;
         }
         Ok(Self { jobs })
     }
@@ -64,15 +64,15 @@ impl Readers {
         let job: ReadJob = Box::new(move |conn| {
             let _entered = span.enter();
             let result = catch_unwind(AssertUnwindSafe(|| work(conn)))
-                .unwrap_or_else(|_| Err(StoreError::Batch("a read panicked".into()).into()));
+                .unwrap_or_else(|_| Err(StoreError::Worker("a read panicked".into()).into()));
             let _ = reply.send(result);
         });
         self.jobs
             .send(job)
-            .map_err(|_| StoreError::Batch("the reader threads have stopped".into()))?;
+            .map_err(|_| StoreError::Worker("the reader threads have stopped".into()))?;
         answer
             .await
-            .map_err(|_| StoreError::Batch("a reader thread dropped a read".into()))?
+            .map_err(|_| StoreError::Worker("a reader thread dropped a read".into()))?
     }
 }
 

@@ -263,31 +263,30 @@ pub fn owned(tx: &Tx, user_id: i64, ids: &[i64]) -> Result<Vec<i64>, StoreError>
     Ok(mine)
 }
 
-/// Gives each listed task its new key and touches `updated_at`.
-///
-/// Two passes: the new keys may equal old keys of other tasks in the same list, and the order
-/// index is unique, so the tasks first step aside to keys no real key can take (`~` sorts last).
+/// Gives one task a key no other task of the user holds (a move); touches `updated_at`.
+pub fn set_key(
+    tx: &Tx,
+    user_id: i64,
+    id: i64,
+    key: &SortKey,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    place(tx, user_id, &[(id, key.clone())], Some(now_ms))
+}
+
+/// Gives each listed task its new key and touches `updated_at` (a sort).
 pub fn set_keys(
     tx: &Tx,
     user_id: i64,
     keys: &[(i64, SortKey)],
     now_ms: i64,
 ) -> Result<(), StoreError> {
-    let mut park =
-        tx.prepare_cached("UPDATE tasks SET sort_key = '~' || id WHERE id = ?1 AND user_id = ?2")?;
-    for (id, _) in keys {
-        park.execute(params![id, user_id])?;
-    }
-    let mut place = tx.prepare_cached(
-        "UPDATE tasks SET sort_key = ?3, updated_at = ?4 WHERE id = ?1 AND user_id = ?2",
-    )?;
-    for (id, key) in keys {
-        place.execute(params![id, user_id, key.as_str(), now_ms])?;
-    }
-    Ok(())
+    park(tx, user_id, keys.iter().map(|(id, _)| *id))?;
+    place(tx, user_id, keys, Some(now_ms))
 }
 
 /// Respaces all of the user's keys evenly, keeping the order; run when a key grew too long.
+/// Not a change the user made, so `updated_at` stays.
 pub fn rebalance(tx: &Tx, user_id: i64) -> Result<(), StoreError> {
     let ids: Vec<i64> = {
         let mut stmt =
@@ -295,17 +294,42 @@ pub fn rebalance(tx: &Tx, user_id: i64) -> Result<(), StoreError> {
         stmt.query_map([user_id], |r| r.get(0))?
             .collect::<Result<_, _>>()?
     };
-    let keys = SortKey::spread(ids.len());
-    let mut park =
-        tx.prepare_cached("UPDATE tasks SET sort_key = '~' || id WHERE id = ?1 AND user_id = ?2")?;
-    for id in &ids {
-        park.execute(params![id, user_id])?;
-    }
-    let mut place =
-        tx.prepare_cached("UPDATE tasks SET sort_key = ?2 WHERE id = ?1 AND user_id = ?3")?;
-    for (id, key) in ids.iter().zip(&keys) {
-        place.execute(params![id, key.as_str(), user_id])?;
-    }
+    let keys: Vec<(i64, SortKey)> = ids
+        .iter()
+        .copied()
+        .zip(SortKey::spread(ids.len()))
+        .collect();
+    park(tx, user_id, ids.iter().copied())?;
+    place(tx, user_id, &keys, None)?;
     tracing::info!(user_id, tasks = ids.len(), "respaced task order keys");
+    Ok(())
+}
+
+/// Moves tasks out of the way before they take new keys: a new key may equal the old key of
+/// another task being rewritten, and the order index is unique, so they first step aside to keys
+/// no real key can take (`~` sorts after every digit).
+fn park(tx: &Tx, user_id: i64, ids: impl Iterator<Item = i64>) -> Result<(), StoreError> {
+    let mut stmt =
+        tx.prepare_cached("UPDATE tasks SET sort_key = '~' || id WHERE id = ?1 AND user_id = ?2")?;
+    for id in ids {
+        stmt.execute(params![id, user_id])?;
+    }
+    Ok(())
+}
+
+/// Writes the keys; `touched_ms` also sets `updated_at` when the user caused the change.
+fn place(
+    tx: &Tx,
+    user_id: i64,
+    keys: &[(i64, SortKey)],
+    touched_ms: Option<i64>,
+) -> Result<(), StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "UPDATE tasks SET sort_key = ?3, updated_at = COALESCE(?4, updated_at)
+         WHERE id = ?1 AND user_id = ?2",
+    )?;
+    for (id, key) in keys {
+        stmt.execute(params![id, user_id, key.as_str(), touched_ms])?;
+    }
     Ok(())
 }

@@ -40,7 +40,7 @@ where
         };
         let _entered = self.span.enter();
         let outcome = catch_unwind(AssertUnwindSafe(|| work(tx)))
-            .unwrap_or_else(|_| Err(StoreError::Batch("a write panicked".into()).into()));
+            .unwrap_or_else(|_| Err(StoreError::Worker("a write panicked".into()).into()));
         let ok = outcome.is_ok();
         self.outcome = Some(outcome);
         ok
@@ -51,8 +51,8 @@ where
             // A job that failed was rolled back on its own; its error is its answer either way.
             (_, Some(Err(e))) => Err(e),
             (Ok(()), Some(Ok(value))) => Ok(value),
-            (Err(e), _) => Err(StoreError::Batch(e.to_string()).into()),
-            (Ok(()), None) => Err(StoreError::Batch("write was never run".into()).into()),
+            (Err(e), _) => Err(StoreError::Worker(e.to_string()).into()),
+            (Ok(()), None) => Err(StoreError::Worker("write was never run".into()).into()),
         };
         // The caller may have gone away (client disconnected); the write stands regardless.
         let _ = self.reply.send(result);
@@ -72,7 +72,7 @@ impl Writer {
         std::thread::Builder::new()
             .name("listo-writer".into())
             .spawn(move || write_loop(conn, queue))
-            .map_err(|e| StoreError::Batch(format!("starting the writer thread: {e}")))?;
+            .map_err(|e| StoreError::Worker(format!("starting the writer thread: {e}")))?;
         Ok(Self { jobs })
     }
 
@@ -92,10 +92,10 @@ impl Writer {
         };
         self.jobs
             .send(Box::new(job))
-            .map_err(|_| StoreError::Batch("the writer thread has stopped".into()))?;
+            .map_err(|_| StoreError::Worker("the writer thread has stopped".into()))?;
         answer
             .await
-            .map_err(|_| StoreError::Batch("the writer thread dropped a write".into()))?
+            .map_err(|_| StoreError::Worker("the writer thread dropped a write".into()))?
     }
 }
 

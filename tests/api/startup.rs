@@ -74,23 +74,32 @@ fn a_bad_setting_stops_start_up_with_one_line_naming_the_variable() {
 }
 
 #[test]
-fn a_database_that_cannot_be_opened_stops_start_up_with_one_line_naming_it() {
+fn a_place_listo_cannot_use_stops_start_up_with_one_line_naming_the_setting() {
     let dir = tempfile::tempdir().unwrap();
     // A folder cannot be created inside a regular file.
     std::fs::write(dir.path().join("file"), "").unwrap();
-    let db = dir.path().join("file").join("listo.db");
-    let mut cmd = listo(dir.path(), &[], &[]);
-    cmd.env("LISTO_DATABASE", &db).env("PORT", "0");
-    let out = finish_within(
-        cmd.spawn().unwrap(),
-        Duration::from_secs(20),
-        "bad database",
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "started: {stderr}");
-    let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "stderr was {stderr:?}");
-    assert!(lines[0].contains("LISTO_DATABASE"), "{:?}", lines[0]);
+    let inside_a_file = dir.path().join("file").join("x");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken_addr = taken.local_addr().unwrap().to_string();
+    for (var, value, named) in [
+        (
+            "LISTO_DATABASE",
+            inside_a_file.join("listo.db"),
+            "LISTO_DATABASE",
+        ),
+        ("LISTO_OUTBOX", inside_a_file.clone(), "LISTO_OUTBOX"),
+        ("LISTO_ADDR", taken_addr.clone().into(), "LISTO_ADDR"),
+    ] {
+        let mut cmd = listo(dir.path(), &[], &[("PORT", "0")]);
+        cmd.env(var, &value);
+        let out = finish_within(cmd.spawn().unwrap(), Duration::from_secs(20), var);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{var}: started: {stderr}");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{var}: stderr was {stderr:?}");
+        assert!(lines[0].contains(named), "{var}: {:?}", lines[0]);
+    }
+    drop(taken);
 }
 
 #[test]
