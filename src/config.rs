@@ -1,8 +1,132 @@
-//! Typed configuration read from `LISTO_*` environment variables (see DESIGN.md's table).
+//! Typed configuration read from `LISTO_*` environment variables; [`SETTINGS`] lists them all.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// One environment variable listo reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    /// The variable.
+    pub name: &'static str,
+    /// Its value when unset.
+    pub default: &'static str,
+    /// What it sets.
+    pub meaning: &'static str,
+}
+
+const fn setting(name: &'static str, default: &'static str, meaning: &'static str) -> Setting {
+    Setting {
+        name,
+        default,
+        meaning,
+    }
+}
+
+/// Every variable listo reads, for `listo --help` and the documentation.
+pub const SETTINGS: &[Setting] = &[
+    setting(
+        "PORT",
+        "8080",
+        "port to listen on when LISTO_ADDR is unset (PaaS platforms set it)",
+    ),
+    setting("LISTO_ADDR", "0.0.0.0:$PORT", "address to listen on"),
+    setting(
+        "LISTO_DATABASE",
+        "./listo.db",
+        "the SQLite file; created with its folders on first start",
+    ),
+    setting(
+        "LISTO_SESSION_TTL",
+        "30",
+        "seconds a session lives after it is issued (absolute, not sliding)",
+    ),
+    setting("LISTO_OTP_TTL", "300", "seconds an emailed code lives"),
+    setting(
+        "LISTO_SMTP_URL",
+        "unset",
+        "smtps://user:pass@host:465, smtp://user:pass@host:587?tls=required, or smtp://127.0.0.1:25; unset: emails go to LISTO_OUTBOX",
+    ),
+    setting(
+        "LISTO_OUTBOX",
+        "./outbox",
+        "folder for .eml files when LISTO_SMTP_URL is unset",
+    ),
+    setting(
+        "LISTO_MAIL_FROM",
+        "listo <no-reply@localhost>",
+        "sender of every email",
+    ),
+    setting(
+        "LISTO_SECRET",
+        "generated once, kept in the database",
+        "key (at least 32 characters) for hashing tokens and codes",
+    ),
+    setting(
+        "LISTO_LOGIN_LIMIT_PER_EMAIL",
+        "5",
+        "failed sign-ins per minute for one email from one client address; 0 = off",
+    ),
+    setting(
+        "LISTO_LOGIN_LIMIT_PER_ADDR",
+        "30",
+        "failed sign-ins per minute from one client address; 0 = off",
+    ),
+    setting(
+        "LISTO_LOGIN_LIMIT_PER_EMAIL_HOURLY",
+        "100",
+        "failed sign-ins per hour for one email from all addresses together; an address that has not failed is never stopped by it; 0 = off",
+    ),
+    setting(
+        "LISTO_CODE_LIMIT_PER_HOUR",
+        "10",
+        "wrong codes per account per rolling hour; past it, login answers 429; 0 = off",
+    ),
+    setting(
+        "LISTO_TRUST_PROXY",
+        "false",
+        "take the client address from the last X-Forwarded-For entry (behind a PaaS proxy)",
+    ),
+    setting(
+        "LISTO_CORS_ORIGINS",
+        "unset",
+        "comma-separated browser origins (https://app.example.com) allowed to call /v1; unset: no CORS headers",
+    ),
+    setting(
+        "LISTO_HEADER_TIMEOUT",
+        "10",
+        "seconds a request's headers may take to arrive; 0 = off",
+    ),
+    setting(
+        "LISTO_IDLE_TIMEOUT",
+        "60",
+        "seconds an idle keep-alive connection stays open; 0 = off",
+    ),
+    setting(
+        "LISTO_MAX_CONNECTIONS",
+        "the open-file limit less 128",
+        "open connections served at once; more wait to be accepted; 0 = no cap",
+    ),
+    setting(
+        "LISTO_LOG_FORMAT",
+        "text",
+        "text, or json for one JSON object per line",
+    ),
+    setting("RUST_LOG", "info", "log filter"),
+];
+
+/// The variables as a table for `listo --help`.
+pub fn help() -> String {
+    let width = SETTINGS.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    let mut text = String::from("Environment (all optional):\n");
+    for s in SETTINGS {
+        text.push_str(&format!(
+            "  {:width$}  {} [default: {}]\n",
+            s.name, s.meaning, s.default
+        ));
+    }
+    text
+}
 
 /// Everything listo needs to start; built once, then shared read-only.
 #[derive(Clone)]
@@ -21,14 +145,50 @@ pub struct Config {
     pub mail_from: lettre::message::Mailbox,
     /// Key material for hashing tokens and codes; `None` means generate once and keep in the database.
     pub secret: Option<String>,
-    /// Login/register attempts per minute for one email (0 = off).
-    pub login_limit_per_email: u32,
-    /// Login/register attempts per minute from one client address (0 = off).
-    pub login_limit_per_addr: u32,
+    /// Limits on failed sign-ins and wrong codes.
+    pub limits: SignInLimits,
+    /// Limits on connections.
+    pub connections: ConnectionLimits,
     /// Take the client address from `X-Forwarded-For`.
     pub trust_proxy: bool,
+    /// Browser origins allowed to call the API (CORS); empty = none.
+    pub cors_origins: Vec<String>,
     /// Emit JSON log lines instead of human-readable ones.
     pub log_json: bool,
+}
+
+/// Failure budgets for sign-in; each 0 = off.
+#[derive(Debug, Clone, Copy)]
+pub struct SignInLimits {
+    /// Failed sign-ins per minute for one (email, client address).
+    pub per_email_addr: u32,
+    /// Failed sign-ins per minute from one client address.
+    pub per_addr: u32,
+    /// Failed sign-ins per hour for one email, all addresses together.
+    pub per_email_hourly: u32,
+    /// Wrong codes per account per rolling hour.
+    pub codes_per_hour: u32,
+}
+
+impl SignInLimits {
+    /// Every limit off (for tests that are not about limits).
+    pub const OFF: Self = Self {
+        per_email_addr: 0,
+        per_addr: 0,
+        per_email_hourly: 0,
+        codes_per_hour: 0,
+    };
+}
+
+/// How long a connection may take and how many are served at once; `None` = off.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// Time for a request's headers to arrive.
+    pub header_timeout: Option<Duration>,
+    /// Time an idle keep-alive connection stays open.
+    pub idle_timeout: Option<Duration>,
+    /// Connections served at once; `None` = derived from the open-file limit at start-up.
+    pub max_connections: Option<usize>,
 }
 
 /// Where emails go.
@@ -68,10 +228,13 @@ impl MailConfig {
     /// A log-safe description: the SMTP host without credentials, or the outbox folder.
     pub fn describe(&self) -> String {
         match self {
-            MailConfig::Smtp(url) => {
-                let host = url.rsplit('@').next().unwrap_or(url);
-                let host = host.split_once("://").map_or(host, |(_, rest)| rest);
-                format!("smtp ({})", host.split(['/', '?']).next().unwrap_or(host))
+            MailConfig::Smtp(raw) => {
+                let url = url::Url::parse(raw).ok();
+                let host = url.as_ref().and_then(|u| u.host_str()).unwrap_or("?");
+                match url.as_ref().and_then(|u| u.port()) {
+                    Some(port) => format!("smtp ({host}:{port})"),
+                    None => format!("smtp ({host})"),
+                }
             }
             MailConfig::Outbox(dir) => format!("outbox ({})", dir.display()),
         }
@@ -86,7 +249,15 @@ impl Config {
 
     /// Reads settings through `lookup`, so tests can supply their own environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let get = |name: &str| {
+            debug_assert!(
+                SETTINGS.iter().any(|s| s.name == name),
+                "{name} is missing from SETTINGS"
+            );
+            lookup(name).filter(|v| !v.trim().is_empty())
+        };
+        let per_minute = "a whole number of failures per minute (0 turns the limit off)";
+        let per_hour = "a whole number per hour (0 turns the limit off)";
 
         let port: u16 = parse_or(get("PORT"), "PORT", 8080, "a port number 0..=65535")?;
         let addr = match get("LISTO_ADDR") {
@@ -135,24 +306,63 @@ impl Config {
                     message: format!("expected a sender like `listo <no-reply@example.com>`: {e}"),
                 })?,
             secret,
-            login_limit_per_email: parse_or(
-                get("LISTO_LOGIN_LIMIT_PER_EMAIL"),
-                "LISTO_LOGIN_LIMIT_PER_EMAIL",
-                5,
-                "a whole number of attempts per minute (0 turns the limit off)",
-            )?,
-            login_limit_per_addr: parse_or(
-                get("LISTO_LOGIN_LIMIT_PER_ADDR"),
-                "LISTO_LOGIN_LIMIT_PER_ADDR",
-                30,
-                "a whole number of attempts per minute (0 turns the limit off)",
-            )?,
+            limits: SignInLimits {
+                per_email_addr: parse_or(
+                    get("LISTO_LOGIN_LIMIT_PER_EMAIL"),
+                    "LISTO_LOGIN_LIMIT_PER_EMAIL",
+                    5,
+                    per_minute,
+                )?,
+                per_addr: parse_or(
+                    get("LISTO_LOGIN_LIMIT_PER_ADDR"),
+                    "LISTO_LOGIN_LIMIT_PER_ADDR",
+                    30,
+                    per_minute,
+                )?,
+                per_email_hourly: parse_or(
+                    get("LISTO_LOGIN_LIMIT_PER_EMAIL_HOURLY"),
+                    "LISTO_LOGIN_LIMIT_PER_EMAIL_HOURLY",
+                    100,
+                    per_hour,
+                )?,
+                codes_per_hour: parse_or(
+                    get("LISTO_CODE_LIMIT_PER_HOUR"),
+                    "LISTO_CODE_LIMIT_PER_HOUR",
+                    10,
+                    per_hour,
+                )?,
+            },
+            connections: ConnectionLimits {
+                header_timeout: optional_seconds(
+                    get("LISTO_HEADER_TIMEOUT"),
+                    "LISTO_HEADER_TIMEOUT",
+                    10,
+                )?,
+                idle_timeout: optional_seconds(
+                    get("LISTO_IDLE_TIMEOUT"),
+                    "LISTO_IDLE_TIMEOUT",
+                    60,
+                )?,
+                max_connections: match get("LISTO_MAX_CONNECTIONS") {
+                    None => None,
+                    raw => Some(parse_or(
+                        raw,
+                        "LISTO_MAX_CONNECTIONS",
+                        0,
+                        "a whole number of connections (0 turns the cap off)",
+                    )?),
+                },
+            },
             trust_proxy: parse_or(
                 get("LISTO_TRUST_PROXY"),
                 "LISTO_TRUST_PROXY",
                 false,
                 "true or false",
             )?,
+            cors_origins: get("LISTO_CORS_ORIGINS")
+                .map(|raw| cors_origins(&raw))
+                .transpose()?
+                .unwrap_or_default(),
             log_json,
         })
     }
@@ -160,41 +370,60 @@ impl Config {
 
 /// An SMTP URL lettre accepts, and one that never sends a password in the clear: credentials on
 /// `smtp://` need `?tls=required` (STARTTLS) unless the server is on this machine.
-fn smtp_url(url: &str) -> Result<String, ConfigError> {
+fn smtp_url(raw: &str) -> Result<String, ConfigError> {
     let refuse = |message: String| ConfigError {
         var: "LISTO_SMTP_URL",
         message,
     };
-    let Some(rest) = url
-        .strip_prefix("smtp://")
-        .or_else(|| url.strip_prefix("smtps://"))
-    else {
+    let url = url::Url::parse(raw).map_err(|e| refuse(format!("not a URL: {e}")))?;
+    if !matches!(url.scheme(), "smtp" | "smtps") {
         return Err(refuse(
             "expected a URL starting with smtp:// or smtps://".into(),
         ));
-    };
-    lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)
+    }
+    lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(raw)
         .map_err(|e| refuse(format!("not a usable SMTP URL: {e}")))?;
-    let authority = rest.split(['/', '?']).next().unwrap_or("");
-    let (credentials, host_port) = match authority.rsplit_once('@') {
-        Some((credentials, host_port)) => (Some(credentials), host_port),
-        None => (None, authority),
-    };
-    let host = host_port
-        .rsplit_once(':')
-        .map_or(host_port, |(host, _)| host)
-        .trim_matches(['[', ']']);
-    let loopback = host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    let encrypted = url.starts_with("smtps://") || url.contains("tls=required");
-    if credentials.is_some() && !encrypted && !loopback {
+    // smtp is not a scheme the URL standard knows, so its host stays text, IPs included.
+    let loopback = url.host_str().is_some_and(|host| {
+        host == "localhost"
+            || host
+                .trim_matches(['[', ']'])
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    });
+    let credentials = !url.username().is_empty() || url.password().is_some();
+    let encrypted = url.scheme() == "smtps"
+        || url
+            .query_pairs()
+            .any(|(key, value)| key == "tls" && value == "required");
+    if credentials && !encrypted && !loopback {
         return Err(refuse(
             "would send the SMTP password unencrypted: use smtps://… or add ?tls=required".into(),
         ));
     }
-    Ok(url.to_owned())
+    Ok(raw.to_owned())
+}
+
+/// Comma-separated origins, each exactly `scheme://host[:port]` as browsers send it.
+fn cors_origins(raw: &str) -> Result<Vec<String>, ConfigError> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|origin| {
+            let refuse = || ConfigError {
+                var: "LISTO_CORS_ORIGINS",
+                message: format!(
+                    "expected origins like https://app.example.com (scheme, host, optional port; no path), got {origin:?}"
+                ),
+            };
+            let url = url::Url::parse(origin).map_err(|_| refuse())?;
+            let serialized = url.origin().ascii_serialization();
+            if serialized != origin.trim_end_matches('/') || !matches!(url.scheme(), "http" | "https") {
+                return Err(refuse());
+            }
+            Ok(serialized)
+        })
+        .collect()
 }
 
 fn parse_or<T: std::str::FromStr>(
@@ -228,6 +457,18 @@ fn seconds(raw: Option<String>, var: &'static str, default: u64) -> Result<Durat
     }
 }
 
+/// Like [`seconds`], with 0 meaning off.
+fn optional_seconds(
+    raw: Option<String>,
+    var: &'static str,
+    default: u64,
+) -> Result<Option<Duration>, ConfigError> {
+    match raw {
+        Some(raw) if raw.trim() == "0" => Ok(None),
+        raw => seconds(raw, var, default).map(Some),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,7 +489,20 @@ mod tests {
         assert_eq!(c.session_ttl, Duration::from_secs(30));
         assert_eq!(c.otp_ttl, Duration::from_secs(300));
         assert!(matches!(c.mail, MailConfig::Outbox(ref p) if p == &PathBuf::from("./outbox")));
-        assert_eq!((c.login_limit_per_email, c.login_limit_per_addr), (5, 30));
+        let l = c.limits;
+        assert_eq!(
+            (
+                l.per_email_addr,
+                l.per_addr,
+                l.per_email_hourly,
+                l.codes_per_hour
+            ),
+            (5, 30, 100, 10)
+        );
+        assert_eq!(c.connections.header_timeout, Some(Duration::from_secs(10)));
+        assert_eq!(c.connections.idle_timeout, Some(Duration::from_secs(60)));
+        assert_eq!(c.connections.max_connections, None);
+        assert!(c.cors_origins.is_empty());
     }
 
     #[test]
@@ -276,6 +530,11 @@ mod tests {
             ("LISTO_TRUST_PROXY", "yes"),
             ("LISTO_LOG_FORMAT", "xml"),
             ("LISTO_MAIL_FROM", "not an address"),
+            ("LISTO_CORS_ORIGINS", "https://app.example.com/path"),
+            ("LISTO_CORS_ORIGINS", "app.example.com"),
+            ("LISTO_HEADER_TIMEOUT", "soon"),
+            ("LISTO_MAX_CONNECTIONS", "-3"),
+            ("LISTO_CODE_LIMIT_PER_HOUR", "ten"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var);
@@ -293,6 +552,44 @@ mod tests {
             "smtp://relay.example.com:25",
         ] {
             assert!(config(&[("LISTO_SMTP_URL", ok)]).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn cors_origins_are_exact_origins() {
+        let c = config(&[(
+            "LISTO_CORS_ORIGINS",
+            "https://app.example.com, http://127.0.0.1:5173/",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.cors_origins,
+            ["https://app.example.com", "http://127.0.0.1:5173"]
+        );
+    }
+
+    #[test]
+    fn zero_turns_timeouts_and_the_cap_off() {
+        let c = config(&[
+            ("LISTO_HEADER_TIMEOUT", "0"),
+            ("LISTO_IDLE_TIMEOUT", "0"),
+            ("LISTO_MAX_CONNECTIONS", "0"),
+        ])
+        .unwrap();
+        assert_eq!(c.connections.header_timeout, None);
+        assert_eq!(c.connections.idle_timeout, None);
+        assert_eq!(c.connections.max_connections, Some(0));
+    }
+
+    #[test]
+    fn help_lists_every_setting_with_its_default() {
+        let help = help();
+        for s in SETTINGS {
+            assert!(
+                help.contains(s.name) && help.contains(s.default),
+                "{}",
+                s.name
+            );
         }
     }
 

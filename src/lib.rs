@@ -93,8 +93,8 @@ impl App {
                 secret,
                 session_ttl: config.session_ttl,
                 otp_ttl: config.otp_ttl,
-                limit_per_email: config.login_limit_per_email,
-                limit_per_addr: config.login_limit_per_addr,
+                limit_per_email: config.limits.per_email_addr,
+                limit_per_addr: config.limits.per_addr,
                 // Half the cores at most: a login storm must leave room for everything else.
                 hash_concurrency: std::thread::available_parallelism().map_or(1, |n| n.get() / 2),
             },
@@ -106,6 +106,7 @@ impl App {
             tasks,
             store: store.clone(),
             trust_proxy: config.trust_proxy,
+            cors_origins: config.cors_origins.clone(),
         })
         .boxed();
         let acceptor = TcpListener::bind(config.addr)

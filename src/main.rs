@@ -1,4 +1,4 @@
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use listo::App;
 use listo::config::Config;
 use std::io::{Read, Write};
@@ -32,7 +32,14 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match Cli::parse().command.unwrap_or(Command::Serve) {
+    let matches = Cli::command()
+        .after_help(listo::config::help())
+        .get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    match cli.command.unwrap_or(Command::Serve) {
         Command::Openapi => {
             println!("{}", listo::api::spec());
             ExitCode::SUCCESS

@@ -3,27 +3,43 @@
 use super::ApiTags;
 use super::client::Client;
 use super::json::JsonBody;
-use super::problem::{
-    ApiError, Failure, INTERNAL, MALFORMED, MEDIA_TYPE, SESSION, TOO_LARGE, VALIDATION, both,
-    declare,
-};
+use super::problem::{ApiError, BODY, Code, Failure, SESSION, both, declare};
 use super::security::SignedIn;
 use crate::domain::{ChallengeId, Email, OtpCode, Password};
 use crate::service::Auth;
 use chrono::{DateTime, Utc};
 use poem_openapi::payload::Json;
+use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
-/// Email and password, for register and login (no `Debug`: it would print the password).
+// Debug is not derived on bodies holding a password or a code, so neither can reach a log line.
+
+/// Email and password, for register and login.
 #[derive(Object, Deserialize)]
-#[oai(deny_unknown_fields)]
+#[oai(deny_unknown_fields, example)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
-    /// An email address (lower-cased; at most 254 characters).
+    /// An email address; stored lower-cased.
+    // The pattern is the shape `Email::parse` accepts (ASCII, a dotted domain), so data made
+    // from the schema and the server agree.
+    #[oai(validator(
+        max_length = 254,
+        pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+    ))]
     email: String,
     /// 8 to 128 characters.
+    #[oai(validator(min_length = 8, max_length = 128))]
     password: String,
+}
+
+impl Example for Credentials {
+    fn example() -> Self {
+        Self {
+            email: "ada@example.com".into(),
+            password: "correct horse battery".into(),
+        }
+    }
 }
 
 impl Credentials {
@@ -57,15 +73,27 @@ pub struct Challenge {
     detail: String,
 }
 
-/// The code from the email (no `Debug`: it would print the code).
+/// The code from the email, with the challenge it answers.
 #[derive(Object, Deserialize)]
-#[oai(deny_unknown_fields)]
+#[oai(deny_unknown_fields, example)]
 #[serde(deny_unknown_fields)]
 pub struct CodeSubmission {
-    /// From the login response.
+    /// The `challenge_id` the login answered with.
+    #[oai(validator(pattern = r"^[A-Za-z0-9_-]{22}$"))]
     challenge_id: String,
     /// The 6 digits from the email.
+    #[oai(validator(pattern = r"^[0-9]{6}$"))]
     code: String,
+}
+
+impl Example for CodeSubmission {
+    fn example() -> Self {
+        // A challenge id is a secret only the login's answer carries: no example can know it.
+        Self {
+            challenge_id: "paste_challenge_id_now".into(),
+            code: "123456".into(),
+        }
+    }
 }
 
 /// A new session.
@@ -90,10 +118,9 @@ pub struct SessionUser {
     email: String,
 }
 
-/// The current session.
+/// The current session: `user` is the signed-in user.
 #[derive(Debug, Object)]
 pub struct SessionInfo {
-    /// The signed-in user.
     user: SessionUser,
     /// When the session was opened.
     issued_at: DateTime<Utc>,
@@ -124,30 +151,10 @@ enum LoggedOut {
     Done,
 }
 
-declare!(RegisterErrors:
-    MALFORMED,
-    (409, "email_taken: an account with this email exists"),
-    TOO_LARGE, MEDIA_TYPE, VALIDATION,
-    (429, "rate_limited: too many attempts for this email or address; see Retry-After"),
-    INTERNAL,
-    (503, "busy: too many sign-ins are being checked; see Retry-After"),
-);
-declare!(LoginErrors:
-    MALFORMED,
-    (401, "invalid_credentials: unknown email or wrong password (indistinguishable)"),
-    TOO_LARGE, MEDIA_TYPE, VALIDATION,
-    (429, "rate_limited: too many attempts for this email or address; see Retry-After"),
-    INTERNAL,
-    (503, "email_unavailable: the code could not be emailed, nothing was stored; or busy: too many sign-ins are being checked, see Retry-After"),
-);
-declare!(VerifyErrors:
-    MALFORMED,
-    (401, "invalid_code (with attempts_left) or code_expired"),
-    TOO_LARGE, MEDIA_TYPE, VALIDATION,
-    (429, "too_many_attempts: the challenge was burned after 5 wrong codes"),
-    INTERNAL,
-);
-declare!(SessionErrors: SESSION, INTERNAL);
+declare!(RegisterErrors: BODY, &[Code::EmailTaken, Code::RateLimited, Code::Busy]);
+declare!(LoginErrors: BODY, &[Code::InvalidCredentials, Code::RateLimited, Code::EmailUnavailable, Code::Busy]);
+declare!(VerifyErrors: BODY, &[Code::InvalidCode, Code::CodeExpired, Code::TooManyAttempts]);
+declare!(SessionErrors: SESSION);
 
 /// Sign-in operations.
 pub struct AuthApi;
@@ -155,6 +162,9 @@ pub struct AuthApi;
 #[OpenApi(prefix_path = "/v1/auth", tag = "ApiTags::Auth")]
 impl AuthApi {
     /// Register an account.
+    ///
+    /// Creates an account for an email and a password. The email is stored lower-cased; the
+    /// password only as an argon2id hash. Then log in with the same pair.
     #[oai(path = "/register", method = "post", operation_id = "register")]
     async fn register(
         &self,
@@ -172,6 +182,10 @@ impl AuthApi {
     }
 
     /// Check email and password, and email a 6-digit one-time code.
+    ///
+    /// An unknown email and a wrong password get the same answer in the same time. On success
+    /// a code is emailed and the answer carries the `challenge_id` to verify it with; a newer
+    /// login ends the older one. Failed sign-ins are limited per email and client address.
     #[oai(path = "/login", method = "post", operation_id = "login")]
     async fn login(
         &self,
@@ -190,7 +204,11 @@ impl AuthApi {
         })))
     }
 
-    /// Trade the emailed code for an access token (a code works once).
+    /// Trade the emailed code for an access token.
+    ///
+    /// Send the `challenge_id` from the login answer and the 6 digits from the email. A code
+    /// works once; five wrong codes burn the challenge. The token goes in
+    /// `Authorization: Bearer <access_token>` until `expires_at`.
     #[oai(path = "/verify", method = "post", operation_id = "verify")]
     async fn verify(
         &self,
@@ -211,6 +229,8 @@ impl AuthApi {
     }
 
     /// End the session on the server.
+    ///
+    /// The token answers `session_revoked` from now on, everywhere.
     #[oai(path = "/logout", method = "post", operation_id = "logout")]
     async fn logout(
         &self,
@@ -222,6 +242,8 @@ impl AuthApi {
     }
 
     /// Who is signed in, and until when.
+    ///
+    /// Sessions last a fixed time from issue; using one does not extend it.
     #[oai(path = "/session", method = "get", operation_id = "get_session")]
     async fn session(
         &self,

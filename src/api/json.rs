@@ -3,8 +3,7 @@
 //! poem-openapi's own `Json<T>` reports schema mismatches as one string without the field;
 //! this payload keeps the same OpenAPI schema but deserializes with serde, tracking the path.
 
-use super::problem::ApiError;
-use poem::http::StatusCode;
+use super::problem::{ApiError, Code};
 use poem::{Request, RequestBody};
 use poem_openapi::impl_apirequest_for_payload;
 use poem_openapi::payload::{ParsePayload, Payload};
@@ -90,9 +89,7 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 
 fn malformed(err: &serde_json::Error) -> ApiError {
     ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "malformed_json",
-        "Malformed JSON",
+        Code::MalformedJson,
         format!("The body is not valid JSON ({err})."),
     )
 }

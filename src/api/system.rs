@@ -1,9 +1,8 @@
 //! Liveness and readiness probes.
 
 use super::ApiTags;
-use super::problem::ApiError;
+use super::problem::{ApiError, Code};
 use crate::store::Store;
-use poem::http::StatusCode;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
@@ -30,6 +29,8 @@ pub struct SystemApi;
 #[OpenApi(tag = "ApiTags::System")]
 impl SystemApi {
     /// The process is up.
+    ///
+    /// Answers 200 as long as the process serves HTTP; it does not touch the database.
     #[oai(path = "/healthz", method = "get", operation_id = "healthz")]
     async fn healthz(&self) -> Json<Health> {
         Json(Health {
@@ -38,6 +39,8 @@ impl SystemApi {
     }
 
     /// The database answers queries.
+    ///
+    /// 200 when a read and a write both reach the database; 503 `not_ready` otherwise.
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
     async fn readyz(&self, store: poem::web::Data<&Store>) -> Readiness {
         match store.ping().await {
@@ -46,12 +49,7 @@ impl SystemApi {
             })),
             Err(e) => {
                 tracing::error!(error = %e, "readiness check failed");
-                let err = ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "not_ready",
-                    "Not ready",
-                    "The database does not answer.",
-                );
+                let err = ApiError::new(Code::NotReady, "The database does not answer.");
                 Readiness::NotReady(Json(err.problem().clone()))
             }
         }

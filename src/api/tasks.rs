@@ -1,11 +1,9 @@
 //! `/v1/tasks`: create, read, edit, delete, list, sort a page, move one task.
 
 use super::ApiTags;
+use super::date::DateText;
 use super::json::{JsonBody, present};
-use super::problem::{
-    ApiError, Failure, INTERNAL, MALFORMED, MEDIA_TYPE, SESSION, TOO_LARGE, VALIDATION, both,
-    declare,
-};
+use super::problem::{ApiError, BODY, Code, Failure, SESSION, both, declare};
 use super::security::SignedIn;
 use crate::domain::{PageCursor, PageRequest, Placement, TaskDate, TaskStatus, TaskText};
 use crate::service::{TaskPage, Tasks};
@@ -13,10 +11,11 @@ use crate::store::tasks::{Task, TaskChanges};
 use chrono::{DateTime, Utc};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
+use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use serde::Deserialize;
 
-/// Whether a task is done.
+/// Whether a task is done: `Completed` or `Incomplete`.
 #[derive(Debug, Clone, Copy, Enum, Deserialize)]
 pub enum Status {
     /// Done.
@@ -43,17 +42,16 @@ impl From<TaskStatus> for Status {
     }
 }
 
-/// A task.
+/// A task; `status` says whether it is done.
 #[derive(Debug, Object)]
 #[oai(rename = "Task")]
 pub struct TaskView {
-    /// Task id.
+    /// Task id; ids are never reused.
     id: i64,
     /// The day it is for, `YYYY-MM-DD`.
-    date: String,
+    date: DateText,
     /// What to do.
     task: String,
-    /// Done or not.
     status: Status,
     /// When it was made.
     created_at: DateTime<Utc>,
@@ -65,7 +63,7 @@ impl From<Task> for TaskView {
     fn from(t: Task) -> Self {
         Self {
             id: t.id,
-            date: t.date.to_iso(),
+            date: DateText(t.date.to_iso()),
             task: t.text.as_str().to_owned(),
             status: t.status.into(),
             created_at: t.created_at,
@@ -106,40 +104,63 @@ impl From<TaskPage> for TaskPageView {
     }
 }
 
-/// A new task; all fields required.
+/// A new task; all fields required (`status`: done or not).
 #[derive(Debug, Object, Deserialize)]
-#[oai(deny_unknown_fields)]
+#[oai(deny_unknown_fields, example)]
 #[serde(deny_unknown_fields)]
 pub struct NewTask {
-    /// `YYYY-MM-DD`, a real calendar date.
-    #[oai(validator(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
-    date: String,
+    /// A real calendar date, `YYYY-MM-DD`.
+    date: DateText,
     /// 1 to 1000 characters after trimming.
+    #[oai(validator(min_length = 1, max_length = 1000, pattern = r"\S"))]
     task: String,
-    /// `Completed` or `Incomplete`.
     status: Status,
+}
+
+impl Example for NewTask {
+    fn example() -> Self {
+        Self {
+            date: DateText("2026-11-24".into()),
+            task: "Swimming for one hour".into(),
+            status: Status::Incomplete,
+        }
+    }
 }
 
 /// Any non-empty subset of a task's fields; `null` is refused.
 #[derive(Debug, Object, Deserialize)]
-#[oai(deny_unknown_fields)]
+#[oai(deny_unknown_fields, example)]
 #[serde(deny_unknown_fields)]
 pub struct TaskPatch {
-    /// `YYYY-MM-DD`.
-    #[oai(validator(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
+    /// A real calendar date, `YYYY-MM-DD`.
+    #[oai(skip_serializing_if_is_none)]
     #[serde(default, deserialize_with = "present")]
-    date: Option<String>,
+    date: Option<DateText>,
     /// 1 to 1000 characters after trimming.
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(min_length = 1, max_length = 1000, pattern = r"\S")
+    )]
     #[serde(default, deserialize_with = "present")]
     task: Option<String>,
-    /// `Completed` or `Incomplete`.
+    #[oai(skip_serializing_if_is_none)]
     #[serde(default, deserialize_with = "present")]
     status: Option<Status>,
 }
 
+impl Example for TaskPatch {
+    fn example() -> Self {
+        Self {
+            date: None,
+            task: None,
+            status: Some(Status::Completed),
+        }
+    }
+}
+
 /// The ids of one page's tasks in the wanted sequence.
 #[derive(Debug, Object, Deserialize)]
-#[oai(deny_unknown_fields)]
+#[oai(deny_unknown_fields, example)]
 #[serde(deny_unknown_fields)]
 pub struct SortRequest {
     /// Exactly the ids GET shows on this page (same `per_page`), in the new order.
@@ -147,20 +168,39 @@ pub struct SortRequest {
     task_ids: Vec<i64>,
 }
 
-/// Where to move a task: exactly one of the fields.
+impl Example for SortRequest {
+    fn example() -> Self {
+        // What page 1 of someone whose first task is task 1 holds.
+        Self { task_ids: vec![1] }
+    }
+}
+
+/// Where to move a task: exactly one of the fields (`to`: `start` or `end` of the list).
 #[derive(Debug, Object, Deserialize)]
-#[oai(deny_unknown_fields)]
+#[oai(deny_unknown_fields, example)]
 #[serde(deny_unknown_fields)]
 pub struct MoveRequest {
     /// Place it immediately before this task.
+    #[oai(skip_serializing_if_is_none, validator(minimum(value = "1")))]
     #[serde(default, deserialize_with = "present")]
     before_id: Option<i64>,
     /// Place it immediately after this task.
+    #[oai(skip_serializing_if_is_none, validator(minimum(value = "1")))]
     #[serde(default, deserialize_with = "present")]
     after_id: Option<i64>,
-    /// `start` or `end` of the list.
+    #[oai(skip_serializing_if_is_none)]
     #[serde(default, deserialize_with = "present")]
     to: Option<End>,
+}
+
+impl Example for MoveRequest {
+    fn example() -> Self {
+        Self {
+            before_id: None,
+            after_id: None,
+            to: Some(End::Start),
+        }
+    }
 }
 
 /// An end of the list.
@@ -188,19 +228,26 @@ enum Deleted {
     Done,
 }
 
-const NOT_FOUND: (u16, &str) = (404, "task_not_found: you have no task with that id");
+const NOT_FOUND: &[Code] = &[Code::TaskNotFound];
+const INVALID: &[Code] = &[Code::ValidationFailed];
 
-declare!(CreateErrors: MALFORMED, SESSION, TOO_LARGE, MEDIA_TYPE, VALIDATION, INTERNAL);
-declare!(ListErrors: SESSION, VALIDATION, INTERNAL);
-declare!(TaskErrors: SESSION, NOT_FOUND, VALIDATION, INTERNAL);
-declare!(EditErrors: MALFORMED, SESSION, NOT_FOUND, TOO_LARGE, MEDIA_TYPE, VALIDATION, INTERNAL);
-declare!(SortErrors:
-    MALFORMED, SESSION,
-    (409, "order_conflict: the ids are not exactly this page's tasks now; task_ids lists what it holds"),
-    TOO_LARGE, MEDIA_TYPE,
-    (422, "invalid_order (duplicate ids, or ids not yours; task_ids lists them) or validation_failed"),
-    INTERNAL,
-);
+declare!(CreateErrors: BODY, SESSION);
+declare!(ListErrors: SESSION, INVALID);
+declare!(TaskErrors: SESSION, NOT_FOUND, INVALID);
+declare!(EditErrors: BODY, SESSION, NOT_FOUND);
+declare!(SortErrors: BODY, SESSION, &[Code::OrderConflict, Code::InvalidOrder]);
+
+fn example_page() -> Option<i64> {
+    Some(1)
+}
+
+fn example_per_page() -> Option<i64> {
+    Some(20)
+}
+
+fn example_id() -> i64 {
+    1
+}
 
 /// Task operations.
 pub struct TaskApi;
@@ -208,6 +255,8 @@ pub struct TaskApi;
 #[OpenApi(prefix_path = "/v1/tasks", tag = "ApiTags::Tasks")]
 impl TaskApi {
     /// Create a task at the end of your order.
+    ///
+    /// All three fields are required. The answer carries the task and its `Location`.
     #[oai(path = "/", method = "post", operation_id = "create_task")]
     async fn create(
         &self,
@@ -217,7 +266,7 @@ impl TaskApi {
     ) -> Result<Created, Failure<CreateErrors>> {
         let new = body.0;
         let (date, text) = both(
-            ("date", TaskDate::parse(&new.date)),
+            ("date", TaskDate::parse(&new.date.0)),
             ("task", TaskText::parse(&new.task)),
         )?;
         let task = tasks
@@ -228,13 +277,21 @@ impl TaskApi {
     }
 
     /// List your tasks, a page at a time, in your order.
+    ///
+    /// Pages are numbered from 1; the envelope carries the totals. `next_cursor`, passed as
+    /// `cursor`, reads the next page at the same cost at any depth.
     #[oai(path = "/", method = "get", operation_id = "list_tasks")]
     async fn list(
         &self,
         session: SignedIn,
         /// Page number, from 1 (default 1). A page past the end is empty.
+        #[oai(example = "example_page", validator(minimum(value = "1")))]
         page: Query<Option<i64>>,
         /// Tasks per page, 1 to 100 (default 20).
+        #[oai(
+            example = "example_per_page",
+            validator(minimum(value = "1"), maximum(value = "100"))
+        )]
         per_page: Query<Option<i64>>,
         /// `next_cursor` from the previous page, instead of `page`: costs the same at any depth.
         cursor: Query<Option<String>>,
@@ -260,10 +317,14 @@ impl TaskApi {
     }
 
     /// Read one task.
+    ///
+    /// Another user's task answers 404, as if it did not exist.
     #[oai(path = "/:id", method = "get", operation_id = "get_task")]
     async fn get(
         &self,
         session: SignedIn,
+        /// Task id.
+        #[oai(example = "example_id", validator(minimum(value = "1")))]
         id: Path<i64>,
         tasks: poem::web::Data<&Tasks>,
     ) -> Result<Json<TaskView>, Failure<TaskErrors>> {
@@ -271,10 +332,14 @@ impl TaskApi {
     }
 
     /// Change any non-empty subset of a task's fields.
+    ///
+    /// Fields left out keep their values; `null` and unknown fields are refused.
     #[oai(path = "/:id", method = "patch", operation_id = "update_task")]
     async fn update(
         &self,
         session: SignedIn,
+        /// Task id.
+        #[oai(example = "example_id", validator(minimum(value = "1")))]
         id: Path<i64>,
         body: JsonBody<TaskPatch>,
         tasks: poem::web::Data<&Tasks>,
@@ -284,10 +349,14 @@ impl TaskApi {
     }
 
     /// Delete a task.
+    ///
+    /// Ids are never reused, so repeating a delete can never remove a newer task.
     #[oai(path = "/:id", method = "delete", operation_id = "delete_task")]
     async fn delete(
         &self,
         session: SignedIn,
+        /// Task id.
+        #[oai(example = "example_id", validator(minimum(value = "1")))]
         id: Path<i64>,
         tasks: poem::web::Data<&Tasks>,
     ) -> Result<Deleted, Failure<TaskErrors>> {
@@ -296,13 +365,21 @@ impl TaskApi {
     }
 
     /// Put one page's tasks in a new order; tasks on other pages keep their places.
+    ///
+    /// Post exactly the ids GET shows on that page (same `per_page`), in the order you want.
+    /// If the page changed since you read it, the answer is 409 with the ids it holds now.
     #[oai(path = "/sort", method = "post", operation_id = "sort_tasks")]
     async fn sort(
         &self,
         session: SignedIn,
         /// The page being sorted, from 1 (default 1).
+        #[oai(example = "example_page", validator(minimum(value = "1")))]
         page: Query<Option<i64>>,
         /// The page size the client listed with, 1 to 100 (default 20).
+        #[oai(
+            example = "example_per_page",
+            validator(minimum(value = "1"), maximum(value = "100"))
+        )]
         per_page: Query<Option<i64>>,
         body: JsonBody<SortRequest>,
         tasks: poem::web::Data<&Tasks>,
@@ -314,10 +391,14 @@ impl TaskApi {
     }
 
     /// Move one task before or after another, or to either end.
+    ///
+    /// Send exactly one of `before_id`, `after_id` or `to`. Only the moved task changes.
     #[oai(path = "/:id/move", method = "post", operation_id = "move_task")]
     async fn move_task(
         &self,
         session: SignedIn,
+        /// Task id.
+        #[oai(example = "example_id", validator(minimum(value = "1")))]
         id: Path<i64>,
         body: JsonBody<MoveRequest>,
         tasks: poem::web::Data<&Tasks>,
@@ -346,7 +427,10 @@ impl TaskPatch {
         let (date, text) = both(
             (
                 "date",
-                self.date.as_deref().map(TaskDate::parse).transpose(),
+                self.date
+                    .as_ref()
+                    .map(|d| TaskDate::parse(&d.0))
+                    .transpose(),
             ),
             (
                 "task",

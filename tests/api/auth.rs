@@ -187,7 +187,7 @@ async fn unknown_email_and_wrong_password_get_the_same_answer() {
 
 #[tokio::test]
 async fn the_third_attempt_for_one_email_within_a_minute_is_rate_limited() {
-    let app = spawn_app_with(|c| c.login_limit_per_email = 2).await;
+    let app = spawn_app_with(|c| c.limits.per_email_addr = 2).await;
     assert_eq!(
         app.register("ada@example.com", PASSWORD).await.status(),
         201
@@ -219,7 +219,7 @@ async fn the_third_attempt_for_one_email_within_a_minute_is_rate_limited() {
 
 #[tokio::test]
 async fn registering_spends_the_same_budget_as_logging_in() {
-    let app = spawn_app_with(|c| c.login_limit_per_email = 2).await;
+    let app = spawn_app_with(|c| c.limits.per_email_addr = 2).await;
 
     assert_eq!(
         app.register("ada@example.com", PASSWORD).await.status(),
@@ -237,7 +237,7 @@ async fn registering_spends_the_same_budget_as_logging_in() {
 
 #[tokio::test]
 async fn the_third_attempt_from_one_address_is_rate_limited_whatever_the_email() {
-    let app = spawn_app_with(|c| c.login_limit_per_addr = 2).await;
+    let app = spawn_app_with(|c| c.limits.per_addr = 2).await;
 
     assert_problem(
         app.login("one@example.com", PASSWORD).await,
@@ -258,7 +258,7 @@ async fn the_third_attempt_from_one_address_is_rate_limited_whatever_the_email()
 #[tokio::test]
 async fn behind_a_trusted_proxy_the_address_it_appended_is_the_one_limited() {
     let app = spawn_app_with(|c| {
-        c.login_limit_per_addr = 2;
+        c.limits.per_addr = 2;
         c.trust_proxy = true;
     })
     .await;

@@ -195,8 +195,7 @@ pub fn test_config(dir: &std::path::Path, smtp: &SmtpCatcher) -> Config {
     config.addr = "127.0.0.1:0".parse().unwrap();
     config.database = dir.join("data").join("listo.db");
     config.mail = MailConfig::Smtp(smtp.url.clone());
-    config.login_limit_per_email = 0;
-    config.login_limit_per_addr = 0;
+    config.limits = listo::config::SignInLimits::OFF;
     config
 }
 

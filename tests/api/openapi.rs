@@ -44,7 +44,37 @@ fn every_operation_declares_its_errors_as_problem_json() {
         for (method, op) in item.as_object().unwrap() {
             operations += 1;
             let responses = op["responses"].as_object().unwrap();
-            let secured = op.get("security").is_some();
+            let security = op["security"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{method} {path} says what security it needs"));
+            let secured = !security.is_empty();
+            assert_eq!(
+                secured,
+                path.starts_with("/v1/tasks")
+                    || path == "/v1/auth/logout"
+                    || path == "/v1/auth/session",
+                "{method} {path}: only signed-in operations need the bearer scheme"
+            );
+            assert!(
+                op["description"].as_str().is_some_and(|d| d.len() > 20),
+                "{method} {path} has a description for people"
+            );
+            if let Some(schema) = op.pointer("/requestBody/content/application~1json/schema/$ref") {
+                let name = schema.as_str().unwrap().rsplit('/').next().unwrap();
+                assert!(
+                    spec["components"]["schemas"][name]["example"].is_object(),
+                    "{method} {path}: the body {name} has an example"
+                );
+            }
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                if param["name"] != "cursor" {
+                    assert!(
+                        !param["schema"]["example"].is_null(),
+                        "{method} {path}: parameter {} has an example",
+                        param["name"]
+                    );
+                }
+            }
             if path.starts_with("/v1/") {
                 assert!(
                     responses.contains_key("500"),
@@ -75,4 +105,14 @@ fn every_operation_declares_its_errors_as_problem_json() {
         }
     }
     assert_eq!(operations, 14, "5 auth + 7 task + 2 probe operations");
+}
+
+#[test]
+fn the_document_has_no_all_of_wrappers_and_says_where_to_send_requests() {
+    // openapi-python-client drops every model holding an `allOf` around a `$ref`.
+    let text = listo::api::spec();
+    assert!(!text.contains("allOf"), "no allOf wrappers");
+    let spec: Value = serde_json::from_str(&text).unwrap();
+    assert!(!spec["servers"].as_array().unwrap().is_empty());
+    assert_eq!(spec["info"]["license"]["name"], "MIT");
 }

@@ -120,6 +120,25 @@ fn version_prints_the_crate_version() {
 }
 
 #[test]
+fn help_lists_every_setting_with_its_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let child = listo(dir.path(), &["--help"], &[]).spawn().unwrap();
+    let out = finish_within(child, Duration::from_secs(20), "--help");
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for setting in listo::config::SETTINGS {
+        let line = stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(setting.name))
+            .unwrap_or_else(|| panic!("{} missing from --help:\n{stdout}", setting.name));
+        assert!(
+            line.contains(&format!("[default: {}]", setting.default)),
+            "{line}"
+        );
+    }
+}
+
+#[test]
 fn openapi_prints_the_document_as_json() {
     let dir = tempfile::tempdir().unwrap();
     let child = listo(dir.path(), &["openapi"], &[]).spawn().unwrap();

@@ -1,0 +1,182 @@
+//! Which problem each failure becomes: service errors, and errors raised before an operation ran.
+
+use super::{ApiError, Code, FieldError};
+use crate::api::json::MAX_BODY_BYTES;
+use crate::service::ServiceError;
+use poem::http::StatusCode;
+use poem_openapi::error::{AuthorizationError, ContentTypeError, ParseParamError, ParsePathError};
+
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::Invalid { field, message } => Self::field(field, message),
+            ServiceError::EmailTaken => Self::new(
+                Code::EmailTaken,
+                "An account with this email exists; log in instead.",
+            ),
+            ServiceError::InvalidCredentials => Self::new(
+                Code::InvalidCredentials,
+                "The email or the password is wrong.",
+            ),
+            ServiceError::RateLimited { retry_after_secs } => Self::new(
+                Code::RateLimited,
+                format!("Too many failed sign-ins; try again in {retry_after_secs} s."),
+            )
+            .retry_after(retry_after_secs),
+            ServiceError::EmailUnavailable(cause) => {
+                tracing::error!(error = %cause, "sign-in email could not be sent");
+                Self::new(
+                    Code::EmailUnavailable,
+                    "The sign-in code could not be emailed; try logging in again in a moment.",
+                )
+            }
+            ServiceError::InvalidCode { attempts_left } => {
+                let detail = match attempts_left {
+                    Some(n) => format!("That code is wrong; {n} attempts left."),
+                    None => "No pending login has that challenge_id (or its code was already used); log in again.".into(),
+                };
+                let mut e = Self::new(Code::InvalidCode, detail);
+                e.problem.attempts_left = attempts_left;
+                e
+            }
+            ServiceError::CodeExpired => Self::new(
+                Code::CodeExpired,
+                "This code has expired or a newer login replaced it; log in again for a new one.",
+            ),
+            ServiceError::TooManyAttempts => Self::new(
+                Code::TooManyAttempts,
+                "This login was cancelled after too many wrong codes; log in again for a new one.",
+            ),
+            ServiceError::SessionInvalid => Self::new(
+                Code::SessionInvalid,
+                "The access token is not valid; log in again.",
+            ),
+            ServiceError::SessionExpired => {
+                Self::new(Code::SessionExpired, "Your session expired; log in again.")
+            }
+            ServiceError::SessionRevoked => Self::new(
+                Code::SessionRevoked,
+                "This session was logged out; log in again.",
+            ),
+            ServiceError::TaskNotFound => {
+                Self::new(Code::TaskNotFound, "You have no task with that id.")
+            }
+            ServiceError::InvalidOrder { message, ids } => {
+                let mut e = Self::new(Code::InvalidOrder, format!("{message}."));
+                e.problem.errors = Some(vec![FieldError {
+                    field: "task_ids".into(),
+                    message,
+                }]);
+                e.problem.task_ids = Some(ids);
+                e
+            }
+            ServiceError::OrderConflict { current } => {
+                let mut e = Self::new(
+                    Code::OrderConflict,
+                    "task_ids must be exactly the tasks this page holds now (listed in task_ids); reload the page and try again.",
+                );
+                e.problem.task_ids = Some(current);
+                e
+            }
+            ServiceError::Busy => Self::new(
+                Code::Busy,
+                "Too many sign-ins are being checked right now; try again in a second.",
+            )
+            .retry_after(1),
+            ServiceError::Store(cause) => Self::internal(&cause),
+            ServiceError::Hashing(cause) => Self::internal(&cause),
+        }
+    }
+}
+
+/// Turns an error raised before an operation ran (parsing, routing, the auth header) into a
+/// problem. `had_credentials`: the request carried an `Authorization` header, so a refused one
+/// is `session_invalid`, not `session_missing`.
+pub fn from_poem(err: poem::Error, had_credentials: bool) -> ApiError {
+    if let Some(api) = err.downcast_ref::<ApiError>() {
+        return api.clone();
+    }
+    if let Some(e) = err.downcast_ref::<ParseParamError>() {
+        return ApiError::field(e.name, param_message(&e.reason));
+    }
+    if let Some(e) = err.downcast_ref::<ParsePathError>() {
+        // poem-openapi renames path parameters internally (`param0`); listo's only one is `{id}`.
+        return ApiError::field("id", param_message(&e.reason));
+    }
+    if err.is::<AuthorizationError>() {
+        return if had_credentials {
+            ServiceError::SessionInvalid.into()
+        } else {
+            ApiError::new(
+                Code::SessionMissing,
+                "Send `Authorization: Bearer <access_token>`; get a token from /v1/auth/verify.",
+            )
+        };
+    }
+    if err.is::<ContentTypeError>() {
+        return ApiError::new(
+            Code::UnsupportedMediaType,
+            "Send the body as JSON with `Content-Type: application/json`.",
+        );
+    }
+    match err.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            Code::PayloadTooLarge,
+            format!("The body is over {} KiB.", MAX_BODY_BYTES / 1024),
+        ),
+        StatusCode::NOT_FOUND => {
+            ApiError::new(Code::NotFound, "No such endpoint; see /docs for the API.")
+        }
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
+            Code::MethodNotAllowed,
+            "This endpoint does not take that method; see /docs.",
+        ),
+        status if status.is_client_error() => ApiError::new(Code::BadRequest, err.to_string()),
+        _ => ApiError::internal(&err),
+    }
+}
+
+/// poem-openapi's reasons, in words a client can act on.
+fn param_message(reason: &str) -> String {
+    if reason.contains("integer") {
+        "must be a whole number".into()
+    } else if let Some(min) = reason.strip_prefix("verification failed. minimum(") {
+        format!(
+            "must be at least {}",
+            min.trim_end_matches(", exclusive: false)")
+        )
+    } else if let Some(max) = reason.strip_prefix("verification failed. maximum(") {
+        format!(
+            "must be at most {}",
+            max.trim_end_matches(", exclusive: false)")
+        )
+    } else {
+        reason.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use poem::error::ResponseError;
+    use poem::http::header;
+
+    #[test]
+    fn busy_is_503_with_retry_after() {
+        let resp = ApiError::from(ServiceError::Busy).as_response();
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(
+            resp.headers()[header::CONTENT_TYPE],
+            super::super::PROBLEM_JSON
+        );
+    }
+
+    #[test]
+    fn internal_errors_show_no_cause() {
+        let cause = crate::store::StoreError::Corrupt("secret table detail".into());
+        let err = ApiError::from(ServiceError::Store(cause));
+        assert_eq!(err.problem().code, "internal");
+        assert!(!err.problem().detail.contains("secret table detail"));
+    }
+}
