@@ -6,13 +6,13 @@ pub mod api;
 pub mod config;
 pub mod domain;
 pub mod mail;
+pub mod server;
 pub mod service;
 pub mod store;
 pub mod telemetry;
 
-use config::Config;
-use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
-use poem::{EndpointExt, Response, Server};
+use config::{Config, ConnectionLimits};
+use poem::EndpointExt;
 use service::auth::AuthSettings;
 use service::{Auth, Tasks};
 use std::future::Future;
@@ -52,8 +52,9 @@ pub enum StartError {
 
 /// A bound, ready-to-serve listo.
 pub struct App {
-    acceptor: TcpAcceptor,
-    endpoint: poem::endpoint::BoxEndpoint<'static, Response>,
+    listener: tokio::net::TcpListener,
+    endpoint: server::SharedEndpoint,
+    connections: ConnectionLimits,
     store: Store,
     sweeper: tokio::task::JoinHandle<()>,
     addr: SocketAddr,
@@ -109,21 +110,18 @@ impl App {
             cors_origins: config.cors_origins.clone(),
         })
         .boxed();
-        let acceptor = TcpListener::bind(config.addr)
-            .into_acceptor()
+        let bind = |source| StartError::Bind {
+            addr: config.addr,
+            source,
+        };
+        let listener = tokio::net::TcpListener::bind(config.addr)
             .await
-            .map_err(|source| StartError::Bind {
-                addr: config.addr,
-                source,
-            })?;
-        let addr = acceptor
-            .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().copied())
-            .unwrap_or(config.addr);
+            .map_err(bind)?;
+        let addr = listener.local_addr().map_err(bind)?;
         Ok(App {
-            acceptor,
-            endpoint,
+            listener,
+            endpoint: Arc::new(endpoint),
+            connections: config.connections,
             store,
             sweeper,
             addr,
@@ -148,9 +146,14 @@ impl App {
     /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish
     /// (at most 10 s) and checkpoints the WAL into the database file.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
-        let result = Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(self.endpoint, shutdown, Some(SHUTDOWN_GRACE))
-            .await;
+        let result = server::serve(
+            self.listener,
+            self.endpoint,
+            self.connections,
+            shutdown,
+            SHUTDOWN_GRACE,
+        )
+        .await;
         self.sweeper.abort();
         if let Err(e) = self.store.checkpoint().await {
             tracing::error!(error = %e, "WAL checkpoint at shutdown failed");

@@ -1,0 +1,328 @@
+"""The whole listo story through the Python client that openapi-python-client generated from
+`listo openapi`, using its typed models at every step (mypy --strict checks this file against
+the generated package before it runs).
+
+Run by scripts/clients/run.sh with:
+  LISTO_URL     base URL of a running listo (http://127.0.0.1:PORT)
+  LISTO_OUTBOX  the folder listo writes .eml files to (no LISTO_SMTP_URL)
+  FLOW_EMAIL    an address no other flow uses (rate limits are per email)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import os
+import re
+import sys
+import time
+from email import policy
+from email.message import EmailMessage
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import httpx
+from listo_client import AuthenticatedClient, Client
+from listo_client.api.auth import get_session, login, logout, register, verify
+from listo_client.api.system import healthz, readyz
+from listo_client.api.tasks import (
+    create_task,
+    delete_task,
+    get_task,
+    list_tasks,
+    move_task,
+    sort_tasks,
+    update_task,
+)
+from listo_client.models import (
+    AccessToken,
+    Account,
+    Challenge,
+    CodeSubmission,
+    Credentials,
+    End,
+    Health,
+    MoveRequest,
+    NewTask,
+    Problem,
+    SessionInfo,
+    SortRequest,
+    Status,
+    Task,
+    TaskPage,
+    TaskPatch,
+)
+from listo_client.types import UNSET, Response
+
+PASSWORD = "correct horse battery"
+DATE_RE = re.compile(r'"date"\s*:\s*"\d{4}-\d{2}-\d{2}"')
+M = TypeVar("M")
+
+
+class FlowError(Exception):
+    pass
+
+
+def fail(step: str, message: str) -> NoReturn:
+    raise FlowError(f"{step}: {message}")
+
+
+def check(step: str, condition: bool, message: str) -> None:
+    if not condition:
+        fail(step, message)
+
+
+def ok(step: str) -> None:
+    print(f"python flow: ok   {step}", flush=True)
+
+
+def expect(step: str, resp: Response[Any], status: HTTPStatus, model: type[M]) -> M:
+    """The response has this status and the generated client parsed its body as this model."""
+    body = resp.content.decode("utf-8", "replace")[:500]
+    check(step, resp.status_code == status, f"status {int(resp.status_code)}, wanted {int(status)}; body {body}")
+    parsed = resp.parsed
+    if not isinstance(parsed, model):
+        fail(step, f"body parsed as {type(parsed).__name__}, wanted {model.__name__}; body {body}")
+    return parsed
+
+
+def expect_empty(step: str, resp: Response[Any], status: HTTPStatus) -> None:
+    body = resp.content.decode("utf-8", "replace")[:500]
+    check(step, resp.status_code == status, f"status {int(resp.status_code)}, wanted {int(status)}; body {body}")
+    check(step, resp.content == b"", f"wanted an empty body, got {body}")
+
+
+def expect_problem(step: str, resp: Response[Any], status: HTTPStatus, code: str) -> Problem:
+    problem = expect(step, resp, status, Problem)
+    content_type = resp.headers.get("content-type", "")
+    check(step, content_type.startswith("application/problem+json"), f"content-type {content_type!r}")
+    check(step, problem.code == code, f"code {problem.code!r}, wanted {code!r}")
+    check(step, problem.status == int(status), f"problem.status {problem.status}, wanted {int(status)}")
+    check(step, problem.type_ == "about:blank", f"problem.type {problem.type_!r}")
+    check(step, bool(problem.title) and bool(problem.detail), f"empty title or detail: {problem!r}")
+    return problem
+
+
+def check_task(step: str, task: Task, *, date: dt.date, text: str, status: Status) -> None:
+    check(step, isinstance(task.id, int) and task.id > 0, f"id {task.id!r}")
+    check(step, type(task.date) is dt.date, f"date {task.date!r} is not a datetime.date")
+    check(step, task.date == date, f"date {task.date!r}, wanted {date!r}")
+    check(step, task.task == text, f"task {task.task!r}, wanted {text!r}")
+    check(step, task.status is status, f"status {task.status!r}, wanted {status!r}")
+    check(step, isinstance(task.created_at, dt.datetime) and task.created_at.tzinfo is not None, "created_at")
+    check(step, isinstance(task.updated_at, dt.datetime) and task.updated_at >= task.created_at, "updated_at")
+
+
+def ids(page: TaskPage) -> list[int]:
+    return [t.id for t in page.items]
+
+
+def outbox_mails(outbox: Path) -> list[Path]:
+    if not outbox.is_dir():
+        return []
+    return sorted(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
+
+
+def read_code(step: str, outbox: Path, to: str, seen: set[Path]) -> str:
+    """The 6-digit code in the newest .eml in the outbox, which must be new and addressed to `to`."""
+    deadline = time.monotonic() + 5
+    while True:
+        mails = outbox_mails(outbox)
+        if mails and mails[-1] not in seen:
+            break
+        if time.monotonic() > deadline:
+            fail(step, f"no new .eml in {outbox} within 5 s")
+        time.sleep(0.05)
+    newest = mails[-1]
+    message = email.message_from_bytes(newest.read_bytes(), policy=policy.default)
+    if not isinstance(message, EmailMessage):
+        fail(step, f"{newest.name} is not an email")
+    recipient = str(message["To"] or "")
+    check(step, to in recipient, f"{newest.name} is to {recipient!r}, not {to}")
+    part = message.get_body(preferencelist=("plain",))
+    if part is None:
+        fail(step, f"{newest.name} has no text/plain part")
+    found = re.search(r"code is (\d{6})\b", str(part.get_content()))
+    if found is None:
+        fail(step, f"no 'code is NNNNNN' in {newest.name}")
+    return found.group(1)
+
+
+def main() -> None:
+    base_url = os.environ["LISTO_URL"]
+    outbox = Path(os.environ["LISTO_OUTBOX"])
+    address = os.environ["FLOW_EMAIL"]
+    timeout = httpx.Timeout(10.0)
+    public = Client(base_url=base_url, raise_on_unexpected_status=True, timeout=timeout)
+
+    step = "healthz + readyz"
+    health = expect(step, healthz.sync_detailed(client=public), HTTPStatus.OK, Health)
+    check(step, health.status == "ok", f"healthz status {health.status!r}")
+    ready = expect(step, readyz.sync_detailed(client=public), HTTPStatus.OK, Health)
+    check(step, ready.status == "ok", f"readyz status {ready.status!r}")
+    ok(step)
+
+    step = "register"
+    account = expect(
+        step,
+        register.sync_detailed(client=public, body=Credentials(email=address, password=PASSWORD)),
+        HTTPStatus.CREATED,
+        Account,
+    )
+    check(step, account.email == address, f"email {account.email!r}")
+    check(step, account.id > 0, f"id {account.id}")
+    check(step, account.created_at.tzinfo is not None, "created_at has no offset")
+    ok(step)
+
+    step = "register again (taken)"
+    expect_problem(
+        step,
+        register.sync_detailed(client=public, body=Credentials(email=address, password=PASSWORD)),
+        HTTPStatus.CONFLICT,
+        "email_taken",
+    )
+    ok(step)
+
+    step = "login"
+    seen = set(outbox_mails(outbox))
+    challenge = expect(
+        step,
+        login.sync_detailed(client=public, body=Credentials(email=address, password=PASSWORD)),
+        HTTPStatus.ACCEPTED,
+        Challenge,
+    )
+    check(step, len(challenge.challenge_id) > 0, "empty challenge_id")
+    check(step, challenge.expires_at > dt.datetime.now(dt.UTC), f"expires_at {challenge.expires_at} is past")
+    ok(step)
+
+    step = "read the code from the outbox"
+    code = read_code(step, outbox, address, seen)
+    ok(step)
+
+    step = "verify"
+    token = expect(
+        step,
+        verify.sync_detailed(client=public, body=CodeSubmission(challenge_id=challenge.challenge_id, code=code)),
+        HTTPStatus.OK,
+        AccessToken,
+    )
+    check(step, token.token_type == "Bearer", f"token_type {token.token_type!r}")
+    check(step, 0 < token.expires_in <= 600, f"expires_in {token.expires_in}")
+    check(step, len(token.access_token) >= 16, "short access_token")
+    check(step, token.expires_at > dt.datetime.now(dt.UTC), "expires_at is past")
+    ok(step)
+
+    client = AuthenticatedClient(
+        base_url=base_url, token=token.access_token, raise_on_unexpected_status=True, timeout=timeout
+    )
+
+    step = "get_session"
+    session = expect(step, get_session.sync_detailed(client=client), HTTPStatus.OK, SessionInfo)
+    check(step, session.user.email == address, f"user.email {session.user.email!r}")
+    check(step, session.user.id == account.id, f"user.id {session.user.id}, wanted {account.id}")
+    check(step, 0 < session.expires_in <= 600, f"expires_in {session.expires_in}")
+    check(step, session.issued_at < session.expires_at, "issued_at is not before expires_at")
+    ok(step)
+
+    step = "create 3 tasks"
+    wanted = [
+        (dt.date(2026, 11, 24), "Swimming for one hour", Status.INCOMPLETE),
+        (dt.date(2026, 11, 25), "Buy bread", Status.INCOMPLETE),
+        (dt.date(2026, 11, 26), "Call Ada", Status.COMPLETED),
+    ]
+    created: list[Task] = []
+    for date, text, status in wanted:
+        made = create_task.sync_detailed(client=client, body=NewTask(date=date, task=text, status=status))
+        task = expect(step, made, HTTPStatus.CREATED, Task)
+        check_task(step, task, date=date, text=text, status=status)
+        check(step, DATE_RE.search(made.content.decode()) is not None, f"date on the wire: {made.content!r}")
+        location = made.headers.get("location", "")
+        check(step, location.endswith(f"/v1/tasks/{task.id}"), f"Location {location!r} for task {task.id}")
+        created.append(task)
+    a, b, c = (t.id for t in created)
+    check(step, len({a, b, c}) == 3, f"ids not distinct: {a}, {b}, {c}")
+    ok(step)
+
+    step = "list"
+    page = expect(step, list_tasks.sync_detailed(client=client, page=1, per_page=20), HTTPStatus.OK, TaskPage)
+    check(step, ids(page) == [a, b, c], f"order {ids(page)}, wanted {[a, b, c]}")
+    check(step, (page.page, page.per_page, page.total_items, page.total_pages) == (1, 20, 3, 1), f"{page!r}")
+    check(step, page.next_cursor is UNSET, f"next_cursor {page.next_cursor!r} on the only page")
+    for listed, original in zip(page.items, created, strict=True):
+        check_task(step, listed, date=original.date, text=original.task, status=original.status)
+    ok(step)
+
+    step = "patch one"
+    patched = expect(
+        step,
+        update_task.sync_detailed(
+            id=b, client=client, body=TaskPatch(status=Status.COMPLETED, date=dt.date(2026, 11, 27))
+        ),
+        HTTPStatus.OK,
+        Task,
+    )
+    check(step, patched.id == b, f"id {patched.id}")
+    # date and status changed; the task text was left out, so it keeps its value
+    check_task(step, patched, date=dt.date(2026, 11, 27), text="Buy bread", status=Status.COMPLETED)
+    check(step, patched.updated_at >= created[1].updated_at, "updated_at went back")
+    ok(step)
+
+    step = "sort page 1"
+    page_ids = ids(expect(step, list_tasks.sync_detailed(client=client, page=1, per_page=20), HTTPStatus.OK, TaskPage))
+    new_order = list(reversed(page_ids))
+    check(step, new_order == [c, b, a], f"page 1 shows {page_ids}")
+    sorted_page = expect(
+        step,
+        sort_tasks.sync_detailed(client=client, page=1, per_page=20, body=SortRequest(task_ids=new_order)),
+        HTTPStatus.OK,
+        TaskPage,
+    )
+    check(step, ids(sorted_page) == new_order, f"sort answered {ids(sorted_page)}, wanted {new_order}")
+    again = expect(step, list_tasks.sync_detailed(client=client, page=1, per_page=20), HTTPStatus.OK, TaskPage)
+    check(step, ids(again) == new_order, f"GET after sort shows {ids(again)}, wanted {new_order}")
+    ok(step)
+
+    step = "move one to the start"
+    moved = expect(
+        step, move_task.sync_detailed(id=a, client=client, body=MoveRequest(to=End.START)), HTTPStatus.OK, Task
+    )
+    check(step, moved.id == a, f"moved id {moved.id}, wanted {a}")
+    after_move = expect(step, list_tasks.sync_detailed(client=client, page=1, per_page=20), HTTPStatus.OK, TaskPage)
+    check(step, ids(after_move) == [a, c, b], f"order {ids(after_move)}, wanted {[a, c, b]}")
+    ok(step)
+
+    step = "get one"
+    got = expect(step, get_task.sync_detailed(id=b, client=client), HTTPStatus.OK, Task)
+    check(step, got.id == b, f"id {got.id}")
+    check_task(step, got, date=dt.date(2026, 11, 27), text="Buy bread", status=Status.COMPLETED)
+    ok(step)
+
+    step = "delete one"
+    expect_empty(step, delete_task.sync_detailed(id=c, client=client), HTTPStatus.NO_CONTENT)
+    expect_problem(step, get_task.sync_detailed(id=c, client=client), HTTPStatus.NOT_FOUND, "task_not_found")
+    remaining = expect(step, list_tasks.sync_detailed(client=client, page=1, per_page=20), HTTPStatus.OK, TaskPage)
+    check(step, ids(remaining) == [a, b], f"order {ids(remaining)}, wanted {[a, b]}")
+    check(step, remaining.total_items == 2, f"total_items {remaining.total_items}")
+    ok(step)
+
+    step = "logout"
+    expect_empty(step, logout.sync_detailed(client=client), HTTPStatus.NO_CONTENT)
+    ok(step)
+
+    step = "old token after logout"
+    revoked = get_session.sync_detailed(client=client)
+    problem = expect_problem(step, revoked, HTTPStatus.UNAUTHORIZED, "session_revoked")
+    challenge_header = revoked.headers.get("www-authenticate", "")
+    check(step, challenge_header.startswith("Bearer"), f"WWW-Authenticate {challenge_header!r}")
+    ok(f"{step} (401 Problem code={problem.code})")
+
+    print("python flow: PASS", flush=True)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except FlowError as error:
+        print(f"python flow: FAIL at {error}", file=sys.stderr, flush=True)
+        sys.exit(1)
