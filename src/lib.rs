@@ -94,8 +94,7 @@ impl App {
                 secret,
                 session_ttl: config.session_ttl,
                 otp_ttl: config.otp_ttl,
-                limit_per_email: config.limits.per_email_addr,
-                limit_per_addr: config.limits.per_addr,
+                limits: config.limits,
                 // Half the cores at most: a login storm must leave room for everything else.
                 hash_concurrency: std::thread::available_parallelism().map_or(1, |n| n.get() / 2),
             },
@@ -155,6 +154,8 @@ impl App {
         )
         .await;
         self.sweeper.abort();
+        // Awaited so every handle on the store is gone when this returns (the file lock too).
+        let _ = self.sweeper.await;
         if let Err(e) = self.store.checkpoint().await {
             tracing::error!(error = %e, "WAL checkpoint at shutdown failed");
         }

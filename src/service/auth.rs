@@ -1,9 +1,10 @@
 //! Sign-in: register, password check with an emailed code, sessions, logout.
 
 use super::credentials::{Keys, PasswordHasher};
-use super::limits::LoginLimits;
+use super::limits::{self, Limits};
 use super::session_cache::SessionCache;
 use super::{ServiceError, now, now_ms};
+use crate::config::SignInLimits;
 use crate::domain::{ChallengeId, Email, OtpCode, Password, SessionToken};
 use crate::mail::Mailer;
 use crate::store::sessions::SessionRow;
@@ -83,7 +84,7 @@ pub struct Auth {
     mailer: Arc<Mailer>,
     keys: Keys,
     hasher: PasswordHasher,
-    limits: Arc<LoginLimits>,
+    limits: Arc<Limits>,
     sessions: Arc<SessionCache>,
     session_ttl: Duration,
     otp_ttl: Duration,
@@ -97,10 +98,8 @@ pub struct AuthSettings {
     pub session_ttl: Duration,
     /// Code life.
     pub otp_ttl: Duration,
-    /// Attempts per minute per email (0 = off).
-    pub limit_per_email: u32,
-    /// Attempts per minute per client address (0 = off).
-    pub limit_per_addr: u32,
+    /// Budgets for failed sign-ins and wrong codes.
+    pub limits: SignInLimits,
     /// Threads that hash passwords (at least one).
     pub hash_concurrency: usize,
 }
@@ -109,15 +108,12 @@ impl Auth {
     /// Builds the service.
     pub fn new(store: Store, mailer: Arc<Mailer>, settings: AuthSettings) -> Self {
         Self {
-            store,
             mailer,
             keys: Keys::derive(&settings.secret),
             hasher: PasswordHasher::new(settings.hash_concurrency),
             sessions: Arc::new(SessionCache::new()),
-            limits: Arc::new(LoginLimits::new(
-                settings.limit_per_email,
-                settings.limit_per_addr,
-            )),
+            limits: Arc::new(Limits::new(store.clone(), settings.limits)),
+            store,
             session_ttl: settings.session_ttl,
             otp_ttl: settings.otp_ttl,
         }
@@ -130,14 +126,18 @@ impl Auth {
         password: Password,
         client: ClientAddr,
     ) -> Result<Account, ServiceError> {
-        self.spend_attempt(&email, client)?;
+        self.limits.check_register(client.0).await?;
         let hash = self.hasher.hash(password).await?;
-        let user = self
+        let inserted = self
             .store
             .write(move |tx| {
-                users::insert(tx, email.as_str(), &hash, now_ms())?.ok_or(ServiceError::EmailTaken)
+                users::insert(tx, email.as_str(), &hash, now_ms()).map_err(ServiceError::from)
             })
             .await?;
+        let Some(user) = inserted else {
+            self.limits.register_failed(client.0).await?;
+            return Err(ServiceError::EmailTaken);
+        };
         tracing::info!(user_id = user.id, "account registered");
         Ok(Account {
             id: user.id,
@@ -153,7 +153,7 @@ impl Auth {
         password: Password,
         client: ClientAddr,
     ) -> Result<LoginStarted, ServiceError> {
-        self.spend_attempt(&email, client)?;
+        self.limits.check_login(&email, client.0).await?;
         let lookup = email.clone();
         let user = self
             .store
@@ -166,8 +166,14 @@ impl Auth {
         let matches = self.hasher.verify(password, phc).await?;
         let Some(user_id) = user_id.filter(|_| matches) else {
             tracing::info!("login refused: invalid credentials");
+            self.limits.login_failed(&email, client.0).await?;
             return Err(ServiceError::InvalidCredentials);
         };
+        // Past the code budget no new challenge is opened: a stolen password buys at most
+        // that many guesses an hour.
+        self.limits.check_codes(user_id).await.inspect_err(|_| {
+            tracing::warn!(user_id, "login refused: too many wrong codes this hour");
+        })?;
 
         let challenge_id = ChallengeId::generate();
         let code = OtpCode::generate();
@@ -185,7 +191,11 @@ impl Auth {
         };
         let id = challenge_id.clone();
         self.store
-            .write(move |tx| challenges::insert(tx, id.as_str(), &row).map_err(ServiceError::from))
+            .write(move |tx| {
+                // One live challenge per account: the older ones now answer `code_expired`.
+                challenges::end_for_user(tx, user_id, now_ms())?;
+                challenges::insert(tx, id.as_str(), &row).map_err(ServiceError::from)
+            })
             .await?;
         tracing::info!(user_id, "login challenge issued");
         Ok(LoginStarted {
@@ -204,6 +214,7 @@ impl Auth {
         let token = SessionToken::generate();
         let token_hash = self.keys.token_hash(&token);
         let ttl = self.session_ttl;
+        let codes_per_hour = self.limits.codes_per_hour();
         let outcome = self
             .store
             .write(move |tx| {
@@ -220,9 +231,16 @@ impl Auth {
                 if challenge.attempts_left == 0 {
                     return Ok(Err(ServiceError::TooManyAttempts));
                 }
+                let now_ms = store::to_millis(now);
+                if limits::codes_exhausted(tx, challenge.user_id, codes_per_hour, now_ms).is_err() {
+                    // The account's hourly budget of wrong codes is spent: burn this challenge.
+                    challenges::set_attempts_left(tx, id, 0)?;
+                    return Ok(Err(ServiceError::TooManyAttempts));
+                }
                 if !bool::from(challenge.code_hash.ct_eq(&offered)) {
                     let left = challenge.attempts_left - 1;
                     challenges::set_attempts_left(tx, id, left)?;
+                    limits::code_failed(tx, challenge.user_id, now_ms)?;
                     // The wrong guess must count even though the answer is an error: commit it.
                     return Ok(Err(if left == 0 {
                         ServiceError::TooManyAttempts
@@ -297,19 +315,9 @@ impl Auth {
         Ok(())
     }
 
-    /// Forgets rate-limit state for keys that have refilled and sessions that expired before
-    /// `cutoff_ms` from memory (called by the sweeper; the database still answers for them).
+    /// Forgets sessions that expired before `cutoff_ms` from memory (called by the sweeper;
+    /// the database still answers for them).
     pub fn forget_idle(&self, cutoff_ms: i64) {
-        self.limits.forget_idle();
         self.sessions.forget_expired(cutoff_ms);
-    }
-
-    fn spend_attempt(&self, email: &Email, client: ClientAddr) -> Result<(), ServiceError> {
-        self.limits
-            .check(email.as_str(), client.0)
-            .map_err(|retry_after_secs| {
-                tracing::warn!(retry_after_secs, "sign-in attempt rate limited");
-                ServiceError::RateLimited { retry_after_secs }
-            })
     }
 }

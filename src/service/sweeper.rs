@@ -1,13 +1,15 @@
 //! Background removal of dead codes and sessions.
 
 use super::{Auth, ServiceError, now_ms};
-use crate::store::{Store, challenges, sessions};
+use crate::store::{Store, challenges, failures, sessions};
 use std::time::Duration;
 
 /// Expired sessions stay this long so a late request still hears `session_expired`, not `session_invalid`.
 const EXPIRED_SESSION_GRACE: Duration = Duration::from_secs(24 * 60 * 60);
 /// Expired codes stay this long so a late verify still hears `code_expired`, not `invalid_code`.
 const EXPIRED_CODE_GRACE: Duration = Duration::from_secs(60 * 60);
+/// Failures older than this no longer count against any budget (the longest window is an hour).
+const FAILURES_KEPT: Duration = Duration::from_secs(60 * 60);
 /// Expired sessions stay in memory this long; after that the database answers for them.
 const EXPIRED_SESSION_IN_MEMORY: Duration = Duration::from_secs(60);
 
@@ -19,7 +21,8 @@ pub async fn sweep_once(store: &Store) -> Result<usize, ServiceError> {
             let codes =
                 challenges::delete_expired(tx, now - EXPIRED_CODE_GRACE.as_millis() as i64)?;
             let old = sessions::delete_expired(tx, now - EXPIRED_SESSION_GRACE.as_millis() as i64)?;
-            Ok::<_, ServiceError>(codes + old)
+            let failed = failures::delete_before(tx, now - FAILURES_KEPT.as_millis() as i64)?;
+            Ok::<_, ServiceError>(codes + old + failed)
         })
         .await
 }

@@ -69,6 +69,15 @@ pub fn set_attempts_left(tx: &Tx, id: &str, attempts_left: u32) -> Result<(), St
     Ok(())
 }
 
+/// Ends every live challenge of the user: their codes answer `code_expired` from now on.
+pub fn end_for_user(tx: &Tx, user_id: i64, now_ms: i64) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE challenges SET expires_at = ?2 WHERE user_id = ?1 AND expires_at > ?2",
+        params![user_id, now_ms],
+    )?;
+    Ok(())
+}
+
 /// Removes a challenge (used: a code works once).
 pub fn delete(tx: &Tx, id: &str) -> Result<(), StoreError> {
     tx.execute("DELETE FROM challenges WHERE id = ?1", [id])?;

@@ -5,6 +5,7 @@
 //! functions of the submodules.
 
 pub mod challenges;
+pub mod failures;
 mod readers;
 pub mod sessions;
 pub mod settings;
@@ -20,7 +21,10 @@ use std::time::Duration;
 pub use rusqlite::Transaction as Tx;
 
 /// Migrations are compiled into the binary; `PRAGMA user_version` records how far a file has come.
-const MIGRATION_STEPS: &[M<'static>] = &[M::up(include_str!("../../migrations/0001_init.sql"))];
+const MIGRATION_STEPS: &[M<'static>] = &[
+    M::up(include_str!("../../migrations/0001_init.sql")),
+    M::up(include_str!("../../migrations/0002_ids_and_failures.sql")).foreign_key_check(),
+];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATION_STEPS);
 
 /// Reader threads (each with its own connection); under WAL they read side by side while the
@@ -51,6 +55,11 @@ pub enum StoreError {
     /// whole, a job panicked, or the thread stopped).
     #[error("storage thread: {0}")]
     Worker(String),
+    /// Another listo process holds the database file.
+    #[error(
+        "another listo process is serving this database; one process per SQLite file (several processes need PostgreSQL)"
+    )]
+    InUse,
     /// Opening the database on the blocking pool panicked or was cancelled.
     #[error("opening task: {0}")]
     Join(#[from] tokio::task::JoinError),
@@ -61,6 +70,9 @@ pub enum StoreError {
 pub struct Store {
     readers: readers::Readers,
     writer: writer::Writer,
+    /// Held while the store lives: a second process on the same file would keep its own
+    /// session cache and rate limits, and answer for tokens this one has revoked.
+    _lock: std::sync::Arc<std::fs::File>,
 }
 
 impl Store {
@@ -72,14 +84,20 @@ impl Store {
                 source,
             })?;
         }
+        let lock = lock_file(path)?;
         let mut write_conn = open_connection(path)?;
+        // Migrations that rebuild a table must not cascade its DROP into the tables that
+        // reference it: foreign keys are off while they run, and checked after each.
+        write_conn.pragma_update(None, "foreign_keys", false)?;
         MIGRATIONS.to_latest(&mut write_conn)?;
+        write_conn.pragma_update(None, "foreign_keys", true)?;
         let read_conns = (0..READERS)
             .map(|_| open_connection(path))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             readers: readers::Readers::start(read_conns)?,
             writer: writer::Writer::start(write_conn)?,
+            _lock: std::sync::Arc::new(lock),
         })
     }
 
@@ -113,6 +131,28 @@ impl Store {
         })
         .await?;
         self.write(|_| Ok::<_, StoreError>(())).await
+    }
+}
+
+/// Takes an exclusive advisory lock (`flock`) on the database file, creating it if need be.
+/// SQLite's own locks are `fcntl` locks, which this does not touch; the kernel drops it when the
+/// process ends, however it ends.
+fn lock_file(path: &Path) -> Result<std::fs::File, StoreError> {
+    let io = |source| StoreError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::InUse),
+        Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
     }
 }
 

@@ -186,7 +186,26 @@ pub struct TestApp {
     pub smtp: SmtpCatcher,
     /// The app's SQLite file.
     pub db_path: PathBuf,
+    config: Config,
+    running: Option<Running>,
     _dir: tempfile::TempDir,
+}
+
+/// A server task and the switch that stops it.
+struct Running {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Builds and starts listo; returns its base URL and handle.
+async fn start(config: Config) -> (String, Running) {
+    let app = App::build(config).await.expect("app starts");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    (base, Running { stop, task })
 }
 
 /// A config for tests: loopback on port 0, a temporary database, mail to `smtp`, no rate limits.
@@ -212,15 +231,43 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = test_config(dir.path(), &smtp);
     adjust(&mut config);
     let db_path = config.database.clone();
-    let app = App::build(config).await.expect("app starts");
-    let base = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
+    let (base, running) = start(config.clone()).await;
     TestApp {
         base,
         http: reqwest::Client::new(),
         smtp,
         db_path,
+        config,
+        running: Some(running),
         _dir: dir,
+    }
+}
+
+impl TestApp {
+    /// Stops the server as a signal would (in-flight requests finish, the WAL is checkpointed)
+    /// and waits until it has let go of the database file.
+    pub async fn stop(&mut self) {
+        if let Some(running) = self.running.take() {
+            let _ = running.stop.send(());
+            running
+                .task
+                .await
+                .expect("server task")
+                .expect("server stopped cleanly");
+        }
+    }
+
+    /// Stops the server and starts a new one, with the same settings, on the same database.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let (base, running) = start(self.config.clone()).await;
+        self.base = base;
+        self.running = Some(running);
+    }
+
+    /// The settings the app runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod auth;
 mod bad_input;
+mod hardening;
 mod headers;
 mod helpers;
 mod openapi;
