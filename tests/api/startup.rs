@@ -209,6 +209,22 @@ fn a_good_setting_serves_and_a_sigterm_stops_it_cleanly() {
         "the database was created with its folder"
     );
 
+    // A second listo on the same file is refused in one line naming the setting; the first
+    // keeps serving.
+    let second = listo(dir.path(), &[], &[("LISTO_ADDR", "127.0.0.1:0")])
+        .spawn()
+        .unwrap();
+    let out = finish_within(second, Duration::from_secs(20), "a second listo");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a second listo started: {stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr:?}");
+    assert!(lines[0].contains("LISTO_DATABASE"), "{:?}", lines[0]);
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the first one still runs"
+    );
+
     // The handlers are installed before listo answers anything, so SIGTERM right away is graceful.
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
