@@ -20,7 +20,9 @@ impl From<ServiceError> for ApiError {
             ),
             ServiceError::RateLimited { retry_after_secs } => Self::new(
                 Code::RateLimited,
-                format!("Too many failed sign-ins or wrong codes; try again in {retry_after_secs} s."),
+                format!(
+                    "Too many failed sign-ins or wrong codes; try again in {retry_after_secs} s."
+                ),
             )
             .retry_after(retry_after_secs),
             ServiceError::EmailUnavailable(cause) => {
