@@ -2,8 +2,15 @@
 
 use serde_json::{Value, json};
 
+/// Request bodies whose fields are "exactly one" or "at least one": (schema, minProperties,
+/// maxProperties), as the handlers enforce them.
+const BODY_SHAPES: &[(&str, u64, Option<u64>)] =
+    &[("TaskPatch", 1, None), ("MoveRequest", 1, Some(1))];
+
 /// poem-openapi's document with what its derive macros cannot say: public operations get
-/// `security: []`, so generated clients and linters know they need no token.
+/// `security: []`, so generated clients and linters know they need no token; request bodies
+/// refuse unknown fields (`additionalProperties: false`, as the server does) and carry their
+/// property counts.
 pub fn finish(generated: &str) -> String {
     let mut doc: Value = match serde_json::from_str(generated) {
         Ok(doc) => doc,
@@ -19,6 +26,34 @@ pub fn finish(generated: &str) -> String {
             .filter_map(Value::as_object_mut)
         {
             operation.entry("security").or_insert_with(|| json!([]));
+        }
+    }
+    let bodies: Vec<String> = doc
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|paths| paths.values())
+        .filter_map(Value::as_object)
+        .flat_map(|item| item.values())
+        .filter_map(|op| op.pointer("/requestBody/content/application~1json/schema/$ref"))
+        .filter_map(Value::as_str)
+        .filter_map(|r| r.rsplit('/').next())
+        .map(str::to_owned)
+        .collect();
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        for name in bodies {
+            if let Some(schema) = schemas.get_mut(&name).and_then(Value::as_object_mut) {
+                schema.insert("additionalProperties".into(), json!(false));
+                if let Some((_, min, max)) = BODY_SHAPES.iter().find(|(n, ..)| *n == name) {
+                    schema.insert("minProperties".into(), json!(min));
+                    if let Some(max) = max {
+                        schema.insert("maxProperties".into(), json!(max));
+                    }
+                }
+            }
         }
     }
     serde_json::to_string_pretty(&doc).unwrap_or_else(|_| generated.to_owned())

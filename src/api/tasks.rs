@@ -285,7 +285,10 @@ impl TaskApi {
         &self,
         session: SignedIn,
         /// Page number, from 1 (default 1). A page past the end is empty.
-        #[oai(example = "example_page", validator(minimum(value = "1")))]
+        #[oai(
+            example = "example_page",
+            validator(minimum(value = "1"), maximum(value = "4294967295"))
+        )]
         page: Query<Option<i64>>,
         /// Tasks per page, 1 to 100 (default 20).
         #[oai(
@@ -373,7 +376,10 @@ impl TaskApi {
         &self,
         session: SignedIn,
         /// The page being sorted, from 1 (default 1).
-        #[oai(example = "example_page", validator(minimum(value = "1")))]
+        #[oai(
+            example = "example_page",
+            validator(minimum(value = "1"), maximum(value = "4294967295"))
+        )]
         page: Query<Option<i64>>,
         /// The page size the client listed with, 1 to 100 (default 20).
         #[oai(
