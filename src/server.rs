@@ -161,28 +161,33 @@ enum Phase {
 struct Deadlines<S> {
     inner: S,
     phase: Phase,
+    /// When the connection is cut if it is still waiting then.
+    deadline: Instant,
+    /// Brought to `deadline` only when a read or write waits: most calls just move the field,
+    /// not the timer wheel.
     timer: Pin<Box<Sleep>>,
     header: Option<Duration>,
     idle: Option<Duration>,
 }
 
+/// "Off" is a deadline far enough away never to matter (a year).
+const NEVER: Duration = Duration::from_secs(365 * 24 * 3600);
+
 impl<S> Deadlines<S> {
     fn new(inner: S, limits: &ConnectionLimits) -> Self {
-        let mut this = Self {
+        let deadline = Instant::now() + limits.idle_timeout.unwrap_or(NEVER);
+        Self {
             inner,
             phase: Phase::Between,
-            timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
+            deadline,
+            timer: Box::pin(tokio::time::sleep_until(deadline)),
             header: limits.header_timeout,
             idle: limits.idle_timeout,
-        };
-        this.arm(this.idle);
-        this
+        }
     }
 
     fn arm(&mut self, after: Option<Duration>) {
-        // "Off" is a deadline far enough away never to matter (a year).
-        let after = after.unwrap_or(Duration::from_secs(365 * 24 * 3600));
-        self.timer.as_mut().reset(Instant::now() + after);
+        self.deadline = Instant::now() + after.unwrap_or(NEVER);
     }
 
     /// Follows the bytes just read.
@@ -198,16 +203,24 @@ impl<S> Deadlines<S> {
             }
             Phase::Head { tail } => tail,
         };
-        let mut window = Vec::with_capacity(3 + bytes.len());
-        window.extend_from_slice(&tail);
-        window.extend_from_slice(bytes);
-        if window.windows(4).any(|w| w == b"\r\n\r\n") {
+        // The blank line may straddle the previous read: look at the seam (the last three bytes
+        // before and the first three now), then at the new bytes alone.
+        let mut seam = [0u8; 6];
+        let head = bytes.len().min(3);
+        seam[..3].copy_from_slice(&tail);
+        seam[3..3 + head].copy_from_slice(&bytes[..head]);
+        let blank_line = |b: &[u8]| b.windows(4).any(|w| w == b"\r\n\r\n");
+        if blank_line(&seam[..3 + head]) || blank_line(bytes) {
             self.phase = Phase::Request;
             self.arm(self.idle);
         } else {
-            let n = window.len();
+            let last = if bytes.len() >= 3 {
+                &bytes[bytes.len() - 3..]
+            } else {
+                &seam[head..head + 3]
+            };
             self.phase = Phase::Head {
-                tail: [window[n - 3], window[n - 2], window[n - 1]],
+                tail: [last[0], last[1], last[2]],
             };
         }
     }
@@ -218,7 +231,27 @@ impl<S> Deadlines<S> {
     }
 
     fn expired(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.timer.deadline() != self.deadline {
+            self.timer.as_mut().reset(self.deadline);
+        }
         self.timer.as_mut().poll(cx).is_ready()
+    }
+
+    /// Follows a write: bytes out end the request; a client that stops reading its answers
+    /// holds a connection like an idle one, so a waiting write meets the deadline too.
+    fn wrote(
+        &mut self,
+        cx: &mut Context<'_>,
+        result: Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        match result {
+            Poll::Ready(Ok(n)) => {
+                self.on_write();
+                Poll::Ready(Ok(n))
+            }
+            Poll::Pending if self.expired(cx) => Poll::Ready(Err(timed_out())),
+            other => other,
+        }
     }
 }
 
@@ -252,15 +285,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Deadlines<S> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_write(cx, buf) {
-            Poll::Ready(Ok(n)) => {
-                this.on_write();
-                Poll::Ready(Ok(n))
-            }
-            // A client that stops reading its answers holds a connection like an idle one.
-            Poll::Pending if this.expired(cx) => Poll::Ready(Err(timed_out())),
-            other => other,
-        }
+        let result = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.wrote(cx, result)
     }
 
     fn poll_write_vectored(
@@ -269,14 +295,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Deadlines<S> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_write_vectored(cx, bufs) {
-            Poll::Ready(Ok(n)) => {
-                this.on_write();
-                Poll::Ready(Ok(n))
-            }
-            Poll::Pending if this.expired(cx) => Poll::Ready(Err(timed_out())),
-            other => other,
-        }
+        let result = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.wrote(cx, result)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -315,6 +335,20 @@ mod tests {
         assert_eq!(d.phase, Phase::Request);
         d.on_write();
         assert_eq!(d.phase, Phase::Between);
+
+        // One byte at a time, and a blank line inside one read.
+        for byte in b"GET / HTTP/1.1\r\n\r" {
+            d.on_read(&[*byte]);
+            assert!(matches!(d.phase, Phase::Head { .. }));
+        }
+        d.on_read(b"\n");
+        assert_eq!(d.phase, Phase::Request);
+        d.on_write();
+        d.on_read(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(d.phase, Phase::Request);
+        d.on_write();
+        d.on_read(b"GET / HTTP/1.1\r\nHost: x\r\n");
+        assert!(matches!(d.phase, Phase::Head { .. }), "no blank line yet");
     }
 
     #[test]

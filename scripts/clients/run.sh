@@ -50,23 +50,9 @@ fail() {
 show() { # show FILE: print a captured log, indented
   sed 's/^/    | /' "$1" >&2
 }
-stop_listo() {
-  [ -n "$pid" ] || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  local _
-  for _ in $(seq 1 150); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -KILL "$pid" 2>/dev/null || true
-    echo "clients: listo did not stop within 15 s of SIGTERM; killed" >&2
-  fi
-  local rc=0
-  wait "$pid" 2>/dev/null || rc=$?
-  pid=""
-  return "$rc"
-}
+script=clients
+# shellcheck source=../lib/listo.sh
+. "$here/../lib/listo.sh"
 cleanup() {
   local rc=$?
   stop_listo || true
@@ -187,7 +173,7 @@ set -e
 
 # ---------------------------------------------------------------------------------------------
 step "start listo"
-port="$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 url="http://127.0.0.1:$port"
 mkdir -p "$work/outbox"
 env -u LISTO_SMTP_URL -u PORT \

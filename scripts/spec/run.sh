@@ -75,23 +75,9 @@ flunk() {
   failures+=("$*")
   echo "spec: FAIL: $*" >&2
 }
-stop_listo() {
-  [ -n "$pid" ] || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  local _
-  for _ in $(seq 1 150); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -KILL "$pid" 2>/dev/null || true
-    echo "spec: listo did not stop within 15 s of SIGTERM; killed" >&2
-  fi
-  local rc=0
-  wait "$pid" 2>/dev/null || rc=$?
-  pid=""
-  return "$rc"
-}
+script=spec
+# shellcheck source=../lib/listo.sh
+. "$here/../lib/listo.sh"
 cleanup() {
   local rc=$?
   stop_listo || true
@@ -180,7 +166,7 @@ st="$venv/bin/schemathesis"
 
 # ---------------------------------------------------------------------------------------------
 step "start listo"
-port="$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 url="http://127.0.0.1:$port"
 mkdir -p "$work/outbox"
 env -u LISTO_SMTP_URL -u PORT -u LISTO_CORS_ORIGINS -u LISTO_TRUST_PROXY \

@@ -232,7 +232,7 @@ impl Auth {
                     return Ok(Err(ServiceError::TooManyAttempts));
                 }
                 let now_ms = store::to_millis(now);
-                if limits::codes_exhausted(tx, challenge.user_id, codes_per_hour, now_ms).is_err() {
+                if limits::codes_exhausted(tx, challenge.user_id, codes_per_hour, now_ms)? {
                     // The account's hourly budget of wrong codes is spent: burn this challenge.
                     challenges::set_attempts_left(tx, id, 0)?;
                     return Ok(Err(ServiceError::TooManyAttempts));

@@ -5,7 +5,7 @@
 use super::{ServiceError, now_ms};
 use crate::config::SignInLimits;
 use crate::domain::Email;
-use crate::store::{Store, Tx, failures};
+use crate::store::{Store, StoreError, Tx, failures};
 use std::net::IpAddr;
 
 const MINUTE_MS: i64 = 60_000;
@@ -77,14 +77,10 @@ impl Limits {
                     config.per_email_addr,
                     now,
                 )?;
-                let failed_here = failures::limit_reached_at(
-                    tx,
-                    scope::EMAIL_ADDR,
-                    &keys.email_addr,
-                    now - HOUR_MS,
-                    1,
-                )?
-                .is_some();
+                // The hourly backstop stops only addresses that failed this email themselves.
+                let failed_here = config.per_email_hourly > 0
+                    && wait_secs(tx, scope::EMAIL_ADDR, &keys.email_addr, HOUR_MS, 1, now)?
+                        .is_some();
                 if failed_here {
                     over(
                         tx,
@@ -150,7 +146,16 @@ impl Limits {
     pub async fn check_codes(&self, user_id: i64) -> Result<(), ServiceError> {
         let limit = self.config.codes_per_hour;
         self.store
-            .read(move |tx| codes_exhausted(tx, user_id, limit, now_ms()))
+            .read(move |tx| {
+                over(
+                    tx,
+                    scope::CODE,
+                    &user_id.to_string(),
+                    HOUR_MS,
+                    limit,
+                    now_ms(),
+                )
+            })
             .await
     }
 
@@ -160,40 +165,51 @@ impl Limits {
     }
 }
 
-/// `Err(RateLimited)` when the account's wrong codes in the last hour reached `limit`.
-pub fn codes_exhausted(tx: &Tx, user_id: i64, limit: u32, now: i64) -> Result<(), ServiceError> {
-    over(tx, scope::CODE, &user_id.to_string(), HOUR_MS, limit, now)
+/// Whether the account's wrong codes in the last hour reached `limit` (0 = no limit).
+pub fn codes_exhausted(tx: &Tx, user_id: i64, limit: u32, now: i64) -> Result<bool, StoreError> {
+    Ok(wait_secs(tx, scope::CODE, &user_id.to_string(), HOUR_MS, limit, now)?.is_some())
 }
 
 /// Counts a wrong code against its account.
-pub fn code_failed(tx: &Tx, user_id: i64, now: i64) -> Result<(), ServiceError> {
-    Ok(failures::record(
-        tx,
-        &[(scope::CODE, &user_id.to_string())],
-        now,
-    )?)
+pub fn code_failed(tx: &Tx, user_id: i64, now: i64) -> Result<(), StoreError> {
+    failures::record(tx, &[(scope::CODE, &user_id.to_string())], now)
 }
 
-/// `Err(RateLimited)` with the seconds until the oldest failure that matters leaves the window,
-/// when `limit` failures (0 = no limit) fall in the last `window_ms`.
+/// `Err(RateLimited)` when `limit` failures (0 = no limit) fall in the last `window_ms`.
 fn over(
+    tx: &Tx,
+    scope: &'static str,
+    key: &str,
+    window_ms: i64,
+    limit: u32,
+    now: i64,
+) -> Result<(), ServiceError> {
+    match wait_secs(tx, scope, key, window_ms, limit, now)? {
+        None => Ok(()),
+        Some(retry_after_secs) => {
+            tracing::warn!(
+                scope,
+                retry_after_secs,
+                "sign-in refused: failure budget spent"
+            );
+            Err(ServiceError::RateLimited { retry_after_secs })
+        }
+    }
+}
+
+/// When `limit` failures (0 = no limit) fall in the last `window_ms`: the whole seconds until
+/// the oldest one that matters leaves the window.
+fn wait_secs(
     tx: &Tx,
     scope: &str,
     key: &str,
     window_ms: i64,
     limit: u32,
     now: i64,
-) -> Result<(), ServiceError> {
+) -> Result<Option<u64>, StoreError> {
     if limit == 0 {
-        return Ok(());
+        return Ok(None);
     }
-    match failures::limit_reached_at(tx, scope, key, now - window_ms, limit)? {
-        None => Ok(()),
-        Some(at) => {
-            let wait_ms = (at + window_ms - now).max(1);
-            Err(ServiceError::RateLimited {
-                retry_after_secs: (wait_ms as u64).div_ceil(1000),
-            })
-        }
-    }
+    let reached_at = failures::limit_reached_at(tx, scope, key, now - window_ms, limit)?;
+    Ok(reached_at.map(|at| ((at + window_ms - now).max(1) as u64).div_ceil(1000)))
 }

@@ -77,12 +77,6 @@ async fn a_session_expires_after_the_configured_ttl() {
 
 // ---------------------------------------------------------------- helpers for this file
 
-/// A well-formed 6-digit code that is not `code`.
-fn other_code(code: &str) -> String {
-    let n: u32 = code.parse().unwrap();
-    format!("{:06}", (n + 1) % 1_000_000)
-}
-
 /// The endpoints that need a session and take no body: every session error must show on both.
 const SESSION_ENDPOINTS: [(Method, &str); 2] = [
     (Method::GET, "/v1/auth/session"),

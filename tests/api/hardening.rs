@@ -105,12 +105,6 @@ async fn a_new_login_ends_the_older_challenge() {
     assert_eq!(app.verify(&newer, &newer_code).await.status(), 200);
 }
 
-/// A six-digit code that is not `code`.
-fn wrong(code: &str) -> String {
-    let n: u32 = code.parse().unwrap();
-    format!("{:06}", (n + 1) % 1_000_000)
-}
-
 #[tokio::test]
 async fn ten_wrong_codes_in_an_hour_close_login_for_the_account() {
     let app = spawn_app_with(|c| c.limits.codes_per_hour = 10).await;
@@ -120,7 +114,7 @@ async fn ten_wrong_codes_in_an_hour_close_login_for_the_account() {
     for _ in 0..2 {
         let (challenge, code) = app.login_and_read_code(&user.email, PASSWORD).await;
         for attempt in 1..=5 {
-            let resp = app.verify(&challenge, &wrong(&code)).await;
+            let resp = app.verify(&challenge, &other_code(&code)).await;
             let status = if attempt < 5 { 401 } else { 429 };
             assert_eq!(resp.status(), status, "attempt {attempt}");
         }
@@ -144,7 +138,7 @@ async fn the_code_budget_also_holds_inside_a_challenge() {
     let (challenge, code) = app.login_and_read_code(&user.email, PASSWORD).await;
     for _ in 0..3 {
         assert_problem(
-            app.verify(&challenge, &wrong(&code)).await,
+            app.verify(&challenge, &other_code(&code)).await,
             401,
             "invalid_code",
         )

@@ -385,6 +385,12 @@ impl TestApp {
 
 static NEXT_USER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
+/// A well-formed 6-digit code that is not `code`.
+pub fn other_code(code: &str) -> String {
+    let n: u32 = code.parse().unwrap();
+    format!("{:06}", (n + 1) % 1_000_000)
+}
+
 /// The JSON body of a response.
 pub async fn body(resp: Response) -> Value {
     resp.json().await.expect("a JSON body")
