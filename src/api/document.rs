@@ -59,6 +59,50 @@ pub fn finish(generated: &str) -> String {
     serde_json::to_string_pretty(&doc).unwrap_or_else(|_| generated.to_owned())
 }
 
+/// Which methods each path of the document takes, for the `Allow` header of a 405.
+pub struct Methods(Vec<(Vec<String>, String)>);
+
+impl Methods {
+    /// Reads the paths of a finished document.
+    pub fn of(document: &str) -> Self {
+        let doc: Value = serde_json::from_str(document).unwrap_or_default();
+        let routes = doc
+            .get("paths")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(path, item)| {
+                let segments = path.split('/').map(str::to_owned).collect();
+                let methods: Vec<String> = item
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|ops| ops.keys())
+                    .map(|m| m.to_ascii_uppercase())
+                    .collect();
+                (segments, methods.join(", "))
+            })
+            .collect();
+        Self(routes)
+    }
+
+    /// The methods `path` takes, when it is one of the document's paths (`{id}` matches any
+    /// one segment; as in OpenAPI, a literal path wins over a templated one: `/v1/tasks/sort`
+    /// is not `/v1/tasks/{id}`).
+    pub fn allowed(&self, path: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .filter(|(template, _)| {
+                let mut segments = path.split('/');
+                template.iter().all(|t| match segments.next() {
+                    Some(s) => t == s || (t.starts_with('{') && !s.is_empty()),
+                    None => false,
+                }) && segments.next().is_none()
+            })
+            .max_by_key(|(template, _)| template.iter().filter(|t| !t.starts_with('{')).count())
+            .map(|(_, methods)| methods.as_str())
+    }
+}
+
 /// poem-openapi's Swagger UI page, showing `document` instead of the document it generated.
 pub fn swagger_ui(page: &str, generated: &str, document: &str) -> String {
     page.replacen(generated, document, 1)
@@ -67,6 +111,18 @@ pub fn swagger_ui(page: &str, generated: &str, document: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn methods_match_paths_with_their_parameters() {
+        let doc = r#"{"paths": {"/v1/tasks": {"get": {}, "post": {}}, "/v1/tasks/{id}": {"get": {}, "delete": {}}, "/v1/tasks/sort": {"post": {}}}}"#;
+        let methods = Methods::of(doc);
+        assert_eq!(methods.allowed("/v1/tasks"), Some("GET, POST"));
+        assert_eq!(methods.allowed("/v1/tasks/7"), Some("GET, DELETE"));
+        assert_eq!(methods.allowed("/v1/tasks/sort"), Some("POST"));
+        assert_eq!(methods.allowed("/v1/tasks/7/x"), None);
+        assert_eq!(methods.allowed("/v1/tasks/"), None);
+        assert_eq!(methods.allowed("/nowhere"), None);
+    }
 
     #[test]
     fn public_operations_say_they_need_no_token() {

@@ -15,7 +15,7 @@ use crate::service::{Auth, Tasks};
 use crate::store::Store;
 use client::TrustProxy;
 use poem::endpoint::make_sync;
-use poem::http::{HeaderValue, header};
+use poem::http::{HeaderValue, StatusCode, header};
 use poem::web::Html;
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
 use poem_openapi::{LicenseObject, OpenApiService, ServerObject, Tags};
@@ -75,6 +75,7 @@ pub fn routes(deps: Deps) -> impl Endpoint<Output = Response> {
     let generated = api.spec();
     let document = document::finish(&generated);
     let page = document::swagger_ui(&api.swagger_ui_html(), &generated, &document);
+    let methods = std::sync::Arc::new(document::Methods::of(&document));
     Route::new()
         .at(
             "/openapi.json",
@@ -92,7 +93,7 @@ pub fn routes(deps: Deps) -> impl Endpoint<Output = Response> {
         .data(TrustProxy(deps.trust_proxy))
         .around(problems)
         .with(cors::Cors::new(deps.cors_origins))
-        .around(handle)
+        .around(move |next, req| handle(next, req, methods.clone()))
 }
 
 /// Errors that never reached an operation (routing, parsing, the auth header) become problems.
@@ -106,7 +107,11 @@ async fn problems<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> 
 
 /// Every request passes here: one log line records method, path, status, latency and request id (echoed as `X-Request-Id`).
 /// The query string is left out of the log: only the path is recorded.
-async fn handle<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+async fn handle<E: Endpoint>(
+    next: E,
+    req: Request,
+    methods: std::sync::Arc<document::Methods>,
+) -> poem::Result<Response> {
     let request_id = format!("{:016x}", rand::random::<u64>());
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
@@ -118,7 +123,16 @@ async fn handle<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
             .in_scope(|| problem::from_poem(err, false))
             .into_response(),
     };
+    let method_not_allowed = resp.status() == StatusCode::METHOD_NOT_ALLOWED;
     let headers = resp.headers_mut();
+    // The `Allow` the code table promises on `method_not_allowed`: routing knows the path.
+    if let Some(allow) = method_not_allowed
+        .then(|| methods.allowed(&path))
+        .flatten()
+        .and_then(|m| HeaderValue::from_str(m).ok())
+    {
+        headers.insert(header::ALLOW, allow);
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

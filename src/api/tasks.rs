@@ -112,7 +112,13 @@ pub struct NewTask {
     /// A real calendar date, `YYYY-MM-DD`.
     date: DateText,
     /// 1 to 1000 characters after trimming.
-    #[oai(validator(min_length = 1, max_length = 1000, pattern = r"\S"))]
+    // The schema asks for text that is already trimmed and has no control characters but tab
+    // and newline: a safe subset of what `TaskText::parse` takes (it trims first).
+    #[oai(validator(
+        min_length = 1,
+        max_length = 1000,
+        pattern = r"^[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]([^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?$"
+    ))]
     task: String,
     status: Status,
 }
@@ -139,7 +145,11 @@ pub struct TaskPatch {
     /// 1 to 1000 characters after trimming.
     #[oai(
         skip_serializing_if_is_none,
-        validator(min_length = 1, max_length = 1000, pattern = r"\S")
+        validator(
+            min_length = 1,
+            max_length = 1000,
+            pattern = r"^[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]([^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?$"
+        )
     )]
     #[serde(default, deserialize_with = "present")]
     task: Option<String>,

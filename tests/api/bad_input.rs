@@ -203,14 +203,18 @@ async fn an_unknown_route_is_a_404_not_found_problem() {
 }
 
 #[tokio::test]
-async fn a_wrong_method_is_a_405_method_not_allowed_problem() {
+async fn a_wrong_method_is_a_405_method_not_allowed_problem_saying_which_are_allowed() {
     let app = spawn_app().await;
-    for (method, path) in [
-        (Method::DELETE, "/v1/auth/login"),
-        (Method::GET, "/v1/auth/register"),
-        (Method::PUT, "/v1/auth/session"),
+    for (method, path, allowed) in [
+        (Method::DELETE, "/v1/auth/login", "POST"),
+        (Method::GET, "/v1/auth/register", "POST"),
+        (Method::PUT, "/v1/auth/session", "GET"),
+        (Method::PUT, "/v1/tasks/7", "GET, PATCH, DELETE"),
+        (Method::TRACE, "/v1/tasks", "POST, GET"),
+        (Method::GET, "/v1/tasks/sort", "POST"),
     ] {
-        let resp = app.send(method, path, None, None).await;
+        let resp = app.send(method.clone(), path, None, None).await;
+        assert_eq!(header(&resp, "allow"), allowed, "{method} {path}");
         assert_problem(resp, 405, "method_not_allowed").await;
     }
 }

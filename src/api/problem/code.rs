@@ -9,6 +9,8 @@ pub enum Header {
     WwwAuthenticate,
     /// Whole seconds to wait before trying again.
     RetryAfter,
+    /// The methods the path does take (RFC 9110 §15.5.6).
+    Allow,
 }
 
 impl Header {
@@ -17,6 +19,7 @@ impl Header {
         match self {
             Header::WwwAuthenticate => "WWW-Authenticate",
             Header::RetryAfter => "Retry-After",
+            Header::Allow => "Allow",
         }
     }
 
@@ -25,6 +28,7 @@ impl Header {
         match self {
             Header::WwwAuthenticate => "RFC 6750 Bearer challenge naming why the token was refused",
             Header::RetryAfter => "Seconds to wait before trying again",
+            Header::Allow => "The methods this path takes",
         }
     }
 }
@@ -121,7 +125,7 @@ impl Code {
 
     /// This code's row.
     pub const fn entry(self) -> Entry {
-        use Header::{RetryAfter, WwwAuthenticate};
+        use Header::{Allow, RetryAfter, WwwAuthenticate};
         let session = Some(WwwAuthenticate);
         match self {
             Code::MalformedJson => entry(
@@ -199,7 +203,7 @@ impl Code {
                 405,
                 "method_not_allowed",
                 "Method not allowed",
-                None,
+                Some(Allow),
                 "the endpoint does not take that method",
             ),
             Code::EmailTaken => entry(
@@ -249,7 +253,7 @@ impl Code {
                 "rate_limited",
                 "Too many attempts",
                 Some(RetryAfter),
-                "too many failed sign-ins for this email or address",
+                "too many failed sign-ins for this email or address, or wrong codes for this account",
             ),
             Code::TooManyAttempts => entry(
                 429,

@@ -91,7 +91,7 @@ fn response(status: u16, codes: &[Code]) -> MetaResponse {
         .collect::<Vec<_>>()
         .join("; ");
     let mut headers: Vec<MetaHeader> = Vec::new();
-    for header in [Header::WwwAuthenticate, Header::RetryAfter] {
+    for header in [Header::WwwAuthenticate, Header::RetryAfter, Header::Allow] {
         let carrying = codes
             .iter()
             .filter(|c| c.entry().header == Some(header))
@@ -104,7 +104,7 @@ fn response(status: u16, codes: &[Code]) -> MetaResponse {
                 deprecated: false,
                 schema: match header {
                     Header::RetryAfter => u64::schema_ref(),
-                    Header::WwwAuthenticate => String::schema_ref(),
+                    Header::WwwAuthenticate | Header::Allow => String::schema_ref(),
                 },
             });
         }

@@ -173,6 +173,8 @@ impl poem::error::ResponseError for ApiError {
                     HeaderValue::from(self.retry_after.unwrap_or(1)),
                 );
             }
+            // Which methods a path takes is known where requests are routed: `api::handle`.
+            Some(Header::Allow) => {}
             None => {}
         }
         resp
