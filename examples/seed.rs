@@ -1,11 +1,11 @@
 //! Seeds a benchmark database through listo's storage layer (no HTTP, so it takes seconds).
 //!
-//!   cargo run --release --example seed -- <database path>   (bench/run.sh does this)
+//!   cargo run --release --example seed -- <database path or postgres:// URL>   (bench/run.sh does this)
 //!
 //! Every user's password is `bench password 1`. Users and task counts are listed in `USERS`.
 
 use listo::domain::{SortKey, TaskDate, TaskStatus, TaskText};
-use listo::store::{Store, StoreError, tasks, users};
+use listo::store::{Location, NewTask, Store, StoreError};
 
 /// The password of every seeded user.
 const PASSWORD: &str = "bench password 1";
@@ -28,8 +28,8 @@ const FILLER_TASKS: usize = 20;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args()
         .nth(1)
-        .ok_or("usage: seed <database path>")?;
-    let store = Store::open(std::path::Path::new(&path))?;
+        .ok_or("usage: seed <database path or postgres:// URL>")?;
+    let store = Store::open(&Location::parse(&path)?, 1).await?;
     let hash = {
         use argon2::password_hash::PasswordHasher;
         argon2::Argon2::default()
@@ -48,25 +48,36 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let hash = hash.clone();
         store
             .write(move |tx| {
-                let now = chrono::Utc::now().timestamp_millis();
-                let user = users::insert(tx, &email, &hash, now)?
-                    .ok_or_else(|| StoreError::Corrupt(format!("{email} already seeded")))?;
-                let date = TaskDate::parse("2026-11-24").expect("valid date");
-                let mut key: Option<SortKey> = None;
-                for i in 0..n {
-                    let next = SortKey::between(key.as_ref(), None);
-                    let text = TaskText::parse(&format!("bench task {i}")).expect("valid text");
-                    tasks::insert(tx, user.id, date, &text, TaskStatus::Incomplete, &next, now)?;
-                    key = Some(next);
-                }
-                Ok::<_, StoreError>(())
+                Box::pin(async move {
+                    let now = chrono::Utc::now().timestamp_millis();
+                    let user = tx
+                        .insert_user(&email, &hash, now)
+                        .await?
+                        .ok_or_else(|| StoreError::Corrupt(format!("{email} already seeded")))?;
+                    let date = TaskDate::parse("2026-11-24").expect("valid date");
+                    let mut key: Option<SortKey> = None;
+                    for i in 0..n {
+                        let next = SortKey::between(key.as_ref(), None);
+                        let text = TaskText::parse(&format!("bench task {i}")).expect("valid text");
+                        let new = NewTask {
+                            date,
+                            text: &text,
+                            status: TaskStatus::Incomplete,
+                            key: &next,
+                        };
+                        tx.insert_task(user.id, new, now).await?;
+                        key = Some(next);
+                    }
+                    Ok::<_, StoreError>(())
+                })
             })
             .await?;
         total += n;
     }
     println!(
-        "seeded {} users and {total} tasks into {path} in {:.1} s",
+        "seeded {} users and {total} tasks into {} in {:.1} s",
         USERS.len() + FILLER_USERS,
+        Location::parse(&path)?,
         started.elapsed().as_secs_f64()
     );
     Ok(())

@@ -34,7 +34,12 @@ pub const SETTINGS: &[Setting] = &[
     setting(
         "LISTO_DATABASE",
         "./listo.db",
-        "the SQLite file; created with its folders on first start",
+        "the SQLite file (created with its folders on first start), or a postgres:// URL for PostgreSQL",
+    ),
+    setting(
+        "LISTO_DATABASE_POOL",
+        "16",
+        "PostgreSQL connections this process may hold open at once (unused on SQLite)",
     ),
     setting(
         "LISTO_SESSION_TTL",
@@ -133,8 +138,10 @@ pub fn help() -> String {
 pub struct Config {
     /// Where to listen; port 0 picks a free one (tests).
     pub addr: SocketAddr,
-    /// The SQLite file.
-    pub database: PathBuf,
+    /// The SQLite file or the PostgreSQL database.
+    pub database: crate::store::Location,
+    /// PostgreSQL connections per process.
+    pub database_pool: usize,
     /// A session's absolute life.
     pub session_ttl: Duration,
     /// An emailed code's life.
@@ -293,7 +300,29 @@ impl Config {
 
         Ok(Self {
             addr,
-            database: get("LISTO_DATABASE").map_or("./listo.db".into(), PathBuf::from),
+            database: crate::store::Location::parse(
+                &get("LISTO_DATABASE").unwrap_or_else(|| "./listo.db".into()),
+            )
+            .map_err(|message| ConfigError {
+                var: "LISTO_DATABASE",
+                message,
+            })?,
+            database_pool: match parse_or(
+                get("LISTO_DATABASE_POOL"),
+                "LISTO_DATABASE_POOL",
+                16,
+                "a number of connections from 1 to 1000",
+            )? {
+                n @ 1..=1000 => n,
+                n => {
+                    return Err(ConfigError {
+                        var: "LISTO_DATABASE_POOL",
+                        message: format!(
+                            "expected a number of connections from 1 to 1000, got {n}"
+                        ),
+                    });
+                }
+            },
             session_ttl: seconds(get("LISTO_SESSION_TTL"), "LISTO_SESSION_TTL", 30)?,
             otp_ttl: seconds(get("LISTO_OTP_TTL"), "LISTO_OTP_TTL", 300)?,
             mail,

@@ -10,6 +10,7 @@ pub mod server;
 pub mod service;
 pub mod store;
 pub mod telemetry;
+pub mod workers;
 
 use config::{Config, ConnectionLimits};
 use poem::EndpointExt;
@@ -32,7 +33,7 @@ pub enum StartError {
     /// The database could not be opened or migrated.
     #[error("LISTO_DATABASE ({path}): {source}")]
     Store {
-        /// The configured file.
+        /// The configured file or server (without its password).
         path: String,
         /// Why.
         source: store::StoreError,
@@ -63,28 +64,24 @@ pub struct App {
 impl App {
     /// Opens the database, prepares mail and binds the listener (port 0 picks a free port).
     pub async fn build(config: Config) -> Result<App, StartError> {
-        let path = config.database.clone();
         let database = |source| StartError::Store {
-            path: config.database.display().to_string(),
+            path: config.database.to_string(),
             source,
         };
-        let store = tokio::task::spawn_blocking(move || Store::open(&path))
+        let store = Store::open(&config.database, config.database_pool)
             .await
-            .map_err(|e| database(e.into()))?
             .map_err(database)?;
         let secret = match &config.secret {
             Some(s) => s.as_bytes().to_vec(),
-            None => store
-                .write(|tx| {
-                    store::settings::secret_or_insert(tx, || {
-                        let mut bytes = [0u8; 32];
-                        rand::Rng::fill_bytes(&mut rand::rng(), &mut bytes);
-                        bytes
-                    })
-                })
-                .await
-                .map_err(database)?
-                .to_vec(),
+            None => {
+                let mut candidate = [0u8; 32];
+                rand::Rng::fill_bytes(&mut rand::rng(), &mut candidate);
+                store
+                    .write(move |tx| Box::pin(async move { tx.secret_or_insert(candidate).await }))
+                    .await
+                    .map_err(database)?
+                    .to_vec()
+            }
         };
         let mailer = Arc::new(mail::Mailer::new(&config.mail, config.mail_from.clone())?);
         let auth = Auth::new(
@@ -104,7 +101,7 @@ impl App {
         let endpoint = api::routes(api::Deps {
             auth,
             tasks,
-            store: store.clone(),
+            health: service::Health::new(store.clone()),
             trust_proxy: config.trust_proxy,
             cors_origins: config.cors_origins.clone(),
         })
@@ -156,8 +153,8 @@ impl App {
         self.sweeper.abort();
         // Awaited so every handle on the store is gone when this returns (the file lock too).
         let _ = self.sweeper.await;
-        if let Err(e) = self.store.checkpoint().await {
-            tracing::error!(error = %e, "WAL checkpoint at shutdown failed");
+        if let Err(e) = self.store.close().await {
+            tracing::error!(error = %e, "closing the database at shutdown failed");
         }
         result
     }

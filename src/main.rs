@@ -62,13 +62,15 @@ fn with_config(run: impl FnOnce(Config) -> ExitCode) -> ExitCode {
 }
 
 fn backup(config: Config, dest: &std::path::Path) -> ExitCode {
-    match listo::store::backup(&config.database, dest) {
+    let listo::store::Location::Sqlite(source) = &config.database else {
+        eprintln!(
+            "listo: backup copies a SQLite file; for PostgreSQL use its own tools (pg_dump, or the provider's backups)"
+        );
+        return ExitCode::FAILURE;
+    };
+    match listo::store::sqlite::backup(source, dest) {
         Ok(()) => {
-            println!(
-                "backed up {} to {}",
-                config.database.display(),
-                dest.display()
-            );
+            println!("backed up {} to {}", source.display(), dest.display());
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -124,7 +126,7 @@ async fn serve() -> ExitCode {
         }
     };
     let mail = config.mail.describe();
-    let database = config.database.display().to_string();
+    let database = config.database.to_string();
     let app = match App::build(config).await {
         Ok(app) => app,
         Err(e) => {

@@ -11,8 +11,7 @@ mod security;
 mod system;
 mod tasks;
 
-use crate::service::{Auth, Tasks};
-use crate::store::Store;
+use crate::service::{Auth, Health, Tasks};
 use client::TrustProxy;
 use poem::endpoint::make_sync;
 use poem::http::{HeaderValue, StatusCode, header};
@@ -61,8 +60,8 @@ pub struct Deps {
     pub auth: Auth,
     /// Task service.
     pub tasks: Tasks,
-    /// For the readiness probe.
-    pub store: Store,
+    /// The readiness probe's check.
+    pub health: Health,
     /// Believe `X-Forwarded-For`.
     pub trust_proxy: bool,
     /// Browser origins allowed to call the API (CORS); empty = none.
@@ -89,7 +88,7 @@ pub fn routes(deps: Deps) -> impl Endpoint<Output = Response> {
         .nest("/", api)
         .data(deps.auth)
         .data(deps.tasks)
-        .data(deps.store)
+        .data(deps.health)
         .data(TrustProxy(deps.trust_proxy))
         .around(problems)
         .with(cors::Cors::new(deps.cors_origins))

@@ -2,7 +2,7 @@
 
 use super::ApiTags;
 use super::problem::{ApiError, Code};
-use crate::store::Store;
+use crate::service::Health as HealthCheck;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
@@ -42,8 +42,8 @@ impl SystemApi {
     ///
     /// 200 when a read and a write both reach the database; 503 `not_ready` otherwise.
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
-    async fn readyz(&self, store: poem::web::Data<&Store>) -> Readiness {
-        match store.ping().await {
+    async fn readyz(&self, health: poem::web::Data<&HealthCheck>) -> Readiness {
+        match health.ready().await {
             Ok(()) => Readiness::Ready(Json(Health {
                 status: "ok".into(),
             })),

@@ -5,9 +5,10 @@ use super::date::DateText;
 use super::json::{JsonBody, present};
 use super::problem::{ApiError, BODY, Code, Failure, SESSION, both, declare};
 use super::security::SignedIn;
-use crate::domain::{PageCursor, PageRequest, Placement, TaskDate, TaskStatus, TaskText};
+use crate::domain::{
+    PageCursor, PageRequest, Placement, Task, TaskChanges, TaskDate, TaskStatus, TaskText,
+};
 use crate::service::{TaskPage, Tasks};
-use crate::store::tasks::{Task, TaskChanges};
 use chrono::{DateTime, Utc};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;

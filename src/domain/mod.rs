@@ -17,7 +17,7 @@ pub use page::{MAX_PER_PAGE, PageRequest};
 pub use password::Password;
 pub use placement::Placement;
 pub use sort_key::SortKey;
-pub use task::{TaskDate, TaskStatus, TaskText};
+pub use task::{Task, TaskChanges, TaskDate, TaskStatus, TaskText};
 pub use token::{ChallengeId, SessionToken};
 
 /// Why a value was refused, in words a client can act on (the caller names the field).

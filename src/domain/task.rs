@@ -1,5 +1,5 @@
-use super::Invalid;
-use chrono::{Datelike, NaiveDate};
+use super::{Invalid, SortKey};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 const MAX_TEXT_CHARS: usize = 1000;
 
@@ -84,6 +84,36 @@ impl TaskDate {
     pub fn to_iso(self) -> String {
         self.0.format("%Y-%m-%d").to_string()
     }
+}
+
+/// A task as its owner holds it.
+#[derive(Debug, Clone)]
+pub struct Task {
+    /// Id, unique across users and never reused.
+    pub id: i64,
+    /// The day it is for.
+    pub date: TaskDate,
+    /// What to do.
+    pub text: TaskText,
+    /// Done or not.
+    pub status: TaskStatus,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed (creation, edit or reorder).
+    pub updated_at: DateTime<Utc>,
+    /// Its place in the owner's order (not shown to clients; cursors carry it).
+    pub sort_key: SortKey,
+}
+
+/// The fields a partial update may change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct TaskChanges {
+    /// New date.
+    pub date: Option<TaskDate>,
+    /// New text.
+    pub text: Option<TaskText>,
+    /// New status.
+    pub status: Option<TaskStatus>,
 }
 
 #[cfg(test)]

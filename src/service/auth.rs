@@ -7,8 +7,7 @@ use super::{ServiceError, now, now_ms};
 use crate::config::SignInLimits;
 use crate::domain::{ChallengeId, Email, OtpCode, Password, SessionToken};
 use crate::mail::Mailer;
-use crate::store::sessions::SessionRow;
-use crate::store::{self, Store, StoreError, challenges, sessions, users};
+use crate::store::{self, Challenge, SessionRow, Store, StoreError};
 use chrono::{DateTime, Utc};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -85,7 +84,9 @@ pub struct Auth {
     keys: Keys,
     hasher: PasswordHasher,
     limits: Arc<Limits>,
-    sessions: Arc<SessionCache>,
+    /// Sessions this process has seen, when it is the only one writing the database; with
+    /// several processes another may revoke a session at any moment, so each check reads it.
+    sessions: Option<Arc<SessionCache>>,
     session_ttl: Duration,
     otp_ttl: Duration,
 }
@@ -111,7 +112,7 @@ impl Auth {
             mailer,
             keys: Keys::derive(&settings.secret),
             hasher: PasswordHasher::new(settings.hash_concurrency),
-            sessions: Arc::new(SessionCache::new()),
+            sessions: store.exclusive().then(|| Arc::new(SessionCache::new())),
             limits: Arc::new(Limits::new(store.clone(), settings.limits)),
             store,
             session_ttl: settings.session_ttl,
@@ -131,7 +132,9 @@ impl Auth {
         let inserted = self
             .store
             .write(move |tx| {
-                users::insert(tx, email.as_str(), &hash, now_ms()).map_err(ServiceError::from)
+                Box::pin(async move {
+                    Ok::<_, ServiceError>(tx.insert_user(email.as_str(), &hash, now_ms()).await?)
+                })
             })
             .await?;
         let Some(user) = inserted else {
@@ -157,7 +160,11 @@ impl Auth {
         let lookup = email.clone();
         let user = self
             .store
-            .read(move |tx| users::by_email(tx, lookup.as_str()).map_err(ServiceError::from))
+            .read(move |tx| {
+                Box::pin(
+                    async move { Ok::<_, ServiceError>(tx.user_by_email(lookup.as_str()).await?) },
+                )
+            })
             .await?;
         let (user_id, phc) = match user {
             Some(u) => (Some(u.id), Some(u.password_hash)),
@@ -183,7 +190,7 @@ impl Auth {
             .map_err(ServiceError::EmailUnavailable)?;
 
         let expires_at = now() + self.otp_ttl;
-        let row = challenges::Challenge {
+        let row = Challenge {
             user_id,
             code_hash: self.keys.code_hash(&challenge_id, &code),
             attempts_left: CODE_ATTEMPTS,
@@ -192,9 +199,11 @@ impl Auth {
         let id = challenge_id.clone();
         self.store
             .write(move |tx| {
-                // One live challenge per account: the older ones now answer `code_expired`.
-                challenges::end_for_user(tx, user_id, now_ms())?;
-                challenges::insert(tx, id.as_str(), &row).map_err(ServiceError::from)
+                Box::pin(async move {
+                    // One live challenge per account: the older ones now answer `code_expired`.
+                    tx.end_challenges_of(user_id, now_ms()).await?;
+                    Ok::<_, ServiceError>(tx.insert_challenge(id.as_str(), &row).await?)
+                })
             })
             .await?;
         tracing::info!(user_id, "login challenge issued");
@@ -218,56 +227,66 @@ impl Auth {
         let outcome = self
             .store
             .write(move |tx| {
-                let id = challenge_id.as_str();
-                let Some(challenge) = challenges::get(tx, id)? else {
-                    return Ok(Err(ServiceError::InvalidCode {
-                        attempts_left: None,
-                    }));
-                };
-                let now = now();
-                if store::to_millis(now) >= challenge.expires_at_ms {
-                    return Ok(Err(ServiceError::CodeExpired));
-                }
-                if challenge.attempts_left == 0 {
-                    return Ok(Err(ServiceError::TooManyAttempts));
-                }
-                let now_ms = store::to_millis(now);
-                if limits::codes_exhausted(tx, challenge.user_id, codes_per_hour, now_ms)? {
-                    // The account's hourly budget of wrong codes is spent: burn this challenge.
-                    challenges::set_attempts_left(tx, id, 0)?;
-                    return Ok(Err(ServiceError::TooManyAttempts));
-                }
-                if !bool::from(challenge.code_hash.ct_eq(&offered)) {
-                    let left = challenge.attempts_left - 1;
-                    challenges::set_attempts_left(tx, id, left)?;
-                    limits::code_failed(tx, challenge.user_id, now_ms)?;
-                    // The wrong guess must count even though the answer is an error: commit it.
-                    return Ok(Err(if left == 0 {
-                        ServiceError::TooManyAttempts
-                    } else {
-                        ServiceError::InvalidCode {
-                            attempts_left: Some(left),
-                        }
-                    }));
-                }
-                challenges::delete(tx, id)?;
-                let row = SessionRow {
-                    user_id: challenge.user_id,
-                    email: users::by_id(tx, challenge.user_id)?
-                        .ok_or_else(|| StoreError::Corrupt("challenge without its user".into()))?
-                        .email,
-                    issued_at_ms: store::to_millis(now),
-                    expires_at_ms: store::to_millis(now + ttl),
-                    revoked: false,
-                };
-                sessions::insert(tx, &token_hash, &row)?;
-                tracing::info!(user_id = challenge.user_id, "session opened");
-                Ok::<_, ServiceError>(Ok(row))
+                Box::pin(async move {
+                    let id = challenge_id.as_str();
+                    let Some(challenge) = tx.challenge(id).await? else {
+                        return Ok(Err(ServiceError::InvalidCode {
+                            attempts_left: None,
+                        }));
+                    };
+                    let now = now();
+                    if store::to_millis(now) >= challenge.expires_at_ms {
+                        return Ok(Err(ServiceError::CodeExpired));
+                    }
+                    if challenge.attempts_left == 0 {
+                        return Ok(Err(ServiceError::TooManyAttempts));
+                    }
+                    let now_ms = store::to_millis(now);
+                    if limits::codes_exhausted(tx, challenge.user_id, codes_per_hour, now_ms)
+                        .await?
+                    {
+                        // The account's hourly budget of wrong codes is spent: burn this challenge.
+                        tx.set_attempts_left(id, 0).await?;
+                        return Ok(Err(ServiceError::TooManyAttempts));
+                    }
+                    if !bool::from(challenge.code_hash.ct_eq(&offered)) {
+                        let left = challenge.attempts_left - 1;
+                        tx.set_attempts_left(id, left).await?;
+                        limits::code_failed(tx, challenge.user_id, now_ms).await?;
+                        // The wrong guess must count even though the answer is an error: commit it.
+                        return Ok(Err(if left == 0 {
+                            ServiceError::TooManyAttempts
+                        } else {
+                            ServiceError::InvalidCode {
+                                attempts_left: Some(left),
+                            }
+                        }));
+                    }
+                    tx.delete_challenge(id).await?;
+                    let row = SessionRow {
+                        user_id: challenge.user_id,
+                        email: tx
+                            .user_by_id(challenge.user_id)
+                            .await?
+                            .ok_or_else(|| {
+                                StoreError::Corrupt("challenge without its user".into())
+                            })?
+                            .email,
+                        issued_at_ms: store::to_millis(now),
+                        expires_at_ms: store::to_millis(now + ttl),
+                        revoked: false,
+                    };
+                    tx.insert_session(&token_hash, &row).await?;
+                    tracing::info!(user_id = challenge.user_id, "session opened");
+                    Ok::<_, ServiceError>(Ok(row))
+                })
             })
             .await?;
         let row = outcome?;
         let expires_at = store::from_millis(row.expires_at_ms)?;
-        self.sessions.remember(token_hash, row);
+        if let Some(cache) = &self.sessions {
+            cache.remember(token_hash, row);
+        }
         Ok(SessionIssued { token, expires_at })
     }
 
@@ -275,15 +294,23 @@ impl Auth {
     pub async fn authenticate(&self, raw_token: &str) -> Result<Session, ServiceError> {
         let token = SessionToken::parse(raw_token).map_err(|_| ServiceError::SessionInvalid)?;
         let token_hash = self.keys.token_hash(&token);
-        let row = match self.sessions.get(&token_hash) {
+        let cached = self.sessions.as_ref().and_then(|c| c.get(&token_hash));
+        let row = match cached {
             Some(row) => row,
             None => {
                 let stored = self
                     .store
-                    .read(move |tx| sessions::get(tx, &token_hash).map_err(ServiceError::from))
+                    .read(move |tx| {
+                        Box::pin(
+                            async move { Ok::<_, ServiceError>(tx.session(&token_hash).await?) },
+                        )
+                    })
                     .await?
                     .ok_or(ServiceError::SessionInvalid)?;
-                self.sessions.remember(token_hash, stored)
+                match &self.sessions {
+                    Some(cache) => cache.remember(token_hash, stored),
+                    None => Arc::new(stored),
+                }
             }
         };
         if row.revoked {
@@ -305,10 +332,15 @@ impl Auth {
     pub async fn logout(&self, session: Session) -> Result<(), ServiceError> {
         // Memory first: if the database write then fails the token is already dead here, and the
         // client, told 500, logs out again.
-        self.sessions.revoke(session.token_hash, session.as_row());
+        if let Some(cache) = &self.sessions {
+            cache.revoke(session.token_hash, session.as_row());
+        }
+        let token_hash = session.token_hash;
         self.store
             .write(move |tx| {
-                sessions::revoke(tx, &session.token_hash, now_ms()).map_err(ServiceError::from)
+                Box::pin(async move {
+                    Ok::<_, ServiceError>(tx.revoke_session(&token_hash, now_ms()).await?)
+                })
             })
             .await?;
         tracing::info!(user_id = session.user_id, "session revoked");
@@ -318,6 +350,8 @@ impl Auth {
     /// Forgets sessions that expired before `cutoff_ms` from memory (called by the sweeper;
     /// the database still answers for them).
     pub fn forget_idle(&self, cutoff_ms: i64) {
-        self.sessions.forget_expired(cutoff_ms);
+        if let Some(cache) = &self.sessions {
+            cache.forget_expired(cutoff_ms);
+        }
     }
 }

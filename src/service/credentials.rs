@@ -2,11 +2,11 @@
 
 use super::ServiceError;
 use crate::domain::{ChallengeId, OtpCode, Password, SessionToken};
+use crate::workers::WorkerPool;
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
-use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, mpsc};
+use std::sync::{Arc, OnceLock};
 use subtle::ConstantTimeEq;
 use tokio::sync::oneshot;
 
@@ -43,11 +43,12 @@ impl Keys {
 
 /// Argon2id with the crate defaults (m=19 MiB, t=2, p=1: OWASP's figures), run on a few threads
 /// of its own. Bounding the threads bounds both CPU (a login storm cannot take every core from
-/// other requests) and memory (each thread's allocator keeps its 19 MiB block for reuse; on the
-/// shared blocking pool every thread that ever hashed would keep one).
+/// other requests) and memory: each thread owns its 19 MiB working block and reuses it (on the
+/// shared blocking pool every thread that ever hashed would keep one, and the allocator rarely
+/// handed them back: RSS grew with every login).
 #[derive(Clone)]
 pub struct PasswordHasher {
-    jobs: mpsc::Sender<Box<dyn FnOnce() + Send>>,
+    pool: WorkerPool<Memory>,
     dummy: Arc<OnceLock<String>>,
     /// Hashes queued or running; past `max_waiting` a sign-in is turned away at once rather
     /// than queued behind a storm for seconds.
@@ -55,8 +56,13 @@ pub struct PasswordHasher {
     max_waiting: usize,
 }
 
+/// A hashing thread's argon2 working memory, allocated at its first hash and reused.
+type Memory = Vec<Block>;
+
 /// Sign-ins that may wait for a hashing thread, per thread (about a second of work each).
 const WAITING_PER_THREAD: usize = 32;
+
+const DUMMY_PASSWORD: &str = "listo dummy password for timing";
 
 impl PasswordHasher {
     /// A hasher with `threads` hashing threads.
@@ -66,39 +72,17 @@ impl PasswordHasher {
 
     /// A hasher that turns work away once `max_waiting` hashes are queued or running.
     fn with_limit(threads: usize, max_waiting: usize) -> Self {
-        let (jobs, queue) = mpsc::channel::<Box<dyn FnOnce() + Send>>();
-        let queue = Arc::new(Mutex::new(queue));
-        for i in 0..threads.max(1) {
-            let queue = queue.clone();
-            let spawned = std::thread::Builder::new()
-                .name(format!("listo-argon2-{i}"))
-                .spawn(move || {
-                    loop {
-                        // The lock is held only while waiting for the next job, not while hashing.
-                        let job = match queue.lock() {
-                            Ok(q) => q.recv(),
-                            Err(_) => return,
-                        };
-                        match job {
-                            Ok(job) => job(),
-                            Err(_) => return,
-                        }
-                    }
-                });
-            if let Err(e) = spawned {
-                tracing::error!(error = %e, "could not start a password hashing thread");
-            }
-        }
+        let memories = (0..threads.max(1)).map(|_| Memory::new()).collect();
         let hasher = Self {
-            jobs,
+            pool: WorkerPool::start("argon2", memories),
             dummy: Arc::new(OnceLock::new()),
             waiting: Arc::new(AtomicUsize::new(0)),
             max_waiting,
         };
         // Made ahead of the first unknown-email login, so that one is not slower than the rest.
         let dummy = hasher.dummy.clone();
-        let _ = hasher.jobs.send(Box::new(move || {
-            if let Ok(d) = hash("listo dummy password for timing") {
+        let _ = hasher.pool.submit(Box::new(move |memory: &mut Memory| {
+            if let Ok(d) = hash(DUMMY_PASSWORD, memory) {
                 let _ = dummy.set(d);
             }
         }));
@@ -107,7 +91,8 @@ impl PasswordHasher {
 
     /// A PHC string with a fresh random salt.
     pub async fn hash(&self, password: Password) -> Result<String, ServiceError> {
-        self.run(move || hash(password.expose())).await?
+        self.run(move |memory| hash(password.expose(), memory))
+            .await?
     }
 
     /// Checks `password` against `phc`; with no account (`None`) it checks against a dummy hash,
@@ -118,19 +103,19 @@ impl PasswordHasher {
         phc: Option<String>,
     ) -> Result<bool, ServiceError> {
         let dummy = self.dummy.clone();
-        self.run(move || {
+        self.run(move |memory| {
             let known = phc.is_some();
             let phc = match phc {
                 Some(phc) => phc,
                 None => match dummy.get() {
                     Some(d) => d.clone(),
                     None => {
-                        let d = hash("listo dummy password for timing")?;
+                        let d = hash(DUMMY_PASSWORD, memory)?;
                         dummy.get_or_init(|| d).clone()
                     }
                 },
             };
-            let matches = verify(password.expose(), &phc)?;
+            let matches = verify(password.expose(), &phc, memory)?;
             Ok(known && matches)
         })
         .await?
@@ -139,7 +124,7 @@ impl PasswordHasher {
     /// Runs `f` on a hashing thread and waits for it without blocking the async workers.
     async fn run<T: Send + 'static>(
         &self,
-        f: impl FnOnce() -> T + Send + 'static,
+        f: impl FnOnce(&mut Memory) -> T + Send + 'static,
     ) -> Result<T, ServiceError> {
         if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
             self.waiting.fetch_sub(1, Ordering::SeqCst);
@@ -148,61 +133,58 @@ impl PasswordHasher {
         let (reply, answer) = oneshot::channel();
         let span = tracing::Span::current();
         let waiting = self.waiting.clone();
-        self.jobs
-            .send(Box::new(move || {
-                // A client that gave up (disconnected) no longer waits: skip its hash.
-                let result = (!reply.is_closed()).then(|| span.in_scope(f));
-                // Counted out before answering, so the caller finds the room it leaves.
-                waiting.fetch_sub(1, Ordering::SeqCst);
-                if let Some(result) = result {
-                    let _ = reply.send(result);
-                }
-            }))
-            .map_err(|_| ServiceError::Hashing("the hashing threads have stopped".into()))?;
+        let submitted = self.pool.submit(Box::new(move |memory: &mut Memory| {
+            // A client that gave up (disconnected) no longer waits: skip its hash.
+            let result = (!reply.is_closed()).then(|| span.in_scope(|| f(memory)));
+            // Counted out before answering, so the caller finds the room it leaves.
+            waiting.fetch_sub(1, Ordering::SeqCst);
+            if let Some(result) = result {
+                let _ = reply.send(result);
+            }
+        }));
+        if let Err(e) = submitted {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(ServiceError::Hashing(e.to_string()));
+        }
         answer
             .await
             .map_err(|_| ServiceError::Hashing("a hashing thread dropped its job".into()))
     }
 }
 
-thread_local! {
-    /// Argon2's working memory (19 MiB), allocated once per hashing thread and reused, so the
-    /// allocator never has to hand the block back (it rarely did: RSS grew with every login).
-    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Runs argon2 with `params` into `out`, in this thread's reusable memory.
+/// Runs argon2 with `params` into `out`, in the thread's reusable `memory`.
 fn argon2_into(
     argon2: &Argon2<'_>,
     params: &Params,
     password: &[u8],
     salt: &[u8],
     out: &mut [u8],
+    memory: &mut Memory,
 ) -> Result<(), ServiceError> {
-    MEMORY.with_borrow_mut(|memory| {
-        if memory.len() < params.block_count() {
-            memory.resize(params.block_count(), Block::new());
-        }
-        argon2
-            .hash_password_into_with_memory(
-                password,
-                salt,
-                out,
-                &mut memory[..params.block_count()],
-            )
-            .map_err(|e| ServiceError::Hashing(e.to_string()))
-    })
+    if memory.len() < params.block_count() {
+        memory.resize(params.block_count(), Block::new());
+    }
+    argon2
+        .hash_password_into_with_memory(password, salt, out, &mut memory[..params.block_count()])
+        .map_err(|e| ServiceError::Hashing(e.to_string()))
 }
 
 /// An argon2id PHC string (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`) with a random salt.
-fn hash(password: &str) -> Result<String, ServiceError> {
+fn hash(password: &str, memory: &mut Memory) -> Result<String, ServiceError> {
     let fail = |e: &dyn std::fmt::Display| ServiceError::Hashing(e.to_string());
     let params = Params::default();
     let mut salt = [0u8; 16];
     rand::Rng::fill_bytes(&mut rand::rng(), &mut salt);
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
     let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-    argon2_into(&argon2, &params, password.as_bytes(), &salt, &mut out)?;
+    argon2_into(
+        &argon2,
+        &params,
+        password.as_bytes(),
+        &salt,
+        &mut out,
+        memory,
+    )?;
     let phc = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
@@ -214,7 +196,7 @@ fn hash(password: &str) -> Result<String, ServiceError> {
 }
 
 /// Whether `password` produces the hash in the PHC string `phc` (compared in constant time).
-fn verify(password: &str, phc: &str) -> Result<bool, ServiceError> {
+fn verify(password: &str, phc: &str, memory: &mut Memory) -> Result<bool, ServiceError> {
     let fail = |e: &dyn std::fmt::Display| ServiceError::Hashing(e.to_string());
     let parsed = PasswordHash::new(phc).map_err(|e| fail(&e))?;
     let algorithm = Algorithm::new(parsed.algorithm).map_err(|e| fail(&e))?;
@@ -227,7 +209,14 @@ fn verify(password: &str, phc: &str) -> Result<bool, ServiceError> {
     };
     let mut out = vec![0u8; expected.len()];
     let argon2 = Argon2::new(algorithm, version, params.clone());
-    argon2_into(&argon2, &params, password.as_bytes(), salt, &mut out)?;
+    argon2_into(
+        &argon2,
+        &params,
+        password.as_bytes(),
+        salt,
+        &mut out,
+        memory,
+    )?;
     Ok(bool::from(out.as_slice().ct_eq(expected.as_bytes())))
 }
 
@@ -251,7 +240,8 @@ mod tests {
 
     #[test]
     fn hashes_interoperate_with_the_argon2_crate() {
-        let ours = hash("correct horse battery").unwrap();
+        let memory = &mut Memory::new();
+        let ours = hash("correct horse battery", memory).unwrap();
         assert!(
             ours.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
             "{ours}"
@@ -270,8 +260,8 @@ mod tests {
                 .unwrap()
                 .to_string()
         };
-        assert!(verify("correct horse battery", &theirs).unwrap());
-        assert!(!verify("correct horse battery!", &theirs).unwrap());
-        assert!(!verify("wrong", &ours).unwrap());
+        assert!(verify("correct horse battery", &theirs, memory).unwrap());
+        assert!(!verify("correct horse battery!", &theirs, memory).unwrap());
+        assert!(!verify("wrong", &ours, memory).unwrap());
     }
 }

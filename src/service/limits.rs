@@ -5,7 +5,7 @@
 use super::{ServiceError, now_ms};
 use crate::config::SignInLimits;
 use crate::domain::Email;
-use crate::store::{Store, StoreError, Tx, failures};
+use crate::store::{Store, StoreError, Tx};
 use std::net::IpAddr;
 
 const MINUTE_MS: i64 = 60_000;
@@ -65,33 +65,32 @@ impl Limits {
         let config = self.config;
         self.store
             .read(move |tx| {
-                let now = now_ms();
-                if let Some(addr) = &keys.addr {
-                    over(tx, scope::ADDR, addr, MINUTE_MS, config.per_addr, now)?;
-                }
-                over(
-                    tx,
-                    scope::EMAIL_ADDR,
-                    &keys.email_addr,
-                    MINUTE_MS,
-                    config.per_email_addr,
-                    now,
-                )?;
-                // The hourly backstop stops only addresses that failed this email themselves.
-                let failed_here = config.per_email_hourly > 0
-                    && wait_secs(tx, scope::EMAIL_ADDR, &keys.email_addr, HOUR_MS, 1, now)?
-                        .is_some();
-                if failed_here {
+                Box::pin(async move {
+                    let now = now_ms();
+                    if let Some(addr) = &keys.addr {
+                        over(tx, scope::ADDR, addr, MINUTE_MS, config.per_addr, now).await?;
+                    }
+                    let email_addr = &keys.email_addr;
                     over(
                         tx,
-                        scope::EMAIL,
-                        &keys.email,
-                        HOUR_MS,
-                        config.per_email_hourly,
+                        scope::EMAIL_ADDR,
+                        email_addr,
+                        MINUTE_MS,
+                        config.per_email_addr,
                         now,
-                    )?;
-                }
-                Ok(())
+                    )
+                    .await?;
+                    // The hourly backstop stops only addresses that failed this email themselves.
+                    let failed_here = config.per_email_hourly > 0
+                        && wait_secs(tx, scope::EMAIL_ADDR, email_addr, HOUR_MS, 1, now)
+                            .await?
+                            .is_some();
+                    if failed_here {
+                        let limit = config.per_email_hourly;
+                        over(tx, scope::EMAIL, &keys.email, HOUR_MS, limit, now).await?;
+                    }
+                    Ok(())
+                })
             })
             .await
     }
@@ -103,7 +102,11 @@ impl Limits {
         };
         let limit = self.config.per_addr;
         self.store
-            .read(move |tx| over(tx, scope::ADDR, &addr, MINUTE_MS, limit, now_ms()))
+            .read(move |tx| {
+                Box::pin(
+                    async move { over(tx, scope::ADDR, &addr, MINUTE_MS, limit, now_ms()).await },
+                )
+            })
             .await
     }
 
@@ -116,14 +119,16 @@ impl Limits {
         let keys = Keys::new(email, addr);
         self.store
             .write(move |tx| {
-                let mut counted = vec![
-                    (scope::EMAIL_ADDR, keys.email_addr.as_str()),
-                    (scope::EMAIL, keys.email.as_str()),
-                ];
-                if let Some(addr) = &keys.addr {
-                    counted.push((scope::ADDR, addr));
-                }
-                failures::record(tx, &counted, now_ms()).map_err(ServiceError::from)
+                Box::pin(async move {
+                    let mut counted = vec![
+                        (scope::EMAIL_ADDR, keys.email_addr.as_str()),
+                        (scope::EMAIL, keys.email.as_str()),
+                    ];
+                    if let Some(addr) = &keys.addr {
+                        counted.push((scope::ADDR, addr));
+                    }
+                    Ok::<_, ServiceError>(tx.record_failures(&counted, now_ms()).await?)
+                })
             })
             .await
     }
@@ -136,7 +141,12 @@ impl Limits {
         };
         self.store
             .write(move |tx| {
-                failures::record(tx, &[(scope::ADDR, &addr)], now_ms()).map_err(ServiceError::from)
+                Box::pin(async move {
+                    Ok::<_, ServiceError>(
+                        tx.record_failures(&[(scope::ADDR, &addr)], now_ms())
+                            .await?,
+                    )
+                })
             })
             .await
     }
@@ -147,14 +157,10 @@ impl Limits {
         let limit = self.config.codes_per_hour;
         self.store
             .read(move |tx| {
-                over(
-                    tx,
-                    scope::CODE,
-                    &user_id.to_string(),
-                    HOUR_MS,
-                    limit,
-                    now_ms(),
-                )
+                Box::pin(async move {
+                    let key = user_id.to_string();
+                    over(tx, scope::CODE, &key, HOUR_MS, limit, now_ms()).await
+                })
             })
             .await
     }
@@ -166,25 +172,34 @@ impl Limits {
 }
 
 /// Whether the account's wrong codes in the last hour reached `limit` (0 = no limit).
-pub fn codes_exhausted(tx: &Tx, user_id: i64, limit: u32, now: i64) -> Result<bool, StoreError> {
-    Ok(wait_secs(tx, scope::CODE, &user_id.to_string(), HOUR_MS, limit, now)?.is_some())
+pub async fn codes_exhausted(
+    tx: &mut dyn Tx,
+    user_id: i64,
+    limit: u32,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let key = user_id.to_string();
+    Ok(wait_secs(tx, scope::CODE, &key, HOUR_MS, limit, now)
+        .await?
+        .is_some())
 }
 
 /// Counts a wrong code against its account.
-pub fn code_failed(tx: &Tx, user_id: i64, now: i64) -> Result<(), StoreError> {
-    failures::record(tx, &[(scope::CODE, &user_id.to_string())], now)
+pub async fn code_failed(tx: &mut dyn Tx, user_id: i64, now: i64) -> Result<(), StoreError> {
+    tx.record_failures(&[(scope::CODE, &user_id.to_string())], now)
+        .await
 }
 
 /// `Err(RateLimited)` when `limit` failures (0 = no limit) fall in the last `window_ms`.
-fn over(
-    tx: &Tx,
+async fn over(
+    tx: &mut dyn Tx,
     scope: &'static str,
     key: &str,
     window_ms: i64,
     limit: u32,
     now: i64,
 ) -> Result<(), ServiceError> {
-    match wait_secs(tx, scope, key, window_ms, limit, now)? {
+    match wait_secs(tx, scope, key, window_ms, limit, now).await? {
         None => Ok(()),
         Some(retry_after_secs) => {
             tracing::warn!(
@@ -199,8 +214,8 @@ fn over(
 
 /// When `limit` failures (0 = no limit) fall in the last `window_ms`: the whole seconds until
 /// the oldest one that matters leaves the window.
-fn wait_secs(
-    tx: &Tx,
+async fn wait_secs(
+    tx: &mut dyn Tx,
     scope: &str,
     key: &str,
     window_ms: i64,
@@ -210,6 +225,8 @@ fn wait_secs(
     if limit == 0 {
         return Ok(None);
     }
-    let reached_at = failures::limit_reached_at(tx, scope, key, now - window_ms, limit)?;
+    let reached_at = tx
+        .failure_limit_reached_at(scope, key, now - window_ms, limit)
+        .await?;
     Ok(reached_at.map(|at| ((at + window_ms - now).max(1) as u64).div_ceil(1000)))
 }

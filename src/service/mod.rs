@@ -2,12 +2,14 @@
 
 pub mod auth;
 mod credentials;
+mod health;
 mod limits;
 mod session_cache;
 pub mod sweeper;
 pub mod tasks;
 
 pub use auth::{Auth, ClientAddr, LoginStarted, Session, SessionIssued};
+pub use health::Health;
 pub use tasks::{TaskPage, Tasks};
 
 use crate::mail::MailError;

@@ -6,7 +6,7 @@
 //! follows (write-through); a token the cache does not hold (after a restart, or swept from
 //! memory) is looked up in the database and cached. Sharded, so there is no global lock.
 
-use crate::store::sessions::SessionRow;
+use crate::store::SessionRow;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 

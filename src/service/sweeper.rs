@@ -1,7 +1,7 @@
 //! Background removal of dead codes and sessions.
 
 use super::{Auth, ServiceError, now_ms};
-use crate::store::{Store, challenges, failures, sessions};
+use crate::store::Store;
 use std::time::Duration;
 
 /// Expired sessions stay this long so a late request still hears `session_expired`, not `session_invalid`.
@@ -17,12 +17,18 @@ const EXPIRED_SESSION_IN_MEMORY: Duration = Duration::from_secs(60);
 pub async fn sweep_once(store: &Store) -> Result<usize, ServiceError> {
     store
         .write(|tx| {
-            let now = now_ms();
-            let codes =
-                challenges::delete_expired(tx, now - EXPIRED_CODE_GRACE.as_millis() as i64)?;
-            let old = sessions::delete_expired(tx, now - EXPIRED_SESSION_GRACE.as_millis() as i64)?;
-            let failed = failures::delete_before(tx, now - FAILURES_KEPT.as_millis() as i64)?;
-            Ok::<_, ServiceError>(codes + old + failed)
+            Box::pin(async move {
+                let now = now_ms();
+                let before = |grace: Duration| now - grace.as_millis() as i64;
+                let codes = tx
+                    .delete_expired_challenges(before(EXPIRED_CODE_GRACE))
+                    .await?;
+                let old = tx
+                    .delete_expired_sessions(before(EXPIRED_SESSION_GRACE))
+                    .await?;
+                let failed = tx.delete_failures_before(before(FAILURES_KEPT)).await?;
+                Ok::<_, ServiceError>(codes + old + failed)
+            })
         })
         .await
 }

@@ -2,10 +2,10 @@
 
 use super::{ServiceError, Session, now_ms};
 use crate::domain::{
-    MAX_PER_PAGE, PageCursor, PageRequest, Placement, SortKey, TaskDate, TaskStatus, TaskText,
+    MAX_PER_PAGE, PageCursor, PageRequest, Placement, SortKey, Task, TaskChanges, TaskDate,
+    TaskStatus, TaskText,
 };
-use crate::store::tasks::{self as rows, Side, Task, TaskChanges};
-use crate::store::{Store, Tx, users};
+use crate::store::{NewTask, Side, Store, Tx};
 use std::collections::HashSet;
 
 /// One page of the owner's list, counted in the same transaction as it was read.
@@ -44,12 +44,21 @@ impl Tasks {
         let user = session.user_id;
         self.store
             .write(move |tx| {
-                // Skipping id 0 skips nothing: ids start at 1.
-                let last = rows::neighbour(tx, user, None, Side::Before, 0)?;
-                let key = SortKey::between(last.as_ref(), None);
-                let task = rows::insert(tx, user, date, &text, status, &key, now_ms())?;
-                respace_if_long(tx, user, &key)?;
-                Ok(task)
+                Box::pin(async move {
+                    tx.hold_list(user).await?;
+                    // Skipping id 0 skips nothing: ids start at 1.
+                    let last = tx.neighbour(user, None, Side::Before, 0).await?;
+                    let key = SortKey::between(last.as_ref(), None);
+                    let new = NewTask {
+                        date,
+                        text: &text,
+                        status,
+                        key: &key,
+                    };
+                    let task = tx.insert_task(user, new, now_ms()).await?;
+                    respace_if_long(tx, user, &key).await?;
+                    Ok(task)
+                })
             })
             .await
     }
@@ -58,7 +67,9 @@ impl Tasks {
     pub async fn get(&self, session: &Session, id: i64) -> Result<Task, ServiceError> {
         let user = session.user_id;
         self.store
-            .read(move |tx| rows::get(tx, user, id)?.ok_or(ServiceError::TaskNotFound))
+            .read(move |tx| {
+                Box::pin(async move { tx.task(user, id).await?.ok_or(ServiceError::TaskNotFound) })
+            })
             .await
     }
 
@@ -72,7 +83,12 @@ impl Tasks {
         let user = session.user_id;
         self.store
             .write(move |tx| {
-                rows::update(tx, user, id, &changes, now_ms())?.ok_or(ServiceError::TaskNotFound)
+                Box::pin(async move {
+                    tx.hold_list(user).await?;
+                    tx.update_task(user, id, &changes, now_ms())
+                        .await?
+                        .ok_or(ServiceError::TaskNotFound)
+                })
             })
             .await
     }
@@ -82,11 +98,14 @@ impl Tasks {
         let user = session.user_id;
         self.store
             .write(move |tx| {
-                if rows::delete(tx, user, id)? {
-                    Ok(())
-                } else {
-                    Err(ServiceError::TaskNotFound)
-                }
+                Box::pin(async move {
+                    tx.hold_list(user).await?;
+                    if tx.delete_task(user, id).await? {
+                        Ok(())
+                    } else {
+                        Err(ServiceError::TaskNotFound)
+                    }
+                })
             })
             .await
     }
@@ -101,7 +120,9 @@ impl Tasks {
     ) -> Result<TaskPage, ServiceError> {
         let user = session.user_id;
         self.store
-            .read(move |tx| read_page(tx, user, page, after.as_ref()))
+            .read(move |tx| {
+                Box::pin(async move { read_page(tx, user, page, after.as_ref()).await })
+            })
             .await
     }
 
@@ -131,35 +152,38 @@ impl Tasks {
         }
         self.store
             .write(move |tx| {
-                let owned: HashSet<i64> = rows::owned(tx, user, &ids)?.into_iter().collect();
-                let foreign: Vec<i64> = ids
-                    .iter()
-                    .copied()
-                    .filter(|id| !owned.contains(id))
-                    .collect();
-                if !foreign.is_empty() {
-                    return Err(ServiceError::InvalidOrder {
-                        message: "task_ids holds ids that are not among your tasks".into(),
-                        ids: foreign,
-                    });
-                }
-                let current = rows::page_keys(tx, user, page.offset(), page.per_page())?;
-                let same_set =
-                    current.len() == ids.len() && current.iter().all(|(id, _)| seen.contains(id));
-                if !same_set {
-                    return Err(ServiceError::OrderConflict {
-                        current: current.into_iter().map(|(id, _)| id).collect(),
-                    });
-                }
-                // The page hands its own keys (ascending) to the posted sequence: no task off the
-                // page moves, keys never grow however often a page is sorted, and a cursor into a
-                // later page still starts exactly where it did.
-                let placed: Vec<(i64, SortKey)> = ids
-                    .into_iter()
-                    .zip(current.into_iter().map(|(_, key)| key))
-                    .collect();
-                rows::set_keys(tx, user, &placed, now_ms())?;
-                read_page(tx, user, page, None)
+                Box::pin(async move {
+                    tx.hold_list(user).await?;
+                    let owned: HashSet<i64> = tx.owned(user, &ids).await?.into_iter().collect();
+                    let foreign: Vec<i64> = ids
+                        .iter()
+                        .copied()
+                        .filter(|id| !owned.contains(id))
+                        .collect();
+                    if !foreign.is_empty() {
+                        return Err(ServiceError::InvalidOrder {
+                            message: "task_ids holds ids that are not among your tasks".into(),
+                            ids: foreign,
+                        });
+                    }
+                    let current = tx.page_keys(user, page.offset(), page.per_page()).await?;
+                    let same_set = current.len() == ids.len()
+                        && current.iter().all(|(id, _)| seen.contains(id));
+                    if !same_set {
+                        return Err(ServiceError::OrderConflict {
+                            current: current.into_iter().map(|(id, _)| id).collect(),
+                        });
+                    }
+                    // The page hands its own keys (ascending) to the posted sequence: no task off the
+                    // page moves, keys never grow however often a page is sorted, and a cursor into a
+                    // later page still starts exactly where it did.
+                    let placed: Vec<(i64, SortKey)> = ids
+                        .into_iter()
+                        .zip(current.into_iter().map(|(_, key)| key))
+                        .collect();
+                    tx.set_keys(user, &placed, Some(now_ms())).await?;
+                    read_page(tx, user, page, None).await
+                })
             })
             .await
     }
@@ -174,49 +198,60 @@ impl Tasks {
         let user = session.user_id;
         self.store
             .write(move |tx| {
-                if rows::key_of(tx, user, id)?.is_none() {
-                    return Err(ServiceError::TaskNotFound);
-                }
-                let anchor_key =
-                    |field: &'static str, anchor: i64| -> Result<SortKey, ServiceError> {
-                        if anchor == id {
-                            return Err(ServiceError::Invalid {
-                                field,
-                                message: "a task cannot be placed relative to itself".into(),
-                            });
+                Box::pin(async move {
+                    tx.hold_list(user).await?;
+                    if tx.key_of(user, id).await?.is_none() {
+                        return Err(ServiceError::TaskNotFound);
+                    }
+                    let (lower, upper) = match to {
+                        Placement::Start => {
+                            (None, tx.neighbour(user, None, Side::After, id).await?)
                         }
-                        rows::key_of(tx, user, anchor)?.ok_or(ServiceError::Invalid {
-                            field,
-                            message: format!("task {anchor} is not among your tasks"),
-                        })
+                        Placement::End => (tx.neighbour(user, None, Side::Before, id).await?, None),
+                        Placement::Before(anchor) => {
+                            let key = anchor_key(tx, user, id, "before_id", anchor).await?;
+                            let previous = tx.neighbour(user, Some(&key), Side::Before, id).await?;
+                            (previous, Some(key))
+                        }
+                        Placement::After(anchor) => {
+                            let key = anchor_key(tx, user, id, "after_id", anchor).await?;
+                            let next = tx.neighbour(user, Some(&key), Side::After, id).await?;
+                            (Some(key), next)
+                        }
                     };
-                let (lower, upper) = match to {
-                    Placement::Start => (None, rows::neighbour(tx, user, None, Side::After, id)?),
-                    Placement::End => (rows::neighbour(tx, user, None, Side::Before, id)?, None),
-                    Placement::Before(anchor) => {
-                        let key = anchor_key("before_id", anchor)?;
-                        (
-                            rows::neighbour(tx, user, Some(&key), Side::Before, id)?,
-                            Some(key),
-                        )
-                    }
-                    Placement::After(anchor) => {
-                        let key = anchor_key("after_id", anchor)?;
-                        let next = rows::neighbour(tx, user, Some(&key), Side::After, id)?;
-                        (Some(key), next)
-                    }
-                };
-                let key = SortKey::between(lower.as_ref(), upper.as_ref());
-                rows::set_key(tx, user, id, &key, now_ms())?;
-                respace_if_long(tx, user, &key)?;
-                rows::get(tx, user, id)?.ok_or(ServiceError::TaskNotFound)
+                    let key = SortKey::between(lower.as_ref(), upper.as_ref());
+                    tx.set_keys(user, &[(id, key.clone())], Some(now_ms()))
+                        .await?;
+                    respace_if_long(tx, user, &key).await?;
+                    tx.task(user, id).await?.ok_or(ServiceError::TaskNotFound)
+                })
             })
             .await
     }
 }
 
-fn read_page(
-    tx: &Tx,
+/// The key of the task a move is placed against, which must be another of the owner's tasks.
+async fn anchor_key(
+    tx: &mut dyn Tx,
+    user: i64,
+    moving: i64,
+    field: &'static str,
+    anchor: i64,
+) -> Result<SortKey, ServiceError> {
+    if anchor == moving {
+        return Err(ServiceError::Invalid {
+            field,
+            message: "a task cannot be placed relative to itself".into(),
+        });
+    }
+    tx.key_of(user, anchor).await?.ok_or(ServiceError::Invalid {
+        field,
+        message: format!("task {anchor} is not among your tasks"),
+    })
+}
+
+async fn read_page(
+    tx: &mut dyn Tx,
     user: i64,
     page: PageRequest,
     after: Option<&SortKey>,
@@ -226,10 +261,10 @@ fn read_page(
     // A page by number starts after the key of the task just before it: finding that key walks
     // the order index only, then the page itself is a range read, as with a cursor.
     let mut items = match (after, page.offset()) {
-        (Some(key), _) => rows::page_after(tx, user, Some(key), limit)?,
-        (None, 0) => rows::page_after(tx, user, None, limit)?,
-        (None, offset) => match rows::key_at(tx, user, offset - 1)? {
-            Some(key) => rows::page_after(tx, user, Some(&key), limit)?,
+        (Some(key), _) => tx.tasks_after(user, Some(key), limit).await?,
+        (None, 0) => tx.tasks_after(user, None, limit).await?,
+        (None, offset) => match tx.key_at(user, offset - 1).await? {
+            Some(key) => tx.tasks_after(user, Some(&key), limit).await?,
             None => Vec::new(),
         },
     };
@@ -245,15 +280,27 @@ fn read_page(
     Ok(TaskPage {
         items,
         page,
-        total_items: users::task_count(tx, user)?,
+        total_items: tx.task_count(user).await?,
         next,
     })
 }
 
 /// Respaces the owner's keys once one has grown past the limit, so keys stay short forever.
-fn respace_if_long(tx: &Tx, user: i64, key: &SortKey) -> Result<(), ServiceError> {
+/// Not a change the user made, so `updated_at` stays.
+async fn respace_if_long(tx: &mut dyn Tx, user: i64, key: &SortKey) -> Result<(), ServiceError> {
     if key.needs_rebalance() {
-        rows::rebalance(tx, user)?;
+        let ids = tx.order(user).await?;
+        let keys: Vec<(i64, SortKey)> = ids
+            .iter()
+            .copied()
+            .zip(SortKey::spread(ids.len()))
+            .collect();
+        tx.set_keys(user, &keys, None).await?;
+        tracing::info!(
+            user_id = user,
+            tasks = ids.len(),
+            "respaced task order keys"
+        );
     }
     Ok(())
 }

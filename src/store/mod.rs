@@ -1,35 +1,28 @@
-//! SQLite storage: connections, pragmas, migrations and the only SQL in listo.
+//! Storage: the one interface the service layer talks to, and one implementation per engine.
 //!
-//! Callers hand a closure to [`Store::read`] or [`Store::write`]; it runs on a reader thread or
-//! the writer thread (never on the async workers) inside one transaction, composing the per-table
-//! functions of the submodules.
+//! The service hands a closure to [`Store::read`] or [`Store::write`]; the closure receives one
+//! transaction as `&mut dyn Tx` and composes its operations ([`Tx`] and the traits it gathers:
+//! the only SQL in listo lives behind them). The service never learns which engine it has:
+//! - [`sqlite`]: the embedded default, one file, reader threads and a group-commit writer;
+//! - [`postgres`]: for several listo processes on one database server.
 
-pub mod challenges;
-pub mod failures;
-mod readers;
-pub mod sessions;
-pub mod settings;
-pub mod tasks;
-pub mod users;
-mod writer;
+mod location;
+pub mod postgres;
+mod rows;
+pub mod sqlite;
+mod tx;
 
-use rusqlite::{Connection, Transaction};
-use rusqlite_migration::{M, Migrations};
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+pub use location::Location;
+pub use rows::{Challenge, SessionRow, Side, User, from_millis, to_millis};
+pub use tx::{Challenges, Failures, NewTask, Sessions, Settings, TaskRows, Tx, Users};
 
-pub use rusqlite::Transaction as Tx;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
 
-/// Migrations are compiled into the binary; `PRAGMA user_version` records how far a file has come.
-const MIGRATION_STEPS: &[M<'static>] = &[
-    M::up(include_str!("../../migrations/0001_init.sql")),
-    M::up(include_str!("../../migrations/0002_ids_and_failures.sql")).foreign_key_check(),
-];
-const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATION_STEPS);
-
-/// Reader threads (each with its own connection); under WAL they read side by side while the
-/// writer commits. More than the cores, so a read waiting on the disk does not stall the rest.
-const READERS: usize = 4;
+/// What a closure given to [`Store::read`] or [`Store::write`] returns: its work on the
+/// transaction, as a future that borrows it.
+pub type Work<'t, T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send + 't>>;
 
 /// A failure below the service layer; never shown to clients.
 #[derive(Debug, thiserror::Error)]
@@ -37,9 +30,15 @@ pub enum StoreError {
     /// SQLite refused or failed a statement.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL refused or failed a statement, or the connection failed.
+    #[error("postgres: {}", postgres_cause(.0))]
+    Postgres(#[from] tokio_postgres::Error),
+    /// No PostgreSQL connection could be had from the pool.
+    #[error("postgres pool: {0}")]
+    Pool(String),
     /// The schema could not be brought up to date.
     #[error("migration: {0}")]
-    Migration(#[from] rusqlite_migration::Error),
+    Migration(String),
     /// A stored value is not one listo writes.
     #[error("corrupt row: {0}")]
     Corrupt(String),
@@ -60,170 +59,105 @@ pub enum StoreError {
         "another listo process is serving this database; one process per SQLite file (several processes need PostgreSQL)"
     )]
     InUse,
+    /// The operation exists for one engine only.
+    #[error("{0}")]
+    Unsupported(&'static str),
     /// Opening the database on the blocking pool panicked or was cancelled.
     #[error("opening task: {0}")]
     Join(#[from] tokio::task::JoinError),
 }
 
-/// The database: reader threads and one writer thread over one SQLite file.
+/// The server's own words for a refused statement (its `Display` says only "db error"). The
+/// message names tables and constraints, never row values (those are in `detail`, left out).
+fn postgres_cause(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
+}
+
+impl From<rusqlite_migration::Error> for StoreError {
+    fn from(e: rusqlite_migration::Error) -> Self {
+        StoreError::Migration(e.to_string())
+    }
+}
+
+/// The database, whichever engine holds it. Cheap to clone: every clone shares the engine.
 #[derive(Clone)]
 pub struct Store {
-    readers: readers::Readers,
-    writer: writer::Writer,
-    /// Held while the store lives: a second process on the same file would keep its own
-    /// session cache and rate limits, and answer for tokens this one has revoked.
-    _lock: std::sync::Arc<std::fs::File>,
+    engine: Engine,
+}
+
+#[derive(Clone)]
+enum Engine {
+    Sqlite(sqlite::SqliteStore),
+    Postgres(postgres::PgStore),
 }
 
 impl Store {
-    /// Opens (creating file and folders if needed) and migrates the database.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
-                path: dir.to_owned(),
-                source,
-            })?;
+    /// Opens (creating and migrating as needed) the database at `location`.
+    pub async fn open(location: &Location, pool_size: usize) -> Result<Self, StoreError> {
+        let engine = match location {
+            Location::Sqlite(path) => {
+                let path = path.clone();
+                let store =
+                    tokio::task::spawn_blocking(move || sqlite::SqliteStore::open(&path)).await??;
+                Engine::Sqlite(store)
+            }
+            Location::Postgres(url) => {
+                Engine::Postgres(postgres::PgStore::open(url.expose(), pool_size).await?)
+            }
+        };
+        Ok(Self { engine })
+    }
+
+    /// Runs `work` in a read-only transaction: every query inside sees one snapshot.
+    pub async fn read<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: for<'t> FnOnce(&'t mut dyn Tx) -> Work<'t, T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        match &self.engine {
+            Engine::Sqlite(s) => s.read(work).await,
+            Engine::Postgres(p) => p.read(work).await,
         }
-        let lock = lock_file(path)?;
-        let mut write_conn = open_connection(path)?;
-        // Migrations that rebuild a table must not cascade its DROP into the tables that
-        // reference it: foreign keys are off while they run, and checked after each.
-        write_conn.pragma_update(None, "foreign_keys", false)?;
-        MIGRATIONS.to_latest(&mut write_conn)?;
-        write_conn.pragma_update(None, "foreign_keys", true)?;
-        let read_conns = (0..READERS)
-            .map(|_| open_connection(path))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self {
-            readers: readers::Readers::start(read_conns)?,
-            writer: writer::Writer::start(write_conn)?,
-            _lock: std::sync::Arc::new(lock),
-        })
     }
 
-    /// Runs `f` on a reader thread in a read transaction, so every query inside sees one snapshot.
-    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    /// Runs `work` in a write transaction. Its changes are kept only if it returns `Ok`, and the
+    /// call returns only once they are committed durably.
+    pub async fn write<T, E, F>(&self, work: F) -> Result<T, E>
     where
-        F: FnOnce(&Transaction<'_>) -> Result<T, E> + Send + 'static,
+        F: for<'t> FnOnce(&'t mut dyn Tx) -> Work<'t, T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        self.readers.read(f).await
+        match &self.engine {
+            Engine::Sqlite(s) => s.write(work).await,
+            Engine::Postgres(p) => p.write(work).await,
+        }
     }
 
-    /// Runs `f` on the writer thread inside a `BEGIN IMMEDIATE` transaction shared with the
-    /// other writes waiting at that moment (group commit). `f`'s changes are kept only if it
-    /// succeeds, and the call returns only once they are committed to disk.
-    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
-    where
-        F: FnOnce(&Transaction<'_>) -> Result<T, E> + Send + 'static,
-        T: Send + 'static,
-        E: From<StoreError> + Send + 'static,
-    {
-        self.writer.write(f).await
+    /// Whether this process is the only one that can write the database. Only then may the
+    /// service keep what it wrote in memory (sessions) and trust it over a fresh read.
+    pub fn exclusive(&self) -> bool {
+        matches!(self.engine, Engine::Sqlite(_))
     }
 
-    /// Whether the database answers on a reader thread and on the writer thread (for `/readyz`).
+    /// Whether the database answers reads and writes (for `/readyz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.read(|tx| {
-            tx.query_row("SELECT 1", [], |_| Ok(()))?;
-            Ok::<_, StoreError>(())
-        })
-        .await?;
-        self.write(|_| Ok::<_, StoreError>(())).await
+        fn probe(tx: &mut dyn Tx) -> Work<'_, (), StoreError> {
+            Box::pin(async move { tx.user_by_id(0).await.map(|_| ()) })
+        }
+        self.read(probe).await?;
+        self.write(probe).await
     }
-}
 
-/// Takes an exclusive advisory lock (`flock`) on the database file, creating it if need be.
-/// SQLite's own locks are `fcntl` locks, which this does not touch; the kernel drops it when the
-/// process ends, however it ends.
-fn lock_file(path: &Path) -> Result<std::fs::File, StoreError> {
-    let io = |source| StoreError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-        .map_err(io)?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::InUse),
-        Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+    /// Leaves the database tidy at shutdown (SQLite folds its WAL into the file).
+    pub async fn close(&self) -> Result<(), StoreError> {
+        match &self.engine {
+            Engine::Sqlite(s) => s.checkpoint().await,
+            Engine::Postgres(_) => Ok(()),
+        }
     }
-}
-
-/// Opens a connection with the pragmas every connection needs; WAL lets readers proceed while
-/// the writer commits, FULL sync makes an acknowledged commit survive power loss.
-fn open_connection(path: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open(path)?;
-    conn.busy_timeout(Duration::from_millis(5000))?;
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL;
-         PRAGMA synchronous = FULL;
-         PRAGMA foreign_keys = ON;",
-    )?;
-    Ok(conn)
-}
-
-/// Milliseconds since the Unix epoch: how every instant is stored.
-pub fn to_millis(t: chrono::DateTime<chrono::Utc>) -> i64 {
-    t.timestamp_millis()
-}
-
-/// The inverse of [`to_millis`].
-pub fn from_millis(ms: i64) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms} out of range")))
-}
-
-impl Store {
-    /// Folds the WAL back into the database file (at shutdown, so the file alone is complete).
-    pub async fn checkpoint(&self) -> Result<(), StoreError> {
-        self.readers
-            .with_connection(|conn| {
-                // (busy, wal frames, frames checkpointed); busy = 1 when a reader (Litestream
-                // keeps one) held the WAL past the busy timeout: not an error, the WAL stays.
-                let busy: i64 =
-                    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
-                if busy != 0 {
-                    tracing::warn!(
-                        "WAL checkpoint at shutdown skipped: a reader holds the WAL (Litestream?)"
-                    );
-                }
-                Ok(())
-            })
-            .await
-    }
-}
-
-/// Copies the live database at `source` into a new file at `dest` through SQLite's online
-/// backup API: consistent even while a server writes to `source`. The copy appears under its
-/// final name only once complete.
-pub fn backup(source: &Path, dest: &Path) -> Result<(), StoreError> {
-    if !source.exists() {
-        return Err(StoreError::Io {
-            path: source.to_owned(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no database file here"),
-        });
-    }
-    let io = |source| StoreError::Io {
-        path: dest.to_owned(),
-        source,
-    };
-    if dest.exists() {
-        return Err(io(std::io::Error::new(
-            std::io::ErrorKind::AlreadyExists,
-            "refusing to overwrite an existing file",
-        )));
-    }
-    let partial = dest.with_extension("partial");
-    let conn = Connection::open_with_flags(source, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    conn.busy_timeout(Duration::from_millis(5000))?;
-    conn.backup(rusqlite::MAIN_DB, &partial, None)?;
-    std::fs::rename(&partial, dest).map_err(io)?;
-    Ok(())
 }

@@ -123,7 +123,7 @@ async fn register_refuses_bad_fields_and_names_each_one() {
     assert_eq!(fields, ["email", "password"], "{problem}");
 
     assert_eq!(
-        app.count_rows("users"),
+        app.count_rows("users").await,
         0,
         "a refused registration stored nothing"
     );
@@ -153,7 +153,7 @@ async fn register_twice_is_email_taken_whatever_the_case() {
     )
     .await;
 
-    assert_eq!(app.count_rows("users"), 1);
+    assert_eq!(app.count_rows("users").await, 1);
 }
 
 // ---------------------------------------------------------------- login
@@ -176,7 +176,7 @@ async fn unknown_email_and_wrong_password_get_the_same_answer() {
 
     assert_eq!(unknown, wrong, "the two refusals must be indistinguishable");
     assert!(app.smtp.messages().is_empty(), "no code was emailed");
-    assert_eq!(app.count_rows("challenges"), 0);
+    assert_eq!(app.count_rows("challenges").await, 0);
 }
 
 #[tokio::test]
@@ -219,7 +219,7 @@ async fn a_taken_email_counts_against_the_address_that_registers_it() {
     }
     assert_rate_limited(app.register("new@example.com", PASSWORD).await).await;
     assert_rate_limited(app.login("ada@example.com", PASSWORD).await).await;
-    assert_eq!(app.count_rows("users"), 1);
+    assert_eq!(app.count_rows("users").await, 1);
 }
 
 #[tokio::test]
@@ -245,7 +245,7 @@ async fn failures_from_one_address_limit_it_whatever_the_email() {
     assert_rate_limited(app.login("three@example.com", PASSWORD).await).await;
     assert_rate_limited(app.login("two@example.com", PASSWORD).await).await;
     assert_rate_limited(app.register("four@example.com", PASSWORD).await).await;
-    assert_eq!(app.count_rows("users"), 1);
+    assert_eq!(app.count_rows("users").await, 1);
 }
 
 #[tokio::test]
@@ -300,7 +300,7 @@ async fn login_is_email_unavailable_when_smtp_cannot_be_reached_and_stores_no_ch
         "the answer names no mail server detail: {problem}"
     );
     assert_eq!(
-        app.count_rows("challenges"),
+        app.count_rows("challenges").await,
         0,
         "a challenge whose code never left must not exist"
     );
@@ -337,7 +337,7 @@ async fn wrong_codes_count_down_and_the_fifth_burns_the_challenge() {
         "too_many_attempts",
     )
     .await;
-    assert_eq!(app.count_rows("sessions"), 0);
+    assert_eq!(app.count_rows("sessions").await, 0);
 }
 
 #[tokio::test]
@@ -351,7 +351,7 @@ async fn a_code_past_its_life_is_code_expired() {
 
     tokio::time::sleep(Duration::from_millis(1300)).await;
     assert_problem(app.verify(&challenge, &code).await, 401, "code_expired").await;
-    assert_eq!(app.count_rows("sessions"), 0);
+    assert_eq!(app.count_rows("sessions").await, 0);
 }
 
 #[tokio::test]
@@ -365,7 +365,7 @@ async fn a_code_works_once() {
 
     assert_eq!(app.verify(&challenge, &code).await.status(), 200);
     assert_problem(app.verify(&challenge, &code).await, 401, "invalid_code").await;
-    assert_eq!(app.count_rows("sessions"), 1);
+    assert_eq!(app.count_rows("sessions").await, 1);
 }
 
 #[tokio::test]
@@ -565,29 +565,30 @@ async fn the_sweeper_deletes_long_expired_challenges_and_keeps_the_rest() {
     let (new_challenge, new_code) = app.login_and_read_code("new@example.com", PASSWORD).await;
     // Age two of them: one expired two hours ago, one a second ago.
     let now_ms = chrono::Utc::now().timestamp_millis();
-    let db = app.db();
     for (id, expired_ms_ago) in [(&old_challenge, 2 * 3600 * 1000), (&recent_challenge, 1000)] {
-        db.execute(
-            "UPDATE challenges SET expires_at = ?1 WHERE id = ?2",
-            rusqlite::params![now_ms - expired_ms_ago, id],
-        )
-        .unwrap();
+        let expires_at = now_ms - expired_ms_ago;
+        app.db()
+            .execute(&format!(
+                "UPDATE challenges SET expires_at = {expires_at} WHERE id = '{id}'"
+            ))
+            .await;
     }
 
     app.stop().await;
-    let store = listo::store::Store::open(&app.db_path).unwrap();
+    let store = listo::store::Store::open(&app.config().database, 1)
+        .await
+        .unwrap();
     let swept = listo::service::sweeper::sweep_once(&store).await.unwrap();
     assert_eq!(swept, 1);
     drop(store);
     app.restart().await;
 
-    let left: std::collections::BTreeSet<String> = {
-        let mut stmt = db.prepare("SELECT id FROM challenges").unwrap();
-        stmt.query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
-    };
+    let left: std::collections::BTreeSet<String> = app
+        .db()
+        .texts("SELECT id FROM challenges")
+        .await
+        .into_iter()
+        .collect();
     assert_eq!(
         left,
         [recent_challenge.clone(), new_challenge.clone()].into(),
@@ -617,12 +618,14 @@ async fn the_sweeper_keeps_a_just_expired_session_so_it_still_reads_as_expired()
     tokio::time::sleep(Duration::from_millis(1200)).await;
 
     app.stop().await;
-    let store = listo::store::Store::open(&app.db_path).unwrap();
+    let store = listo::store::Store::open(&app.config().database, 1)
+        .await
+        .unwrap();
     listo::service::sweeper::sweep_once(&store).await.unwrap();
     drop(store);
     app.restart().await;
 
-    assert_eq!(app.count_rows("sessions"), 1);
+    assert_eq!(app.count_rows("sessions").await, 1);
     let resp = app
         .send(Method::GET, "/v1/auth/session", None, Some(&user.token))
         .await;

@@ -4,7 +4,6 @@ use listo::App;
 use listo::config::{Config, MailConfig};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
-use std::path::PathBuf;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -184,8 +183,6 @@ pub struct TestApp {
     pub http: reqwest::Client,
     /// Where the app's email goes.
     pub smtp: SmtpCatcher,
-    /// The app's SQLite file.
-    pub db_path: PathBuf,
     config: Config,
     running: Option<Running>,
     _dir: tempfile::TempDir,
@@ -212,7 +209,7 @@ async fn start(config: Config) -> (String, Running) {
 pub fn test_config(dir: &std::path::Path, smtp: &SmtpCatcher) -> Config {
     let mut config = Config::from_lookup(|_| None).expect("defaults are valid");
     config.addr = "127.0.0.1:0".parse().unwrap();
-    config.database = dir.join("data").join("listo.db");
+    config.database = crate::database::fresh(crate::ENGINE, dir);
     config.mail = MailConfig::Smtp(smtp.url.clone());
     config.limits = listo::config::SignInLimits::OFF;
     config
@@ -230,13 +227,11 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let mut config = test_config(dir.path(), &smtp);
     adjust(&mut config);
-    let db_path = config.database.clone();
     let (base, running) = start(config.clone()).await;
     TestApp {
         base,
         http: reqwest::Client::new(),
         smtp,
-        db_path,
         config,
         running: Some(running),
         _dir: dir,
@@ -377,9 +372,17 @@ impl TestApp {
         self.sign_in_as(&format!("user{n}@example.com")).await
     }
 
-    /// Opens the app's database file directly (for checks a client cannot make).
-    pub fn db(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open(&self.db_path).unwrap()
+    /// The app's database, read and written directly (for checks a client cannot make).
+    pub fn db(&self) -> crate::database::Db<'_> {
+        crate::database::Db(&self.config.database)
+    }
+
+    /// The app's SQLite file (for tests about the file itself).
+    pub fn db_path(&self) -> &std::path::Path {
+        match &self.config.database {
+            listo::store::Location::Sqlite(path) => path,
+            other => panic!("a SQLite test on {other}"),
+        }
     }
 }
 
@@ -450,11 +453,11 @@ impl TestApp {
         req.send().await.expect("request sent")
     }
 
-    /// How many rows `table` holds, read straight from the database file.
-    pub fn count_rows(&self, table: &str) -> i64 {
+    /// How many rows `table` holds, read straight from the database.
+    pub async fn count_rows(&self, table: &str) -> i64 {
         self.db()
-            .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
-            .unwrap()
+            .integer(&format!("SELECT COUNT(*) FROM {table}"))
+            .await
     }
 }
 
@@ -546,14 +549,9 @@ impl TestApp {
         .await
     }
 
-    /// Every task's order key, read straight from the database file.
-    pub fn sort_keys(&self) -> std::collections::BTreeMap<i64, String> {
-        let db = self.db();
-        let mut stmt = db.prepare("SELECT id, sort_key FROM tasks").unwrap();
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
+    /// Every task's order key, read straight from the database.
+    pub async fn sort_keys(&self) -> std::collections::BTreeMap<i64, String> {
+        self.db().pairs("SELECT id, sort_key FROM tasks").await
     }
 }
 

@@ -1,13 +1,22 @@
-//! Black-box tests: each starts the real server on a random port with its own SQLite file and
-//! a real SMTP listener on 127.0.0.1, then talks HTTP to it as a client would.
+//! Black-box tests on SQLite: each starts the real server on a random port with its own SQLite
+//! file and a real SMTP listener on 127.0.0.1, then talks HTTP to it as a client would.
+//! `tests/postgres/` runs the same stories against PostgreSQL.
 
 mod auth;
 mod bad_input;
+// Shared by both test binaries, which each use a part.
+#[allow(dead_code)]
+mod database;
 mod hardening;
 mod headers;
+#[allow(dead_code)]
 mod helpers;
 mod openapi;
 mod requests;
 mod sort;
+mod sqlite_file;
 mod startup;
 mod tasks;
+
+/// The engine every story in this binary runs on.
+const ENGINE: database::Engine = database::Engine::Sqlite;

@@ -87,7 +87,7 @@ async fn sort_and_check(app: &TestApp, token: &str, page: u32, per_page: u32, wa
         wanted.iter().copied().collect(),
         "the test posts exactly page {page}"
     );
-    let keys_before = app.sort_keys();
+    let keys_before = app.sort_keys().await;
 
     let resp = app.sort_page(token, page, per_page, wanted).await;
     assert_eq!(resp.status(), 200, "sort page {page}");
@@ -97,7 +97,7 @@ async fn sort_and_check(app: &TestApp, token: &str, page: u32, per_page: u32, wa
     assert_eq!(envelope["per_page"], per_page);
     assert_eq!(envelope["total_items"], order.len());
 
-    let changed = changed_keys(&keys_before, &app.sort_keys());
+    let changed = changed_keys(&keys_before, &app.sort_keys().await);
     assert!(
         changed.is_subset(&on_page),
         "sorting page {page} rewrote keys off it: {:?}",
@@ -114,8 +114,13 @@ async fn sort_and_check(app: &TestApp, token: &str, page: u32, per_page: u32, wa
 }
 
 /// The longest stored order key, in bytes.
-fn longest_key(app: &TestApp) -> usize {
-    app.sort_keys().values().map(String::len).max().unwrap_or(0)
+async fn longest_key(app: &TestApp) -> usize {
+    app.sort_keys()
+        .await
+        .values()
+        .map(String::len)
+        .max()
+        .unwrap_or(0)
 }
 
 // ---------------------------------------------------------------- the story
@@ -258,7 +263,11 @@ async fn sorting_a_page_rewrites_no_key_off_that_page_first_middle_and_last() {
         assert_eq!(resp.status(), 200);
         assert_eq!(ids_of(&body(resp).await), page);
     }
-    assert!(longest_key(&app) <= 16, "longest key {}", longest_key(&app));
+    assert!(
+        longest_key(&app).await <= 16,
+        "longest key {}",
+        longest_key(&app).await
+    );
 
     assert_eq!(app.list_all(&other.token).await, other_ids);
 }
@@ -307,9 +316,9 @@ async fn a_thousand_inserts_into_one_gap_keep_the_order_exact_and_the_keys_short
 
     // Halving one gap 1,000 times would need keys of about 200 characters; respacing keeps
     // them far shorter.
-    let longest = longest_key(&app);
+    let longest = longest_key(&app).await;
     assert!(longest < 100, "longest sort_key is {longest} bytes");
-    let keys = app.sort_keys();
+    let keys = app.sort_keys().await;
     let distinct: BTreeSet<&String> = keys.values().collect();
     assert_eq!(distinct.len(), keys.len(), "keys are unique");
 
@@ -332,7 +341,7 @@ async fn a_sort_with_duplicates_or_ids_that_are_not_yours_is_422_invalid_order()
     let ids = app.create_tasks(token, 25).await;
     let p2 = app.list_page(token, 2, 10).await;
     let missing = ids.iter().max().unwrap().max(&foreign) + 1000;
-    let keys_before = app.sort_keys();
+    let keys_before = app.sort_keys().await;
 
     let mut dup = p2.clone();
     dup[9] = p2[0];
@@ -363,7 +372,11 @@ async fn a_sort_with_duplicates_or_ids_that_are_not_yours_is_422_invalid_order()
         );
     }
 
-    assert_eq!(app.sort_keys(), keys_before, "no refused sort wrote a key");
+    assert_eq!(
+        app.sort_keys().await,
+        keys_before,
+        "no refused sort wrote a key"
+    );
     assert_eq!(app.list_all(token).await, ids);
 }
 
@@ -374,7 +387,7 @@ async fn a_sort_that_is_not_exactly_the_page_now_is_409_order_conflict_listing_t
     let token = user.token.as_str();
     let ids = app.create_tasks(token, 25).await;
     let (p1, p2, p3) = (&ids[..10], &ids[10..20], &ids[20..]);
-    let keys_before = app.sort_keys();
+    let keys_before = app.sort_keys().await;
 
     let minus_one = p2[1..].to_vec();
     let plus_one = [p2, &p3[..1]].concat();
@@ -400,7 +413,11 @@ async fn a_sort_that_is_not_exactly_the_page_now_is_409_order_conflict_listing_t
     assert_eq!(resp.status(), 200);
     assert_eq!(body(resp).await["items"], json!([]));
 
-    assert_eq!(app.sort_keys(), keys_before, "no refused sort wrote a key");
+    assert_eq!(
+        app.sort_keys().await,
+        keys_before,
+        "no refused sort wrote a key"
+    );
 
     // A page that changed since it was read: the stale order is refused, listing the page now.
     let moved = ids[5];
@@ -456,7 +473,7 @@ async fn a_move_to_a_bad_target_is_422_and_a_move_of_a_missing_task_is_404() {
     let ids = app.create_tasks(token, 5).await;
     let task = ids[2];
     let missing = ids.iter().max().unwrap().max(&foreign) + 1000;
-    let keys_before = app.sort_keys();
+    let keys_before = app.sort_keys().await;
 
     // Anchors that are not among your tasks, or the task itself, name the field.
     let cases = [
@@ -504,7 +521,11 @@ async fn a_move_to_a_bad_target_is_422_and_a_move_of_a_missing_task_is_404() {
         assert_problem(resp, 404, "task_not_found").await;
     }
 
-    assert_eq!(app.sort_keys(), keys_before, "no refused move wrote a key");
+    assert_eq!(
+        app.sort_keys().await,
+        keys_before,
+        "no refused move wrote a key"
+    );
     assert_eq!(app.list_all(token).await, ids);
     assert_eq!(app.list_all(&other.token).await, [foreign]);
 }

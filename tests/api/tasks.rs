@@ -51,13 +51,8 @@ async fn create(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
 }
 
 /// The stored text of every task, straight from the database.
-fn stored_texts(app: &TestApp) -> Vec<String> {
-    let db = app.db();
-    let mut stmt = db.prepare("SELECT text FROM tasks ORDER BY id").unwrap();
-    stmt.query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+async fn stored_texts(app: &TestApp) -> Vec<String> {
+    app.db().texts("SELECT text FROM tasks ORDER BY id").await
 }
 
 /// A PATCH that changes exactly `changes` and nothing else, as read back through GET.
@@ -248,7 +243,7 @@ async fn delete_is_204_then_the_task_is_gone_for_every_endpoint() {
     let page = app.list(&user.token, 1, 20).await;
     assert_eq!(ids_of(&page), [ids[0], ids[2]]);
     assert_eq!(page["total_items"], 2);
-    assert_eq!(app.count_rows("tasks"), 2);
+    assert_eq!(app.count_rows("tasks").await, 2);
 }
 
 // ---------------------------------------------------------------- two users
@@ -263,7 +258,7 @@ async fn another_users_tasks_are_404_to_them_and_never_change() {
     let bob_id = bob_task["id"].as_i64().unwrap();
     let target = ada_ids[0];
     let before = get_task(&app, &ada.token, target).await;
-    let keys_before = app.sort_keys();
+    let keys_before = app.sort_keys().await;
     let missing = ada_ids.iter().chain([&bob_id]).max().unwrap() + 1000;
 
     // What Bob hears about Ada's task is exactly what he hears about a task that does not exist.
@@ -311,7 +306,7 @@ async fn another_users_tasks_are_404_to_them_and_never_change() {
     // Ada's task, her order and every key are as they were.
     assert_eq!(get_task(&app, &ada.token, target).await, before);
     assert_eq!(app.list_all(&ada.token).await, ada_ids);
-    assert_eq!(app.sort_keys(), keys_before);
+    assert_eq!(app.sort_keys().await, keys_before);
     assert_eq!(get_task(&app, &bob.token, bob_id).await, bob_task);
 }
 
@@ -347,7 +342,11 @@ async fn bad_dates_are_422_naming_date_on_create_and_patch() {
         )
         .await;
     }
-    assert_eq!(app.count_rows("tasks"), 1, "no refused task was stored");
+    assert_eq!(
+        app.count_rows("tasks").await,
+        1,
+        "no refused task was stored"
+    );
     assert_eq!(get_task(&app, &user.token, id).await, task);
 }
 
@@ -381,7 +380,11 @@ async fn task_text_must_be_1_to_1000_characters_after_trimming() {
         )
         .await;
     }
-    assert_eq!(app.count_rows("tasks"), 1, "no refused task was stored");
+    assert_eq!(
+        app.count_rows("tasks").await,
+        1,
+        "no refused task was stored"
+    );
 
     // Exactly 1000 characters is fine, counted as characters (not bytes) and after trimming.
     for text in [
@@ -398,6 +401,7 @@ async fn task_text_must_be_1_to_1000_characters_after_trimming() {
     }
     assert!(
         stored_texts(&app)
+            .await
             .iter()
             .all(|t| t.chars().count() <= 1000 && t.trim() == t)
     );
@@ -431,7 +435,7 @@ async fn status_must_be_completed_or_incomplete_exactly() {
         )
         .await;
     }
-    assert_eq!(app.count_rows("tasks"), 1);
+    assert_eq!(app.count_rows("tasks").await, 1);
     assert_eq!(get_task(&app, &user.token, id).await, task);
 }
 
@@ -465,7 +469,7 @@ async fn create_needs_every_field_and_no_other() {
     let problem = assert_invalid_field(resp, "date").await;
     let fields = refused_fields(&problem);
     assert_eq!(fields, ["date", "task"], "{problem}");
-    assert_eq!(app.count_rows("tasks"), 0);
+    assert_eq!(app.count_rows("tasks").await, 0);
 }
 
 #[tokio::test]
@@ -656,8 +660,8 @@ async fn an_expired_session_is_401_session_expired_on_every_task_endpoint_whatev
     }
 
     // Nothing was touched.
-    assert_eq!(app.count_rows("tasks"), 1);
-    assert_eq!(stored_texts(&app), ["Swimming"]);
+    assert_eq!(app.count_rows("tasks").await, 1);
+    assert_eq!(stored_texts(&app).await, ["Swimming"]);
 }
 
 // ---------------------------------------------------------------- paging

@@ -4,8 +4,8 @@
 //! Each job runs inside its own SAVEPOINT, so a job that fails is rolled back alone and its error
 //! stays its own; every job is answered only after the shared COMMIT reached the disk.
 
-use super::StoreError;
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use super::{StoreError, Tx, Work, run_on};
+use rusqlite::Connection;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use tokio::sync::oneshot;
@@ -16,7 +16,7 @@ const MAX_BATCH: usize = 512;
 /// A write waiting for the writer thread.
 trait Job: Send {
     /// Runs the work inside the open transaction; `true` if it succeeded and should be kept.
-    fn run(&mut self, tx: &Transaction<'_>) -> bool;
+    fn run(&mut self, conn: &mut Connection) -> bool;
     /// Answers the caller once the batch committed (or failed as a whole).
     fn finish(self: Box<Self>, commit: Result<(), &StoreError>);
 }
@@ -30,16 +30,16 @@ struct TypedJob<F, T, E> {
 
 impl<F, T, E> Job for TypedJob<F, T, E>
 where
-    F: FnOnce(&Transaction<'_>) -> Result<T, E> + Send,
+    F: for<'t> FnOnce(&'t mut dyn Tx) -> Work<'t, T, E> + Send,
     T: Send,
     E: From<StoreError> + Send,
 {
-    fn run(&mut self, tx: &Transaction<'_>) -> bool {
+    fn run(&mut self, conn: &mut Connection) -> bool {
         let Some(work) = self.work.take() else {
             return false;
         };
         let _entered = self.span.enter();
-        let outcome = catch_unwind(AssertUnwindSafe(|| work(tx)))
+        let outcome = catch_unwind(AssertUnwindSafe(|| run_on(conn, work)))
             .unwrap_or_else(|_| Err(StoreError::Worker("a write panicked".into()).into()));
         let ok = outcome.is_ok();
         self.outcome = Some(outcome);
@@ -79,7 +79,7 @@ impl Writer {
     /// Queues `work` and waits until it is committed (or refused).
     pub async fn write<T, E, F>(&self, work: F) -> Result<T, E>
     where
-        F: FnOnce(&Transaction<'_>) -> Result<T, E> + Send + 'static,
+        F: for<'t> FnOnce(&'t mut dyn Tx) -> Work<'t, T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
@@ -119,15 +119,23 @@ fn write_loop(mut conn: Connection, queue: Receiver<Box<dyn Job>>) {
 }
 
 fn run_batch(conn: &mut Connection, batch: &mut [Box<dyn Job>]) -> Result<(), StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let outcome = run_jobs(conn, batch).and_then(|()| Ok(conn.execute_batch("COMMIT")?));
+    if outcome.is_err() && !conn.is_autocommit() {
+        // Nothing of a failed batch may stay: the next batch starts clean.
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    outcome
+}
+
+fn run_jobs(conn: &mut Connection, batch: &mut [Box<dyn Job>]) -> Result<(), StoreError> {
     for job in batch.iter_mut() {
-        tx.execute_batch("SAVEPOINT job")?;
-        if job.run(&tx) {
-            tx.execute_batch("RELEASE job")?;
+        conn.execute_batch("SAVEPOINT job")?;
+        if job.run(conn) {
+            conn.execute_batch("RELEASE job")?;
         } else {
-            tx.execute_batch("ROLLBACK TO job; RELEASE job")?;
+            conn.execute_batch("ROLLBACK TO job; RELEASE job")?;
         }
     }
-    tx.commit()?;
     Ok(())
 }

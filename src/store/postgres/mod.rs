@@ -1,0 +1,187 @@
+//! The PostgreSQL engine: a pool of connections shared by every request of this process, and
+//! as many processes as the database serves.
+//!
+//! What one process cannot keep in memory (sessions, failure counts) lives in the database,
+//! and writers to one user's list take turns through a row lock ([`TaskRows::hold_list`]), so
+//! several processes behave as one.
+//!
+//! [`TaskRows::hold_list`]: super::TaskRows::hold_list
+
+mod challenges;
+mod failures;
+mod sessions;
+mod settings;
+mod tasks;
+mod users;
+
+use super::{StoreError, Tx, Work};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use std::time::Duration;
+use tokio_postgres::{IsolationLevel, NoTls};
+
+/// Numbered migrations, compiled in; `listo_migrations` records which ran.
+const MIGRATIONS: &[(i32, &str)] = &[(
+    1,
+    include_str!("../../../migrations/postgres/0001_init.sql"),
+)];
+
+/// Any number, the same in every listo: processes starting together migrate one at a time.
+const MIGRATION_LOCK: i64 = 0x6c6973746f; // "listo"
+
+/// How long a request waits for a free connection, or for a new one, before failing.
+const POOL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One transaction on a pooled PostgreSQL connection.
+pub struct PgTx<'c> {
+    tx: deadpool_postgres::Transaction<'c>,
+}
+
+/// The PostgreSQL database, through a pool of connections.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool,
+}
+
+impl PgStore {
+    /// Connects, checks the server answers, and brings the schema up to date.
+    pub async fn open(url: &str, pool_size: usize) -> Result<Self, StoreError> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::Pool(format!("not a PostgreSQL URL: {e}")))?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                // A broken connection shows itself on use; checking each one out costs a round trip.
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(pool_size.max(1))
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(POOL_TIMEOUT))
+            .create_timeout(Some(POOL_TIMEOUT))
+            .build()
+            .map_err(|e| StoreError::Pool(e.to_string()))?;
+        let store = Self { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| StoreError::Pool(e.to_string()))
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        tx.query_one("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS listo_migrations (
+                 version    INTEGER PRIMARY KEY,
+                 applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+             )",
+        )
+        .await?;
+        let done: i32 = tx
+            .query_one(
+                "SELECT COALESCE(max(version), 0) FROM listo_migrations",
+                &[],
+            )
+            .await?
+            .get(0);
+        let known = MIGRATIONS.last().map_or(0, |(v, _)| *v);
+        if done > known {
+            return Err(StoreError::Migration(format!(
+                "the database is at schema version {done}, newer than this listo knows ({known}); run the newer listo"
+            )));
+        }
+        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > done) {
+            tx.batch_execute(sql)
+                .await
+                .map_err(|e| StoreError::Migration(format!("postgres {version}: {e}")))?;
+            tx.execute(
+                "INSERT INTO listo_migrations (version) VALUES ($1)",
+                &[version],
+            )
+            .await?;
+            tracing::info!(version, "applied PostgreSQL migration");
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Runs `work` in a read-only REPEATABLE READ transaction: one snapshot for all its queries.
+    pub async fn read<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: for<'t> FnOnce(&'t mut dyn Tx) -> Work<'t, T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let mut client = self.client().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(StoreError::from)?;
+        let mut tx = PgTx { tx };
+        let value = work(&mut tx).await?;
+        tx.tx.commit().await.map_err(StoreError::from)?;
+        Ok(value)
+    }
+
+    /// Runs `work` in a READ COMMITTED transaction, committed only if it returns `Ok`
+    /// (`synchronous_commit` decides durability; its default, `on`, waits for the disk).
+    pub async fn write<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: for<'t> FnOnce(&'t mut dyn Tx) -> Work<'t, T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(StoreError::from)?;
+        let mut tx = PgTx { tx };
+        // On `Err` the transaction is dropped, which rolls it back.
+        let value = work(&mut tx).await?;
+        tx.tx.commit().await.map_err(StoreError::from)?;
+        Ok(value)
+    }
+}
+
+impl PgTx<'_> {
+    /// Runs a cached statement expected to return at most one row.
+    async fn opt(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Option<tokio_postgres::Row>, StoreError> {
+        let stmt = self.tx.prepare_cached(sql).await?;
+        Ok(self.tx.query_opt(&stmt, params).await?)
+    }
+
+    /// Runs a cached statement and returns its rows.
+    async fn all(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
+        let stmt = self.tx.prepare_cached(sql).await?;
+        Ok(self.tx.query(&stmt, params).await?)
+    }
+
+    /// Runs a cached statement and returns how many rows it changed.
+    async fn exec(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<usize, StoreError> {
+        let stmt = self.tx.prepare_cached(sql).await?;
+        Ok(self.tx.execute(&stmt, params).await? as usize)
+    }
+}

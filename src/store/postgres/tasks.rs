@@ -1,0 +1,262 @@
+//! The `tasks` table and the order keys that place each task in its owner's list.
+//!
+//! Every statement is scoped by `user_id`: a task id alone never reaches a row. The order is
+//! `sort_key` in byte order (the column's collation is "C"), unique per user.
+
+use super::PgTx;
+use crate::domain::{SortKey, Task, TaskChanges, TaskDate, TaskStatus, TaskText};
+use crate::store::rows::{TaskColumns, parse_key};
+use crate::store::tx::NewTask;
+use crate::store::{Side, StoreError, TaskRows};
+use async_trait::async_trait;
+use tokio_postgres::Row;
+
+const COLUMNS: &str = "id, date, text, status, created_at, updated_at, sort_key";
+
+fn into_task(row: &Row) -> Result<Task, StoreError> {
+    TaskColumns {
+        id: row.try_get(0)?,
+        date: row.try_get(1)?,
+        text: row.try_get(2)?,
+        status: row.try_get(3)?,
+        created_at: row.try_get(4)?,
+        updated_at: row.try_get(5)?,
+        sort_key: row.try_get(6)?,
+    }
+    .into_task()
+}
+
+fn first_key(row: Option<Row>) -> Result<Option<SortKey>, StoreError> {
+    row.map(|r| parse_key(r.try_get(0)?)).transpose()
+}
+
+impl PgTx<'_> {
+    async fn count_tasks(&self, user_id: i64, delta: i64) -> Result<(), StoreError> {
+        self.exec(
+            "UPDATE users SET task_count = task_count + $2 WHERE id = $1",
+            &[&user_id, &delta],
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl TaskRows for PgTx<'_> {
+    // NO KEY UPDATE: writers to this list wait for each other, while rows that merely reference
+    // the user (a new session, a new task) do not.
+    async fn hold_list(&mut self, user_id: i64) -> Result<(), StoreError> {
+        self.opt(
+            "SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE",
+            &[&user_id],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_task(
+        &mut self,
+        user_id: i64,
+        new: NewTask<'_>,
+        now_ms: i64,
+    ) -> Result<Task, StoreError> {
+        let row = self
+            .opt(
+                &format!(
+                    "INSERT INTO tasks (user_id, date, text, status, sort_key, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {COLUMNS}"
+                ),
+                &[
+                    &user_id,
+                    &new.date.to_iso(),
+                    &new.text.as_str(),
+                    &new.status.as_str(),
+                    &new.key.as_str(),
+                    &now_ms,
+                ],
+            )
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("INSERT returned no row".into()))?;
+        self.count_tasks(user_id, 1).await?;
+        into_task(&row)
+    }
+
+    async fn task(&mut self, user_id: i64, id: i64) -> Result<Option<Task>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2");
+        let row = self.opt(&sql, &[&id, &user_id]).await?;
+        row.as_ref().map(into_task).transpose()
+    }
+
+    async fn update_task(
+        &mut self,
+        user_id: i64,
+        id: i64,
+        changes: &TaskChanges,
+        now_ms: i64,
+    ) -> Result<Option<Task>, StoreError> {
+        let row = self
+            .opt(
+                &format!(
+                    "UPDATE tasks SET date = COALESCE($3, date), text = COALESCE($4, text),
+                                      status = COALESCE($5, status), updated_at = $6
+                     WHERE id = $1 AND user_id = $2 RETURNING {COLUMNS}"
+                ),
+                &[
+                    &id,
+                    &user_id,
+                    &changes.date.map(TaskDate::to_iso),
+                    &changes.text.as_ref().map(TaskText::as_str),
+                    &changes.status.map(TaskStatus::as_str),
+                    &now_ms,
+                ],
+            )
+            .await?;
+        row.as_ref().map(into_task).transpose()
+    }
+
+    async fn delete_task(&mut self, user_id: i64, id: i64) -> Result<bool, StoreError> {
+        let deleted = self
+            .exec(
+                "DELETE FROM tasks WHERE id = $1 AND user_id = $2",
+                &[&id, &user_id],
+            )
+            .await?;
+        if deleted > 0 {
+            self.count_tasks(user_id, -1).await?;
+        }
+        Ok(deleted > 0)
+    }
+
+    async fn tasks_after(
+        &mut self,
+        user_id: i64,
+        key: Option<&SortKey>,
+        limit: u32,
+    ) -> Result<Vec<Task>, StoreError> {
+        // Every key sorts above the empty string.
+        let after = key.map_or("", SortKey::as_str);
+        let rows = self
+            .all(
+                &format!(
+                    "SELECT {COLUMNS} FROM tasks WHERE user_id = $1 AND sort_key > $2
+                     ORDER BY sort_key LIMIT $3"
+                ),
+                &[&user_id, &after, &i64::from(limit)],
+            )
+            .await?;
+        rows.iter().map(into_task).collect()
+    }
+
+    async fn page_keys(
+        &mut self,
+        user_id: i64,
+        offset: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, SortKey)>, StoreError> {
+        let rows = self
+            .all(
+                "SELECT id, sort_key FROM tasks WHERE user_id = $1 ORDER BY sort_key
+                 LIMIT $2 OFFSET $3",
+                &[&user_id, &i64::from(limit), &offset],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, parse_key(r.try_get(1)?)?)))
+            .collect()
+    }
+
+    async fn key_at(&mut self, user_id: i64, offset: i64) -> Result<Option<SortKey>, StoreError> {
+        let row = self
+            .opt(
+                "SELECT sort_key FROM tasks WHERE user_id = $1 ORDER BY sort_key LIMIT 1 OFFSET $2",
+                &[&user_id, &offset],
+            )
+            .await?;
+        first_key(row)
+    }
+
+    async fn key_of(&mut self, user_id: i64, id: i64) -> Result<Option<SortKey>, StoreError> {
+        let row = self
+            .opt(
+                "SELECT sort_key FROM tasks WHERE id = $1 AND user_id = $2",
+                &[&id, &user_id],
+            )
+            .await?;
+        first_key(row)
+    }
+
+    async fn neighbour(
+        &mut self,
+        user_id: i64,
+        key: Option<&SortKey>,
+        side: Side,
+        skip: i64,
+    ) -> Result<Option<SortKey>, StoreError> {
+        // With no key, the comparison is left out by comparing against a bound every key passes.
+        let (sql, bound) = match side {
+            Side::Before => (
+                "SELECT sort_key FROM tasks WHERE user_id = $1 AND sort_key < $2 AND id <> $3
+                 ORDER BY sort_key DESC LIMIT 1",
+                key.map_or("~", SortKey::as_str),
+            ),
+            Side::After => (
+                "SELECT sort_key FROM tasks WHERE user_id = $1 AND sort_key > $2 AND id <> $3
+                 ORDER BY sort_key LIMIT 1",
+                key.map_or("", SortKey::as_str),
+            ),
+        };
+        first_key(self.opt(sql, &[&user_id, &bound, &skip]).await?)
+    }
+
+    async fn owned(&mut self, user_id: i64, ids: &[i64]) -> Result<Vec<i64>, StoreError> {
+        let rows = self
+            .all(
+                "SELECT id FROM tasks WHERE user_id = $1 AND id = ANY($2)",
+                &[&user_id, &ids],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?)
+    }
+
+    async fn set_keys(
+        &mut self,
+        user_id: i64,
+        keys: &[(i64, SortKey)],
+        touched_ms: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let ids: Vec<i64> = keys.iter().map(|(id, _)| *id).collect();
+        let new: Vec<&str> = keys.iter().map(|(_, key)| key.as_str()).collect();
+        // The order index is unique and checked row by row, and a new key may be the old key of
+        // another task being rewritten: the tasks first step aside to keys no real key can take
+        // (`~` sorts after every digit).
+        self.exec(
+            "UPDATE tasks SET sort_key = '~' || id WHERE user_id = $1 AND id = ANY($2)",
+            &[&user_id, &ids],
+        )
+        .await?;
+        self.exec(
+            "UPDATE tasks t SET sort_key = k.key, updated_at = COALESCE($4, t.updated_at)
+             FROM unnest($2::bigint[], $3::text[]) AS k(id, key)
+             WHERE t.user_id = $1 AND t.id = k.id",
+            &[&user_id, &ids, &new, &touched_ms],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn order(&mut self, user_id: i64) -> Result<Vec<i64>, StoreError> {
+        let rows = self
+            .all(
+                "SELECT id FROM tasks WHERE user_id = $1 ORDER BY sort_key",
+                &[&user_id],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?)
+    }
+}

@@ -1,0 +1,59 @@
+//! The `users` table.
+
+use super::PgTx;
+use crate::store::rows::User;
+use crate::store::{StoreError, Users, from_millis};
+use async_trait::async_trait;
+use tokio_postgres::Row;
+
+const COLUMNS: &str = "id, email, password_hash, created_at";
+
+fn into_user(row: &Row) -> Result<User, StoreError> {
+    Ok(User {
+        id: row.try_get(0)?,
+        email: row.try_get(1)?,
+        password_hash: row.try_get(2)?,
+        created_at: from_millis(row.try_get(3)?)?,
+    })
+}
+
+#[async_trait]
+impl Users for PgTx<'_> {
+    async fn insert_user(
+        &mut self,
+        email: &str,
+        password_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<User>, StoreError> {
+        let row = self
+            .opt(
+                &format!(
+                    "INSERT INTO users (email, password_hash, created_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (email) DO NOTHING RETURNING {COLUMNS}"
+                ),
+                &[&email, &password_hash, &now_ms],
+            )
+            .await?;
+        row.as_ref().map(into_user).transpose()
+    }
+
+    async fn user_by_email(&mut self, email: &str) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM users WHERE email = $1");
+        let row = self.opt(&sql, &[&email]).await?;
+        row.as_ref().map(into_user).transpose()
+    }
+
+    async fn user_by_id(&mut self, id: i64) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+        let row = self.opt(&sql, &[&id]).await?;
+        row.as_ref().map(into_user).transpose()
+    }
+
+    async fn task_count(&mut self, user_id: i64) -> Result<u64, StoreError> {
+        let row = self
+            .opt("SELECT task_count FROM users WHERE id = $1", &[&user_id])
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("no user {user_id} to count tasks of")))?;
+        Ok(row.try_get::<_, i64>(0)? as u64)
+    }
+}

@@ -1,0 +1,212 @@
+//! The SQLite engine: one file, reader threads and one group-commit writer thread.
+//!
+//! SQLite calls block, so none runs on the async workers: a closure's work runs on a reader
+//! thread or the writer thread. There its future is polled once: every operation of
+//! [`SqliteTx`] finishes synchronously, so the whole closure does too (see [`run_ready`]).
+
+mod challenges;
+mod failures;
+mod readers;
+mod sessions;
+mod settings;
+mod tasks;
+mod users;
+mod writer;
+
+use super::{StoreError, Tx, Work};
+use rusqlite::Connection;
+use rusqlite_migration::{M, Migrations};
+use std::future::Future;
+use std::path::Path;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+/// Migrations are compiled into the binary; `PRAGMA user_version` records how far a file has come.
+const MIGRATION_STEPS: &[M<'static>] = &[
+    M::up(include_str!("../../../migrations/sqlite/0001_init.sql")),
+    M::up(include_str!(
+        "../../../migrations/sqlite/0002_ids_and_failures.sql"
+    ))
+    .foreign_key_check(),
+];
+const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATION_STEPS);
+
+/// Reader threads (each with its own connection); under WAL they read side by side while the
+/// writer commits. More than the cores, so a read waiting on the disk does not stall the rest.
+const READERS: usize = 4;
+
+/// One transaction on a SQLite connection; the thread that owns the connection runs it.
+pub struct SqliteTx<'c> {
+    conn: &'c mut Connection,
+}
+
+impl SqliteTx<'_> {
+    /// The connection, for statements.
+    fn conn(&self) -> &Connection {
+        self.conn
+    }
+}
+
+/// Runs a closure's work to completion on this thread. Every [`SqliteTx`] operation is
+/// synchronous, so the future is ready at its first poll; one that is not awaited something
+/// other than the store, which cannot finish here.
+fn run_ready<T, E: From<StoreError>>(work: Work<'_, T, E>) -> Result<T, E> {
+    let mut work = pin!(work);
+    match work.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(result) => result,
+        Poll::Pending => Err(StoreError::Worker(
+            "a SQLite transaction awaited something other than the store".into(),
+        )
+        .into()),
+    }
+}
+
+/// Runs `work` on `conn`, which the caller has put inside a transaction.
+fn run_on<T, E, F>(conn: &mut Connection, work: F) -> Result<T, E>
+where
+    F: for<'t> FnOnce(&'t mut dyn Tx) -> Work<'t, T, E>,
+    E: From<StoreError>,
+{
+    let mut tx = SqliteTx { conn };
+    run_ready(work(&mut tx))
+}
+
+/// The SQLite database: reader threads and one writer thread over one file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    readers: readers::Readers,
+    writer: writer::Writer,
+    /// Held while the store lives: a second process on the same file would keep its own
+    /// session cache and rate limits, and answer for tokens this one has revoked.
+    _lock: std::sync::Arc<std::fs::File>,
+}
+
+impl SqliteStore {
+    /// Opens (creating file and folders if needed) and migrates the database.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let lock = lock_file(path)?;
+        let mut write_conn = open_connection(path)?;
+        // Migrations that rebuild a table must not cascade its DROP into the tables that
+        // reference it: foreign keys are off while they run, and checked after each.
+        write_conn.pragma_update(None, "foreign_keys", false)?;
+        MIGRATIONS.to_latest(&mut write_conn)?;
+        write_conn.pragma_update(None, "foreign_keys", true)?;
+        let read_conns = (0..READERS)
+            .map(|_| open_connection(path))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            readers: readers::Readers::start(read_conns),
+            writer: writer::Writer::start(write_conn)?,
+            _lock: std::sync::Arc::new(lock),
+        })
+    }
+
+    /// Runs `work` on a reader thread in a read transaction (one snapshot).
+    pub async fn read<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: for<'t> FnOnce(&'t mut dyn Tx) -> Work<'t, T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.readers.read(work).await
+    }
+
+    /// Runs `work` on the writer thread inside a `BEGIN IMMEDIATE` transaction shared with the
+    /// other writes waiting at that moment (group commit).
+    pub async fn write<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: for<'t> FnOnce(&'t mut dyn Tx) -> Work<'t, T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.writer.write(work).await
+    }
+
+    /// Folds the WAL back into the database file (at shutdown, so the file alone is complete).
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        self.readers
+            .with_connection(|conn| {
+                // (busy, wal frames, frames checkpointed); busy = 1 when a reader (Litestream
+                // keeps one) held the WAL past the busy timeout: not an error, the WAL stays.
+                let busy: i64 =
+                    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+                if busy != 0 {
+                    tracing::warn!(
+                        "WAL checkpoint at shutdown skipped: a reader holds the WAL (Litestream?)"
+                    );
+                }
+                Ok(())
+            })
+            .await
+    }
+}
+
+/// Takes an exclusive advisory lock (`flock`) on the database file, creating it if need be.
+/// SQLite's own locks are `fcntl` locks, which this does not touch; the kernel drops it when the
+/// process ends, however it ends.
+fn lock_file(path: &Path) -> Result<std::fs::File, StoreError> {
+    let io = |source| StoreError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::InUse),
+        Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+    }
+}
+
+/// Opens a connection with the pragmas every connection needs; WAL lets readers proceed while
+/// the writer commits, FULL sync makes an acknowledged commit survive power loss.
+fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_millis(5000))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;",
+    )?;
+    Ok(conn)
+}
+
+/// Copies the live database at `source` into a new file at `dest` through SQLite's online
+/// backup API: consistent even while a server writes to `source`. The copy appears under its
+/// final name only once complete.
+pub fn backup(source: &Path, dest: &Path) -> Result<(), StoreError> {
+    if !source.exists() {
+        return Err(StoreError::Io {
+            path: source.to_owned(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no database file here"),
+        });
+    }
+    let io = |source| StoreError::Io {
+        path: dest.to_owned(),
+        source,
+    };
+    if dest.exists() {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "refusing to overwrite an existing file",
+        )));
+    }
+    let partial = dest.with_extension("partial");
+    let conn = Connection::open_with_flags(source, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    conn.busy_timeout(Duration::from_millis(5000))?;
+    conn.backup(rusqlite::MAIN_DB, &partial, None)?;
+    std::fs::rename(&partial, dest).map_err(io)?;
+    Ok(())
+}

@@ -1,0 +1,69 @@
+//! Reader threads: a fixed set of threads, each owning one read connection, run read jobs.
+//!
+//! A fixed set keeps threads, per-thread allocator arenas and SQLite page caches bounded under
+//! any load, and hands a read to a thread that already holds its connection and prepared
+//! statements.
+
+use super::{StoreError, Tx, Work, run_on};
+use crate::workers::WorkerPool;
+use rusqlite::Connection;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use tokio::sync::oneshot;
+
+/// The handle requests use to queue reads.
+#[derive(Clone)]
+pub struct Readers {
+    pool: WorkerPool<Connection>,
+}
+
+impl Readers {
+    /// Starts one thread per connection; they end when the last handle is dropped.
+    pub fn start(connections: Vec<Connection>) -> Self {
+        Self {
+            pool: WorkerPool::start("reader", connections),
+        }
+    }
+
+    /// Runs `work` in a read transaction on a reader thread, so every query in it sees one snapshot.
+    pub async fn read<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: for<'t> FnOnce(&'t mut dyn Tx) -> Work<'t, T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.with_connection(move |conn| {
+            conn.execute_batch("BEGIN DEFERRED")
+                .map_err(StoreError::from)?;
+            let result = run_on(conn, work);
+            // A read changes nothing: ending it either way only releases the snapshot.
+            conn.execute_batch("COMMIT").map_err(StoreError::from)?;
+            result
+        })
+        .await
+    }
+
+    /// Runs `work` on a reader thread's connection, outside any transaction.
+    pub async fn with_connection<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let span = tracing::Span::current();
+        self.pool
+            .submit(Box::new(move |conn: &mut Connection| {
+                let _entered = span.enter();
+                let result = catch_unwind(AssertUnwindSafe(|| work(conn))).unwrap_or_else(|_| {
+                    // A panic may have left the snapshot open; end it so the next read is fresh.
+                    let _ = conn.execute_batch("ROLLBACK");
+                    Err(StoreError::Worker("a read panicked".into()).into())
+                });
+                let _ = reply.send(result);
+            }))
+            .map_err(|e| StoreError::Worker(e.to_string()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Worker("a reader thread dropped a read".into()))?
+    }
+}

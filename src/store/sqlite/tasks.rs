@@ -1,0 +1,249 @@
+//! The `tasks` table and the order keys that place each task in its owner's list.
+//!
+//! Every statement is scoped by `user_id`: a task id alone never reaches a row.
+
+use super::SqliteTx;
+use super::users::add_task_count;
+use crate::domain::{SortKey, Task, TaskChanges, TaskDate, TaskStatus, TaskText};
+use crate::store::rows::{TaskColumns, parse_key};
+use crate::store::tx::NewTask;
+use crate::store::{Side, StoreError, TaskRows};
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, params};
+
+const COLUMNS: &str = "id, date, text, status, created_at, updated_at, sort_key";
+
+fn columns(row: &rusqlite::Row<'_>) -> rusqlite::Result<TaskColumns> {
+    Ok(TaskColumns {
+        id: row.get(0)?,
+        date: row.get(1)?,
+        text: row.get(2)?,
+        status: row.get(3)?,
+        created_at: row.get(4)?,
+        updated_at: row.get(5)?,
+        sort_key: row.get(6)?,
+    })
+}
+
+impl SqliteTx<'_> {
+    /// One key (or none) from a query with the given parameters.
+    fn one_key(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Option<SortKey>, StoreError> {
+        let key: Option<String> = self
+            .conn()
+            .prepare_cached(sql)?
+            .query_row(params, |r| r.get(0))
+            .optional()?;
+        key.as_deref().map(parse_key).transpose()
+    }
+}
+
+#[async_trait]
+impl TaskRows for SqliteTx<'_> {
+    // The writer thread runs one write transaction at a time: lists are already held.
+    async fn hold_list(&mut self, _user_id: i64) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn insert_task(
+        &mut self,
+        user_id: i64,
+        new: NewTask<'_>,
+        now_ms: i64,
+    ) -> Result<Task, StoreError> {
+        let row = self
+            .conn()
+            .prepare_cached(&format!(
+                "INSERT INTO tasks (user_id, date, text, status, sort_key, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING {COLUMNS}"
+            ))?
+            .query_row(
+                params![
+                    user_id,
+                    new.date.to_iso(),
+                    new.text.as_str(),
+                    new.status.as_str(),
+                    new.key.as_str(),
+                    now_ms
+                ],
+                columns,
+            )?;
+        add_task_count(self.conn(), user_id, 1)?;
+        row.into_task()
+    }
+
+    async fn task(&mut self, user_id: i64, id: i64) -> Result<Option<Task>, StoreError> {
+        let row = self
+            .conn()
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM tasks WHERE id = ?1 AND user_id = ?2"
+            ))?
+            .query_row(params![id, user_id], columns)
+            .optional()?;
+        row.map(TaskColumns::into_task).transpose()
+    }
+
+    async fn update_task(
+        &mut self,
+        user_id: i64,
+        id: i64,
+        changes: &TaskChanges,
+        now_ms: i64,
+    ) -> Result<Option<Task>, StoreError> {
+        let row = self
+            .conn()
+            .prepare_cached(&format!(
+                "UPDATE tasks SET date = COALESCE(?3, date), text = COALESCE(?4, text),
+                                  status = COALESCE(?5, status), updated_at = ?6
+                 WHERE id = ?1 AND user_id = ?2 RETURNING {COLUMNS}"
+            ))?
+            .query_row(
+                params![
+                    id,
+                    user_id,
+                    changes.date.map(TaskDate::to_iso),
+                    changes.text.as_ref().map(TaskText::as_str),
+                    changes.status.map(TaskStatus::as_str),
+                    now_ms
+                ],
+                columns,
+            )
+            .optional()?;
+        row.map(TaskColumns::into_task).transpose()
+    }
+
+    async fn delete_task(&mut self, user_id: i64, id: i64) -> Result<bool, StoreError> {
+        let deleted = self.conn().execute(
+            "DELETE FROM tasks WHERE id = ?1 AND user_id = ?2",
+            params![id, user_id],
+        )?;
+        if deleted > 0 {
+            add_task_count(self.conn(), user_id, -1)?;
+        }
+        Ok(deleted > 0)
+    }
+
+    async fn tasks_after(
+        &mut self,
+        user_id: i64,
+        key: Option<&SortKey>,
+        limit: u32,
+    ) -> Result<Vec<Task>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM tasks WHERE user_id = ?1 AND sort_key > ?2
+             ORDER BY sort_key, id LIMIT ?3"
+        ))?;
+        // Every key sorts above the empty string.
+        let after = key.map_or("", SortKey::as_str);
+        let rows = stmt.query_map(params![user_id, after, limit], columns)?;
+        rows.map(|r| r?.into_task()).collect()
+    }
+
+    async fn page_keys(
+        &mut self,
+        user_id: i64,
+        offset: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, SortKey)>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT id, sort_key FROM tasks WHERE user_id = ?1 ORDER BY sort_key, id
+             LIMIT ?2 OFFSET ?3",
+        )?;
+        let rows = stmt.query_map(params![user_id, limit, offset], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?;
+        rows.map(|r| {
+            let (id, key) = r?;
+            Ok((id, parse_key(&key)?))
+        })
+        .collect()
+    }
+
+    // The walk to the offset stays inside the order index, which holds the keys.
+    async fn key_at(&mut self, user_id: i64, offset: i64) -> Result<Option<SortKey>, StoreError> {
+        self.one_key(
+            "SELECT sort_key FROM tasks WHERE user_id = ?1 ORDER BY sort_key LIMIT 1 OFFSET ?2",
+            params![user_id, offset],
+        )
+    }
+
+    async fn key_of(&mut self, user_id: i64, id: i64) -> Result<Option<SortKey>, StoreError> {
+        self.one_key(
+            "SELECT sort_key FROM tasks WHERE id = ?1 AND user_id = ?2",
+            params![id, user_id],
+        )
+    }
+
+    async fn neighbour(
+        &mut self,
+        user_id: i64,
+        key: Option<&SortKey>,
+        side: Side,
+        skip: i64,
+    ) -> Result<Option<SortKey>, StoreError> {
+        // With no key, the comparison is left out by comparing against a bound every key passes.
+        let (sql, bound) = match side {
+            Side::Before => (
+                "SELECT sort_key FROM tasks WHERE user_id = ?1 AND sort_key < ?2 AND id <> ?3
+                 ORDER BY sort_key DESC LIMIT 1",
+                key.map_or("~", SortKey::as_str),
+            ),
+            Side::After => (
+                "SELECT sort_key FROM tasks WHERE user_id = ?1 AND sort_key > ?2 AND id <> ?3
+                 ORDER BY sort_key LIMIT 1",
+                key.map_or("", SortKey::as_str),
+            ),
+        };
+        self.one_key(sql, params![user_id, bound, skip])
+    }
+
+    async fn owned(&mut self, user_id: i64, ids: &[i64]) -> Result<Vec<i64>, StoreError> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT 1 FROM tasks WHERE id = ?1 AND user_id = ?2")?;
+        let mut mine = Vec::with_capacity(ids.len());
+        for &id in ids {
+            if stmt.exists(params![id, user_id])? {
+                mine.push(id);
+            }
+        }
+        Ok(mine)
+    }
+
+    async fn set_keys(
+        &mut self,
+        user_id: i64,
+        keys: &[(i64, SortKey)],
+        touched_ms: Option<i64>,
+    ) -> Result<(), StoreError> {
+        // A new key may equal the old key of another task being rewritten, and the order index
+        // is unique, so the tasks first step aside to keys no real key can take (`~` sorts after
+        // every digit).
+        let mut park = self.conn().prepare_cached(
+            "UPDATE tasks SET sort_key = '~' || id WHERE id = ?1 AND user_id = ?2",
+        )?;
+        for (id, _) in keys {
+            park.execute(params![id, user_id])?;
+        }
+        let mut place = self.conn().prepare_cached(
+            "UPDATE tasks SET sort_key = ?3, updated_at = COALESCE(?4, updated_at)
+             WHERE id = ?1 AND user_id = ?2",
+        )?;
+        for (id, key) in keys {
+            place.execute(params![id, user_id, key.as_str(), touched_ms])?;
+        }
+        Ok(())
+    }
+
+    async fn order(&mut self, user_id: i64) -> Result<Vec<i64>, StoreError> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT id FROM tasks WHERE user_id = ?1 ORDER BY sort_key, id")?;
+        Ok(stmt
+            .query_map([user_id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?)
+    }
+}

@@ -1,0 +1,89 @@
+//! The `users` table.
+
+use super::SqliteTx;
+use crate::store::rows::User;
+use crate::store::{StoreError, Users, from_millis};
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, params};
+
+const COLUMNS: &str = "id, email, password_hash, created_at";
+
+fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, String, String, i64)> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+}
+
+fn into_user(
+    (id, email, password_hash, created): (i64, String, String, i64),
+) -> Result<User, StoreError> {
+    Ok(User {
+        id,
+        email,
+        password_hash,
+        created_at: from_millis(created)?,
+    })
+}
+
+impl SqliteTx<'_> {
+    fn user_where(
+        &self,
+        filter: &str,
+        value: &dyn rusqlite::ToSql,
+    ) -> Result<Option<User>, StoreError> {
+        let row = self
+            .conn()
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE {filter} = ?1"))?
+            .query_row([value], from_row)
+            .optional()?;
+        row.map(into_user).transpose()
+    }
+}
+
+#[async_trait]
+impl Users for SqliteTx<'_> {
+    async fn insert_user(
+        &mut self,
+        email: &str,
+        password_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<User>, StoreError> {
+        let row = self
+            .conn()
+            .query_row(
+                &format!(
+                    "INSERT INTO users (email, password_hash, created_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (email) DO NOTHING RETURNING {COLUMNS}"
+                ),
+                params![email, password_hash, now_ms],
+                from_row,
+            )
+            .optional()?;
+        row.map(into_user).transpose()
+    }
+
+    async fn user_by_email(&mut self, email: &str) -> Result<Option<User>, StoreError> {
+        self.user_where("email", &email)
+    }
+
+    async fn user_by_id(&mut self, id: i64) -> Result<Option<User>, StoreError> {
+        self.user_where("id", &id)
+    }
+
+    async fn task_count(&mut self, user_id: i64) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn()
+            .prepare_cached("SELECT task_count FROM users WHERE id = ?1")?
+            .query_row([user_id], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+}
+
+/// Moves the user's task counter by `delta`.
+pub(super) fn add_task_count(
+    conn: &rusqlite::Connection,
+    user_id: i64,
+    delta: i64,
+) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE users SET task_count = task_count + ?2 WHERE id = ?1")?
+        .execute(params![user_id, delta])?;
+    Ok(())
+}

@@ -1,0 +1,183 @@
+//! The store interface: what one transaction can do, engine by engine the same.
+//!
+//! Every method takes `&mut self`: a transaction is used by one caller at a time, and an engine's
+//! transaction need not be shareable between threads to be sent to one.
+
+use super::StoreError;
+use super::rows::{Challenge, SessionRow, Side, User};
+use crate::domain::{SortKey, Task, TaskChanges, TaskDate, TaskStatus, TaskText};
+use async_trait::async_trait;
+
+/// One transaction on either engine: everything the service layer may ask of storage.
+pub trait Tx: Users + Challenges + Sessions + Failures + Settings + TaskRows {}
+
+impl<T: Users + Challenges + Sessions + Failures + Settings + TaskRows> Tx for T {}
+
+/// Accounts.
+#[async_trait]
+pub trait Users: Send {
+    /// Inserts an account, or returns `None` when the email is already registered.
+    async fn insert_user(
+        &mut self,
+        email: &str,
+        password_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<User>, StoreError>;
+    /// The account with this email, if any.
+    async fn user_by_email(&mut self, email: &str) -> Result<Option<User>, StoreError>;
+    /// The account with this id, if any.
+    async fn user_by_id(&mut self, id: i64) -> Result<Option<User>, StoreError>;
+    /// How many tasks the user holds (a counter kept with the tasks, so no list is counted).
+    async fn task_count(&mut self, user_id: i64) -> Result<u64, StoreError>;
+}
+
+/// Logins waiting for their emailed code.
+#[async_trait]
+pub trait Challenges: Send {
+    /// Stores a new challenge.
+    async fn insert_challenge(&mut self, id: &str, challenge: &Challenge)
+    -> Result<(), StoreError>;
+    /// The challenge with this id, held until the transaction ends (two verifies of one
+    /// challenge take turns, on any process).
+    async fn challenge(&mut self, id: &str) -> Result<Option<Challenge>, StoreError>;
+    /// Records how many wrong codes remain.
+    async fn set_attempts_left(&mut self, id: &str, attempts_left: u32) -> Result<(), StoreError>;
+    /// Ends every live challenge of the user: their codes answer `code_expired` from now on.
+    async fn end_challenges_of(&mut self, user_id: i64, now_ms: i64) -> Result<(), StoreError>;
+    /// Removes a challenge (used: a code works once).
+    async fn delete_challenge(&mut self, id: &str) -> Result<(), StoreError>;
+    /// Deletes challenges that expired before `before_ms`; returns how many.
+    async fn delete_expired_challenges(&mut self, before_ms: i64) -> Result<usize, StoreError>;
+}
+
+/// Sessions, stored as keyed hashes of their tokens.
+#[async_trait]
+pub trait Sessions: Send {
+    /// Stores a new session (its `email` is the user's and is not stored again).
+    async fn insert_session(
+        &mut self,
+        token_hash: &[u8; 32],
+        row: &SessionRow,
+    ) -> Result<(), StoreError>;
+    /// The session with this token hash, with its user's email.
+    async fn session(&mut self, token_hash: &[u8; 32]) -> Result<Option<SessionRow>, StoreError>;
+    /// Marks a session logged out; the row stays until it expires so a reuse reads as revoked.
+    async fn revoke_session(
+        &mut self,
+        token_hash: &[u8; 32],
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// Deletes sessions that expired before `before_ms`; returns how many.
+    async fn delete_expired_sessions(&mut self, before_ms: i64) -> Result<usize, StoreError>;
+}
+
+/// Failed sign-ins and wrong codes, counted over sliding windows.
+#[async_trait]
+pub trait Failures: Send {
+    /// Records one failure under each `(scope, key)`.
+    async fn record_failures(
+        &mut self,
+        keys: &[(&str, &str)],
+        at_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// When `limit` or more failures fall after `since_ms`: the time of the one that has to
+    /// leave the window before another attempt fits (the `limit`-th newest).
+    async fn failure_limit_reached_at(
+        &mut self,
+        scope: &str,
+        key: &str,
+        since_ms: i64,
+        limit: u32,
+    ) -> Result<Option<i64>, StoreError>;
+    /// Deletes failures older than `before_ms`; returns how many.
+    async fn delete_failures_before(&mut self, before_ms: i64) -> Result<usize, StoreError>;
+}
+
+/// Server-wide settings.
+#[async_trait]
+pub trait Settings: Send {
+    /// The stored hashing secret; `candidate` becomes it when none is stored yet (the first
+    /// process to store one wins, and every process reads the same).
+    async fn secret_or_insert(&mut self, candidate: [u8; 32]) -> Result<[u8; 32], StoreError>;
+}
+
+/// Tasks and the order keys that place each in its owner's list. Every statement is scoped by
+/// `user_id`: a task id alone never reaches a row.
+#[async_trait]
+pub trait TaskRows: Send {
+    /// Holds the user's list until the transaction ends: writers to one list take turns (on
+    /// every process), so two of them never compute keys from the same old order.
+    async fn hold_list(&mut self, user_id: i64) -> Result<(), StoreError>;
+    /// Inserts a task at `key` and counts it.
+    async fn insert_task(
+        &mut self,
+        user_id: i64,
+        new: NewTask<'_>,
+        now_ms: i64,
+    ) -> Result<Task, StoreError>;
+    /// The user's task with this id.
+    async fn task(&mut self, user_id: i64, id: i64) -> Result<Option<Task>, StoreError>;
+    /// Applies the present fields of `changes`; `None` when the user has no such task.
+    async fn update_task(
+        &mut self,
+        user_id: i64,
+        id: i64,
+        changes: &TaskChanges,
+        now_ms: i64,
+    ) -> Result<Option<Task>, StoreError>;
+    /// Deletes the user's task and uncounts it; `false` when there was none.
+    async fn delete_task(&mut self, user_id: i64, id: i64) -> Result<bool, StoreError>;
+    /// Up to `limit` tasks in the user's order after `key` (from the start when `None`): a
+    /// range read of the order index, the same cost at any depth.
+    async fn tasks_after(
+        &mut self,
+        user_id: i64,
+        key: Option<&SortKey>,
+        limit: u32,
+    ) -> Result<Vec<Task>, StoreError>;
+    /// The ids and keys of the `limit` tasks after the first `offset` in the user's order.
+    async fn page_keys(
+        &mut self,
+        user_id: i64,
+        offset: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, SortKey)>, StoreError>;
+    /// The key of the task at position `offset` (0-based) in the user's order.
+    async fn key_at(&mut self, user_id: i64, offset: i64) -> Result<Option<SortKey>, StoreError>;
+    /// The key of one of the user's tasks.
+    async fn key_of(&mut self, user_id: i64, id: i64) -> Result<Option<SortKey>, StoreError>;
+    /// The nearest key on `side` of `key` (of the whole list when `None`), ignoring task `skip`
+    /// so a task being moved is not its own neighbour.
+    async fn neighbour(
+        &mut self,
+        user_id: i64,
+        key: Option<&SortKey>,
+        side: Side,
+        skip: i64,
+    ) -> Result<Option<SortKey>, StoreError>;
+    /// The ids among `ids` that belong to the user.
+    async fn owned(&mut self, user_id: i64, ids: &[i64]) -> Result<Vec<i64>, StoreError>;
+    /// Gives each listed task its new key (no other task of the user may hold it after) and
+    /// touches `updated_at` when `touched_ms` is set (a change the user made).
+    async fn set_keys(
+        &mut self,
+        user_id: i64,
+        keys: &[(i64, SortKey)],
+        touched_ms: Option<i64>,
+    ) -> Result<(), StoreError>;
+    /// The ids of all the user's tasks, in order (for respacing keys).
+    async fn order(&mut self, user_id: i64) -> Result<Vec<i64>, StoreError>;
+}
+
+/// A task about to be stored.
+#[derive(Debug, Clone, Copy)]
+pub struct NewTask<'a> {
+    /// The day it is for.
+    pub date: TaskDate,
+    /// What to do.
+    pub text: &'a TaskText,
+    /// Done or not.
+    pub status: TaskStatus,
+    /// Its place.
+    pub key: &'a SortKey,
+}

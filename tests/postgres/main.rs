@@ -1,0 +1,30 @@
+//! The black-box stories of `tests/api/` again, on PostgreSQL: each test gets a fresh database
+//! on a throwaway server this binary starts (or on `LISTO_TEST_POSTGRES`). Then what only
+//! PostgreSQL offers: several listo processes on one database, and `listo copy`.
+
+#[path = "../api/auth.rs"]
+mod auth;
+#[path = "../api/bad_input.rs"]
+mod bad_input;
+// Shared by both test binaries, which each use a part.
+#[allow(dead_code)]
+#[path = "../api/database.rs"]
+mod database;
+#[path = "../api/hardening.rs"]
+mod hardening;
+#[path = "../api/headers.rs"]
+mod headers;
+#[allow(dead_code)]
+#[path = "../api/helpers.rs"]
+mod helpers;
+#[path = "../api/openapi.rs"]
+mod openapi;
+#[path = "../api/requests.rs"]
+mod requests;
+#[path = "../api/sort.rs"]
+mod sort;
+#[path = "../api/tasks.rs"]
+mod tasks;
+
+/// The engine every story in this binary runs on.
+const ENGINE: database::Engine = database::Engine::Postgres;
