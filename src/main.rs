@@ -28,6 +28,16 @@ enum Command {
     },
     /// Exit 0 if the local server's /readyz answers 200 (for container health checks).
     Healthcheck,
+    /// Copy a SQLite database (users, tasks, live sessions) into an empty PostgreSQL database;
+    /// stop the listo serving the file first.
+    Copy {
+        /// The SQLite file.
+        #[arg(long, value_name = "SQLITE_PATH")]
+        from: PathBuf,
+        /// The PostgreSQL database, `postgres://user:password@host:port/dbname`.
+        #[arg(long, value_name = "POSTGRES_URL")]
+        to: String,
+    },
 }
 
 #[tokio::main]
@@ -47,6 +57,32 @@ async fn main() -> ExitCode {
         Command::Serve => serve().await,
         Command::Backup { path } => with_config(|config| backup(config, &path)),
         Command::Healthcheck => with_config(healthcheck),
+        Command::Copy { from, to } => copy(&from, &to).await,
+    }
+}
+
+async fn copy(from: &std::path::Path, to: &str) -> ExitCode {
+    use listo::store::{Location, copy};
+    let Ok(Location::Postgres(url)) = Location::parse(to) else {
+        eprintln!("listo: copy --to takes a postgres:// URL");
+        return ExitCode::from(2);
+    };
+    match copy::sqlite_to_postgres(from, &url).await {
+        Ok(copied) => {
+            println!(
+                "copied {} users, {} tasks and {} live sessions from {} to {url}; \
+                 counts and every user's task order checked",
+                copied.users,
+                copied.tasks,
+                copied.sessions,
+                from.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("listo: copy failed: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -6,13 +6,14 @@
 //! - [`sqlite`]: the embedded default, one file, reader threads and a group-commit writer;
 //! - [`postgres`]: for several listo processes on one database server.
 
+pub mod copy;
 mod location;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
 mod tx;
 
-pub use location::Location;
+pub use location::{Location, PostgresUrl};
 pub use rows::{Challenge, SessionRow, Side, User, from_millis, to_millis};
 pub use tx::{Challenges, Failures, NewTask, Sessions, Settings, TaskRows, Tx, Users};
 

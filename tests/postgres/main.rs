@@ -26,5 +26,7 @@ mod sort;
 #[path = "../api/tasks.rs"]
 mod tasks;
 
+mod copy;
+
 /// The engine every story in this binary runs on.
 const ENGINE: database::Engine = database::Engine::Postgres;

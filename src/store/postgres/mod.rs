@@ -8,6 +8,7 @@
 //! [`TaskRows::hold_list`]: super::TaskRows::hold_list
 
 mod challenges;
+mod copy;
 mod failures;
 mod sessions;
 mod settings;
@@ -62,7 +63,7 @@ impl PgStore {
             .wait_timeout(Some(POOL_TIMEOUT))
             .create_timeout(Some(POOL_TIMEOUT))
             .build()
-            .map_err(|e| StoreError::Pool(e.to_string()))?;
+            .map_err(|e| StoreError::Pool(causes(&e)))?;
         let store = Self { pool };
         store.migrate().await?;
         Ok(store)
@@ -72,7 +73,7 @@ impl PgStore {
         self.pool
             .get()
             .await
-            .map_err(|e| StoreError::Pool(e.to_string()))
+            .map_err(|e| StoreError::Pool(causes(&e)))
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
@@ -152,6 +153,19 @@ impl PgStore {
         tx.tx.commit().await.map_err(StoreError::from)?;
         Ok(value)
     }
+}
+
+/// An error with its causes ("error connecting to server: Connection refused"): the pool's
+/// own message alone does not say what went wrong.
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 impl PgTx<'_> {

@@ -5,6 +5,7 @@
 //! [`SqliteTx`] finishes synchronously, so the whole closure does too (see [`run_ready`]).
 
 mod challenges;
+mod copy;
 mod failures;
 mod readers;
 mod sessions;

@@ -1,0 +1,144 @@
+//! Writing a copied database for `listo copy`: one transaction, checked before it commits.
+
+use super::PgStore;
+use crate::store::StoreError;
+use crate::store::copy::{Copied, CopyError, Snapshot, check};
+use std::collections::BTreeMap;
+use tokio_postgres::Transaction;
+
+/// Rows per INSERT: large enough that a million tasks take seconds, small enough that one
+/// statement's arrays stay a few megabytes.
+const BATCH: usize = 5_000;
+
+impl PgStore {
+    /// Writes `snapshot` into this database, which must hold no users and no tasks; reads the
+    /// result back and commits only if it matches.
+    pub async fn restore(&self, snapshot: &Snapshot) -> Result<(), CopyError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(StoreError::from)?;
+        // Nobody may start writing into the target while it is filled.
+        tx.batch_execute("LOCK TABLE users, tasks, sessions, settings IN EXCLUSIVE MODE")
+            .await
+            .map_err(StoreError::from)?;
+        let row = tx
+            .query_one(
+                "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM tasks)",
+                &[],
+            )
+            .await
+            .map_err(StoreError::from)?;
+        let (users, tasks): (i64, i64) = (row.get(0), row.get(1));
+        if users > 0 || tasks > 0 {
+            return Err(CopyError::TargetNotEmpty { users, tasks });
+        }
+        write(&tx, snapshot).await.map_err(StoreError::from)?;
+        let (found, orders) = read_back(&tx).await.map_err(StoreError::from)?;
+        check(snapshot, &found, &orders)?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(())
+    }
+}
+
+async fn write(tx: &Transaction<'_>, s: &Snapshot) -> Result<(), tokio_postgres::Error> {
+    for (key, value) in &s.settings {
+        // The source's secret replaces any a listo started on the empty target made: the
+        // copied session tokens are hashed with it.
+        tx.execute(
+            "INSERT INTO settings (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            &[key, value],
+        )
+        .await?;
+    }
+    for chunk in s.users.chunks(BATCH) {
+        let ids: Vec<i64> = chunk.iter().map(|u| u.id).collect();
+        let emails: Vec<&str> = chunk.iter().map(|u| u.email.as_str()).collect();
+        let hashes: Vec<&str> = chunk.iter().map(|u| u.password_hash.as_str()).collect();
+        let created: Vec<i64> = chunk.iter().map(|u| u.created_at).collect();
+        let counts: Vec<i64> = chunk.iter().map(|u| u.task_count).collect();
+        tx.execute(
+            "INSERT INTO users (id, email, password_hash, created_at, task_count)
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])",
+            &[&ids, &emails, &hashes, &created, &counts],
+        )
+        .await?;
+    }
+    for chunk in s.tasks.chunks(BATCH) {
+        let column = |f: fn(&crate::store::copy::TaskRow) -> &str| -> Vec<&str> {
+            chunk.iter().map(f).collect()
+        };
+        let ids: Vec<i64> = chunk.iter().map(|t| t.id).collect();
+        let users: Vec<i64> = chunk.iter().map(|t| t.user_id).collect();
+        let created: Vec<i64> = chunk.iter().map(|t| t.created_at).collect();
+        let updated: Vec<i64> = chunk.iter().map(|t| t.updated_at).collect();
+        tx.execute(
+            "INSERT INTO tasks (id, user_id, date, text, status, sort_key, created_at, updated_at)
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[],
+                                  $6::text[], $7::bigint[], $8::bigint[])",
+            &[
+                &ids,
+                &users,
+                &column(|t| &t.date),
+                &column(|t| &t.text),
+                &column(|t| &t.status),
+                &column(|t| &t.sort_key),
+                &created,
+                &updated,
+            ],
+        )
+        .await?;
+    }
+    for chunk in s.sessions.chunks(BATCH) {
+        let hashes: Vec<&[u8]> = chunk.iter().map(|r| r.token_hash.as_slice()).collect();
+        let users: Vec<i64> = chunk.iter().map(|r| r.user_id).collect();
+        let issued: Vec<i64> = chunk.iter().map(|r| r.issued_at).collect();
+        let expires: Vec<i64> = chunk.iter().map(|r| r.expires_at).collect();
+        let revoked: Vec<Option<i64>> = chunk.iter().map(|r| r.revoked_at).collect();
+        tx.execute(
+            "INSERT INTO sessions (token_hash, user_id, issued_at, expires_at, revoked_at)
+             SELECT * FROM unnest($1::bytea[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])",
+            &[&hashes, &users, &issued, &expires, &revoked],
+        )
+        .await?;
+    }
+    // The next id handed out follows the highest the source ever handed out.
+    for (table, last) in [("users", s.last_user_id), ("tasks", s.last_task_id)] {
+        tx.execute(
+            &format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), GREATEST($1::bigint, 1), $1::bigint > 0)"
+            ),
+            &[&last],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The counts and every user's order, as the target holds them now.
+async fn read_back(
+    tx: &Transaction<'_>,
+) -> Result<(Copied, BTreeMap<i64, Vec<i64>>), tokio_postgres::Error> {
+    let row = tx
+        .query_one(
+            "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM tasks),
+                    (SELECT count(*) FROM sessions)",
+            &[],
+        )
+        .await?;
+    let count = |i: usize| row.get::<_, i64>(i) as usize;
+    let found = Copied {
+        users: count(0),
+        tasks: count(1),
+        sessions: count(2),
+    };
+    let orders = tx
+        .query(
+            "SELECT user_id, array_agg(id ORDER BY sort_key) FROM tasks GROUP BY user_id",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    Ok((found, orders))
+}

@@ -1,0 +1,107 @@
+//! Reading the whole database for `listo copy`.
+
+use super::SqliteStore;
+use crate::store::StoreError;
+use crate::store::copy::{SessionRecord, Snapshot, TaskRow, UserRow};
+use rusqlite::Connection;
+
+impl SqliteStore {
+    /// Every row `listo copy` moves, from one read transaction.
+    pub async fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        self.readers
+            .with_connection(|conn| {
+                conn.execute_batch("BEGIN DEFERRED")?;
+                let snapshot = read_all(conn);
+                conn.execute_batch("COMMIT")?;
+                snapshot
+            })
+            .await
+    }
+}
+
+fn read_all(conn: &Connection) -> Result<Snapshot, StoreError> {
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let mut snapshot = Snapshot {
+        settings: collect(conn, "SELECT key, value FROM settings", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?,
+        users: collect(
+            conn,
+            "SELECT id, email, password_hash, created_at, task_count FROM users ORDER BY id",
+            [],
+            |r| {
+                Ok(UserRow {
+                    id: r.get(0)?,
+                    email: r.get(1)?,
+                    password_hash: r.get(2)?,
+                    created_at: r.get(3)?,
+                    task_count: r.get(4)?,
+                })
+            },
+        )?,
+        tasks: collect(
+            conn,
+            "SELECT id, user_id, date, text, status, sort_key, created_at, updated_at
+             FROM tasks ORDER BY user_id, sort_key",
+            [],
+            |r| {
+                Ok(TaskRow {
+                    id: r.get(0)?,
+                    user_id: r.get(1)?,
+                    date: r.get(2)?,
+                    text: r.get(3)?,
+                    status: r.get(4)?,
+                    sort_key: r.get(5)?,
+                    created_at: r.get(6)?,
+                    updated_at: r.get(7)?,
+                })
+            },
+        )?,
+        sessions: collect(
+            conn,
+            "SELECT token_hash, user_id, issued_at, expires_at, revoked_at FROM sessions
+             WHERE expires_at > ?1",
+            [now_ms],
+            |r| {
+                Ok(SessionRecord {
+                    token_hash: r.get(0)?,
+                    user_id: r.get(1)?,
+                    issued_at: r.get(2)?,
+                    expires_at: r.get(3)?,
+                    revoked_at: r.get(4)?,
+                })
+            },
+        )?,
+        ..Snapshot::default()
+    };
+    // AUTOINCREMENT keeps the highest id ever handed out, deleted rows included.
+    for (table, last) in [
+        ("users", &mut snapshot.last_user_id),
+        ("tasks", &mut snapshot.last_task_id),
+    ] {
+        let issued: Vec<i64> = collect(
+            conn,
+            "SELECT seq FROM sqlite_sequence WHERE name = ?1",
+            [table],
+            |r| r.get(0),
+        )?;
+        let present: i64 = conn.query_row(
+            &format!("SELECT COALESCE(MAX(id), 0) FROM {table}"),
+            [],
+            |r| r.get(0),
+        )?;
+        *last = issued.into_iter().fold(present, i64::max);
+    }
+    Ok(snapshot)
+}
+
+fn collect<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map(params, row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
