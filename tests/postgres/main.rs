@@ -26,6 +26,7 @@ mod sort;
 #[path = "../api/tasks.rs"]
 mod tasks;
 
+mod connect;
 mod copy;
 
 /// The engine every story in this binary runs on.

@@ -17,8 +17,10 @@ mod users;
 
 use super::{StoreError, Tx, Work};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio_postgres::{IsolationLevel, NoTls};
+use tokio_postgres::IsolationLevel;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// Numbered migrations, compiled in; `listo_migrations` records which ran.
 const MIGRATIONS: &[(i32, &str)] = &[(
@@ -51,7 +53,7 @@ impl PgStore {
             .map_err(|e| StoreError::Pool(format!("not a PostgreSQL URL: {e}")))?;
         let manager = Manager::from_config(
             config,
-            NoTls,
+            tls()?,
             ManagerConfig {
                 // A broken connection shows itself on use; checking each one out costs a round trip.
                 recycling_method: RecyclingMethod::Fast,
@@ -153,6 +155,23 @@ impl PgStore {
         tx.tx.commit().await.map_err(StoreError::from)?;
         Ok(value)
     }
+}
+
+/// TLS for the connection, used as the URL's `sslmode` says (`prefer` when unset: TLS when the
+/// server offers it; `require` refuses a server without). Managed PostgreSQL services require
+/// it. The server's certificate is checked against the public web roots.
+fn tls() -> Result<MakeRustlsConnect, StoreError> {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| StoreError::Pool(format!("TLS set-up: {e}")))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(MakeRustlsConnect::new(config))
 }
 
 /// An error with its causes ("error connecting to server: Connection refused"): the pool's

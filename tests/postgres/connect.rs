@@ -1,0 +1,41 @@
+//! Reaching the server: what start-up says when it cannot, never showing a password.
+
+use crate::database::fresh_postgres_database;
+use crate::helpers::*;
+use listo::store::Location;
+
+/// Start-up's one line for this database URL.
+async fn start_error(url: &str) -> String {
+    let smtp = SmtpCatcher::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(dir.path(), &smtp);
+    config.database = Location::parse(url).unwrap();
+    match listo::App::build(config).await {
+        Ok(_) => panic!("listo started on {url}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn a_url_that_requires_tls_is_refused_by_a_server_without_it() {
+    let url = format!("{}?sslmode=require", fresh_postgres_database());
+    let err = start_error(&url).await;
+    assert!(err.starts_with("LISTO_DATABASE"), "{err}");
+    assert!(err.to_lowercase().contains("tls"), "{err}");
+}
+
+#[tokio::test]
+async fn an_unreachable_server_stops_start_up_naming_the_setting_but_not_the_password() {
+    // Port 1 on loopback: nothing listens there.
+    let err = start_error("postgres://listo:hunter2-secret@127.0.0.1:1/listo").await;
+    assert!(err.starts_with("LISTO_DATABASE"), "{err}");
+    assert!(err.contains("Connection refused"), "{err}");
+    assert!(
+        !err.contains("hunter2-secret"),
+        "the password was shown: {err}"
+    );
+    assert!(
+        !captured_logs().contains("hunter2-secret"),
+        "the password was logged"
+    );
+}
