@@ -266,6 +266,26 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// A client for a listo that already serves at `base` (say, a process the test started) on
+    /// the database at `database`, mailing to `smtp`. The endpoint methods, `db` and `count_rows`
+    /// work as for a spawned app. The server is not this value's: `stop` does nothing and
+    /// `restart` must not be called; `config()` is the defaults with that database and mail.
+    pub fn attach(base: &str, database: &str, smtp: &SmtpCatcher) -> TestApp {
+        let mut config = Config::from_lookup(|_| None).expect("defaults are valid");
+        config.database = listo::store::Location::parse(database).expect("a database location");
+        config.mail = MailConfig::Smtp(smtp.url.clone());
+        TestApp {
+            base: base.to_owned(),
+            http: reqwest::Client::new(),
+            smtp: smtp.clone(),
+            config,
+            running: None,
+            _dir: tempfile::tempdir().unwrap(),
+        }
+    }
+}
+
 /// A user who went through register → login → emailed code → verify.
 #[derive(Debug, Clone)]
 pub struct SignedIn {

@@ -26,6 +26,7 @@ mod sort;
 #[path = "../api/tasks.rs"]
 mod tasks;
 
+mod cluster;
 mod connect;
 mod copy;
 
