@@ -88,6 +88,11 @@ pub const SETTINGS: &[Setting] = &[
         "wrong codes per account per rolling hour; past it, login answers 429; 0 = off",
     ),
     setting(
+        "LISTO_RESET_LIMIT_PER_HOUR",
+        "5",
+        "password reset requests per hour for one email, from all addresses together (each sends an email); 0 = off",
+    ),
+    setting(
         "LISTO_TRUST_PROXY",
         "false",
         "take the client address from the last X-Forwarded-For entry (behind a PaaS proxy)",
@@ -173,8 +178,10 @@ pub struct SignInLimits {
     pub per_addr: u32,
     /// Failed sign-ins per hour for one email, all addresses together.
     pub per_email_hourly: u32,
-    /// Wrong codes per account per rolling hour.
+    /// Wrong codes per account per rolling hour (and per email, for reset codes).
     pub codes_per_hour: u32,
+    /// Password reset requests per email per rolling hour.
+    pub resets_per_hour: u32,
 }
 
 impl SignInLimits {
@@ -184,6 +191,7 @@ impl SignInLimits {
         per_addr: 0,
         per_email_hourly: 0,
         codes_per_hour: 0,
+        resets_per_hour: 0,
     };
 }
 
@@ -358,6 +366,12 @@ impl Config {
                     get("LISTO_CODE_LIMIT_PER_HOUR"),
                     "LISTO_CODE_LIMIT_PER_HOUR",
                     10,
+                    per_hour,
+                )?,
+                resets_per_hour: parse_or(
+                    get("LISTO_RESET_LIMIT_PER_HOUR"),
+                    "LISTO_RESET_LIMIT_PER_HOUR",
+                    5,
                     per_hour,
                 )?,
             },

@@ -31,6 +31,9 @@ pub enum MailError {
     /// The outbox folder could not be created.
     #[error("creating outbox {0}: {1}")]
     OutboxDir(PathBuf, std::io::Error),
+    /// The last email failed moments ago; answered without trying, like that one.
+    #[error("the last email failed {0} s ago")]
+    RecentlyFailed(u64),
 }
 
 enum Transport {
@@ -62,40 +65,76 @@ impl Mailer {
         Ok(Self { transport, from })
     }
 
-    /// Emails a login code; returns only once the server (or the outbox file) has the message.
+    /// Emails a code; returns only once the server (or the outbox file) has the message.
     pub async fn send_code(
         &self,
+        purpose: CodePurpose,
         to: &Email,
         code: &OtpCode,
         valid_for: Duration,
     ) -> Result<(), MailError> {
         let minutes = valid_for.as_secs().div_ceil(60).max(1);
         let unit = if minutes == 1 { "minute" } else { "minutes" };
-        let body = format!(
-            "Your listo sign-in code is {code}\n\n\
-             It is valid for {minutes} {unit} and works once.\n\
-             Enter it where you signed in.\n\n\
-             If you did not try to sign in, someone knows your password:\n\
-             change it.\n",
-            code = code.expose(),
-        );
+        let code = code.expose();
+        let (subject, body) = match purpose {
+            CodePurpose::SignIn => (
+                format!("Your listo sign-in code (valid {minutes} {unit})"),
+                format!(
+                    "Your listo sign-in code is {code}\n\n\
+                     It is valid for {minutes} {unit} and works once.\n\
+                     Enter it where you signed in.\n\n\
+                     If you did not try to sign in, someone knows your password:\n\
+                     change it.\n"
+                ),
+            ),
+            CodePurpose::PasswordReset => (
+                format!("Your listo password reset code (valid {minutes} {unit})"),
+                format!(
+                    "Your listo password reset code is {code}\n\n\
+                     It is valid for {minutes} {unit} and works once.\n\
+                     Enter it with your new password where you asked to reset it.\n\
+                     Resetting signs you out everywhere.\n\n\
+                     If you did not ask to reset your password, ignore this email:\n\
+                     your password stays as it is.\n"
+                ),
+            ),
+        };
         let to_box = Mailbox::new(None, to.as_str().parse()?);
         let message = Message::builder()
             .from(self.from.clone())
             .to(to_box)
-            .subject(format!("Your listo sign-in code (valid {minutes} {unit})"))
+            .subject(subject)
             .header(ContentType::TEXT_PLAIN)
             .body(body)?;
+        let what = purpose.describe();
         match &self.transport {
             Transport::Smtp(smtp) => {
                 smtp.send(message).await?;
-                tracing::info!("sign-in code emailed over smtp");
+                tracing::info!("{what} emailed over smtp");
             }
             Transport::Outbox(files, dir) => {
                 let id = files.send(message).await?;
-                tracing::info!(file = %dir.join(format!("{id}.eml")).display(), "sign-in code written to the outbox (no LISTO_SMTP_URL set)");
+                tracing::info!(file = %dir.join(format!("{id}.eml")).display(), "{what} written to the outbox (no LISTO_SMTP_URL set)");
             }
         }
         Ok(())
+    }
+}
+
+/// What an emailed code is for; each says so in its subject and body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodePurpose {
+    /// The second step of a login.
+    SignIn,
+    /// Setting a new password without the old one.
+    PasswordReset,
+}
+
+impl CodePurpose {
+    fn describe(self) -> &'static str {
+        match self {
+            CodePurpose::SignIn => "sign-in code",
+            CodePurpose::PasswordReset => "password reset code",
+        }
     }
 }

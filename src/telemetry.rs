@@ -3,12 +3,29 @@
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
+/// Libraries that log what they are given at debug level: the PostgreSQL driver writes every
+/// statement's parameters (password hashes, session ids, emails), its connection layer the
+/// bytes on the wire. They are held to `info`, whatever `RUST_LOG` asks for.
+const HELD_TO_INFO: &[&str] = &["tokio_postgres", "postgres_protocol", "deadpool_postgres"];
+
+/// The log filter for `directives` (the syntax of `RUST_LOG`), with the libraries that would log
+/// secrets held to `info`.
+pub fn filter(directives: &str) -> EnvFilter {
+    let mut filter = EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("info"));
+    for target in HELD_TO_INFO {
+        if let Ok(directive) = format!("{target}=info").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    filter
+}
+
 /// Installs the global subscriber; `RUST_LOG` filters (default `info`).
 pub fn init<W>(json: bool, writer: W)
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = filter(&std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

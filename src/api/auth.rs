@@ -1,16 +1,18 @@
-//! `/v1/auth/*`: register, login, verify, logout, session.
+//! `/v1/auth/*` for signing in: register, login, verify, logout, session. The rest of an
+//! account (passwords, sessions, deletion) is in `account.rs`.
 
 use super::ApiTags;
-use super::client::Client;
+use super::client::{Client, UserAgent};
 use super::json::JsonBody;
 use super::problem::{ApiError, BODY, Code, Failure, SESSION, both, declare};
 use super::security::SignedIn;
-use crate::domain::{ChallengeId, Email, OtpCode, Password};
-use crate::service::Auth;
+use crate::domain::{ChallengeId, Device, Email, OtpCode, Password};
+use crate::service::{Auth, LoginStarted, LogoutScope};
 use chrono::{DateTime, Utc};
+use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use serde::Deserialize;
 
 // Debug is not derived on bodies holding a password or a code, so neither can reach a log line.
@@ -63,10 +65,11 @@ pub struct Account {
     created_at: DateTime<Utc>,
 }
 
-/// A login waiting for the emailed code.
+/// A code was emailed: the challenge it answers.
 #[derive(Debug, Object)]
 pub struct Challenge {
-    /// Send this back to /v1/auth/verify with the code.
+    /// Send this back with the code (to /v1/auth/verify after a login, to
+    /// /v1/auth/password-reset/confirm after a reset request).
     challenge_id: String,
     /// When the code stops working.
     expires_at: DateTime<Utc>,
@@ -81,10 +84,10 @@ pub struct Challenge {
 pub struct CodeSubmission {
     /// The `challenge_id` the login answered with.
     #[oai(validator(pattern = r"^[A-Za-z0-9_-]{22}$"))]
-    challenge_id: String,
+    pub(super) challenge_id: String,
     /// The 6 digits from the email.
     #[oai(validator(pattern = r"^[0-9]{6}$"))]
-    code: String,
+    pub(super) code: String,
 }
 
 impl Example for CodeSubmission {
@@ -131,6 +134,17 @@ pub struct SessionInfo {
     expires_in: i64,
 }
 
+impl Challenge {
+    /// The answer to a request that emailed a code.
+    pub(super) fn sent(started: LoginStarted, detail: &str) -> Self {
+        Self {
+            challenge_id: started.challenge_id.as_str().to_owned(),
+            expires_at: started.expires_at,
+            detail: detail.into(),
+        }
+    }
+}
+
 #[derive(ApiResponse)]
 enum Registered {
     /// The account exists; log in next.
@@ -156,6 +170,19 @@ declare!(RegisterErrors: BODY, &[Code::EmailTaken, Code::RateLimited, Code::Busy
 declare!(LoginErrors: BODY, &[Code::InvalidCredentials, Code::RateLimited, Code::EmailUnavailable, Code::Busy]);
 declare!(VerifyErrors: BODY, &[Code::InvalidCode, Code::CodeExpired, Code::TooManyAttempts]);
 declare!(SessionErrors: SESSION);
+declare!(LogoutErrors: SESSION, &[Code::ValidationFailed]);
+
+/// Which sessions a logout ends.
+#[derive(Debug, Clone, Copy, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum Scope {
+    /// This session (the default).
+    Local,
+    /// Every other session of yours.
+    Others,
+    /// All your sessions, this one included.
+    Global,
+}
 
 /// Sign-in operations.
 pub struct AuthApi;
@@ -196,13 +223,10 @@ impl AuthApi {
     ) -> Result<LoginAccepted, Failure<LoginErrors>> {
         let (email, password) = body.0.parse()?;
         let started = auth.login(email, password, client.0).await?;
-        Ok(LoginAccepted::Accepted(Json(Challenge {
-            challenge_id: started.challenge_id.as_str().to_owned(),
-            expires_at: started.expires_at,
-            detail:
-                "A 6-digit code was emailed; send it to /v1/auth/verify with this challenge_id."
-                    .into(),
-        })))
+        Ok(LoginAccepted::Accepted(Json(Challenge::sent(
+            started,
+            "A 6-digit code was emailed; send it to /v1/auth/verify with this challenge_id.",
+        ))))
     }
 
     /// Trade the emailed code for an access token.
@@ -213,6 +237,8 @@ impl AuthApi {
     #[oai(path = "/verify", method = "post", operation_id = "verify")]
     async fn verify(
         &self,
+        client: Client,
+        agent: UserAgent,
         body: JsonBody<CodeSubmission>,
         auth: poem::web::Data<&Auth>,
     ) -> Result<Json<AccessToken>, Failure<VerifyErrors>> {
@@ -220,7 +246,8 @@ impl AuthApi {
             ("challenge_id", ChallengeId::parse(&body.0.challenge_id)),
             ("code", OtpCode::parse(&body.0.code)),
         )?;
-        let issued = auth.verify(challenge, code).await?;
+        let device = Device::new(agent.0.as_deref(), client.0.0);
+        let issued = auth.verify(challenge, code, device).await?;
         Ok(Json(AccessToken {
             access_token: issued.token.encode(),
             token_type: "Bearer".into(),
@@ -229,16 +256,26 @@ impl AuthApi {
         }))
     }
 
-    /// End the session on the server.
+    /// End sessions on the server: this one, the others, or all.
     ///
-    /// The token answers `session_revoked` from now on, everywhere.
+    /// `scope=local` (the default) ends this session, `others` every other session of yours
+    /// (other devices), `global` all of them. An ended token answers `session_revoked` from now
+    /// on, on every listo process.
     #[oai(path = "/logout", method = "post", operation_id = "logout")]
     async fn logout(
         &self,
         session: SignedIn,
+        /// Which sessions to end: `local` (this one), `others`, `global`.
+        #[oai(example = "scope_example")]
+        scope: Query<Option<Scope>>,
         auth: poem::web::Data<&Auth>,
-    ) -> Result<LoggedOut, Failure<SessionErrors>> {
-        auth.logout(session.0).await?;
+    ) -> Result<LoggedOut, Failure<LogoutErrors>> {
+        let scope = match scope.0.unwrap_or(Scope::Local) {
+            Scope::Local => LogoutScope::Local,
+            Scope::Others => LogoutScope::Others,
+            Scope::Global => LogoutScope::Global,
+        };
+        auth.logout(session.0, scope).await?;
         Ok(LoggedOut::Done)
     }
 
@@ -263,8 +300,12 @@ impl AuthApi {
     }
 }
 
+fn scope_example() -> Option<Scope> {
+    Some(Scope::Local)
+}
+
 /// Whole seconds from now until `t`, rounded up so a live session never reports 0.
-fn seconds_until(t: DateTime<Utc>) -> i64 {
+pub(super) fn seconds_until(t: DateTime<Utc>) -> i64 {
     let ms = (t - Utc::now()).num_milliseconds().max(0);
     (ms + 999) / 1000
 }

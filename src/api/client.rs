@@ -25,3 +25,12 @@ impl<'a> FromRequest<'a> for Client {
         Ok(Client(ClientAddr(forwarded.or(peer))))
     }
 }
+
+/// The `User-Agent` header, kept with a new session to show its owner where it was opened.
+pub struct UserAgent(pub Option<String>);
+
+impl<'a> FromRequest<'a> for UserAgent {
+    async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
+        Ok(UserAgent(req.header("user-agent").map(str::to_owned)))
+    }
+}

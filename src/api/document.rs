@@ -28,6 +28,18 @@ pub fn finish(generated: &str) -> String {
             operation.entry("security").or_insert_with(|| json!([]));
         }
     }
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        for parameter in paths
+            .values_mut()
+            .filter_map(Value::as_object_mut)
+            .flat_map(|item| item.values_mut())
+            .filter_map(|op| op.get_mut("parameters"))
+            .filter_map(Value::as_array_mut)
+            .flatten()
+        {
+            unwrap_example(parameter);
+        }
+    }
     let bodies: Vec<String> = doc
         .get("paths")
         .and_then(Value::as_object)
@@ -57,6 +69,28 @@ pub fn finish(generated: &str) -> String {
         }
     }
     serde_json::to_string_pretty(&doc).unwrap_or_else(|_| generated.to_owned())
+}
+
+/// An enum parameter with an example comes out as `allOf: [{$ref}, {example}]`, which generated
+/// clients read as an anonymous type: the schema becomes the plain `$ref` again and the example
+/// moves to the parameter, where OpenAPI 3.0 keeps parameter examples.
+fn unwrap_example(parameter: &mut Value) {
+    let Some(schema) = parameter.get("schema") else {
+        return;
+    };
+    let Some([reference, example]) = schema
+        .get("allOf")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+    else {
+        return;
+    };
+    let (Some(reference), Some(example)) = (reference.get("$ref"), example.get("example")) else {
+        return;
+    };
+    let (reference, example) = (reference.clone(), example.clone());
+    parameter["schema"] = json!({ "$ref": reference });
+    parameter["example"] = example;
 }
 
 /// Which methods each path of the document takes, for the `Allow` header of a 405.

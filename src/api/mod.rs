@@ -1,5 +1,6 @@
 //! HTTP: poem-openapi operations, the Bearer guard and the mapping of every error to a problem.
 
+mod account;
 mod auth;
 mod client;
 mod cors;
@@ -23,19 +24,31 @@ use std::time::Instant;
 /// Groups of operations in the document.
 #[derive(Tags)]
 enum ApiTags {
-    /// Register, sign in with an emailed code, sessions.
+    /// Register, sign in with an emailed code, log out.
     Auth,
+    /// Your password, your sessions, your account.
+    Account,
     /// Your tasks and their order.
     Tasks,
     /// Probes.
     System,
 }
 
-type Apis = (auth::AuthApi, tasks::TaskApi, system::SystemApi);
+type Apis = (
+    auth::AuthApi,
+    account::AccountApi,
+    tasks::TaskApi,
+    system::SystemApi,
+);
 
 fn service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (auth::AuthApi, tasks::TaskApi, system::SystemApi),
+        (
+            auth::AuthApi,
+            account::AccountApi,
+            tasks::TaskApi,
+            system::SystemApi,
+        ),
         "listo",
         env!("CARGO_PKG_VERSION"),
     )

@@ -2,6 +2,7 @@
 
 mod code;
 mod cursor;
+mod device;
 mod email;
 mod page;
 mod password;
@@ -12,13 +13,14 @@ mod token;
 
 pub use code::OtpCode;
 pub use cursor::PageCursor;
+pub use device::Device;
 pub use email::Email;
 pub use page::{MAX_PER_PAGE, PageRequest};
 pub use password::Password;
 pub use placement::Placement;
 pub use sort_key::SortKey;
 pub use task::{Task, TaskChanges, TaskDate, TaskStatus, TaskText};
-pub use token::{ChallengeId, SessionToken};
+pub use token::{ChallengeId, SessionId, SessionToken};
 
 /// Why a value was refused, in words a client can act on (the caller names the field).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

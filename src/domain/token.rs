@@ -73,6 +73,40 @@ impl ChallengeId {
     }
 }
 
+/// A session's public name: listed to its owner and used to end it; 128 random bits that say
+/// nothing of the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionId(String);
+
+impl SessionId {
+    /// 16 random bytes, base64url.
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 16];
+        rand::rng().fill_bytes(&mut bytes);
+        Self(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// 1 to 64 base64url characters (ids listed before this form was fixed are 32 hex digits).
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let ok = (1..=64).contains(&raw.len())
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(Invalid(
+                "is not a session id from GET /v1/auth/sessions".into(),
+            ))
+        }
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,21 +1,24 @@
-//! Sign-in: register, password check with an emailed code, sessions, logout.
+//! Sign-in: register, password check with an emailed code, opening and checking sessions.
+//! The rest of an account's life is in `account.rs` (passwords, deletion) and `sessions.rs`
+//! (listing and ending sessions).
 
 use super::credentials::{Keys, PasswordHasher};
-use super::limits::{self, Limits};
+use super::limits::Limits;
+use super::mail_timing::MailTiming;
 use super::session_cache::SessionCache;
-use super::{ServiceError, now, now_ms};
+use super::{ServiceError, codes, now, now_ms};
 use crate::config::SignInLimits;
-use crate::domain::{ChallengeId, Email, OtpCode, Password, SessionToken};
-use crate::mail::Mailer;
-use crate::store::{self, Challenge, SessionRow, Store, StoreError};
+use crate::domain::Device;
+use crate::domain::{ChallengeId, Email, OtpCode, Password, SessionId, SessionToken};
+use crate::mail::{CodePurpose, Mailer};
+use crate::store::{self, Challenge, Purpose, Revoked, SessionRow, Store, StoreError};
 use chrono::{DateTime, Utc};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use subtle::ConstantTimeEq;
 
 /// Wrong codes allowed per challenge; the fifth wrong one burns it.
-const CODE_ATTEMPTS: u32 = 5;
+pub(super) const CODE_ATTEMPTS: u32 = 5;
 
 /// The client's address as far as the server can tell (for per-address rate limits).
 #[derive(Debug, Clone, Copy)]
@@ -42,6 +45,8 @@ pub struct SessionIssued {
 /// An authenticated request's session.
 #[derive(Debug, Clone)]
 pub struct Session {
+    /// Its public id (what `GET /v1/auth/sessions` lists).
+    pub id: String,
     /// The signed-in user.
     pub user_id: i64,
     /// Their email.
@@ -50,12 +55,13 @@ pub struct Session {
     pub issued_at: DateTime<Utc>,
     /// When it ends.
     pub expires_at: DateTime<Utc>,
-    token_hash: [u8; 32],
+    pub(super) token_hash: [u8; 32],
 }
 
 impl Session {
     fn as_row(&self) -> SessionRow {
         SessionRow {
+            id: self.id.clone(),
             user_id: self.user_id,
             email: self.email.clone(),
             issued_at_ms: store::to_millis(self.issued_at),
@@ -79,16 +85,17 @@ pub struct Account {
 /// The sign-in service.
 #[derive(Clone)]
 pub struct Auth {
-    store: Store,
-    mailer: Arc<Mailer>,
-    keys: Keys,
-    hasher: PasswordHasher,
-    limits: Arc<Limits>,
+    pub(super) store: Store,
+    pub(super) mailer: Arc<Mailer>,
+    pub(super) mail_timing: Arc<MailTiming>,
+    pub(super) keys: Keys,
+    pub(super) hasher: PasswordHasher,
+    pub(super) limits: Arc<Limits>,
     /// Sessions this process has seen, when it is the only one writing the database; with
     /// several processes another may revoke a session at any moment, so each check reads it.
     sessions: Option<Arc<SessionCache>>,
     session_ttl: Duration,
-    otp_ttl: Duration,
+    pub(super) otp_ttl: Duration,
 }
 
 /// What [`Auth::new`] needs besides storage and mail.
@@ -110,6 +117,7 @@ impl Auth {
     pub fn new(store: Store, mailer: Arc<Mailer>, settings: AuthSettings) -> Self {
         Self {
             mailer,
+            mail_timing: Arc::new(MailTiming::default()),
             keys: Keys::derive(&settings.secret),
             hasher: PasswordHasher::new(settings.hash_concurrency),
             sessions: store.exclusive().then(|| Arc::new(SessionCache::new())),
@@ -184,14 +192,13 @@ impl Auth {
 
         let challenge_id = ChallengeId::generate();
         let code = OtpCode::generate();
-        self.mailer
-            .send_code(&email, &code, self.otp_ttl)
-            .await
-            .map_err(ServiceError::EmailUnavailable)?;
+        self.send_code(CodePurpose::SignIn, &email, &code).await?;
 
         let expires_at = now() + self.otp_ttl;
         let row = Challenge {
-            user_id,
+            purpose: Purpose::Login,
+            user_id: Some(user_id),
+            email: None,
             code_hash: self.keys.code_hash(&challenge_id, &code),
             attempts_left: CODE_ATTEMPTS,
             expires_at_ms: store::to_millis(expires_at),
@@ -201,7 +208,8 @@ impl Auth {
             .write(move |tx| {
                 Box::pin(async move {
                     // One live challenge per account: the older ones now answer `code_expired`.
-                    tx.end_challenges_of(user_id, now_ms()).await?;
+                    tx.end_challenges_of(user_id, Some(Purpose::Login), now_ms())
+                        .await?;
                     Ok::<_, ServiceError>(tx.insert_challenge(id.as_str(), &row).await?)
                 })
             })
@@ -213,11 +221,13 @@ impl Auth {
         })
     }
 
-    /// Trades a challenge and its code for a session; a code works once.
+    /// Trades a login challenge and its code for a session; a code works once. `device` is
+    /// kept with the session to show its owner where it was opened.
     pub async fn verify(
         &self,
         challenge_id: ChallengeId,
         code: OtpCode,
+        device: Device,
     ) -> Result<SessionIssued, ServiceError> {
         let offered = self.keys.code_hash(&challenge_id, &code);
         let token = SessionToken::generate();
@@ -228,45 +238,31 @@ impl Auth {
             .store
             .write(move |tx| {
                 Box::pin(async move {
-                    let id = challenge_id.as_str();
-                    let Some(challenge) = tx.challenge(id).await? else {
-                        return Ok(Err(ServiceError::InvalidCode {
-                            attempts_left: None,
-                        }));
-                    };
                     let now = now();
-                    if store::to_millis(now) >= challenge.expires_at_ms {
-                        return Ok(Err(ServiceError::CodeExpired));
-                    }
-                    if challenge.attempts_left == 0 {
-                        return Ok(Err(ServiceError::TooManyAttempts));
-                    }
                     let now_ms = store::to_millis(now);
-                    if limits::codes_exhausted(tx, challenge.user_id, codes_per_hour, now_ms)
-                        .await?
-                    {
-                        // The account's hourly budget of wrong codes is spent: burn this challenge.
-                        tx.set_attempts_left(id, 0).await?;
-                        return Ok(Err(ServiceError::TooManyAttempts));
-                    }
-                    if !bool::from(challenge.code_hash.ct_eq(&offered)) {
-                        let left = challenge.attempts_left - 1;
-                        tx.set_attempts_left(id, left).await?;
-                        limits::code_failed(tx, challenge.user_id, now_ms).await?;
-                        // The wrong guess must count even though the answer is an error: commit it.
-                        return Ok(Err(if left == 0 {
-                            ServiceError::TooManyAttempts
-                        } else {
-                            ServiceError::InvalidCode {
-                                attempts_left: Some(left),
-                            }
-                        }));
-                    }
-                    tx.delete_challenge(id).await?;
+                    let redeemed = codes::redeem(
+                        tx,
+                        &challenge_id,
+                        &offered,
+                        Purpose::Login,
+                        codes_per_hour,
+                        now_ms,
+                    )
+                    .await?;
+                    let user_id = match redeemed.map(|c| c.user_id) {
+                        Ok(Some(user_id)) => user_id,
+                        Ok(None) => {
+                            return Err(
+                                StoreError::Corrupt("a login without its user".into()).into()
+                            );
+                        }
+                        Err(refused) => return Ok(Err(refused)),
+                    };
                     let row = SessionRow {
-                        user_id: challenge.user_id,
+                        id: SessionId::generate().as_str().to_owned(),
+                        user_id,
                         email: tx
-                            .user_by_id(challenge.user_id)
+                            .user_by_id(user_id)
                             .await?
                             .ok_or_else(|| {
                                 StoreError::Corrupt("challenge without its user".into())
@@ -276,8 +272,8 @@ impl Auth {
                         expires_at_ms: store::to_millis(now + ttl),
                         revoked: false,
                     };
-                    tx.insert_session(&token_hash, &row).await?;
-                    tracing::info!(user_id = challenge.user_id, "session opened");
+                    tx.insert_session(&token_hash, &row, &device).await?;
+                    tracing::info!(user_id, "session opened");
                     Ok::<_, ServiceError>(Ok(row))
                 })
             })
@@ -320,6 +316,7 @@ impl Auth {
             return Err(ServiceError::SessionExpired);
         }
         Ok(Session {
+            id: row.id.clone(),
             user_id: row.user_id,
             email: row.email.clone(),
             issued_at: store::from_millis(row.issued_at_ms)?,
@@ -328,23 +325,35 @@ impl Auth {
         })
     }
 
-    /// Ends a session on the server; the token answers `session_revoked` from now on.
-    pub async fn logout(&self, session: Session) -> Result<(), ServiceError> {
-        // Memory first: if the database write then fails the token is already dead here, and the
-        // client, told 500, logs out again.
+    /// Emails a code, recording how long sending took (an unknown-email reset waits as long).
+    pub(super) async fn send_code(
+        &self,
+        purpose: CodePurpose,
+        to: &Email,
+        code: &OtpCode,
+    ) -> Result<(), ServiceError> {
+        let started = std::time::Instant::now();
+        let sent = self.mailer.send_code(purpose, to, code, self.otp_ttl).await;
+        self.mail_timing.record(started.elapsed(), sent.is_ok());
+        sent.map_err(ServiceError::EmailUnavailable)
+    }
+
+    /// Marks sessions dead in this process's memory once the database revoked them; a read
+    /// racing the revocation cannot bring them back to life.
+    pub(super) fn forget_sessions(&self, revoked: &[Revoked]) {
+        if let Some(cache) = &self.sessions {
+            for r in revoked {
+                cache.revoke_hash(r.token_hash, r.expires_at_ms);
+            }
+        }
+    }
+
+    /// Marks one session dead in memory before the database is told, so no request on this
+    /// process passes it meanwhile.
+    pub(super) fn forget_session(&self, session: &Session) {
         if let Some(cache) = &self.sessions {
             cache.revoke(session.token_hash, session.as_row());
         }
-        let token_hash = session.token_hash;
-        self.store
-            .write(move |tx| {
-                Box::pin(async move {
-                    Ok::<_, ServiceError>(tx.revoke_session(&token_hash, now_ms()).await?)
-                })
-            })
-            .await?;
-        tracing::info!(user_id = session.user_id, "session revoked");
-        Ok(())
     }
 
     /// Forgets sessions that expired before `cutoff_ms` from memory (called by the sweeper;

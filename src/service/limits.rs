@@ -5,7 +5,7 @@
 use super::{ServiceError, now_ms};
 use crate::config::SignInLimits;
 use crate::domain::Email;
-use crate::store::{Store, StoreError, Tx};
+use crate::store::{Challenge, Purpose, Store, StoreError, Tx};
 use std::net::IpAddr;
 
 const MINUTE_MS: i64 = 60_000;
@@ -21,6 +21,14 @@ mod scope {
     pub const EMAIL: &str = "email";
     /// Wrong codes for one account.
     pub const CODE: &str = "code";
+    /// Wrong reset codes for one email (whether or not it has an account).
+    pub const RESET_CODE: &str = "reset_code";
+    /// Password reset requests for one email from one client address.
+    pub const RESET_EMAIL_ADDR: &str = "reset_email_addr";
+    /// Password reset requests from one client address.
+    pub const RESET_ADDR: &str = "reset_addr";
+    /// Password reset requests for one email, every address.
+    pub const RESET_EMAIL: &str = "reset_email";
 }
 
 /// The sign-in budgets of one listo.
@@ -165,29 +173,97 @@ impl Limits {
             .await
     }
 
+    /// Refuses a password reset request when this email from this address, or this address,
+    /// asked too often in the last minute, this email too often in the last hour, or wrong reset
+    /// codes for it reached the code budget; otherwise counts the request (each sends an email).
+    /// Whether the email has an account plays no part, so the answer says nothing of it.
+    pub async fn reset_requested(
+        &self,
+        email: &Email,
+        addr: Option<IpAddr>,
+    ) -> Result<(), ServiceError> {
+        let keys = Keys::new(email, addr);
+        let config = self.config;
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let now = now_ms();
+                    if let Some(addr) = &keys.addr {
+                        over(tx, scope::RESET_ADDR, addr, MINUTE_MS, config.per_addr, now).await?;
+                    }
+                    let (email_addr, email) = (&keys.email_addr, &keys.email);
+                    let per_minute = config.per_email_addr;
+                    over(
+                        tx,
+                        scope::RESET_EMAIL_ADDR,
+                        email_addr,
+                        MINUTE_MS,
+                        per_minute,
+                        now,
+                    )
+                    .await?;
+                    let per_hour = config.resets_per_hour;
+                    over(tx, scope::RESET_EMAIL, email, HOUR_MS, per_hour, now).await?;
+                    let codes = config.codes_per_hour;
+                    over(tx, scope::RESET_CODE, email, HOUR_MS, codes, now).await?;
+                    let mut counted = vec![
+                        (scope::RESET_EMAIL_ADDR, email_addr.as_str()),
+                        (scope::RESET_EMAIL, email.as_str()),
+                    ];
+                    if let Some(addr) = &keys.addr {
+                        counted.push((scope::RESET_ADDR, addr));
+                    }
+                    Ok(tx.record_failures(&counted, now).await?)
+                })
+            })
+            .await
+    }
+
     /// The code budget, for checks inside a verify's transaction.
     pub fn codes_per_hour(&self) -> u32 {
         self.config.codes_per_hour
     }
 }
 
-/// Whether the account's wrong codes in the last hour reached `limit` (0 = no limit).
-pub async fn codes_exhausted(
-    tx: &mut dyn Tx,
-    user_id: i64,
-    limit: u32,
-    now: i64,
-) -> Result<bool, StoreError> {
-    let key = user_id.to_string();
-    Ok(wait_secs(tx, scope::CODE, &key, HOUR_MS, limit, now)
-        .await?
-        .is_some())
+/// The wrong-code budget a challenge's guesses count against: its account's for a login, its
+/// email's for a reset (so a reset for an unknown email spends a budget the same way).
+pub struct CodeBudget {
+    scope: &'static str,
+    key: String,
 }
 
-/// Counts a wrong code against its account.
-pub async fn code_failed(tx: &mut dyn Tx, user_id: i64, now: i64) -> Result<(), StoreError> {
-    tx.record_failures(&[(scope::CODE, &user_id.to_string())], now)
-        .await
+impl CodeBudget {
+    /// The budget of `challenge`.
+    pub fn of(challenge: &Challenge) -> Result<Self, StoreError> {
+        let corrupt = || StoreError::Corrupt("a challenge without its owner".into());
+        Ok(match challenge.purpose {
+            Purpose::Login => Self {
+                scope: scope::CODE,
+                key: challenge.user_id.ok_or_else(corrupt)?.to_string(),
+            },
+            Purpose::Reset => Self {
+                scope: scope::RESET_CODE,
+                key: challenge.email.clone().ok_or_else(corrupt)?,
+            },
+        })
+    }
+
+    /// Whether wrong codes in the last hour reached `limit` (0 = no limit).
+    pub async fn exhausted(
+        &self,
+        tx: &mut dyn Tx,
+        limit: u32,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        Ok(wait_secs(tx, self.scope, &self.key, HOUR_MS, limit, now)
+            .await?
+            .is_some())
+    }
+
+    /// Counts one wrong code.
+    pub async fn failed(&self, tx: &mut dyn Tx, now: i64) -> Result<(), StoreError> {
+        tx.record_failures(&[(self.scope, &self.key)], now).await
+    }
 }
 
 /// `Err(RateLimited)` when `limit` failures (0 = no limit) fall in the last `window_ms`.

@@ -1,15 +1,20 @@
 //! The rules of sign-in and tasks, free of HTTP: handlers call one function here.
 
+mod account;
 pub mod auth;
+mod codes;
 mod credentials;
 mod health;
 mod limits;
+mod mail_timing;
 mod session_cache;
+mod sessions;
 pub mod sweeper;
 pub mod tasks;
 
 pub use auth::{Auth, ClientAddr, LoginStarted, Session, SessionIssued};
 pub use health::Health;
+pub use sessions::{LogoutScope, SessionSummary};
 pub use tasks::{TaskPage, Tasks};
 
 use crate::mail::MailError;
@@ -62,6 +67,9 @@ pub enum ServiceError {
     /// A session ended by logout.
     #[error("session revoked")]
     SessionRevoked,
+    /// No live session with that id belongs to the user.
+    #[error("session not found")]
+    SessionNotFound,
     /// No task with that id belongs to the user.
     #[error("task not found")]
     TaskNotFound,

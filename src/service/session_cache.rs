@@ -67,6 +67,31 @@ impl SessionCache {
         );
     }
 
+    /// Records that a session the database just revoked is dead, cached or not: an entry stays
+    /// (until it expires) so a read that raced the revocation cannot cache it alive.
+    pub fn revoke_hash(&self, token_hash: [u8; 32], expires_at_ms: i64) {
+        let mut shard = self
+            .shard(&token_hash)
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        let row = match shard.get(&token_hash) {
+            Some(row) => SessionRow {
+                revoked: true,
+                ..SessionRow::clone(row)
+            },
+            // Nothing else of it is ever read: a revoked session answers `session_revoked`.
+            None => SessionRow {
+                id: String::new(),
+                user_id: 0,
+                email: String::new(),
+                issued_at_ms: 0,
+                expires_at_ms,
+                revoked: true,
+            },
+        };
+        shard.insert(token_hash, Arc::new(row));
+    }
+
     /// Forgets sessions that expired before `cutoff_ms` (the database still answers for them).
     pub fn forget_expired(&self, cutoff_ms: i64) {
         for shard in &self.shards {
@@ -88,6 +113,7 @@ mod tests {
 
     fn row(expires_at_ms: i64) -> SessionRow {
         SessionRow {
+            id: "s".into(),
             user_id: 1,
             email: "a@b.co".into(),
             issued_at_ms: 0,
@@ -106,6 +132,9 @@ mod tests {
         assert!(cache.get(&[1; 32]).unwrap().revoked);
         // A stale row read before the logout does not undo it.
         assert!(cache.remember([1; 32], row(100)).revoked);
+        // Revoked by the database while not cached: a late read does not revive it.
+        cache.revoke_hash([4; 32], 300);
+        assert!(cache.remember([4; 32], row(300)).revoked);
         cache.forget_expired(200);
         assert!(cache.get(&[1; 32]).is_none());
         assert!(cache.get(&[2; 32]).is_some());

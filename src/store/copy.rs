@@ -69,6 +69,12 @@ pub struct TaskRow {
 pub struct SessionRecord {
     /// Keyed hash of the token.
     pub token_hash: Vec<u8>,
+    /// Public id.
+    pub public_id: String,
+    /// `User-Agent` at verify.
+    pub user_agent: Option<String>,
+    /// Client address at verify.
+    pub address: Option<String>,
     /// Owner.
     pub user_id: i64,
     /// Unix ms.

@@ -14,7 +14,9 @@ pub mod sqlite;
 mod tx;
 
 pub use location::{Location, PostgresUrl};
-pub use rows::{Challenge, SessionRow, Side, User, from_millis, to_millis};
+pub use rows::{
+    Challenge, LiveSession, Purpose, Revoked, SessionRow, Side, User, from_millis, to_millis,
+};
 pub use tx::{Challenges, Failures, NewTask, Sessions, Settings, TaskRows, Tx, Users};
 
 use std::future::Future;

@@ -1,6 +1,7 @@
 //! The rows the store hands back, shared by every engine.
 
 use super::StoreError;
+pub(crate) use crate::domain::Device;
 use crate::domain::{SortKey, Task, TaskDate, TaskStatus, TaskText};
 use chrono::{DateTime, Utc};
 
@@ -17,11 +18,43 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
-/// A pending login: passed the password check, waits for its emailed code.
+/// What a challenge's code is for: it works only there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A login that passed the password check (`/v1/auth/verify`).
+    Login,
+    /// A password reset (`/v1/auth/password-reset/confirm`).
+    Reset,
+}
+
+impl Purpose {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Login => "login",
+            Purpose::Reset => "reset",
+        }
+    }
+
+    /// The inverse of [`Purpose::as_str`].
+    pub fn parse(raw: &str) -> Result<Self, StoreError> {
+        match raw {
+            "login" => Ok(Purpose::Login),
+            "reset" => Ok(Purpose::Reset),
+            other => Err(StoreError::Corrupt(format!("challenge purpose {other:?}"))),
+        }
+    }
+}
+
+/// A code sent by email, waiting to be entered.
 #[derive(Debug, Clone)]
 pub struct Challenge {
-    /// Whose login it is.
-    pub user_id: i64,
+    /// What the code is for.
+    pub purpose: Purpose,
+    /// Whose it is; `None` for a reset asked for an email with no account (no code matches it).
+    pub user_id: Option<i64>,
+    /// The email a reset was asked for (keys its wrong-code budget); `None` for a login.
+    pub email: Option<String>,
     /// Keyed hash of the emailed code.
     pub code_hash: [u8; 32],
     /// Wrong codes still allowed; 0 means burned.
@@ -33,6 +66,8 @@ pub struct Challenge {
 /// A stored session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRow {
+    /// Its public id: listed and revoked by it; says nothing of the token.
+    pub id: String,
     /// Whose session.
     pub user_id: i64,
     /// The user's email, joined in so an authenticated request costs one lookup.
@@ -43,6 +78,28 @@ pub struct SessionRow {
     pub expires_at_ms: i64,
     /// Set once the user logged out.
     pub revoked: bool,
+}
+
+/// A live session as its owner sees it in the list.
+#[derive(Debug, Clone)]
+pub struct LiveSession {
+    /// Public id.
+    pub id: String,
+    /// Unix ms.
+    pub issued_at_ms: i64,
+    /// Unix ms.
+    pub expires_at_ms: i64,
+    /// Where it was opened from.
+    pub device: Device,
+}
+
+/// A session just revoked: enough to mark it dead in a cache.
+#[derive(Debug, Clone, Copy)]
+pub struct Revoked {
+    /// The token hash.
+    pub token_hash: [u8; 32],
+    /// When it would have ended.
+    pub expires_at_ms: i64,
 }
 
 /// Which side of a key to look on.

@@ -4,7 +4,7 @@
 //! transaction need not be shareable between threads to be sent to one.
 
 use super::StoreError;
-use super::rows::{Challenge, SessionRow, Side, User};
+use super::rows::{Challenge, Device, LiveSession, Purpose, Revoked, SessionRow, Side, User};
 use crate::domain::{SortKey, Task, TaskChanges, TaskDate, TaskStatus, TaskText};
 use async_trait::async_trait;
 
@@ -29,6 +29,11 @@ pub trait Users: Send {
     async fn user_by_id(&mut self, id: i64) -> Result<Option<User>, StoreError>;
     /// How many tasks the user holds (a counter kept with the tasks, so no list is counted).
     async fn task_count(&mut self, user_id: i64) -> Result<u64, StoreError>;
+    /// Replaces the user's password hash.
+    async fn set_password(&mut self, user_id: i64, password_hash: &str) -> Result<(), StoreError>;
+    /// Deletes the account with everything it owns (tasks, sessions, challenges); `false` when
+    /// there was none.
+    async fn delete_user(&mut self, user_id: i64) -> Result<bool, StoreError>;
 }
 
 /// Logins waiting for their emailed code.
@@ -42,8 +47,14 @@ pub trait Challenges: Send {
     async fn challenge(&mut self, id: &str) -> Result<Option<Challenge>, StoreError>;
     /// Records how many wrong codes remain.
     async fn set_attempts_left(&mut self, id: &str, attempts_left: u32) -> Result<(), StoreError>;
-    /// Ends every live challenge of the user: their codes answer `code_expired` from now on.
-    async fn end_challenges_of(&mut self, user_id: i64, now_ms: i64) -> Result<(), StoreError>;
+    /// Ends the user's live challenges for `purpose` (every purpose when `None`): their codes
+    /// answer `code_expired` from now on.
+    async fn end_challenges_of(
+        &mut self,
+        user_id: i64,
+        purpose: Option<Purpose>,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
     /// Removes a challenge (used: a code works once).
     async fn delete_challenge(&mut self, id: &str) -> Result<(), StoreError>;
     /// Deletes challenges that expired before `before_ms`; returns how many.
@@ -58,6 +69,7 @@ pub trait Sessions: Send {
         &mut self,
         token_hash: &[u8; 32],
         row: &SessionRow,
+        device: &Device,
     ) -> Result<(), StoreError>;
     /// The session with this token hash, with its user's email.
     async fn session(&mut self, token_hash: &[u8; 32]) -> Result<Option<SessionRow>, StoreError>;
@@ -67,6 +79,26 @@ pub trait Sessions: Send {
         token_hash: &[u8; 32],
         now_ms: i64,
     ) -> Result<(), StoreError>;
+    /// The user's sessions neither revoked nor expired at `now_ms`, oldest first.
+    async fn live_sessions(
+        &mut self,
+        user_id: i64,
+        now_ms: i64,
+    ) -> Result<Vec<LiveSession>, StoreError>;
+    /// Revokes the user's live session with this public id; `None` when there is none.
+    async fn revoke_session_by_id(
+        &mut self,
+        user_id: i64,
+        id: &str,
+        now_ms: i64,
+    ) -> Result<Option<Revoked>, StoreError>;
+    /// Revokes every live session of the user but `except`; returns those it revoked.
+    async fn revoke_sessions_of(
+        &mut self,
+        user_id: i64,
+        except: Option<&[u8; 32]>,
+        now_ms: i64,
+    ) -> Result<Vec<Revoked>, StoreError>;
     /// Deletes sessions that expired before `before_ms`; returns how many.
     async fn delete_expired_sessions(&mut self, before_ms: i64) -> Result<usize, StoreError>;
 }

@@ -518,7 +518,7 @@ async fn secrets_never_reach_the_logs() {
 /// The first log line holding `secret` as a token of its own. Six digits also turn up inside
 /// other numbers (microseconds of a timestamp, a latency's fraction, a hex request id), so an
 /// occurrence counts only when no letter or digit touches it and it is not a decimal fraction.
-fn line_logging<'a>(logs: &'a str, secret: &str) -> Option<&'a str> {
+pub fn line_logging<'a>(logs: &'a str, secret: &str) -> Option<&'a str> {
     let bytes = logs.as_bytes();
     logs.match_indices(secret).map(|(at, _)| at).find_map(|at| {
         let end = at + secret.len();

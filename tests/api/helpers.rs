@@ -20,7 +20,8 @@ static LOGS: LazyLock<Arc<Mutex<Vec<u8>>>> = LazyLock::new(|| {
     let buffer = Arc::new(Mutex::new(Vec::new()));
     let writer = buffer.clone();
     tracing_subscriber::fmt()
-        .with_env_filter("trace")
+        // Everything listo logs at its most verbose, through the filter it installs itself.
+        .with_env_filter(listo::telemetry::filter("trace"))
         .with_ansi(false)
         .with_writer(move || LogWriter(writer.clone()))
         .init();

@@ -2,6 +2,7 @@
 //! file and a real SMTP listener on 127.0.0.1, then talks HTTP to it as a client would.
 //! `tests/postgres/` runs the same stories against PostgreSQL.
 
+mod account;
 mod auth;
 mod bad_input;
 // Shared by both test binaries, which each use a part.

@@ -23,22 +23,42 @@ fn listo(dir: &Path, args: &[&str], vars: &[(&str, &str)]) -> Command {
     cmd
 }
 
-/// Waits for `child` to exit, killing it (and failing) after `limit`.
+/// Waits for `child` to exit, killing it (and failing) after `limit`. Its output is read
+/// while it runs: a child writing more than a pipe holds (64 KiB) would otherwise wait for a
+/// reader for ever.
 fn finish_within(mut child: Child, limit: Duration, what: &str) -> Output {
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
     let deadline = Instant::now() + limit;
-    while child.try_wait().unwrap().is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
         if Instant::now() > deadline {
             child.kill().unwrap();
-            let out = child.wait_with_output().unwrap();
+            child.wait().unwrap();
             panic!(
                 "{what}: still running after {limit:?}; stdout: {} stderr: {}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
+                String::from_utf8_lossy(&stdout.join().unwrap()),
+                String::from_utf8_lossy(&stderr.join().unwrap())
             );
         }
         std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
     }
-    child.wait_with_output().unwrap()
 }
 
 #[test]

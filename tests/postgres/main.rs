@@ -2,6 +2,8 @@
 //! on a throwaway server this binary starts (or on `LISTO_TEST_POSTGRES`). Then what only
 //! PostgreSQL offers: several listo processes on one database, and `listo copy`.
 
+#[path = "../api/account.rs"]
+mod account;
 #[path = "../api/auth.rs"]
 mod auth;
 #[path = "../api/bad_input.rs"]

@@ -78,6 +78,7 @@ pub enum Code {
     InvalidCode,
     CodeExpired,
     TaskNotFound,
+    SessionNotFound,
     NotFound,
     MethodNotAllowed,
     EmailTaken,
@@ -107,6 +108,7 @@ impl Code {
         Code::InvalidCode,
         Code::CodeExpired,
         Code::TaskNotFound,
+        Code::SessionNotFound,
         Code::NotFound,
         Code::MethodNotAllowed,
         Code::EmailTaken,
@@ -197,6 +199,13 @@ impl Code {
                 "Task not found",
                 None,
                 "you have no task with that id",
+            ),
+            Code::SessionNotFound => entry(
+                404,
+                "session_not_found",
+                "Session not found",
+                None,
+                "you have no live session with that id",
             ),
             Code::NotFound => entry(404, "not_found", "Not found", None, "no such endpoint"),
             Code::MethodNotAllowed => entry(
@@ -326,7 +335,7 @@ mod tests {
             assert!(seen.insert(code.as_str()), "{} twice", code.as_str());
             let e = code.entry();
             assert!((400..600).contains(&e.status));
-            let session = code.as_str().starts_with("session_");
+            let session = SESSION.contains(code);
             assert_eq!(
                 session,
                 e.header == Some(Header::WwwAuthenticate),

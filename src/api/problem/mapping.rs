@@ -26,16 +26,16 @@ impl From<ServiceError> for ApiError {
             )
             .retry_after(retry_after_secs),
             ServiceError::EmailUnavailable(cause) => {
-                tracing::error!(error = %cause, "sign-in email could not be sent");
+                tracing::error!(error = %cause, "code email could not be sent");
                 Self::new(
                     Code::EmailUnavailable,
-                    "The sign-in code could not be emailed; try logging in again in a moment.",
+                    "The code could not be emailed; try again in a moment.",
                 )
             }
             ServiceError::InvalidCode { attempts_left } => {
                 let detail = match attempts_left {
                     Some(n) => format!("That code is wrong; {n} attempts left."),
-                    None => "No pending login has that challenge_id (or its code was already used); log in again.".into(),
+                    None => "No pending code has that challenge_id here (or it was already used); ask for a new code.".into(),
                 };
                 let mut e = Self::new(Code::InvalidCode, detail);
                 e.problem.attempts_left = attempts_left;
@@ -43,11 +43,11 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::CodeExpired => Self::new(
                 Code::CodeExpired,
-                "This code has expired or a newer login replaced it; log in again for a new one.",
+                "This code has expired or a newer one replaced it; ask for a new code.",
             ),
             ServiceError::TooManyAttempts => Self::new(
                 Code::TooManyAttempts,
-                "This login was cancelled after too many wrong codes; log in again for a new one.",
+                "This code was cancelled after too many wrong tries; ask for a new one.",
             ),
             ServiceError::SessionInvalid => Self::new(
                 Code::SessionInvalid,
@@ -59,6 +59,10 @@ impl From<ServiceError> for ApiError {
             ServiceError::SessionRevoked => Self::new(
                 Code::SessionRevoked,
                 "This session was logged out; log in again.",
+            ),
+            ServiceError::SessionNotFound => Self::new(
+                Code::SessionNotFound,
+                "You have no live session with that id.",
             ),
             ServiceError::TaskNotFound => {
                 Self::new(Code::TaskNotFound, "You have no task with that id.")

@@ -187,6 +187,31 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Parses three fields, reporting every one refused.
+pub fn three<A, B, C>(
+    a: (&'static str, Result<A, Invalid>),
+    b: (&'static str, Result<B, Invalid>),
+    c: (&'static str, Result<C, Invalid>),
+) -> Result<(A, B, C), ApiError> {
+    let third = c.1.map_err(|e| (c.0, e));
+    match (both(a, b), third) {
+        (Ok((x, y)), Ok(z)) => Ok((x, y, z)),
+        (first, third) => {
+            let mut errors = first
+                .err()
+                .and_then(|e| e.problem.errors.clone())
+                .unwrap_or_default();
+            if let Err((field, e)) = third {
+                errors.push(FieldError {
+                    field: field.into(),
+                    message: e.0,
+                });
+            }
+            Err(ApiError::validation(errors))
+        }
+    }
+}
+
 /// Parses two fields, reporting both when both are refused.
 pub fn both<A, B>(
     a: (&'static str, Result<A, Invalid>),

@@ -94,10 +94,17 @@ async fn write(tx: &Transaction<'_>, s: &Snapshot) -> Result<(), tokio_postgres:
         let issued: Vec<i64> = chunk.iter().map(|r| r.issued_at).collect();
         let expires: Vec<i64> = chunk.iter().map(|r| r.expires_at).collect();
         let revoked: Vec<Option<i64>> = chunk.iter().map(|r| r.revoked_at).collect();
+        let ids: Vec<&str> = chunk.iter().map(|r| r.public_id.as_str()).collect();
+        let agents: Vec<Option<&str>> = chunk.iter().map(|r| r.user_agent.as_deref()).collect();
+        let addresses: Vec<Option<&str>> = chunk.iter().map(|r| r.address.as_deref()).collect();
         tx.execute(
-            "INSERT INTO sessions (token_hash, user_id, issued_at, expires_at, revoked_at)
-             SELECT * FROM unnest($1::bytea[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])",
-            &[&hashes, &users, &issued, &expires, &revoked],
+            "INSERT INTO sessions (token_hash, user_id, issued_at, expires_at, revoked_at,
+                                   public_id, user_agent, address)
+             SELECT * FROM unnest($1::bytea[], $2::bigint[], $3::bigint[], $4::bigint[],
+                                  $5::bigint[], $6::text[], $7::text[], $8::text[])",
+            &[
+                &hashes, &users, &issued, &expires, &revoked, &ids, &agents, &addresses,
+            ],
         )
         .await?;
     }

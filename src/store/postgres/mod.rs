@@ -23,10 +23,16 @@ use tokio_postgres::IsolationLevel;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// Numbered migrations, compiled in; `listo_migrations` records which ran.
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    include_str!("../../../migrations/postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        include_str!("../../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        include_str!("../../../migrations/postgres/0002_accounts.sql"),
+    ),
+];
 
 /// Any number, the same in every listo: processes starting together migrate one at a time.
 const MIGRATION_LOCK: i64 = 0x6c6973746f; // "listo"

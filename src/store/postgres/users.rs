@@ -56,4 +56,21 @@ impl Users for PgTx<'_> {
             .ok_or_else(|| StoreError::Corrupt(format!("no user {user_id} to count tasks of")))?;
         Ok(row.try_get::<_, i64>(0)? as u64)
     }
+
+    async fn set_password(&mut self, user_id: i64, password_hash: &str) -> Result<(), StoreError> {
+        self.exec(
+            "UPDATE users SET password_hash = $2 WHERE id = $1",
+            &[&user_id, &password_hash],
+        )
+        .await?;
+        Ok(())
+    }
+
+    // Foreign keys cascade the delete to tasks, sessions and challenges.
+    async fn delete_user(&mut self, user_id: i64) -> Result<bool, StoreError> {
+        Ok(self
+            .exec("DELETE FROM users WHERE id = $1", &[&user_id])
+            .await?
+            > 0)
+    }
 }

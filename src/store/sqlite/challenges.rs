@@ -1,7 +1,7 @@
-//! The `challenges` table: logins waiting for their emailed code.
+//! The `challenges` table: codes sent by email, waiting to be entered.
 
 use super::SqliteTx;
-use crate::store::rows::{Challenge, hash32};
+use crate::store::rows::{Challenge, Purpose, hash32};
 use crate::store::{Challenges, StoreError};
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
@@ -10,11 +10,13 @@ use rusqlite::{OptionalExtension, params};
 impl Challenges for SqliteTx<'_> {
     async fn insert_challenge(&mut self, id: &str, c: &Challenge) -> Result<(), StoreError> {
         self.conn().execute(
-            "INSERT INTO challenges (id, user_id, code_hash, attempts_left, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO challenges (id, purpose, user_id, email, code_hash, attempts_left, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 id,
+                c.purpose.as_str(),
                 c.user_id,
+                c.email,
                 c.code_hash.as_slice(),
                 c.attempts_left,
                 c.expires_at_ms
@@ -28,26 +30,33 @@ impl Challenges for SqliteTx<'_> {
         let row = self
             .conn()
             .query_row(
-                "SELECT user_id, code_hash, attempts_left, expires_at FROM challenges WHERE id = ?1",
+                "SELECT purpose, user_id, email, code_hash, attempts_left, expires_at
+                 FROM challenges WHERE id = ?1",
                 [id],
                 |r| {
                     Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, Vec<u8>>(1)?,
-                        r.get::<_, u32>(2)?,
-                        r.get::<_, i64>(3)?,
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<i64>>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, Vec<u8>>(3)?,
+                        r.get::<_, u32>(4)?,
+                        r.get::<_, i64>(5)?,
                     ))
                 },
             )
             .optional()?;
-        row.map(|(user_id, hash, attempts_left, expires_at_ms)| {
-            Ok(Challenge {
-                user_id,
-                code_hash: hash32(hash, "challenge hash")?,
-                attempts_left,
-                expires_at_ms,
-            })
-        })
+        row.map(
+            |(purpose, user_id, email, hash, attempts_left, expires_at_ms)| {
+                Ok(Challenge {
+                    purpose: Purpose::parse(&purpose)?,
+                    user_id,
+                    email,
+                    code_hash: hash32(hash, "challenge hash")?,
+                    attempts_left,
+                    expires_at_ms,
+                })
+            },
+        )
         .transpose()
     }
 
@@ -59,10 +68,16 @@ impl Challenges for SqliteTx<'_> {
         Ok(())
     }
 
-    async fn end_challenges_of(&mut self, user_id: i64, now_ms: i64) -> Result<(), StoreError> {
+    async fn end_challenges_of(
+        &mut self,
+        user_id: i64,
+        purpose: Option<Purpose>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
         self.conn().execute(
-            "UPDATE challenges SET expires_at = ?2 WHERE user_id = ?1 AND expires_at > ?2",
-            params![user_id, now_ms],
+            "UPDATE challenges SET expires_at = ?2
+             WHERE user_id = ?1 AND expires_at > ?2 AND (?3 IS NULL OR purpose = ?3)",
+            params![user_id, now_ms, purpose.map(Purpose::as_str)],
         )?;
         Ok(())
     }

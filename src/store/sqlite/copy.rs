@@ -59,8 +59,9 @@ fn read_all(conn: &Connection) -> Result<Snapshot, StoreError> {
         )?,
         sessions: collect(
             conn,
-            "SELECT token_hash, user_id, issued_at, expires_at, revoked_at FROM sessions
-             WHERE expires_at > ?1",
+            "SELECT token_hash, user_id, issued_at, expires_at, revoked_at, public_id,
+                    user_agent, address
+             FROM sessions WHERE expires_at > ?1",
             [now_ms],
             |r| {
                 Ok(SessionRecord {
@@ -69,6 +70,9 @@ fn read_all(conn: &Connection) -> Result<Snapshot, StoreError> {
                     issued_at: r.get(2)?,
                     expires_at: r.get(3)?,
                     revoked_at: r.get(4)?,
+                    public_id: r.get(5)?,
+                    user_agent: r.get(6)?,
+                    address: r.get(7)?,
                 })
             },
         )?,

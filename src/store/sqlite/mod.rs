@@ -30,6 +30,7 @@ const MIGRATION_STEPS: &[M<'static>] = &[
         "../../../migrations/sqlite/0002_ids_and_failures.sql"
     ))
     .foreign_key_check(),
+    M::up(include_str!("../../../migrations/sqlite/0003_accounts.sql")).foreign_key_check(),
 ];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATION_STEPS);
 

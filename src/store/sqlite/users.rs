@@ -75,6 +75,22 @@ impl Users for SqliteTx<'_> {
             .query_row([user_id], |r| r.get(0))?;
         Ok(n as u64)
     }
+
+    async fn set_password(&mut self, user_id: i64, password_hash: &str) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+            params![user_id, password_hash],
+        )?;
+        Ok(())
+    }
+
+    // Foreign keys cascade the delete to tasks, sessions and challenges.
+    async fn delete_user(&mut self, user_id: i64) -> Result<bool, StoreError> {
+        Ok(self
+            .conn()
+            .execute("DELETE FROM users WHERE id = ?1", [user_id])?
+            > 0)
+    }
 }
 
 /// Moves the user's task counter by `delta`.
