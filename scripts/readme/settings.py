@@ -3,7 +3,7 @@
 Reads `listo --help` on stdin (its "Environment" list is `SETTINGS` in src/config.rs) and checks:
 - the table under "## Configuration" in docs/DEPLOY.md lists exactly those variables, in the same
   order, with the same default and meaning (backticks aside);
-- every `LISTO_*` name in README.md and docs/*.md is one of them (or LISTO_BIN, the scripts' own).
+- every `LISTO_*` name in README.md and docs/*.md is one of them (or one the scripts and tests read: LISTO_BIN, LISTO_TEST_POSTGRES, LISTO_TEST_SEED).
 
     listo --help | python3 settings.py REPO_ROOT
 """
@@ -12,7 +12,7 @@ import pathlib
 import re
 import sys
 
-SCRIPT_VARIABLES = {"LISTO_BIN"}
+SCRIPT_VARIABLES = {"LISTO_BIN", "LISTO_TEST_POSTGRES", "LISTO_TEST_SEED"}
 
 
 def fail(message: str) -> None:
