@@ -184,14 +184,14 @@ impl Code {
                 "invalid_code",
                 "Invalid code",
                 None,
-                "a wrong code (`attempts_left` says how many remain) or an unknown challenge",
+                "a wrong code (`attempts_left` says how many remain), a code sent where it does not belong, or an unknown challenge",
             ),
             Code::CodeExpired => entry(
                 401,
                 "code_expired",
                 "Code expired",
                 None,
-                "the code's life is over, or a newer login replaced it",
+                "the code's life is over, or a newer one replaced it",
             ),
             Code::TaskNotFound => entry(
                 404,
