@@ -6,11 +6,12 @@ mod client;
 mod cors;
 mod date;
 mod document;
+mod etag;
 mod json;
 pub mod problem;
 mod security;
 mod system;
-mod tasks;
+pub(crate) mod tasks;
 
 use crate::service::{Auth, Health, Tasks};
 use client::TrustProxy;

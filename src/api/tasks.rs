@@ -2,6 +2,7 @@
 
 use super::ApiTags;
 use super::date::DateText;
+use super::etag;
 use super::json::{JsonBody, present};
 use super::problem::{ApiError, BODY, Code, Failure, SESSION, both, declare};
 use super::security::SignedIn;
@@ -10,7 +11,7 @@ use crate::domain::{
 };
 use crate::service::{TaskPage, Tasks};
 use chrono::{DateTime, Utc};
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
@@ -44,11 +45,16 @@ impl From<TaskStatus> for Status {
 }
 
 /// A task; `status` says whether it is done.
-#[derive(Debug, Object)]
+#[derive(Debug, Clone, Object)]
 #[oai(rename = "Task")]
 pub struct TaskView {
     /// Task id; ids are never reused.
     id: i64,
+    /// 1 at creation, one more at every change (edit, move, sort); the `ETag` is this in quotes.
+    version: i64,
+    /// The task's place: the ascending byte order of `position` is your order. Opaque: compare
+    /// positions, never build one; they change when tasks move.
+    position: String,
     /// The day it is for, `YYYY-MM-DD`.
     date: DateText,
     /// What to do.
@@ -60,10 +66,24 @@ pub struct TaskView {
     updated_at: DateTime<Utc>,
 }
 
+impl TaskView {
+    /// Its entity tag.
+    fn etag(&self) -> String {
+        etag::of(self.version)
+    }
+
+    /// Its version.
+    pub(crate) fn version(&self) -> i64 {
+        self.version
+    }
+}
+
 impl From<Task> for TaskView {
     fn from(t: Task) -> Self {
         Self {
             id: t.id,
+            version: t.version,
+            position: t.sort_key.as_str().to_owned(),
             date: DateText(t.date.to_iso()),
             task: t.text.as_str().to_owned(),
             status: t.status.into(),
@@ -229,7 +249,36 @@ pub enum End {
 enum Created {
     /// The task, now last in the user's order.
     #[oai(status = 201)]
-    Created(Json<TaskView>, #[oai(header = "Location")] String),
+    Created(
+        Json<TaskView>,
+        #[oai(header = "Location")] String,
+        #[oai(header = "ETag")] String,
+    ),
+}
+
+#[derive(ApiResponse)]
+enum OneTask {
+    /// The task; `ETag` is its version.
+    #[oai(status = 200)]
+    Ok(Json<TaskView>, #[oai(header = "ETag")] String),
+}
+
+impl From<Task> for OneTask {
+    fn from(task: Task) -> Self {
+        let view = TaskView::from(task);
+        let tag = view.etag();
+        OneTask::Ok(Json(view), tag)
+    }
+}
+
+#[derive(ApiResponse)]
+enum Fetched {
+    /// The task; `ETag` is its version.
+    #[oai(status = 200)]
+    Ok(Json<TaskView>, #[oai(header = "ETag")] String),
+    /// `If-None-Match` named the current version: the copy the client holds is fresh.
+    #[oai(status = 304)]
+    NotModified(#[oai(header = "ETag")] String),
 }
 
 #[derive(ApiResponse)]
@@ -244,8 +293,11 @@ const INVALID: &[Code] = &[Code::ValidationFailed];
 
 declare!(CreateErrors: BODY, SESSION);
 declare!(ListErrors: SESSION, INVALID);
+const STALE: &[Code] = &[Code::PreconditionFailed];
+
 declare!(TaskErrors: SESSION, NOT_FOUND, INVALID);
-declare!(EditErrors: BODY, SESSION, NOT_FOUND);
+declare!(DeleteErrors: SESSION, NOT_FOUND, INVALID, STALE);
+declare!(EditErrors: BODY, SESSION, NOT_FOUND, STALE);
 declare!(SortErrors: BODY, SESSION, &[Code::OrderConflict, Code::InvalidOrder]);
 
 fn example_page() -> Option<i64> {
@@ -258,6 +310,10 @@ fn example_per_page() -> Option<i64> {
 
 fn example_id() -> i64 {
     1
+}
+
+fn example_etag() -> Option<String> {
+    Some("\"1\"".into())
 }
 
 /// Task operations.
@@ -284,7 +340,9 @@ impl TaskApi {
             .create(&session.0, date, text, new.status.into())
             .await?;
         let location = format!("/v1/tasks/{}", task.id);
-        Ok(Created::Created(Json(task.into()), location))
+        let view = TaskView::from(task);
+        let tag = view.etag();
+        Ok(Created::Created(Json(view), location, tag))
     }
 
     /// List your tasks, a page at a time, in your order.
@@ -332,7 +390,8 @@ impl TaskApi {
 
     /// Read one task.
     ///
-    /// Another user's task answers 404, as if it did not exist.
+    /// Another user's task answers 404, as if it did not exist. The `ETag` is the task's
+    /// version; send it back in `If-None-Match` and an unchanged task answers 304 with no body.
     #[oai(path = "/:id", method = "get", operation_id = "get_task")]
     async fn get(
         &self,
@@ -340,14 +399,24 @@ impl TaskApi {
         /// Task id.
         #[oai(example = "example_id", validator(minimum(value = "1")))]
         id: Path<i64>,
+        /// The `ETag` of the copy you hold: 304 while the task is still at that version.
+        #[oai(name = "If-None-Match", example = "example_etag")]
+        if_none_match: Header<Option<String>>,
         tasks: poem::web::Data<&Tasks>,
-    ) -> Result<Json<TaskView>, Failure<TaskErrors>> {
-        Ok(Json(tasks.get(&session.0, id.0).await?.into()))
+    ) -> Result<Fetched, Failure<TaskErrors>> {
+        let task = tasks.get(&session.0, id.0).await?;
+        let tag = etag::of(task.version);
+        if etag::none_match(if_none_match.0.as_deref(), task.version)? {
+            return Ok(Fetched::NotModified(tag));
+        }
+        Ok(Fetched::Ok(Json(task.into()), tag))
     }
 
     /// Change any non-empty subset of a task's fields.
     ///
-    /// Fields left out keep their values; `null` and unknown fields are refused.
+    /// Fields left out keep their values; `null` and unknown fields are refused. With
+    /// `If-Match` (the `ETag` you read), a task changed since answers 412 with `current`, the
+    /// task as it is now, and nothing is overwritten.
     #[oai(path = "/:id", method = "patch", operation_id = "update_task")]
     async fn update(
         &self,
@@ -355,16 +424,24 @@ impl TaskApi {
         /// Task id.
         #[oai(example = "example_id", validator(minimum(value = "1")))]
         id: Path<i64>,
+        /// The `ETag` you read: change the task only if it is still at that version.
+        #[oai(name = "If-Match", example = "example_etag")]
+        if_match: Header<Option<String>>,
         body: JsonBody<TaskPatch>,
         tasks: poem::web::Data<&Tasks>,
-    ) -> Result<Json<TaskView>, Failure<EditErrors>> {
+    ) -> Result<OneTask, Failure<EditErrors>> {
+        let precondition = etag::if_match(if_match.0.as_deref())?;
         let changes = body.0.parse()?;
-        Ok(Json(tasks.update(&session.0, id.0, changes).await?.into()))
+        Ok(tasks
+            .update(&session.0, id.0, changes, precondition)
+            .await?
+            .into())
     }
 
     /// Delete a task.
     ///
-    /// Ids are never reused, so repeating a delete can never remove a newer task.
+    /// Ids are never reused, so repeating a delete can never remove a newer task. With
+    /// `If-Match`, a task changed since you read it answers 412 with `current` and stays.
     #[oai(path = "/:id", method = "delete", operation_id = "delete_task")]
     async fn delete(
         &self,
@@ -372,9 +449,13 @@ impl TaskApi {
         /// Task id.
         #[oai(example = "example_id", validator(minimum(value = "1")))]
         id: Path<i64>,
+        /// The `ETag` you read: delete the task only if it is still at that version.
+        #[oai(name = "If-Match", example = "example_etag")]
+        if_match: Header<Option<String>>,
         tasks: poem::web::Data<&Tasks>,
-    ) -> Result<Deleted, Failure<TaskErrors>> {
-        tasks.delete(&session.0, id.0).await?;
+    ) -> Result<Deleted, Failure<DeleteErrors>> {
+        let precondition = etag::if_match(if_match.0.as_deref())?;
+        tasks.delete(&session.0, id.0, precondition).await?;
         Ok(Deleted::Done)
     }
 
@@ -409,7 +490,8 @@ impl TaskApi {
 
     /// Move one task before or after another, or to either end.
     ///
-    /// Send exactly one of `before_id`, `after_id` or `to`. Only the moved task changes.
+    /// Send exactly one of `before_id`, `after_id` or `to`. Only the moved task changes. With
+    /// `If-Match`, a task changed since you read it answers 412 with `current` and stays put.
     #[oai(path = "/:id/move", method = "post", operation_id = "move_task")]
     async fn move_task(
         &self,
@@ -417,9 +499,13 @@ impl TaskApi {
         /// Task id.
         #[oai(example = "example_id", validator(minimum(value = "1")))]
         id: Path<i64>,
+        /// The `ETag` you read: move the task only if it is still at that version.
+        #[oai(name = "If-Match", example = "example_etag")]
+        if_match: Header<Option<String>>,
         body: JsonBody<MoveRequest>,
         tasks: poem::web::Data<&Tasks>,
-    ) -> Result<Json<TaskView>, Failure<EditErrors>> {
+    ) -> Result<OneTask, Failure<EditErrors>> {
+        let precondition = etag::if_match(if_match.0.as_deref())?;
         let m = body.0;
         let to = m.to.map(|e| match e {
             End::Start => "start",
@@ -427,9 +513,10 @@ impl TaskApi {
         });
         let placement = Placement::parse(m.before_id, m.after_id, to)
             .map_err(|e| ApiError::field("body", e.0))?;
-        Ok(Json(
-            tasks.move_to(&session.0, id.0, placement).await?.into(),
-        ))
+        Ok(tasks
+            .move_to(&session.0, id.0, placement, precondition)
+            .await?
+            .into())
     }
 }
 

@@ -101,8 +101,10 @@ pub struct Task {
     pub created_at: DateTime<Utc>,
     /// When it last changed (creation, edit or reorder).
     pub updated_at: DateTime<Utc>,
-    /// Its place in the owner's order (not shown to clients; cursors carry it).
+    /// Its place in the owner's order: ascending keys are the order (shown as `position`).
     pub sort_key: SortKey,
+    /// 1 at creation, one more at every change (edit, move, sort).
+    pub version: i64,
 }
 
 /// The fields a partial update may change; `None` leaves a field as it is.

@@ -15,7 +15,7 @@ pub mod tasks;
 pub use auth::{Auth, ClientAddr, LoginStarted, Session, SessionIssued};
 pub use health::Health;
 pub use sessions::{LogoutScope, SessionSummary};
-pub use tasks::{TaskPage, Tasks};
+pub use tasks::{IfMatch, TaskPage, Tasks};
 
 use crate::mail::MailError;
 use crate::store::StoreError;
@@ -70,6 +70,12 @@ pub enum ServiceError {
     /// No live session with that id belongs to the user.
     #[error("session not found")]
     SessionNotFound,
+    /// The task changed since the version the client sent in `If-Match`.
+    #[error("precondition failed")]
+    PreconditionFailed {
+        /// The task as it is now.
+        current: Box<crate::domain::Task>,
+    },
     /// No task with that id belongs to the user.
     #[error("task not found")]
     TaskNotFound,

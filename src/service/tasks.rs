@@ -21,6 +21,32 @@ pub struct TaskPage {
     pub next: Option<PageCursor>,
 }
 
+/// The versions a client last saw of a task (`If-Match`): a change goes ahead only if the task
+/// is still at one of them.
+#[derive(Debug, Clone)]
+pub struct IfMatch(pub Vec<i64>);
+
+/// Refuses the change when the task is no longer at a version the client saw; `Ok` with no
+/// precondition. Run inside the write, after the list is held, so nothing changes in between.
+async fn check_version(
+    tx: &mut dyn Tx,
+    user: i64,
+    id: i64,
+    if_match: Option<&IfMatch>,
+) -> Result<(), ServiceError> {
+    let Some(IfMatch(seen)) = if_match else {
+        return Ok(());
+    };
+    let current = tx.task(user, id).await?.ok_or(ServiceError::TaskNotFound)?;
+    if seen.contains(&current.version) {
+        Ok(())
+    } else {
+        Err(ServiceError::PreconditionFailed {
+            current: Box::new(current),
+        })
+    }
+}
+
 /// The task service; every call acts for the session's user only.
 #[derive(Clone)]
 pub struct Tasks {
@@ -73,18 +99,20 @@ impl Tasks {
             .await
     }
 
-    /// Changes the given fields only.
+    /// Changes the given fields only (and only if the task is at a version in `if_match`).
     pub async fn update(
         &self,
         session: &Session,
         id: i64,
         changes: TaskChanges,
+        if_match: Option<IfMatch>,
     ) -> Result<Task, ServiceError> {
         let user = session.user_id;
         self.store
             .write(move |tx| {
                 Box::pin(async move {
                     tx.hold_list(user).await?;
+                    check_version(tx, user, id, if_match.as_ref()).await?;
                     tx.update_task(user, id, &changes, now_ms())
                         .await?
                         .ok_or(ServiceError::TaskNotFound)
@@ -93,13 +121,19 @@ impl Tasks {
             .await
     }
 
-    /// Deletes one of the owner's tasks.
-    pub async fn delete(&self, session: &Session, id: i64) -> Result<(), ServiceError> {
+    /// Deletes one of the owner's tasks (only if it is at a version in `if_match`).
+    pub async fn delete(
+        &self,
+        session: &Session,
+        id: i64,
+        if_match: Option<IfMatch>,
+    ) -> Result<(), ServiceError> {
         let user = session.user_id;
         self.store
             .write(move |tx| {
                 Box::pin(async move {
                     tx.hold_list(user).await?;
+                    check_version(tx, user, id, if_match.as_ref()).await?;
                     if tx.delete_task(user, id).await? {
                         Ok(())
                     } else {
@@ -177,9 +211,12 @@ impl Tasks {
                     // The page hands its own keys (ascending) to the posted sequence: no task off the
                     // page moves, keys never grow however often a page is sorted, and a cursor into a
                     // later page still starts exactly where it did.
+                    // A task that keeps its slot keeps its key, and its version.
                     let placed: Vec<(i64, SortKey)> = ids
                         .into_iter()
-                        .zip(current.into_iter().map(|(_, key)| key))
+                        .zip(current)
+                        .filter(|(posted, (held, _))| posted != held)
+                        .map(|(posted, (_, key))| (posted, key))
                         .collect();
                     tx.set_keys(user, &placed, Some(now_ms())).await?;
                     read_page(tx, user, page, None).await
@@ -194,12 +231,14 @@ impl Tasks {
         session: &Session,
         id: i64,
         to: Placement,
+        if_match: Option<IfMatch>,
     ) -> Result<Task, ServiceError> {
         let user = session.user_id;
         self.store
             .write(move |tx| {
                 Box::pin(async move {
                     tx.hold_list(user).await?;
+                    check_version(tx, user, id, if_match.as_ref()).await?;
                     if tx.key_of(user, id).await?.is_none() {
                         return Err(ServiceError::TaskNotFound);
                     }

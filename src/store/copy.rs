@@ -58,6 +58,8 @@ pub struct TaskRow {
     pub status: String,
     /// Order key.
     pub sort_key: String,
+    /// Version.
+    pub version: i64,
     /// Unix ms.
     pub created_at: i64,
     /// Unix ms.

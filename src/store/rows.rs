@@ -131,6 +131,7 @@ pub(crate) struct TaskColumns {
     pub created_at: i64,
     pub updated_at: i64,
     pub sort_key: String,
+    pub version: i64,
 }
 
 impl TaskColumns {
@@ -148,6 +149,7 @@ impl TaskColumns {
             created_at: from_millis(self.created_at)?,
             updated_at: from_millis(self.updated_at)?,
             sort_key: parse_key(&self.sort_key)?,
+            version: self.version,
         })
     }
 }

@@ -189,8 +189,9 @@ pub trait TaskRows: Send {
     ) -> Result<Option<SortKey>, StoreError>;
     /// The ids among `ids` that belong to the user.
     async fn owned(&mut self, user_id: i64, ids: &[i64]) -> Result<Vec<i64>, StoreError>;
-    /// Gives each listed task its new key (no other task of the user may hold it after) and
-    /// touches `updated_at` when `touched_ms` is set (a change the user made).
+    /// Gives each listed task its new key (no other task of the user may hold it after), one
+    /// more version, and a new `updated_at` when `touched_ms` is set (a change the user made).
+    /// List only tasks whose key changes.
     async fn set_keys(
         &mut self,
         user_id: i64,

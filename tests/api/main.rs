@@ -18,6 +18,7 @@ mod sort;
 mod sqlite_file;
 mod startup;
 mod tasks;
+mod versions;
 
 /// The engine every story in this binary runs on.
 const ENGINE: database::Engine = database::Engine::Sqlite;

@@ -72,6 +72,7 @@ async fn assert_patch_changes_only(app: &TestApp, token: &str, before: &Value, c
         expected[field] = value;
     }
     expected["updated_at"] = after["updated_at"].clone();
+    expected["version"] = json!(before["version"].as_i64().unwrap() + 1);
     assert_eq!(after, expected, "PATCH {changes} changed only those fields");
     assert_eq!(after["created_at"], before["created_at"]);
     assert!(
@@ -115,7 +116,16 @@ async fn create_answers_201_with_location_and_the_trimmed_task() {
     fields.sort_unstable();
     assert_eq!(
         fields,
-        ["created_at", "date", "id", "status", "task", "updated_at"],
+        [
+            "created_at",
+            "date",
+            "id",
+            "position",
+            "status",
+            "task",
+            "updated_at",
+            "version"
+        ],
         "{task}"
     );
     assert_eq!(task["date"], "2026-02-03");

@@ -27,6 +27,8 @@ mod requests;
 mod sort;
 #[path = "../api/tasks.rs"]
 mod tasks;
+#[path = "../api/versions.rs"]
+mod versions;
 
 mod cluster;
 mod connect;

@@ -60,6 +60,18 @@ impl From<ServiceError> for ApiError {
                 Code::SessionRevoked,
                 "This session was logged out; log in again.",
             ),
+            ServiceError::PreconditionFailed { current } => {
+                let current = crate::api::tasks::TaskView::from(*current);
+                let mut e = Self::new(
+                    Code::PreconditionFailed,
+                    format!(
+                        "The task changed since the version you sent; it is at version {} now (see `current`).",
+                        current.version()
+                    ),
+                );
+                e.problem.current = Some(Box::new(current));
+                e
+            }
             ServiceError::SessionNotFound => Self::new(
                 Code::SessionNotFound,
                 "You have no live session with that id.",

@@ -45,6 +45,10 @@ pub struct Problem {
     /// The ids at fault (`invalid_order`) or the ids the page holds now (`order_conflict`).
     #[oai(skip_serializing_if_is_none)]
     pub task_ids: Option<Vec<i64>>,
+    // The task as it is now (`precondition_failed`): its `version` is the one to send next.
+    // (Undocumented here: a described `$ref` comes out as an `allOf` clients stumble on.)
+    #[oai(skip_serializing_if_is_none)]
+    pub current: Option<Box<crate::api::tasks::TaskView>>,
 }
 
 /// One refused input field.
@@ -88,6 +92,7 @@ impl ApiError {
                 errors: None,
                 attempts_left: None,
                 task_ids: None,
+                current: None,
             }),
             retry_after: None,
         }

@@ -71,10 +71,12 @@ async fn write(tx: &Transaction<'_>, s: &Snapshot) -> Result<(), tokio_postgres:
         let users: Vec<i64> = chunk.iter().map(|t| t.user_id).collect();
         let created: Vec<i64> = chunk.iter().map(|t| t.created_at).collect();
         let updated: Vec<i64> = chunk.iter().map(|t| t.updated_at).collect();
+        let versions: Vec<i64> = chunk.iter().map(|t| t.version).collect();
         tx.execute(
-            "INSERT INTO tasks (id, user_id, date, text, status, sort_key, created_at, updated_at)
+            "INSERT INTO tasks (id, user_id, date, text, status, sort_key, created_at, updated_at,
+                               version)
              SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[],
-                                  $6::text[], $7::bigint[], $8::bigint[])",
+                                  $6::text[], $7::bigint[], $8::bigint[], $9::bigint[])",
             &[
                 &ids,
                 &users,
@@ -84,6 +86,7 @@ async fn write(tx: &Transaction<'_>, s: &Snapshot) -> Result<(), tokio_postgres:
                 &column(|t| &t.sort_key),
                 &created,
                 &updated,
+                &versions,
             ],
         )
         .await?;

@@ -22,8 +22,11 @@ use std::time::Duration;
 use tokio_postgres::IsolationLevel;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+/// A migration's number and its SQL.
+type Migration = (i32, &'static str);
+
 /// Numbered migrations, compiled in; `listo_migrations` records which ran.
-const MIGRATIONS: &[(i32, &str)] = &[
+const MIGRATIONS: &[Migration] = &[
     (
         1,
         include_str!("../../../migrations/postgres/0001_init.sql"),
@@ -31,6 +34,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (
         2,
         include_str!("../../../migrations/postgres/0002_accounts.sql"),
+    ),
+    (
+        3,
+        include_str!("../../../migrations/postgres/0003_task_versions.sql"),
     ),
 ];
 

@@ -11,7 +11,7 @@ use crate::store::{Side, StoreError, TaskRows};
 use async_trait::async_trait;
 use tokio_postgres::Row;
 
-const COLUMNS: &str = "id, date, text, status, created_at, updated_at, sort_key";
+const COLUMNS: &str = "id, date, text, status, created_at, updated_at, sort_key, version";
 
 fn into_task(row: &Row) -> Result<Task, StoreError> {
     TaskColumns {
@@ -22,6 +22,7 @@ fn into_task(row: &Row) -> Result<Task, StoreError> {
         created_at: row.try_get(4)?,
         updated_at: row.try_get(5)?,
         sort_key: row.try_get(6)?,
+        version: row.try_get(7)?,
     }
     .into_task()
 }
@@ -98,7 +99,8 @@ impl TaskRows for PgTx<'_> {
             .opt(
                 &format!(
                     "UPDATE tasks SET date = COALESCE($3, date), text = COALESCE($4, text),
-                                      status = COALESCE($5, status), updated_at = $6
+                                      status = COALESCE($5, status), updated_at = $6,
+                                      version = version + 1
                      WHERE id = $1 AND user_id = $2 RETURNING {COLUMNS}"
                 ),
                 &[
@@ -238,7 +240,8 @@ impl TaskRows for PgTx<'_> {
         )
         .await?;
         self.exec(
-            "UPDATE tasks t SET sort_key = k.key, updated_at = COALESCE($4, t.updated_at)
+            "UPDATE tasks t SET sort_key = k.key, updated_at = COALESCE($4, t.updated_at),
+                                version = t.version + 1
              FROM unnest($2::bigint[], $3::text[]) AS k(id, key)
              WHERE t.user_id = $1 AND t.id = k.id",
             &[&user_id, &ids, &new, &touched_ms],

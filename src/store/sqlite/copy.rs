@@ -41,7 +41,7 @@ fn read_all(conn: &Connection) -> Result<Snapshot, StoreError> {
         )?,
         tasks: collect(
             conn,
-            "SELECT id, user_id, date, text, status, sort_key, created_at, updated_at
+            "SELECT id, user_id, date, text, status, sort_key, created_at, updated_at, version
              FROM tasks ORDER BY user_id, sort_key",
             [],
             |r| {
@@ -54,6 +54,7 @@ fn read_all(conn: &Connection) -> Result<Snapshot, StoreError> {
                     sort_key: r.get(5)?,
                     created_at: r.get(6)?,
                     updated_at: r.get(7)?,
+                    version: r.get(8)?,
                 })
             },
         )?,

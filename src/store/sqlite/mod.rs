@@ -31,6 +31,9 @@ const MIGRATION_STEPS: &[M<'static>] = &[
     ))
     .foreign_key_check(),
     M::up(include_str!("../../../migrations/sqlite/0003_accounts.sql")).foreign_key_check(),
+    M::up(include_str!(
+        "../../../migrations/sqlite/0004_task_versions.sql"
+    )),
 ];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATION_STEPS);
 

@@ -11,7 +11,7 @@ use crate::store::{Side, StoreError, TaskRows};
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
-const COLUMNS: &str = "id, date, text, status, created_at, updated_at, sort_key";
+const COLUMNS: &str = "id, date, text, status, created_at, updated_at, sort_key, version";
 
 fn columns(row: &rusqlite::Row<'_>) -> rusqlite::Result<TaskColumns> {
     Ok(TaskColumns {
@@ -22,6 +22,7 @@ fn columns(row: &rusqlite::Row<'_>) -> rusqlite::Result<TaskColumns> {
         created_at: row.get(4)?,
         updated_at: row.get(5)?,
         sort_key: row.get(6)?,
+        version: row.get(7)?,
     })
 }
 
@@ -97,7 +98,8 @@ impl TaskRows for SqliteTx<'_> {
             .conn()
             .prepare_cached(&format!(
                 "UPDATE tasks SET date = COALESCE(?3, date), text = COALESCE(?4, text),
-                                  status = COALESCE(?5, status), updated_at = ?6
+                                  status = COALESCE(?5, status), updated_at = ?6,
+                                  version = version + 1
                  WHERE id = ?1 AND user_id = ?2 RETURNING {COLUMNS}"
             ))?
             .query_row(
@@ -229,7 +231,8 @@ impl TaskRows for SqliteTx<'_> {
             park.execute(params![id, user_id])?;
         }
         let mut place = self.conn().prepare_cached(
-            "UPDATE tasks SET sort_key = ?3, updated_at = COALESCE(?4, updated_at)
+            "UPDATE tasks SET sort_key = ?3, updated_at = COALESCE(?4, updated_at),
+                              version = version + 1
              WHERE id = ?1 AND user_id = ?2",
         )?;
         for (id, key) in keys {
