@@ -7,7 +7,8 @@ use super::json::{JsonBody, present};
 use super::problem::{ApiError, BODY, Code, Failure, SESSION, both, declare};
 use super::security::SignedIn;
 use crate::domain::{
-    PageCursor, PageRequest, Placement, Task, TaskChanges, TaskDate, TaskStatus, TaskText,
+    PageCursor, PageRequest, Placement, Task, TaskChanges, TaskDate, TaskFilter, TaskStatus,
+    TaskText,
 };
 use crate::service::{TaskPage, Tasks};
 use chrono::{DateTime, Utc};
@@ -292,7 +293,7 @@ const NOT_FOUND: &[Code] = &[Code::TaskNotFound];
 const INVALID: &[Code] = &[Code::ValidationFailed];
 
 declare!(CreateErrors: BODY, SESSION);
-declare!(ListErrors: SESSION, INVALID);
+declare!(ListErrors: SESSION, INVALID, &[Code::InvalidCursor]);
 const STALE: &[Code] = &[Code::PreconditionFailed];
 
 declare!(TaskErrors: SESSION, NOT_FOUND, INVALID);
@@ -310,6 +311,18 @@ fn example_per_page() -> Option<i64> {
 
 fn example_id() -> i64 {
     1
+}
+
+fn example_status() -> Option<Status> {
+    Some(Status::Incomplete)
+}
+
+fn example_date_from() -> Option<String> {
+    Some("2026-01-01".into())
+}
+
+fn example_date_to() -> Option<String> {
+    Some("2026-12-31".into())
 }
 
 fn example_etag() -> Option<String> {
@@ -350,6 +363,8 @@ impl TaskApi {
     /// Pages are numbered from 1; the envelope carries the totals. `next_cursor`, passed as
     /// `cursor`, reads the next page at the same cost at any depth.
     #[oai(path = "/", method = "get", operation_id = "list_tasks")]
+    // One argument per query parameter is how poem-openapi declares them.
+    #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
         session: SignedIn,
@@ -366,16 +381,42 @@ impl TaskApi {
         )]
         per_page: Query<Option<i64>>,
         /// `next_cursor` from the previous page, instead of `page`: costs the same at any depth.
+        /// It carries the filters it was made with: send the same ones.
         cursor: Query<Option<String>>,
+        /// Only tasks with this status.
+        #[oai(example = "example_status")]
+        status: Query<Option<Status>>,
+        /// Only tasks on or after this day, `YYYY-MM-DD`.
+        #[oai(
+            example = "example_date_from",
+            validator(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+        )]
+        date_from: Query<Option<String>>,
+        /// Only tasks on or before this day, `YYYY-MM-DD`.
+        #[oai(
+            example = "example_date_to",
+            validator(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+        )]
+        date_to: Query<Option<String>>,
         tasks: poem::web::Data<&Tasks>,
     ) -> Result<Json<TaskPageView>, Failure<ListErrors>> {
+        let filter = task_filter(status.0, date_from.0.as_deref(), date_to.0.as_deref())?;
         let (page, after) = match cursor.0 {
             None => (page_request(page.0, per_page.0)?, None),
             Some(raw) => {
                 if page.0.is_some() {
                     return Err(ApiError::field("cursor", "give page or cursor, not both").into());
                 }
-                let cursor = PageCursor::parse(&raw).map_err(|e| ApiError::field("cursor", e.0))?;
+                let cursor = PageCursor::parse(&raw)
+                    .map_err(|e| ApiError::new(Code::InvalidCursor, format!("cursor {e}.")))?;
+                if cursor.filter != filter.tag() {
+                    return Err(ApiError::new(
+                        Code::InvalidCursor,
+                        "This cursor was made for other filters; send the status, date_from and \
+                         date_to it was listed with, or start again from page 1.",
+                    )
+                    .into());
+                }
                 let made_for = cursor.page.per_page();
                 if per_page.0.is_some_and(|n| n != i64::from(made_for)) {
                     let message =
@@ -385,7 +426,9 @@ impl TaskApi {
                 (cursor.page, Some(cursor.after))
             }
         };
-        Ok(Json(tasks.list(&session.0, page, after).await?.into()))
+        Ok(Json(
+            tasks.list(&session.0, page, after, filter).await?.into(),
+        ))
     }
 
     /// Read one task.
@@ -479,9 +522,21 @@ impl TaskApi {
             validator(minimum(value = "1"), maximum(value = "100"))
         )]
         per_page: Query<Option<i64>>,
+        request: &poem::Request,
         body: JsonBody<SortRequest>,
         tasks: poem::web::Data<&Tasks>,
     ) -> Result<Json<TaskPageView>, Failure<SortErrors>> {
+        // A sort posts the ids of a page of the whole list; a filtered page has other slots.
+        let query = request.uri().query().unwrap_or_default();
+        for name in ["status", "date_from", "date_to", "cursor"] {
+            let given = query
+                .split('&')
+                .any(|pair| pair.split('=').next() == Some(name));
+            if given {
+                let message = "sorting takes a page of the whole list: no filters or cursor";
+                return Err(ApiError::field(name, message).into());
+            }
+        }
         let page = page_request(page.0, per_page.0)?;
         Ok(Json(
             tasks.sort(&session.0, page, body.0.task_ids).await?.into(),
@@ -547,6 +602,22 @@ impl TaskPatch {
             status: self.status.map(TaskStatus::from),
         })
     }
+}
+
+/// The list filter from the query: each value checked and named when refused.
+fn task_filter(
+    status: Option<Status>,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<TaskFilter, ApiError> {
+    let day = |field: &'static str, raw: Option<&str>| {
+        raw.map(TaskDate::parse)
+            .transpose()
+            .map_err(|e| ApiError::field(field, e.0))
+    };
+    let (from, to) = (day("date_from", from)?, day("date_to", to)?);
+    TaskFilter::new(status.map(TaskStatus::from), from, to)
+        .map_err(|e| ApiError::field("date_from", e.0))
 }
 
 fn page_request(page: Option<i64>, per_page: Option<i64>) -> Result<PageRequest, ApiError> {

@@ -1,4 +1,4 @@
-use super::{Invalid, PageRequest, SortKey};
+use super::{Invalid, PageRequest, SortKey, TaskFilter};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -10,15 +10,18 @@ pub struct PageCursor {
     pub page: PageRequest,
     /// The key of the last task before that page.
     pub after: SortKey,
+    /// The filter's tag ([`TaskFilter::tag`]) the page was listed under.
+    pub filter: String,
 }
 
 impl PageCursor {
     /// The opaque text clients pass back as `?cursor=`.
     pub fn encode(&self) -> String {
         let raw = format!(
-            "1:{}:{}:{}",
+            "2:{}:{}:{}:{}",
             self.page.page(),
             self.page.per_page(),
+            self.filter,
             self.after.as_str()
         );
         URL_SAFE_NO_PAD.encode(raw)
@@ -29,17 +32,27 @@ impl PageCursor {
         let invalid = || Invalid("is not a cursor from a previous page (next_cursor)".into());
         let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| invalid())?;
         let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-        let mut parts = text.splitn(4, ':');
-        let (Some("1"), Some(page), Some(per_page), Some(after)) =
+        let mut parts = text.splitn(5, ':');
+        let (Some(version), Some(page), Some(per_page), Some(rest)) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(invalid());
+        };
+        // Version 1 cursors were made before filters: they list everything.
+        let (filter, after) = match (version, parts.next()) {
+            ("1", None) => (TaskFilter::default().tag(), rest),
+            ("2", Some(after)) => (rest.to_owned(), after),
+            _ => return Err(invalid()),
         };
         let number = |s: &str| s.parse::<i64>().map_err(|_| invalid());
         let page = PageRequest::parse(Some(number(page)?), Some(number(per_page)?))
             .map_err(|_| invalid())?;
         let after = SortKey::parse(after).map_err(|_| invalid())?;
-        Ok(Self { page, after })
+        Ok(Self {
+            page,
+            after,
+            filter,
+        })
     }
 }
 
@@ -52,8 +65,14 @@ mod tests {
         let cursor = PageCursor {
             page: PageRequest::parse(Some(4000), Some(20)).unwrap(),
             after: SortKey::parse("V1zA").unwrap(),
+            filter: "C,2026-01-01,-".into(),
         };
         assert_eq!(PageCursor::parse(&cursor.encode()).unwrap(), cursor);
+        let before_filters = URL_SAFE_NO_PAD.encode("1:3:20:V1zA");
+        assert_eq!(
+            PageCursor::parse(&before_filters).unwrap().filter,
+            TaskFilter::default().tag()
+        );
     }
 
     #[test]

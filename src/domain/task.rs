@@ -63,7 +63,7 @@ impl TaskStatus {
 }
 
 /// A calendar date written `YYYY-MM-DD`, years 0001..=9999.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct TaskDate(NaiveDate);
 
 impl TaskDate {

@@ -3,7 +3,7 @@
 use super::{ServiceError, Session, now_ms};
 use crate::domain::{
     MAX_PER_PAGE, PageCursor, PageRequest, Placement, SortKey, Task, TaskChanges, TaskDate,
-    TaskStatus, TaskText,
+    TaskFilter, TaskStatus, TaskText,
 };
 use crate::store::{NewTask, Side, Store, Tx};
 use std::collections::HashSet;
@@ -15,7 +15,7 @@ pub struct TaskPage {
     pub items: Vec<Task>,
     /// Which page this is.
     pub page: PageRequest,
-    /// Tasks the owner holds in all.
+    /// Tasks the filter lets through, in all.
     pub total_items: u64,
     /// Where the next page starts, when there are tasks after this page.
     pub next: Option<PageCursor>,
@@ -151,11 +151,12 @@ impl Tasks {
         session: &Session,
         page: PageRequest,
         after: Option<SortKey>,
+        filter: TaskFilter,
     ) -> Result<TaskPage, ServiceError> {
         let user = session.user_id;
         self.store
             .read(move |tx| {
-                Box::pin(async move { read_page(tx, user, page, after.as_ref()).await })
+                Box::pin(async move { read_page(tx, user, page, after.as_ref(), &filter).await })
             })
             .await
     }
@@ -219,7 +220,7 @@ impl Tasks {
                         .map(|(posted, (_, key))| (posted, key))
                         .collect();
                     tx.set_keys(user, &placed, Some(now_ms())).await?;
-                    read_page(tx, user, page, None).await
+                    read_page(tx, user, page, None, &TaskFilter::default()).await
                 })
             })
             .await
@@ -294,16 +295,17 @@ async fn read_page(
     user: i64,
     page: PageRequest,
     after: Option<&SortKey>,
+    filter: &TaskFilter,
 ) -> Result<TaskPage, ServiceError> {
     // One row more than the page shows says whether a next page exists.
     let limit = page.per_page() + 1;
     // A page by number starts after the key of the task just before it: finding that key walks
     // the order index only, then the page itself is a range read, as with a cursor.
     let mut items = match (after, page.offset()) {
-        (Some(key), _) => tx.tasks_after(user, Some(key), limit).await?,
-        (None, 0) => tx.tasks_after(user, None, limit).await?,
-        (None, offset) => match tx.key_at(user, offset - 1).await? {
-            Some(key) => tx.tasks_after(user, Some(&key), limit).await?,
+        (Some(key), _) => tx.tasks_after(user, Some(key), limit, filter).await?,
+        (None, 0) => tx.tasks_after(user, None, limit, filter).await?,
+        (None, offset) => match tx.key_at(user, offset - 1, filter).await? {
+            Some(key) => tx.tasks_after(user, Some(&key), limit, filter).await?,
             None => Vec::new(),
         },
     };
@@ -313,13 +315,14 @@ async fn read_page(
         (true, Some(last), Some(next)) => Some(PageCursor {
             page: next,
             after: last.sort_key.clone(),
+            filter: filter.tag(),
         }),
         _ => None,
     };
     Ok(TaskPage {
         items,
         page,
-        total_items: tx.task_count(user).await?,
+        total_items: tx.count_tasks(user, filter).await?,
         next,
     })
 }

@@ -7,6 +7,7 @@
 //! - [`postgres`]: for several listo processes on one database server.
 
 pub mod copy;
+mod filter_sql;
 mod location;
 pub mod postgres;
 mod rows;

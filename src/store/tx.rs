@@ -5,7 +5,7 @@
 
 use super::StoreError;
 use super::rows::{Challenge, Device, LiveSession, Purpose, Revoked, SessionRow, Side, User};
-use crate::domain::{SortKey, Task, TaskChanges, TaskDate, TaskStatus, TaskText};
+use crate::domain::{SortKey, Task, TaskChanges, TaskDate, TaskFilter, TaskStatus, TaskText};
 use async_trait::async_trait;
 
 /// One transaction on either engine: everything the service layer may ask of storage.
@@ -159,14 +159,19 @@ pub trait TaskRows: Send {
     ) -> Result<Option<Task>, StoreError>;
     /// Deletes the user's task and uncounts it; `false` when there was none.
     async fn delete_task(&mut self, user_id: i64, id: i64) -> Result<bool, StoreError>;
-    /// Up to `limit` tasks in the user's order after `key` (from the start when `None`): a
-    /// range read of the order index, the same cost at any depth.
+    /// Up to `limit` tasks that `filter` lets through, in the user's order after `key` (from
+    /// the start when `None`): a range read of an index in that order, the same cost at any
+    /// depth.
     async fn tasks_after(
         &mut self,
         user_id: i64,
         key: Option<&SortKey>,
         limit: u32,
+        filter: &TaskFilter,
     ) -> Result<Vec<Task>, StoreError>;
+    /// How many of the user's tasks `filter` lets through: counters for everything and for a
+    /// status alone, an index range for dates.
+    async fn count_tasks(&mut self, user_id: i64, filter: &TaskFilter) -> Result<u64, StoreError>;
     /// The ids and keys of the `limit` tasks after the first `offset` in the user's order.
     async fn page_keys(
         &mut self,
@@ -174,8 +179,14 @@ pub trait TaskRows: Send {
         offset: i64,
         limit: u32,
     ) -> Result<Vec<(i64, SortKey)>, StoreError>;
-    /// The key of the task at position `offset` (0-based) in the user's order.
-    async fn key_at(&mut self, user_id: i64, offset: i64) -> Result<Option<SortKey>, StoreError>;
+    /// The key of the task at position `offset` (0-based) in the user's order of the tasks
+    /// `filter` lets through.
+    async fn key_at(
+        &mut self,
+        user_id: i64,
+        offset: i64,
+        filter: &TaskFilter,
+    ) -> Result<Option<SortKey>, StoreError>;
     /// The key of one of the user's tasks.
     async fn key_of(&mut self, user_id: i64, id: i64) -> Result<Option<SortKey>, StoreError>;
     /// The nearest key on `side` of `key` (of the whole list when `None`), ignoring task `skip`

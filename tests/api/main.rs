@@ -8,6 +8,7 @@ mod bad_input;
 // Shared by both test binaries, which each use a part.
 #[allow(dead_code)]
 mod database;
+mod filters;
 mod hardening;
 mod headers;
 #[allow(dead_code)]

@@ -801,7 +801,7 @@ async fn next_cursor_walks_the_same_pages_as_page_numbers() {
 }
 
 #[tokio::test]
-async fn a_bad_cursor_is_422_naming_it() {
+async fn a_forged_cursor_is_422_invalid_cursor_and_a_cursor_with_page_is_refused() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
     let token = user.token.as_str();
@@ -812,7 +812,7 @@ async fn a_bad_cursor_is_422_naming_it() {
         .to_owned();
 
     let resp = app.get("/v1/tasks?cursor=not-a-cursor", token).await;
-    assert_invalid_field(resp, "cursor").await;
+    assert_problem(resp, 422, "invalid_cursor").await;
     let resp = app
         .get(&format!("/v1/tasks?page=2&cursor={cursor}"), token)
         .await;

@@ -12,6 +12,8 @@ mod bad_input;
 #[allow(dead_code)]
 #[path = "../api/database.rs"]
 mod database;
+#[path = "../api/filters.rs"]
+mod filters;
 #[path = "../api/hardening.rs"]
 mod hardening;
 #[path = "../api/headers.rs"]

@@ -25,20 +25,19 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 /// A migration's number and its SQL.
 type Migration = (i32, &'static str);
 
+/// A migration file of `migrations/postgres/`, compiled in.
+macro_rules! sql {
+    ($file:literal) => {
+        include_str!(concat!("../../../migrations/postgres/", $file))
+    };
+}
+
 /// Numbered migrations, compiled in; `listo_migrations` records which ran.
 const MIGRATIONS: &[Migration] = &[
-    (
-        1,
-        include_str!("../../../migrations/postgres/0001_init.sql"),
-    ),
-    (
-        2,
-        include_str!("../../../migrations/postgres/0002_accounts.sql"),
-    ),
-    (
-        3,
-        include_str!("../../../migrations/postgres/0003_task_versions.sql"),
-    ),
+    (1, sql!("0001_init.sql")),
+    (2, sql!("0002_accounts.sql")),
+    (3, sql!("0003_task_versions.sql")),
+    (4, sql!("0004_filters.sql")),
 ];
 
 /// Any number, the same in every listo: processes starting together migrate one at a time.

@@ -4,12 +4,14 @@
 //! `sort_key` in byte order (the column's collation is "C"), unique per user.
 
 use super::PgTx;
-use crate::domain::{SortKey, Task, TaskChanges, TaskDate, TaskStatus, TaskText};
+use crate::domain::{SortKey, Task, TaskChanges, TaskDate, TaskFilter, TaskStatus, TaskText};
+use crate::store::filter_sql::{Placeholder, conditions};
 use crate::store::rows::{TaskColumns, parse_key};
 use crate::store::tx::NewTask;
 use crate::store::{Side, StoreError, TaskRows};
 use async_trait::async_trait;
 use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
 
 const COLUMNS: &str = "id, date, text, status, created_at, updated_at, sort_key, version";
 
@@ -32,7 +34,7 @@ fn first_key(row: Option<Row>) -> Result<Option<SortKey>, StoreError> {
 }
 
 impl PgTx<'_> {
-    async fn count_tasks(&self, user_id: i64, delta: i64) -> Result<(), StoreError> {
+    async fn add_to_task_count(&self, user_id: i64, delta: i64) -> Result<(), StoreError> {
         self.exec(
             "UPDATE users SET task_count = task_count + $2 WHERE id = $1",
             &[&user_id, &delta],
@@ -78,7 +80,7 @@ impl TaskRows for PgTx<'_> {
             )
             .await?
             .ok_or_else(|| StoreError::Corrupt("INSERT returned no row".into()))?;
-        self.count_tasks(user_id, 1).await?;
+        self.add_to_task_count(user_id, 1).await?;
         into_task(&row)
     }
 
@@ -124,7 +126,7 @@ impl TaskRows for PgTx<'_> {
             )
             .await?;
         if deleted > 0 {
-            self.count_tasks(user_id, -1).await?;
+            self.add_to_task_count(user_id, -1).await?;
         }
         Ok(deleted > 0)
     }
@@ -134,19 +136,51 @@ impl TaskRows for PgTx<'_> {
         user_id: i64,
         key: Option<&SortKey>,
         limit: u32,
+        filter: &TaskFilter,
     ) -> Result<Vec<Task>, StoreError> {
         // Every key sorts above the empty string.
         let after = key.map_or("", SortKey::as_str);
+        let limit = i64::from(limit);
+        let (matching, values) = conditions(filter, 4, Placeholder::Dollar);
+        let mut bound: Vec<&(dyn ToSql + Sync)> = vec![&user_id, &after, &limit];
+        bound.extend(values.iter().map(|v| v as &(dyn ToSql + Sync)));
         let rows = self
             .all(
                 &format!(
-                    "SELECT {COLUMNS} FROM tasks WHERE user_id = $1 AND sort_key > $2
+                    "SELECT {COLUMNS} FROM tasks WHERE user_id = $1 AND sort_key > $2{matching}
                      ORDER BY sort_key LIMIT $3"
                 ),
-                &[&user_id, &after, &i64::from(limit)],
+                &bound,
             )
             .await?;
         rows.iter().map(into_task).collect()
+    }
+
+    async fn count_tasks(&mut self, user_id: i64, filter: &TaskFilter) -> Result<u64, StoreError> {
+        let sql = match (filter.status, filter.from.or(filter.to)) {
+            (None, None) => "SELECT task_count FROM users WHERE id = $1".to_owned(),
+            (Some(TaskStatus::Completed), None) => {
+                "SELECT completed_count FROM users WHERE id = $1".to_owned()
+            }
+            (Some(TaskStatus::Incomplete), None) => {
+                "SELECT task_count - completed_count FROM users WHERE id = $1".to_owned()
+            }
+            _ => {
+                let (matching, _) = conditions(filter, 2, Placeholder::Dollar);
+                format!("SELECT count(*) FROM tasks WHERE user_id = $1{matching}")
+            }
+        };
+        let values = match (filter.status, filter.from.or(filter.to)) {
+            (_, Some(_)) => conditions(filter, 2, Placeholder::Dollar).1,
+            _ => Vec::new(),
+        };
+        let mut bound: Vec<&(dyn ToSql + Sync)> = vec![&user_id];
+        bound.extend(values.iter().map(|v| v as &(dyn ToSql + Sync)));
+        let row = self
+            .opt(&sql, &bound)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("no user {user_id} to count tasks of")))?;
+        Ok(row.try_get::<_, i64>(0)? as u64)
     }
 
     async fn page_keys(
@@ -167,11 +201,22 @@ impl TaskRows for PgTx<'_> {
             .collect()
     }
 
-    async fn key_at(&mut self, user_id: i64, offset: i64) -> Result<Option<SortKey>, StoreError> {
+    async fn key_at(
+        &mut self,
+        user_id: i64,
+        offset: i64,
+        filter: &TaskFilter,
+    ) -> Result<Option<SortKey>, StoreError> {
+        let (matching, values) = conditions(filter, 3, Placeholder::Dollar);
+        let mut bound: Vec<&(dyn ToSql + Sync)> = vec![&user_id, &offset];
+        bound.extend(values.iter().map(|v| v as &(dyn ToSql + Sync)));
         let row = self
             .opt(
-                "SELECT sort_key FROM tasks WHERE user_id = $1 ORDER BY sort_key LIMIT 1 OFFSET $2",
-                &[&user_id, &offset],
+                &format!(
+                    "SELECT sort_key FROM tasks WHERE user_id = $1{matching}
+                     ORDER BY sort_key LIMIT 1 OFFSET $2"
+                ),
+                &bound,
             )
             .await?;
         first_key(row)

@@ -24,16 +24,19 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 /// Migrations are compiled into the binary; `PRAGMA user_version` records how far a file has come.
+/// A migration file of `migrations/sqlite/`, compiled in.
+macro_rules! sql {
+    ($file:literal) => {
+        include_str!(concat!("../../../migrations/sqlite/", $file))
+    };
+}
+
 const MIGRATION_STEPS: &[M<'static>] = &[
-    M::up(include_str!("../../../migrations/sqlite/0001_init.sql")),
-    M::up(include_str!(
-        "../../../migrations/sqlite/0002_ids_and_failures.sql"
-    ))
-    .foreign_key_check(),
-    M::up(include_str!("../../../migrations/sqlite/0003_accounts.sql")).foreign_key_check(),
-    M::up(include_str!(
-        "../../../migrations/sqlite/0004_task_versions.sql"
-    )),
+    M::up(sql!("0001_init.sql")),
+    M::up(sql!("0002_ids_and_failures.sql")).foreign_key_check(),
+    M::up(sql!("0003_accounts.sql")).foreign_key_check(),
+    M::up(sql!("0004_task_versions.sql")),
+    M::up(sql!("0005_filters.sql")),
 ];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATION_STEPS);
 

@@ -4,7 +4,8 @@
 
 use super::SqliteTx;
 use super::users::add_task_count;
-use crate::domain::{SortKey, Task, TaskChanges, TaskDate, TaskStatus, TaskText};
+use crate::domain::{SortKey, Task, TaskChanges, TaskDate, TaskFilter, TaskStatus, TaskText};
+use crate::store::filter_sql::{Placeholder, conditions};
 use crate::store::rows::{TaskColumns, parse_key};
 use crate::store::tx::NewTask;
 use crate::store::{Side, StoreError, TaskRows};
@@ -133,15 +134,49 @@ impl TaskRows for SqliteTx<'_> {
         user_id: i64,
         key: Option<&SortKey>,
         limit: u32,
+        filter: &TaskFilter,
     ) -> Result<Vec<Task>, StoreError> {
+        let (matching, values) = conditions(filter, 4, Placeholder::Question);
         let mut stmt = self.conn().prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM tasks WHERE user_id = ?1 AND sort_key > ?2
-             ORDER BY sort_key, id LIMIT ?3"
+            "SELECT {COLUMNS} FROM tasks WHERE user_id = ?1 AND sort_key > ?2{matching}
+             ORDER BY sort_key LIMIT ?3"
         ))?;
         // Every key sorts above the empty string.
         let after = key.map_or("", SortKey::as_str);
-        let rows = stmt.query_map(params![user_id, after, limit], columns)?;
+        let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&user_id, &after, &limit];
+        bound.extend(values.iter().map(|v| v as &dyn rusqlite::ToSql));
+        let rows = stmt.query_map(bound.as_slice(), columns)?;
         rows.map(|r| r?.into_task()).collect()
+    }
+
+    async fn count_tasks(&mut self, user_id: i64, filter: &TaskFilter) -> Result<u64, StoreError> {
+        let counted = |sql: &str, bound: &[&dyn rusqlite::ToSql]| -> Result<u64, StoreError> {
+            let n: i64 = self
+                .conn()
+                .prepare_cached(sql)?
+                .query_row(bound, |r| r.get(0))?;
+            Ok(n as u64)
+        };
+        match (filter.status, filter.from.or(filter.to)) {
+            (None, None) => counted("SELECT task_count FROM users WHERE id = ?1", &[&user_id]),
+            (Some(TaskStatus::Completed), None) => counted(
+                "SELECT completed_count FROM users WHERE id = ?1",
+                &[&user_id],
+            ),
+            (Some(TaskStatus::Incomplete), None) => counted(
+                "SELECT task_count - completed_count FROM users WHERE id = ?1",
+                &[&user_id],
+            ),
+            _ => {
+                let (matching, values) = conditions(filter, 2, Placeholder::Question);
+                let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&user_id];
+                bound.extend(values.iter().map(|v| v as &dyn rusqlite::ToSql));
+                counted(
+                    &format!("SELECT count(*) FROM tasks WHERE user_id = ?1{matching}"),
+                    &bound,
+                )
+            }
+        }
     }
 
     async fn page_keys(
@@ -164,11 +199,22 @@ impl TaskRows for SqliteTx<'_> {
         .collect()
     }
 
-    // The walk to the offset stays inside the order index, which holds the keys.
-    async fn key_at(&mut self, user_id: i64, offset: i64) -> Result<Option<SortKey>, StoreError> {
+    // The walk to the offset stays inside an index that holds the keys.
+    async fn key_at(
+        &mut self,
+        user_id: i64,
+        offset: i64,
+        filter: &TaskFilter,
+    ) -> Result<Option<SortKey>, StoreError> {
+        let (matching, values) = conditions(filter, 3, Placeholder::Question);
+        let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&user_id, &offset];
+        bound.extend(values.iter().map(|v| v as &dyn rusqlite::ToSql));
         self.one_key(
-            "SELECT sort_key FROM tasks WHERE user_id = ?1 ORDER BY sort_key LIMIT 1 OFFSET ?2",
-            params![user_id, offset],
+            &format!(
+                "SELECT sort_key FROM tasks WHERE user_id = ?1{matching}
+                 ORDER BY sort_key LIMIT 1 OFFSET ?2"
+            ),
+            bound.as_slice(),
         )
     }
 

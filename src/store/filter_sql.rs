@@ -1,0 +1,63 @@
+//! The SQL conditions of a list filter, shared by both engines (they differ only in how a
+//! placeholder is written).
+
+use crate::domain::{TaskDate, TaskFilter};
+
+/// How an engine writes the n-th placeholder.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Placeholder {
+    /// SQLite: `?1`.
+    Question,
+    /// PostgreSQL: `$1`.
+    Dollar,
+}
+
+/// ` AND …` conditions for `filter`, their placeholders numbered from `first`, and the values
+/// to bind to them in that order. No filter: no conditions.
+pub(crate) fn conditions(
+    filter: &TaskFilter,
+    first: usize,
+    style: Placeholder,
+) -> (String, Vec<String>) {
+    let mut sql = String::new();
+    let mut values = Vec::new();
+    let parts = [
+        ("status =", filter.status.map(|s| s.as_str().to_owned())),
+        ("date >=", filter.from.map(TaskDate::to_iso)),
+        ("date <=", filter.to.map(TaskDate::to_iso)),
+    ];
+    for (test, value) in parts {
+        let Some(value) = value else { continue };
+        let n = first + values.len();
+        let mark = match style {
+            Placeholder::Question => format!("?{n}"),
+            Placeholder::Dollar => format!("${n}"),
+        };
+        sql.push_str(&format!(" AND {test} {mark}"));
+        values.push(value);
+    }
+    (sql, values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::TaskStatus;
+
+    #[test]
+    fn conditions_number_their_placeholders_from_first() {
+        let filter = TaskFilter::new(
+            Some(TaskStatus::Completed),
+            None,
+            Some(TaskDate::parse("2026-01-31").unwrap()),
+        )
+        .unwrap();
+        let (sql, values) = conditions(&filter, 4, Placeholder::Dollar);
+        assert_eq!(sql, " AND status = $4 AND date <= $5");
+        assert_eq!(values, ["Completed", "2026-01-31"]);
+        assert_eq!(
+            conditions(&TaskFilter::default(), 2, Placeholder::Question),
+            (String::new(), vec![])
+        );
+    }
+}
