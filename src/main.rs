@@ -51,8 +51,16 @@ async fn main() -> ExitCode {
     };
     match cli.command.unwrap_or(Command::Serve) {
         Command::Openapi => {
-            println!("{}", listo::api::spec());
-            ExitCode::SUCCESS
+            // A reader that stops early (`| head`, `| cmp`) is no failure of ours: no panic.
+            let mut out = std::io::stdout().lock();
+            match writeln!(out, "{}", listo::api::spec()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("listo: writing the document: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         Command::Serve => serve().await,
         Command::Backup { path } => with_config(|config| backup(config, &path)),

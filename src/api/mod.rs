@@ -7,6 +7,7 @@ mod cors;
 mod date;
 mod document;
 mod etag;
+mod idempotency;
 mod json;
 pub mod problem;
 mod security;

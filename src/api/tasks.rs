@@ -3,6 +3,7 @@
 use super::ApiTags;
 use super::date::DateText;
 use super::etag;
+use super::idempotency;
 use super::json::{JsonBody, present};
 use super::problem::{ApiError, BODY, Code, Failure, SESSION, both, declare};
 use super::security::SignedIn;
@@ -10,7 +11,7 @@ use crate::domain::{
     PageCursor, PageRequest, Placement, Task, TaskChanges, TaskDate, TaskFilter, TaskStatus,
     TaskText,
 };
-use crate::service::{TaskPage, Tasks};
+use crate::service::{Outcome, TaskPage, Tasks};
 use chrono::{DateTime, Utc};
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
@@ -248,12 +249,14 @@ pub enum End {
 
 #[derive(ApiResponse)]
 enum Created {
-    /// The task, now last in the user's order.
+    /// The task, now last in the user's order (or, with `Idempotent-Replayed: true`, the task
+    /// the first request with this `Idempotency-Key` created).
     #[oai(status = 201)]
     Created(
         Json<TaskView>,
         #[oai(header = "Location")] String,
         #[oai(header = "ETag")] String,
+        #[oai(header = "Idempotent-Replayed")] Option<String>,
     ),
 }
 
@@ -270,6 +273,29 @@ impl From<Task> for OneTask {
         let tag = view.etag();
         OneTask::Ok(Json(view), tag)
     }
+}
+
+#[derive(ApiResponse)]
+enum Moved {
+    /// The task in its new place; `ETag` is its version. `Idempotent-Replayed: true` marks the
+    /// answer to an earlier request with this `Idempotency-Key`.
+    #[oai(status = 200)]
+    Ok(
+        Json<TaskView>,
+        #[oai(header = "ETag")] String,
+        #[oai(header = "Idempotent-Replayed")] Option<String>,
+    ),
+}
+
+#[derive(ApiResponse)]
+enum Sorted {
+    /// The page in its new order. `Idempotent-Replayed: true` marks the answer to an earlier
+    /// request with this `Idempotency-Key`.
+    #[oai(status = 200)]
+    Ok(
+        Json<TaskPageView>,
+        #[oai(header = "Idempotent-Replayed")] Option<String>,
+    ),
 }
 
 #[derive(ApiResponse)]
@@ -292,14 +318,17 @@ enum Deleted {
 const NOT_FOUND: &[Code] = &[Code::TaskNotFound];
 const INVALID: &[Code] = &[Code::ValidationFailed];
 
-declare!(CreateErrors: BODY, SESSION);
+const RETRY: &[Code] = &[Code::IdempotencyKeyReused, Code::IdempotencyInProgress];
+
+declare!(CreateErrors: BODY, SESSION, RETRY);
 declare!(ListErrors: SESSION, INVALID, &[Code::InvalidCursor]);
 const STALE: &[Code] = &[Code::PreconditionFailed];
 
 declare!(TaskErrors: SESSION, NOT_FOUND, INVALID);
 declare!(DeleteErrors: SESSION, NOT_FOUND, INVALID, STALE);
 declare!(EditErrors: BODY, SESSION, NOT_FOUND, STALE);
-declare!(SortErrors: BODY, SESSION, &[Code::OrderConflict, Code::InvalidOrder]);
+declare!(MoveErrors: BODY, SESSION, NOT_FOUND, STALE, RETRY);
+declare!(SortErrors: BODY, SESSION, RETRY, &[Code::OrderConflict, Code::InvalidOrder]);
 
 fn example_page() -> Option<i64> {
     Some(1)
@@ -325,6 +354,15 @@ fn example_date_to() -> Option<String> {
     Some("2026-12-31".into())
 }
 
+fn example_idempotency_key() -> Option<String> {
+    Some("3f2c7a1e-0b9d-4e8f-a6c5-1d2e3f405162".into())
+}
+
+/// Where a task lives.
+fn location_of(id: i64) -> String {
+    format!("/v1/tasks/{id}")
+}
+
 fn example_etag() -> Option<String> {
     Some("\"1\"".into())
 }
@@ -336,26 +374,52 @@ pub struct TaskApi;
 impl TaskApi {
     /// Create a task at the end of your order.
     ///
-    /// All three fields are required. The answer carries the task and its `Location`.
+    /// All three fields are required. The answer carries the task and its `Location`. With an
+    /// `Idempotency-Key`, a repeat of the request (same key, same body, within 24 hours) creates
+    /// nothing and answers the first answer again, with `Idempotent-Replayed: true`.
     #[oai(path = "/", method = "post", operation_id = "create_task")]
     async fn create(
         &self,
         session: SignedIn,
+        /// Any unique string (a UUID): a retry with the same key and body runs once.
+        #[oai(name = "Idempotency-Key", example = "example_idempotency_key")]
+        idempotency_key: Header<Option<String>>,
         body: JsonBody<NewTask>,
         tasks: poem::web::Data<&Tasks>,
     ) -> Result<Created, Failure<CreateErrors>> {
         let new = body.0;
+        let once = idempotency::request(
+            idempotency_key.0.as_deref(),
+            "create_task",
+            &[],
+            &new,
+            |task: &Task| {
+                let view = TaskView::from(task.clone());
+                idempotency::stored(201, &view, Some(location_of(task.id)))
+            },
+        )?;
         let (date, text) = both(
             ("date", TaskDate::parse(&new.date.0)),
             ("task", TaskText::parse(&new.task)),
         )?;
-        let task = tasks
-            .create(&session.0, date, text, new.status.into())
-            .await?;
-        let location = format!("/v1/tasks/{}", task.id);
-        let view = TaskView::from(task);
-        let tag = view.etag();
-        Ok(Created::Created(Json(view), location, tag))
+        match tasks
+            .create(&session.0, date, text, new.status.into(), once)
+            .await?
+        {
+            Outcome::Done(task) => {
+                let location = location_of(task.id);
+                let view = TaskView::from(task);
+                let tag = view.etag();
+                Ok(Created::Created(Json(view), location, tag, None))
+            }
+            Outcome::Replayed(answer) => {
+                let view: TaskView = idempotency::body(&answer)?;
+                let tag = view.etag();
+                let location = answer.location.unwrap_or_else(|| location_of(view.id));
+                let replayed = Some(idempotency::REPLAYED.into());
+                Ok(Created::Created(Json(view), location, tag, replayed))
+            }
+        }
     }
 
     /// List your tasks, a page at a time, in your order.
@@ -506,7 +570,10 @@ impl TaskApi {
     ///
     /// Post exactly the ids GET shows on that page (same `per_page`), in the order you want.
     /// If the page changed since you read it, the answer is 409 with the ids it holds now.
+    /// With an `Idempotency-Key`, a repeat answers the first answer again and sorts nothing.
     #[oai(path = "/sort", method = "post", operation_id = "sort_tasks")]
+    // One argument per parameter is how poem-openapi declares them.
+    #[allow(clippy::too_many_arguments)]
     async fn sort(
         &self,
         session: SignedIn,
@@ -522,10 +589,13 @@ impl TaskApi {
             validator(minimum(value = "1"), maximum(value = "100"))
         )]
         per_page: Query<Option<i64>>,
+        /// Any unique string (a UUID): a retry with the same key, page and body runs once.
+        #[oai(name = "Idempotency-Key", example = "example_idempotency_key")]
+        idempotency_key: Header<Option<String>>,
         request: &poem::Request,
         body: JsonBody<SortRequest>,
         tasks: poem::web::Data<&Tasks>,
-    ) -> Result<Json<TaskPageView>, Failure<SortErrors>> {
+    ) -> Result<Sorted, Failure<SortErrors>> {
         // A sort posts the ids of a page of the whole list; a filtered page has other slots.
         let query = request.uri().query().unwrap_or_default();
         for name in ["status", "date_from", "date_to", "cursor"] {
@@ -538,15 +608,28 @@ impl TaskApi {
             }
         }
         let page = page_request(page.0, per_page.0)?;
-        Ok(Json(
-            tasks.sort(&session.0, page, body.0.task_ids).await?.into(),
-        ))
+        let parts = [page.page().to_string(), page.per_page().to_string()];
+        let once = idempotency::request(
+            idempotency_key.0.as_deref(),
+            "sort_tasks",
+            &parts,
+            &body.0,
+            |sorted: &TaskPage| idempotency::stored(200, &TaskPageView::from(sorted.clone()), None),
+        )?;
+        match tasks.sort(&session.0, page, body.0.task_ids, once).await? {
+            Outcome::Done(sorted) => Ok(Sorted::Ok(Json(sorted.into()), None)),
+            Outcome::Replayed(answer) => Ok(Sorted::Ok(
+                Json(idempotency::body(&answer)?),
+                Some(idempotency::REPLAYED.into()),
+            )),
+        }
     }
 
     /// Move one task before or after another, or to either end.
     ///
     /// Send exactly one of `before_id`, `after_id` or `to`. Only the moved task changes. With
     /// `If-Match`, a task changed since you read it answers 412 with `current` and stays put.
+    /// With an `Idempotency-Key`, a repeat answers the first answer again and moves nothing.
     #[oai(path = "/:id/move", method = "post", operation_id = "move_task")]
     async fn move_task(
         &self,
@@ -557,10 +640,20 @@ impl TaskApi {
         /// The `ETag` you read: move the task only if it is still at that version.
         #[oai(name = "If-Match", example = "example_etag")]
         if_match: Header<Option<String>>,
+        /// Any unique string (a UUID): a retry with the same key and body runs once.
+        #[oai(name = "Idempotency-Key", example = "example_idempotency_key")]
+        idempotency_key: Header<Option<String>>,
         body: JsonBody<MoveRequest>,
         tasks: poem::web::Data<&Tasks>,
-    ) -> Result<OneTask, Failure<EditErrors>> {
+    ) -> Result<Moved, Failure<MoveErrors>> {
         let precondition = etag::if_match(if_match.0.as_deref())?;
+        let once = idempotency::request(
+            idempotency_key.0.as_deref(),
+            "move_task",
+            &[id.0.to_string()],
+            &body.0,
+            |task: &Task| idempotency::stored(200, &TaskView::from(task.clone()), None),
+        )?;
         let m = body.0;
         let to = m.to.map(|e| match e {
             End::Start => "start",
@@ -568,10 +661,18 @@ impl TaskApi {
         });
         let placement = Placement::parse(m.before_id, m.after_id, to)
             .map_err(|e| ApiError::field("body", e.0))?;
-        Ok(tasks
-            .move_to(&session.0, id.0, placement, precondition)
+        let view = match tasks
+            .move_to(&session.0, id.0, placement, precondition, once)
             .await?
-            .into())
+        {
+            Outcome::Done(task) => (TaskView::from(task), None),
+            Outcome::Replayed(answer) => (
+                idempotency::body(&answer)?,
+                Some(idempotency::REPLAYED.into()),
+            ),
+        };
+        let tag = view.0.etag();
+        Ok(Moved::Ok(Json(view.0), tag, view.1))
     }
 }
 

@@ -5,6 +5,7 @@ pub mod auth;
 mod codes;
 mod credentials;
 mod health;
+pub mod idempotency;
 mod limits;
 mod mail_timing;
 mod session_cache;
@@ -14,6 +15,7 @@ pub mod tasks;
 
 pub use auth::{Auth, ClientAddr, LoginStarted, Session, SessionIssued};
 pub use health::Health;
+pub use idempotency::{Idempotent, Outcome};
 pub use sessions::{LogoutScope, SessionSummary};
 pub use tasks::{IfMatch, TaskPage, Tasks};
 
@@ -67,6 +69,12 @@ pub enum ServiceError {
     /// A session ended by logout.
     #[error("session revoked")]
     SessionRevoked,
+    /// The idempotency key was used before with another request (or another operation).
+    #[error("idempotency key reused")]
+    IdempotencyKeyReused,
+    /// A request with this idempotency key is still running.
+    #[error("idempotency key in progress")]
+    IdempotencyInProgress,
     /// No live session with that id belongs to the user.
     #[error("session not found")]
     SessionNotFound,

@@ -10,6 +10,8 @@ const EXPIRED_SESSION_GRACE: Duration = Duration::from_secs(24 * 60 * 60);
 const EXPIRED_CODE_GRACE: Duration = Duration::from_secs(60 * 60);
 /// Failures older than this no longer count against any budget (the longest window is an hour).
 const FAILURES_KEPT: Duration = Duration::from_secs(60 * 60);
+/// Idempotency keys answer repeats this long.
+const IDEMPOTENCY_KEPT: Duration = Duration::from_secs(24 * 60 * 60);
 /// Expired sessions stay in memory this long; after that the database answers for them.
 const EXPIRED_SESSION_IN_MEMORY: Duration = Duration::from_secs(60);
 
@@ -27,7 +29,10 @@ pub async fn sweep_once(store: &Store) -> Result<usize, ServiceError> {
                     .delete_expired_sessions(before(EXPIRED_SESSION_GRACE))
                     .await?;
                 let failed = tx.delete_failures_before(before(FAILURES_KEPT)).await?;
-                Ok::<_, ServiceError>(codes + old + failed)
+                let keys = tx
+                    .delete_idempotency_before(before(IDEMPOTENCY_KEPT))
+                    .await?;
+                Ok::<_, ServiceError>(codes + old + failed + keys)
             })
         })
         .await

@@ -16,9 +16,10 @@ mod tx;
 
 pub use location::{Location, PostgresUrl};
 pub use rows::{
-    Challenge, LiveSession, Purpose, Revoked, SessionRow, Side, User, from_millis, to_millis,
+    Challenge, IdempotencyRecord, LiveSession, Purpose, Revoked, SessionRow, Side, StoredResponse,
+    User, from_millis, to_millis,
 };
-pub use tx::{Challenges, Failures, NewTask, Sessions, Settings, TaskRows, Tx, Users};
+pub use tx::{Challenges, Failures, Idempotency, NewTask, Sessions, Settings, TaskRows, Tx, Users};
 
 use std::future::Future;
 use std::path::PathBuf;

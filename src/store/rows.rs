@@ -102,6 +102,30 @@ pub struct Revoked {
     pub expires_at_ms: i64,
 }
 
+/// A stored response, answered again to a repeat of the request that made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// The JSON body.
+    pub body: String,
+    /// The `Location` header, if it had one.
+    pub location: Option<String>,
+}
+
+/// What is kept for one idempotency key.
+#[derive(Debug, Clone)]
+pub struct IdempotencyRecord {
+    /// Hash of the request that used the key first.
+    pub fingerprint: [u8; 32],
+    /// Names the run that holds the key.
+    pub claim: String,
+    /// Unix ms when that run took it.
+    pub claimed_at_ms: i64,
+    /// The response, once the run completed.
+    pub response: Option<StoredResponse>,
+}
+
 /// Which side of a key to look on.
 #[derive(Debug, Clone, Copy)]
 pub enum Side {

@@ -4,14 +4,17 @@
 //! transaction need not be shareable between threads to be sent to one.
 
 use super::StoreError;
-use super::rows::{Challenge, Device, LiveSession, Purpose, Revoked, SessionRow, Side, User};
+use super::rows::{
+    Challenge, Device, IdempotencyRecord, LiveSession, Purpose, Revoked, SessionRow, Side,
+    StoredResponse, User,
+};
 use crate::domain::{SortKey, Task, TaskChanges, TaskDate, TaskFilter, TaskStatus, TaskText};
 use async_trait::async_trait;
 
 /// One transaction on either engine: everything the service layer may ask of storage.
-pub trait Tx: Users + Challenges + Sessions + Failures + Settings + TaskRows {}
+pub trait Tx: Users + Challenges + Sessions + Failures + Settings + TaskRows + Idempotency {}
 
-impl<T: Users + Challenges + Sessions + Failures + Settings + TaskRows> Tx for T {}
+impl<T: Users + Challenges + Sessions + Failures + Settings + TaskRows + Idempotency> Tx for T {}
 
 /// Accounts.
 #[async_trait]
@@ -123,6 +126,42 @@ pub trait Failures: Send {
     ) -> Result<Option<i64>, StoreError>;
     /// Deletes failures older than `before_ms`; returns how many.
     async fn delete_failures_before(&mut self, before_ms: i64) -> Result<usize, StoreError>;
+}
+
+/// Idempotency keys: what a retried write answers.
+#[async_trait]
+pub trait Idempotency: Send {
+    /// The record of the user's key, held until the transaction ends.
+    async fn idempotency_record(
+        &mut self,
+        user_id: i64,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
+    /// Takes the key for a run (`claim`), replacing a stalled run's hold.
+    async fn claim_idempotency(
+        &mut self,
+        user_id: i64,
+        key: &str,
+        fingerprint: &[u8; 32],
+        claim: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// Stores the response of the run that holds the key.
+    async fn complete_idempotency(
+        &mut self,
+        user_id: i64,
+        key: &str,
+        response: &StoredResponse,
+    ) -> Result<(), StoreError>;
+    /// Lets go of a key whose run failed, if `claim` still holds it and it has no response.
+    async fn release_idempotency(
+        &mut self,
+        user_id: i64,
+        key: &str,
+        claim: &str,
+    ) -> Result<(), StoreError>;
+    /// Deletes keys taken before `before_ms`; returns how many.
+    async fn delete_idempotency_before(&mut self, before_ms: i64) -> Result<usize, StoreError>;
 }
 
 /// Server-wide settings.

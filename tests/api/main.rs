@@ -15,6 +15,7 @@ mod headers;
 mod helpers;
 mod openapi;
 mod requests;
+mod retries;
 mod sort;
 mod sqlite_file;
 mod startup;

@@ -25,6 +25,8 @@ mod helpers;
 mod openapi;
 #[path = "../api/requests.rs"]
 mod requests;
+#[path = "../api/retries.rs"]
+mod retries;
 #[path = "../api/sort.rs"]
 mod sort;
 #[path = "../api/tasks.rs"]

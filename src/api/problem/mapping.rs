@@ -72,6 +72,14 @@ impl From<ServiceError> for ApiError {
                 e.problem.current = Some(Box::new(current));
                 e
             }
+            ServiceError::IdempotencyKeyReused => Self::new(
+                Code::IdempotencyKeyReused,
+                "This Idempotency-Key was used with another request; send a new key for a new request.",
+            ),
+            ServiceError::IdempotencyInProgress => Self::new(
+                Code::IdempotencyInProgress,
+                "A request with this Idempotency-Key is still running; retry in a moment.",
+            ),
             ServiceError::SessionNotFound => Self::new(
                 Code::SessionNotFound,
                 "You have no live session with that id.",

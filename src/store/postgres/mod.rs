@@ -10,6 +10,7 @@
 mod challenges;
 mod copy;
 mod failures;
+mod idempotency;
 mod sessions;
 mod settings;
 mod tasks;
@@ -38,6 +39,7 @@ const MIGRATIONS: &[Migration] = &[
     (2, sql!("0002_accounts.sql")),
     (3, sql!("0003_task_versions.sql")),
     (4, sql!("0004_filters.sql")),
+    (5, sql!("0005_idempotency.sql")),
 ];
 
 /// Any number, the same in every listo: processes starting together migrate one at a time.

@@ -7,6 +7,7 @@
 mod challenges;
 mod copy;
 mod failures;
+mod idempotency;
 mod readers;
 mod sessions;
 mod settings;
@@ -37,6 +38,7 @@ const MIGRATION_STEPS: &[M<'static>] = &[
     M::up(sql!("0003_accounts.sql")).foreign_key_check(),
     M::up(sql!("0004_task_versions.sql")),
     M::up(sql!("0005_filters.sql")),
+    M::up(sql!("0006_idempotency.sql")),
 ];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATION_STEPS);
 
