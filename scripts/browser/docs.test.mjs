@@ -3,7 +3,11 @@
 //      (register 201, login 202, verify 200 with the emailed code, Authorize, create_task 201,
 //      list_tasks 200 showing the task). Every status and body is read from what Swagger UI renders
 //      in the page (.responses-wrapper .live-responses-table), never from a fetch of our own.
-//   2. CORS: a page served from another loopback origin calls listo with fetch. With the page's
+//   2. Swagger UI, the Account operations: after the same sign-in, list_sessions 200 (this browser's
+//      one session), change_password 204 and request_password_reset 202 with their prefilled
+//      bodies unchanged, confirm_password_reset 204 with the emailed code, then list_sessions 401
+//      session_revoked (a reset ends every session), as Swagger UI renders them.
+//   3. CORS: a page served from another loopback origin calls listo with fetch. With the page's
 //      origin in LISTO_CORS_ORIGINS the page reads every status (and the exposed headers); with
 //      LISTO_CORS_ORIGINS unset, or naming another origin, the browser refuses (TypeError).
 // Each story starts its own listo (fresh database and outbox in BROWSER_WORK) and stops it.
@@ -129,8 +133,11 @@ async function startListo(name, extraEnv = {}) {
   };
 }
 
-/** The 6-digit code in the newest .eml in the outbox addressed to `email` (waits up to 5 s). */
-async function codeFromOutbox(outbox, email) {
+/**
+ * The 6-digit code in the newest .eml in the outbox addressed to `email` (waits up to 5 s); with
+ * `purpose` ('sign-in', 'password reset'), the newest one that says it is that kind of code.
+ */
+async function codeFromOutbox(outbox, email, purpose = '') {
   const deadline = Date.now() + 5_000;
   for (;;) {
     const mails = fs.existsSync(outbox)
@@ -140,12 +147,13 @@ async function codeFromOutbox(outbox, email) {
           .map((f) => path.join(outbox, f))
           .map((f) => ({ f, mtime: fs.statSync(f).mtimeMs, text: fs.readFileSync(f, 'utf8') }))
           .filter((m) => new RegExp(`^To:.*${email.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'mi').test(m.text))
+          .filter((m) => m.text.replace(/=\r?\n/g, '').includes(`${purpose} code is `))
           .sort((a, b) => b.mtime - a.mtime)
       : [];
     if (mails.length) {
       // Undo quoted-printable soft line breaks before looking for the code.
       const text = mails[0].text.replace(/=\r?\n/g, '');
-      const match = text.match(/code is\s+(\d{6})\b/);
+      const match = text.match(new RegExp(`${purpose} code is\\s+(\\d{6})\\b`));
       assert.ok(match, `no 6-digit code in ${mails[0].f}:\n${text}`);
       return { code: match[1], file: mails[0].f };
     }
@@ -301,6 +309,85 @@ async function execute(block) {
   };
 }
 
+/**
+ * Signs in as a person would in Swagger UI, as steps of the story: register and login with their
+ * prefilled bodies, verify with the emailed code, then Authorize with the token. Leaves
+ * state.email, state.challengeId and state.token.
+ */
+async function swaggerSignIn(step, page, listo, state) {
+  await step('register: Execute the prefilled body unchanged -> 201', async () => {
+    const block = step.focus(opBlock(page, 'Auth', 'register'));
+    await tryItOut(block);
+    const { text, json } = await prefilledBody(block);
+    console.log(`browser: register example: ${JSON.stringify(json)}`);
+    const res = await execute(block);
+    assert.equal(res.status, 201, `prefilled register body ${text}\n${res.describe()}`);
+    assert.equal(res.json?.email, json.email, res.describe());
+  });
+
+  await step('login: Execute the prefilled body unchanged -> 202', async () => {
+    const block = step.focus(opBlock(page, 'Auth', 'login'));
+    await tryItOut(block);
+    const { text, json } = await prefilledBody(block);
+    console.log(`browser: login example: ${JSON.stringify(json)}`);
+    const res = await execute(block);
+    assert.equal(res.status, 202, `prefilled login body ${text}\n${res.describe()}`);
+    assert.match(res.json?.challenge_id ?? '', /\S/, res.describe());
+    state.email = json.email;
+    state.challengeId = res.json.challenge_id;
+  });
+
+  await step('verify: prefilled body with the emailed code -> 200', async () => {
+    const { code, file } = await codeFromOutbox(listo.outbox, state.email, 'sign-in');
+    console.log(`browser: code ${code.replace(/\d/g, '#')} read from ${path.basename(file)}`);
+    const block = step.focus(opBlock(page, 'Auth', 'verify'));
+    await tryItOut(block);
+    const { text, json } = await prefilledBody(block);
+    console.log(`browser: verify example: ${JSON.stringify(json)}`);
+    assert.deepEqual(Object.keys(json).sort(), ['challenge_id', 'code'], `verify example ${text}`);
+    assert.match(String(json.code), /^\d{6}$/, `the verify example's code is not 6 digits: ${text}`);
+    const body = { ...json, code };
+    if (json.challenge_id !== state.challengeId) {
+      // The example cannot know the challenge login just issued: that one field is replaced too.
+      console.log(`browser: verify: example challenge_id ${JSON.stringify(json.challenge_id)} replaced by the one login returned`);
+      body.challenge_id = state.challengeId;
+    }
+    await block.locator('textarea.body-param__text').fill(JSON.stringify(body, null, 2));
+    const res = await execute(block);
+    assert.equal(res.status, 200, res.describe());
+    assert.match(res.json?.access_token ?? '', /\S{16,}/, res.describe());
+    assert.equal(res.json?.token_type, 'Bearer', res.describe());
+    state.token = res.json.access_token;
+  });
+
+  await step('Authorize: paste the access_token into the bearer field', async () => {
+    await page.locator('.auth-wrapper button.authorize').click();
+    const modal = step.focus(page.locator('.dialog-ux .modal-ux'));
+    await modal.waitFor();
+    await modal.locator('input#auth-bearer-value').fill(state.token);
+    await modal.locator('button[aria-label="Apply credentials"]').click();
+    await modal.locator('button[aria-label="Remove authorization"]').waitFor(); // the "Logout" button: authorized
+    await modal.locator('button.btn-done').click();
+    await modal.waitFor({ state: 'detached' });
+    const lock = opBlock(page, 'Tasks', 'create_task').locator('.authorization__btn');
+    assert.equal(await lock.getAttribute('aria-label'), 'authorization button locked');
+  });
+}
+
+/**
+ * Executes an operation again: Clear drops the response shown (so that the one read is new, and
+ * Execute is back where execute() looks for it), then as execute().
+ */
+async function executeAgain(block) {
+  const clear = block.locator('button.btn-clear');
+  if (await clear.isVisible()) {
+    await clear.click();
+    await block.locator('.responses-wrapper .live-responses-table').waitFor({ state: 'detached' });
+  }
+  if (!(await block.locator('.execute-wrapper button.execute').isVisible())) await tryItOut(block);
+  return execute(block);
+}
+
 test('Swagger UI: try it out with the prefilled examples', { timeout: 240_000 }, async (t) => {
   const listo = await startListo('swagger');
   const { context, page, consoleLines } = await newPage();
@@ -330,63 +417,7 @@ test('Swagger UI: try it out with the prefilled examples', { timeout: 240_000 },
       }
     }, { gate: false });
 
-    await step('register: Execute the prefilled body unchanged -> 201', async () => {
-      const block = step.focus(opBlock(page, 'Auth', 'register'));
-      await tryItOut(block);
-      const { text, json } = await prefilledBody(block);
-      console.log(`browser: register example: ${JSON.stringify(json)}`);
-      const res = await execute(block);
-      assert.equal(res.status, 201, `prefilled register body ${text}\n${res.describe()}`);
-      assert.equal(res.json?.email, json.email, res.describe());
-    });
-
-    await step('login: Execute the prefilled body unchanged -> 202', async () => {
-      const block = step.focus(opBlock(page, 'Auth', 'login'));
-      await tryItOut(block);
-      const { text, json } = await prefilledBody(block);
-      console.log(`browser: login example: ${JSON.stringify(json)}`);
-      const res = await execute(block);
-      assert.equal(res.status, 202, `prefilled login body ${text}\n${res.describe()}`);
-      assert.match(res.json?.challenge_id ?? '', /\S/, res.describe());
-      state.email = json.email;
-      state.challengeId = res.json.challenge_id;
-    });
-
-    await step('verify: prefilled body with the emailed code -> 200', async () => {
-      const { code, file } = await codeFromOutbox(listo.outbox, state.email);
-      console.log(`browser: code ${code.replace(/\d/g, '#')} read from ${path.basename(file)}`);
-      const block = step.focus(opBlock(page, 'Auth', 'verify'));
-      await tryItOut(block);
-      const { text, json } = await prefilledBody(block);
-      console.log(`browser: verify example: ${JSON.stringify(json)}`);
-      assert.deepEqual(Object.keys(json).sort(), ['challenge_id', 'code'], `verify example ${text}`);
-      assert.match(String(json.code), /^\d{6}$/, `the verify example's code is not 6 digits: ${text}`);
-      const body = { ...json, code };
-      if (json.challenge_id !== state.challengeId) {
-        // The example cannot know the challenge login just issued: that one field is replaced too.
-        console.log(`browser: verify: example challenge_id ${JSON.stringify(json.challenge_id)} replaced by the one login returned`);
-        body.challenge_id = state.challengeId;
-      }
-      await block.locator('textarea.body-param__text').fill(JSON.stringify(body, null, 2));
-      const res = await execute(block);
-      assert.equal(res.status, 200, res.describe());
-      assert.match(res.json?.access_token ?? '', /\S{16,}/, res.describe());
-      assert.equal(res.json?.token_type, 'Bearer', res.describe());
-      state.token = res.json.access_token;
-    });
-
-    await step('Authorize: paste the access_token into the bearer field', async () => {
-      await page.locator('.auth-wrapper button.authorize').click();
-      const modal = step.focus(page.locator('.dialog-ux .modal-ux'));
-      await modal.waitFor();
-      await modal.locator('input#auth-bearer-value').fill(state.token);
-      await modal.locator('button[aria-label="Apply credentials"]').click();
-      await modal.locator('button[aria-label="Remove authorization"]').waitFor(); // the "Logout" button: authorized
-      await modal.locator('button.btn-done').click();
-      await modal.waitFor({ state: 'detached' });
-      const lock = opBlock(page, 'Tasks', 'create_task').locator('.authorization__btn');
-      assert.equal(await lock.getAttribute('aria-label'), 'authorization button locked');
-    });
+    await swaggerSignIn(step, page, listo, state);
 
     await step('create_task: Execute the prefilled body unchanged -> 201', async () => {
       const block = step.focus(opBlock(page, 'Tasks', 'create_task'));
@@ -429,6 +460,106 @@ test('Swagger UI: try it out with the prefilled examples', { timeout: 240_000 },
     await context.close();
     const exit = await listo.stop();
     console.log(`browser: listo (swagger) stopped: ${JSON.stringify(exit)}`);
+  }
+});
+
+const ACCOUNT_PUBLIC = ['request_password_reset', 'confirm_password_reset'];
+const ACCOUNT_SIGNED_IN = ['change_password', 'list_sessions', 'end_session', 'delete_account'];
+
+test('Swagger UI: the Account operations with the prefilled examples', { timeout: 240_000 }, async (t) => {
+  const listo = await startListo('swagger-account');
+  const { context, page, consoleLines } = await newPage();
+  const step = storySteps(t, page, listo);
+  const state = {};
+  // The session list Swagger UI shows now: asserts 200 and returns the items.
+  const listSessions = async () => {
+    const res = await executeAgain(step.focus(opBlock(page, 'Account', 'list_sessions')));
+    assert.equal(res.status, 200, res.describe());
+    assert.ok(Array.isArray(res.json?.items), res.describe());
+    return { res, items: res.json.items };
+  };
+  try {
+    await step('GET /docs renders every Account operation', async () => {
+      const res = await page.goto(`${listo.base}/docs`);
+      assert.equal(res.status(), 200);
+      for (const id of [...ACCOUNT_PUBLIC, ...ACCOUNT_SIGNED_IN]) {
+        await opBlock(page, 'Account', id).waitFor();
+      }
+    });
+
+    await step('the reset operations show no lock, the others do', async () => {
+      const locks = (id) => opBlock(page, 'Account', id).locator('.authorization__btn').count();
+      for (const id of ACCOUNT_PUBLIC) assert.equal(await locks(id), 0, `${id} shows a lock`);
+      for (const id of ACCOUNT_SIGNED_IN) assert.equal(await locks(id), 1, `${id} shows no lock`);
+    }, { gate: false });
+
+    await swaggerSignIn(step, page, listo, state);
+
+    await step('list_sessions: Execute -> 200 with this browser\'s one session, current', async () => {
+      const { res, items } = await listSessions();
+      assert.equal(items.length, 1, res.describe());
+      const [mine] = items;
+      assert.equal(mine.current, true, res.describe());
+      assert.match(mine.id, /^[A-Za-z0-9_-]{1,64}$/, res.describe());
+      assert.ok(!state.token.includes(mine.id), 'the session id is part of the token');
+      assert.match(mine.user_agent ?? '', /Chrome/, `the session's user_agent is not the browser's: ${res.describe()}`);
+      assert.equal(mine.address, '127.0.0.1', res.describe());
+      assert.ok(mine.expires_in > 0 && mine.expires_in <= 600, res.describe());
+      state.sessionId = mine.id;
+    });
+
+    await step('change_password: Execute the prefilled body unchanged -> 204, this session lives on', async () => {
+      const block = step.focus(opBlock(page, 'Account', 'change_password'));
+      await tryItOut(block);
+      const { text, json } = await prefilledBody(block);
+      console.log(`browser: change_password example: ${JSON.stringify(json)}`);
+      const res = await execute(block);
+      assert.equal(res.status, 204, `prefilled change_password body ${text}\n${res.describe()}`);
+      state.password = json.new_password;
+      const after = await listSessions();
+      assert.deepEqual(after.items.map((s) => [s.id, s.current]), [[state.sessionId, true]], after.res.describe());
+    });
+
+    await step('request_password_reset: Execute the prefilled body unchanged -> 202', async () => {
+      const block = step.focus(opBlock(page, 'Account', 'request_password_reset'));
+      await tryItOut(block);
+      const { text, json } = await prefilledBody(block);
+      console.log(`browser: request_password_reset example: ${JSON.stringify(json)}`);
+      assert.equal(json.email, state.email, `the reset example is not the account the register example made: ${text}`);
+      const res = await execute(block);
+      assert.equal(res.status, 202, `prefilled request_password_reset body ${text}\n${res.describe()}`);
+      assert.match(res.json?.challenge_id ?? '', /\S/, res.describe());
+      assert.ok(Date.parse(res.json?.expires_at) > Date.now(), res.describe());
+      state.resetChallengeId = res.json.challenge_id;
+    });
+
+    await step('confirm_password_reset: prefilled body with the emailed code -> 204', async () => {
+      const { code, file } = await codeFromOutbox(listo.outbox, state.email, 'password reset');
+      console.log(`browser: reset code ${code.replace(/\d/g, '#')} read from ${path.basename(file)}`);
+      const block = step.focus(opBlock(page, 'Account', 'confirm_password_reset'));
+      await tryItOut(block);
+      const { text, json } = await prefilledBody(block);
+      console.log(`browser: confirm_password_reset example: ${JSON.stringify(json)}`);
+      assert.deepEqual(Object.keys(json).sort(), ['challenge_id', 'code', 'new_password'], `confirm example ${text}`);
+      // As for verify, the code and the challenge are the two fields no example can know.
+      const body = { ...json, code, challenge_id: state.resetChallengeId };
+      await block.locator('textarea.body-param__text').fill(JSON.stringify(body, null, 2));
+      const res = await execute(block);
+      assert.equal(res.status, 204, res.describe());
+    });
+
+    await step('list_sessions: Execute again -> 401 session_revoked (a reset ends every session)', async () => {
+      const res = await executeAgain(step.focus(opBlock(page, 'Account', 'list_sessions')));
+      assert.equal(res.status, 401, res.describe());
+      assert.equal(res.json?.code, 'session_revoked', res.describe());
+    });
+  } finally {
+    if (consoleLines.some((l) => l.startsWith('error') || l.startsWith('pageerror'))) {
+      console.log(`browser: /docs console:\n  ${consoleLines.join('\n  ')}`);
+    }
+    await context.close();
+    const exit = await listo.stop();
+    console.log(`browser: listo (swagger-account) stopped: ${JSON.stringify(exit)}`);
   }
 });
 

@@ -14,8 +14,11 @@
 #    Either generator printing anything beyond its one progress line (a warning, a skipped schema,
 #    "Cannot ...") fails the run.
 # 4. A real listo on a free 127.0.0.1 port with a temporary database and outbox; both flows walk
-#    the whole story against it (register … logout, then the old token's 401 Problem); SIGTERM
-#    must stop it with exit 0 and its log must hold no ERROR line.
+#    the whole story against it (register … logout, then the old token's 401 Problem), then the
+#    account's life: list sessions, sign in twice more and end one by id, logout scope=others,
+#    change the password (the old one refused), reset it with the code read from the outbox (every
+#    token revoked), sign in with the new one, delete the account (login refused); SIGTERM must
+#    stop listo with exit 0 and its log must hold no ERROR line.
 # Ends with "clients: N passed, M failed" (python flow, ts flow, listo's clean stop) and exits
 # non-zero on any failure.
 # Every step has a timeout, and the whole run is capped at RUN_TIMEOUT seconds (default 480).

@@ -1,8 +1,25 @@
-"""Schemathesis hooks for scripts/spec/run.sh: four requests that depend on the server's state,
-which no OpenAPI document can describe. Without them the fuzzer's valid data for these
-operations is refused for reasons the document cannot state, and the run would warn about them
-("Schema validation mismatch", "Low valid-input rate") on every run, hiding real mismatches.
+"""Schemathesis hooks for scripts/spec/run.sh: who the fuzzer is signed in as, and the few requests
+that depend on the server's state, which no OpenAPI document can describe. Without them the
+fuzzer's valid data for these operations is refused for reasons the document cannot state, and the
+run would warn about them ("Schema validation mismatch", "Low valid-input rate", "Missing test
+data") on every run, hiding real mismatches.
 
+Signing in (two auth providers; schemathesis calls one for every case it sends):
+- Every operation but four is sent with the token run.sh signed in with (fuzz@example.com, the
+  "main" user: its tasks are what the task operations are fuzzed against). Nothing fuzzed may end
+  that session: if it answers 401 session_* all the same, the next case stops the run with an
+  error naming the first call that found it ended.
+- The four operations that end sessions or the account (logout, end_session, change_password,
+  delete_account) are sent as a throwaway user (spare-N@example.com, with the password the
+  document's examples use, so that their examples really change the password and delete the
+  account). Whenever a call may have ended its session, the next case signs it in again (login,
+  the code from the newest .eml, verify); after its password was changed (the examples no longer
+  know it) or its account deleted, the next case registers a new throwaway user. So every one of
+  these operations is fuzzed in full, successes included, and none of them pulls the rug from
+  under the rest of the run. A closing line counts what the throwaway users went through.
+
+State-dependent requests (only cases schemathesis generated as valid, "positive", are changed;
+invalid ones go out as generated, so the server's refusals are still fuzzed):
 - POST /v1/tasks/sort takes exactly the ids the page shows now (any other ids: 422 invalid_order,
   or 409 order_conflict). A valid case's task_ids become that page's ids, read just before, in
   reverse order, for the page and per_page the case asked for.
@@ -16,15 +33,23 @@ operations is refused for reasons the document cannot state, and the run would w
   compared lower-cased); the fuzzer repeats its favourite addresses often enough for schemathesis
   to call the operation under-exercised. A valid case whose email was already sent gets a fresh
   one (fuzz-N@example.com); first uses go out as generated.
+- DELETE /v1/auth/sessions/{id} takes only the id of one of your live sessions (anything else:
+  404 session_not_found), and ids are random. A valid case's id becomes that of another live
+  session of the throwaway user (the hook signs it in once more to have one), so the one the
+  request is sent with lives on.
 
-Only cases schemathesis generated as valid ("positive") are changed; invalid ones go out as
-generated, so the server's refusals are still fuzzed. Loopback only: the base URL and the token
-come from run.sh (LISTO_SPEC_URL, LISTO_SPEC_TOKEN).
+Loopback only: the base URL, the main token and the outbox come from run.sh (LISTO_SPEC_URL,
+LISTO_SPEC_TOKEN, LISTO_SPEC_OUTBOX).
 """
 
 from __future__ import annotations
 
+import atexit
+import json
 import os
+import re
+import time
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -32,8 +57,19 @@ import schemathesis
 
 BASE_URL = os.environ["LISTO_SPEC_URL"].rstrip("/")
 TOKEN = os.environ["LISTO_SPEC_TOKEN"]
+OUTBOX = Path(os.environ["LISTO_SPEC_OUTBOX"])
+# The password in the document's examples (Credentials, PasswordChange.current_password,
+# AccountDeletion): a throwaway user has it until its password is changed.
+EXAMPLE_PASSWORD = "correct horse battery"
 # Emails that valid register cases have sent (run.sh's own sign-in user included).
 _registered: set[str] = {"fuzz@example.com"}
+
+# The operations that end sessions or the account: sent as the throwaway user.
+SESSION_ENDERS = ["logout", "end_session", "change_password", "delete_account"]
+LOGOUT = "POST /v1/auth/logout"
+END_SESSION = "DELETE /v1/auth/sessions/{id}"
+CHANGE_PASSWORD = "POST /v1/auth/password"
+DELETE_ACCOUNT = "DELETE /v1/auth/account"
 
 
 def _is_positive(case: Any) -> bool:
@@ -41,16 +77,15 @@ def _is_positive(case: Any) -> bool:
     return meta is not None and meta.generation.mode.is_positive
 
 
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
 def _page(query: dict[str, Any]) -> dict[str, Any] | None:
     """GET /v1/tasks with the paging the case asked for (listo's defaults otherwise); None if
     that is refused, and then the case goes out unchanged (its own answer tells why)."""
     params = {"page": query.get("page", 1), "per_page": query.get("per_page", 20)}
-    response = requests.get(
-        f"{BASE_URL}/v1/tasks",
-        params=params,
-        headers={"Authorization": f"Bearer {TOKEN}"},
-        timeout=10,
-    )
+    response = requests.get(f"{BASE_URL}/v1/tasks", params=params, headers=_bearer(TOKEN), timeout=10)
     return response.json() if response.status_code == 200 else None
 
 
@@ -59,15 +94,203 @@ def _new_task() -> int:
     response = requests.post(
         f"{BASE_URL}/v1/tasks",
         json={"date": "2026-11-24", "task": "anchor for a move", "status": "Incomplete"},
-        headers={"Authorization": f"Bearer {TOKEN}"},
+        headers=_bearer(TOKEN),
         timeout=10,
     )
     response.raise_for_status()
     return int(response.json()["id"])
 
 
+# ---------------------------------------------------------------------------------------------
+# Signing in
+
+
+def _call(method: str, path: str, want: int, body: Any = None, token: str | None = None) -> Any:
+    """One request of the hooks' own; anything but `want` is an error that names the answer."""
+    response = requests.request(
+        method, f"{BASE_URL}{path}", json=body, headers=_bearer(token) if token else None, timeout=20
+    )
+    if response.status_code != want:
+        raise RuntimeError(f"{method} {path}: wanted {want}, got {response.status_code}: {response.text[:300]}")
+    return response.json() if response.content else None
+
+
+def _mails() -> set[Path]:
+    return set(OUTBOX.glob("*.eml"))
+
+
+def _code_for(email: str, before: set[Path]) -> str:
+    """The sign-in code in the .eml to `email` that arrived after `before` was taken."""
+    deadline = time.monotonic() + 10
+    while True:
+        for mail in sorted(_mails() - before, key=lambda p: p.stat().st_mtime_ns, reverse=True):
+            text = mail.read_text(encoding="utf-8", errors="replace").replace("=\r\n", "").replace("=\n", "")
+            if re.search(rf"^To:.*{re.escape(email)}", text, re.MULTILINE | re.IGNORECASE):
+                found = re.search(r"sign-in code is (\d{6})\b", text)
+                if found is None:
+                    raise RuntimeError(f"no sign-in code in {mail}")
+                return found.group(1)
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no sign-in code for {email} in {OUTBOX} within 10 s")
+        time.sleep(0.02)
+
+
+def _sign_in(email: str, password: str) -> tuple[str, str]:
+    """login → the emailed code → verify: a new session's token and its public id."""
+    before = _mails()
+    challenge = _call("POST", "/v1/auth/login", 202, {"email": email, "password": password})["challenge_id"]
+    code = _code_for(email, before)
+    token = _call("POST", "/v1/auth/verify", 200, {"challenge_id": challenge, "code": code})["access_token"]
+    listed = _call("GET", "/v1/auth/sessions", 200, token=token)["items"]
+    current = [s["id"] for s in listed if s["current"]]
+    if len(current) != 1:
+        raise RuntimeError(f"GET /v1/auth/sessions marks {len(current)} sessions current: {listed}")
+    return token, current[0]
+
+
+# (Plain classes, not dataclasses: schemathesis loads this file outside sys.modules, where
+# @dataclass cannot resolve the module's annotations.)
+class _Throwaway:
+    """The throwaway user the session-ending operations are sent as."""
+
+    def __init__(self) -> None:
+        self.serial = 0
+        self.email: str | None = None  # None: none yet, or the last one was deleted or its password changed
+        self.token: str | None = None  # None: its session may have ended; sign in again before use
+        self.session_id: str | None = None  # the public id of the session `token` opens
+        self.others: list[str] = []  # ids of its other live sessions (for end_session)
+        self.dead: set[str] = set()  # its tokens whose session ended
+        # What happened, for the closing line.
+        self.accounts = 0
+        self.sign_ins = 0
+        self.done: dict[str, int] = {}
+
+
+_spare = _Throwaway()
+
+
+def _spare_token() -> str:
+    if _spare.email is None:
+        while True:
+            _spare.serial += 1
+            email = f"spare-{_spare.serial}@example.com"
+            response = requests.post(
+                f"{BASE_URL}/v1/auth/register", json={"email": email, "password": EXAMPLE_PASSWORD}, timeout=20
+            )
+            if response.status_code == 201:
+                break
+            if response.status_code != 409:  # 409: a fuzzed register took the address first
+                raise RuntimeError(f"register {email}: {response.status_code} {response.text[:300]}")
+        _registered.add(email)
+        _spare.email, _spare.token, _spare.others = email, None, []
+        _spare.accounts += 1
+    if _spare.token is None:
+        _spare.token, _spare.session_id = _sign_in(_spare.email, EXAMPLE_PASSWORD)
+        _spare.sign_ins += 1
+    return _spare.token
+
+
+def _spare_other_session() -> str:
+    """The id of a live session of the throwaway user other than the one its token opens."""
+    _spare_token()
+    if not _spare.others:
+        assert _spare.email is not None
+        _, session_id = _sign_in(_spare.email, EXAMPLE_PASSWORD)  # another device; its token is not needed
+        _spare.sign_ins += 1
+        _spare.others.append(session_id)
+    return _spare.others[-1]
+
+
+def _spare_ended() -> None:
+    if _spare.token is not None:
+        _spare.dead.add(_spare.token)
+    _spare.token, _spare.session_id = None, None
+
+
+class _MainUser:
+    def __init__(self) -> None:
+        self.killed_by: str | None = None  # the first call the main token got 401 session_* to
+
+
+_main = _MainUser()
+
+
+def _set_bearer(case: Any, token: str) -> None:
+    if case.headers is None:
+        case.headers = {}
+    case.headers["Authorization"] = f"Bearer {token}"
+
+
+@schemathesis.auth(refresh_interval=None).skip_for(operation_id=SESSION_ENDERS)
+class MainUser:
+    def get(self, case: Any, ctx: Any) -> str:
+        if _main.killed_by is not None:
+            raise RuntimeError(
+                f"the main user's session (run.sh's sign-in) ended during the run: it answered 401 "
+                f"{_main.killed_by}; nothing fuzzed as the main user is meant to end it"
+            )
+        return TOKEN
+
+    def set(self, case: Any, data: str, ctx: Any) -> None:
+        _set_bearer(case, data)
+
+
+@schemathesis.auth(refresh_interval=None).apply_to(operation_id=SESSION_ENDERS)
+class ThrowawayUser:
+    def get(self, case: Any, ctx: Any) -> str:
+        return _spare_token()
+
+    def set(self, case: Any, data: str, ctx: Any) -> None:
+        _set_bearer(case, data)
+
+
+def _problem_code(response: Any) -> str:
+    try:
+        body = response.json()
+    except (ValueError, json.JSONDecodeError):
+        return ""
+    return str(body.get("code", "")) if isinstance(body, dict) else ""
+
+
+@schemathesis.hook
+def after_call(ctx: Any, case: Any, response: Any) -> None:
+    """Notes which of the fuzzer's sessions the call ended, and whether it changed or deleted the
+    throwaway user, so that the next case is sent signed in."""
+    sent = response.request.headers.get("Authorization", "")
+    label = case.operation.label
+    status = response.status_code
+    if _spare.token is not None and sent == f"Bearer {_spare.token}":
+        if 200 <= status < 300:
+            _spare.done[label] = _spare.done.get(label, 0) + 1
+            if label == DELETE_ACCOUNT:
+                _spare_ended()
+                _spare.email = None  # gone: the next case registers a new one
+            elif label == CHANGE_PASSWORD:
+                _spare_ended()  # (its session lives on, but the user is retired)
+                _spare.email = None  # its password is no longer the examples' one
+            elif label == LOGOUT:
+                scope = (case.query or {}).get("scope", "local")
+                if scope in ("others", "global"):
+                    _spare.others = []
+                if scope != "others":  # local (the default) or global
+                    _spare_ended()
+            elif label == END_SESSION:
+                ended = str((case.path_parameters or {}).get("id"))
+                if ended == _spare.session_id:
+                    _spare_ended()
+                elif ended in _spare.others:
+                    _spare.others.remove(ended)
+        elif status == 401 and _problem_code(response).startswith("session_"):
+            _spare_ended()  # whatever ended it, sign in again
+    elif sent == f"Bearer {TOKEN}" and status == 401 and _problem_code(response).startswith("session_"):
+        _main.killed_by = f"{_problem_code(response)} to {label} (case {case.id})"
+
+
 @schemathesis.hook
 def before_call(ctx: Any, case: Any, kwargs: dict[str, Any]) -> None:
+    headers = case.headers or {}
+    if headers.get("Authorization") in {f"Bearer {t}" for t in _spare.dead}:
+        _set_bearer(case, _spare_token())  # signed in before an earlier case ended that session
     if not _is_positive(case):
         return
     label = case.operation.label
@@ -107,3 +330,16 @@ def before_call(ctx: Any, case: Any, kwargs: dict[str, Any]) -> None:
         else:
             query["cursor"] = cursor
         case.query = query
+    elif label == END_SESSION and (case.headers or {}).get("Authorization") == f"Bearer {_spare.token}":
+        case.path_parameters = {**(case.path_parameters or {}), "id": _spare_other_session()}
+
+
+@atexit.register
+def _summary() -> None:
+    if _spare.accounts:
+        done = ", ".join(f"{label} {n}" for label, n in sorted(_spare.done.items())) or "none"
+        print(
+            f"hooks: throwaway users: {_spare.accounts} registered, {_spare.sign_ins} sign-ins; "
+            f"2xx answers to them: {done}",
+            flush=True,
+        )

@@ -1,6 +1,8 @@
 """The whole listo story through the Python client that openapi-python-client generated from
 `listo openapi`, using its typed models at every step (mypy --strict checks this file against
-the generated package before it runs).
+the generated package before it runs): register … logout, then the account's life: sessions
+listed and ended by id, logout scope=others, a password change, a reset by emailed code, and the
+account deleted.
 
 Run by scripts/clients/run.sh with:
   LISTO_URL     base URL of a running listo (http://127.0.0.1:PORT)
@@ -24,6 +26,14 @@ from typing import Any, NoReturn, TypeVar
 
 import httpx
 from listo_client import AuthenticatedClient, Client
+from listo_client.api.account import (
+    change_password,
+    confirm_password_reset,
+    delete_account,
+    end_session,
+    list_sessions,
+    request_password_reset,
+)
 from listo_client.api.auth import get_session, login, logout, register, verify
 from listo_client.api.system import healthz, readyz
 from listo_client.api.tasks import (
@@ -38,6 +48,7 @@ from listo_client.api.tasks import (
 from listo_client.models import (
     AccessToken,
     Account,
+    AccountDeletion,
     Challenge,
     CodeSubmission,
     Credentials,
@@ -45,8 +56,14 @@ from listo_client.models import (
     Health,
     MoveRequest,
     NewTask,
+    PasswordChange,
     Problem,
+    ResetConfirmation,
+    ResetRequest,
+    Scope,
+    Session,
     SessionInfo,
+    SessionList,
     SortRequest,
     Status,
     Task,
@@ -56,7 +73,10 @@ from listo_client.models import (
 from listo_client.types import UNSET, Response
 
 PASSWORD = "correct horse battery"
+CHANGED_PASSWORD = "correct horse battery staple"  # set with change_password
+RESET_PASSWORD = "a new horse for a new battery"  # set with the emailed reset code
 DATE_RE = re.compile(r'"date"\s*:\s*"\d{4}-\d{2}-\d{2}"')
+SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what DELETE /v1/auth/sessions/{id} takes
 M = TypeVar("M")
 
 
@@ -124,8 +144,9 @@ def outbox_mails(outbox: Path) -> list[Path]:
     return sorted(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
 
 
-def read_code(step: str, outbox: Path, to: str, seen: set[Path]) -> str:
-    """The 6-digit code in the newest .eml in the outbox, which must be new and addressed to `to`."""
+def read_code(step: str, outbox: Path, to: str, seen: set[Path], purpose: str = "sign-in") -> str:
+    """The 6-digit code in the newest .eml in the outbox, which must be new, addressed to `to`,
+    and say what it is for ("Your listo sign-in code is …" / "… password reset code is …")."""
     deadline = time.monotonic() + 5
     while True:
         mails = outbox_mails(outbox)
@@ -143,10 +164,54 @@ def read_code(step: str, outbox: Path, to: str, seen: set[Path]) -> str:
     part = message.get_body(preferencelist=("plain",))
     if part is None:
         fail(step, f"{newest.name} has no text/plain part")
-    found = re.search(r"code is (\d{6})\b", str(part.get_content()))
+    found = re.search(rf"{purpose} code is (\d{{6}})\b", str(part.get_content()))
     if found is None:
-        fail(step, f"no 'code is NNNNNN' in {newest.name}")
+        fail(step, f"no '{purpose} code is NNNNNN' in {newest.name}")
     return found.group(1)
+
+
+def sign_in(step: str, public: Client, outbox: Path, address: str, password: str) -> AccessToken:
+    """login → the code from the outbox → verify: a new session."""
+    seen = set(outbox_mails(outbox))
+    challenge = expect(
+        step,
+        login.sync_detailed(client=public, body=Credentials(email=address, password=password)),
+        HTTPStatus.ACCEPTED,
+        Challenge,
+    )
+    code = read_code(step, outbox, address, seen)
+    token = expect(
+        step,
+        verify.sync_detailed(client=public, body=CodeSubmission(challenge_id=challenge.challenge_id, code=code)),
+        HTTPStatus.OK,
+        AccessToken,
+    )
+    check(step, token.token_type == "Bearer" and len(token.access_token) >= 16, f"token {token.token_type!r}")
+    return token
+
+
+def expect_revoked(step: str, resp: Response[Any]) -> None:
+    """A dead token's answer: 401 session_revoked with a Bearer challenge."""
+    expect_problem(step, resp, HTTPStatus.UNAUTHORIZED, "session_revoked")
+    challenge_header = resp.headers.get("www-authenticate", "")
+    check(step, challenge_header.startswith("Bearer"), f"WWW-Authenticate {challenge_header!r}")
+
+
+def check_session(step: str, session: Session, token: AccessToken, *, current: bool) -> None:
+    """One item of GET /v1/auth/sessions, opened by this client from loopback."""
+    check(step, SESSION_ID_RE.match(session.id) is not None, f"id {session.id!r}")
+    check(step, session.id not in token.access_token, "the session id is part of the token")
+    check(step, session.current is current, f"current {session.current!r}, wanted {current}")
+    check(step, session.issued_at.tzinfo is not None and session.issued_at < session.expires_at, "issued_at")
+    check(step, 0 < session.expires_in <= 600, f"expires_in {session.expires_in}")
+    check(step, session.expires_at > dt.datetime.now(dt.UTC), f"expires_at {session.expires_at} is past")
+    agent = session.user_agent
+    check(step, isinstance(agent, str) and agent.startswith("python-httpx/"), f"user_agent {agent!r}")
+    check(step, session.address == "127.0.0.1", f"address {session.address!r}")
+
+
+def sessions(step: str, client: AuthenticatedClient) -> list[Session]:
+    return expect(step, list_sessions.sync_detailed(client=client), HTTPStatus.OK, SessionList).items
 
 
 def main() -> None:
@@ -316,6 +381,146 @@ def main() -> None:
     challenge_header = revoked.headers.get("www-authenticate", "")
     check(step, challenge_header.startswith("Bearer"), f"WWW-Authenticate {challenge_header!r}")
     ok(f"{step} (401 Problem code={problem.code})")
+
+    def authed(t: AccessToken) -> AuthenticatedClient:
+        return AuthenticatedClient(
+            base_url=base_url, token=t.access_token, raise_on_unexpected_status=True, timeout=timeout
+        )
+
+    step = "sign in again: list_sessions shows one, current"
+    first = sign_in(step, public, outbox, address, PASSWORD)
+    one = authed(first)
+    live = sessions(step, one)
+    check(step, len(live) == 1, f"{len(live)} sessions, wanted 1 (the logged-out one is not live): {live!r}")
+    mine = live[0]
+    check_session(step, mine, first, current=True)
+    ok(step)
+
+    step = "sign in a second time: two sessions, oldest first"
+    second = sign_in(step, public, outbox, address, PASSWORD)
+    two = authed(second)
+    live = sessions(step, one)
+    check(step, [s.id for s in live][:1] == [mine.id] and len(live) == 2, f"sessions {live!r}")
+    other = live[1]
+    check_session(step, other, second, current=False)
+    check(step, other.id != mine.id and mine.issued_at <= other.issued_at, f"{mine!r} then {other!r}")
+    seen_by_two = sessions(step, two)
+    check(
+        step,
+        [(s.id, s.current) for s in seen_by_two] == [(mine.id, False), (other.id, True)],
+        f"the second session sees {seen_by_two!r}",
+    )
+    ok(step)
+
+    step = "end_session the other by id"
+    expect_empty(step, end_session.sync_detailed(id=other.id, client=one), HTTPStatus.NO_CONTENT)
+    expect_revoked(step, get_session.sync_detailed(client=two))
+    expect_problem(step, end_session.sync_detailed(id=other.id, client=one), HTTPStatus.NOT_FOUND, "session_not_found")
+    check(step, [s.id for s in sessions(step, one)] == [mine.id], "the ended session is still listed")
+    ok(f"{step} (then 401 session_revoked, and 404 session_not_found a second time)")
+
+    step = "logout scope=others"
+    third = authed(sign_in(step, public, outbox, address, PASSWORD))
+    check(step, len(sessions(step, one)) == 2, "the third sign-in is not live")
+    expect_empty(step, logout.sync_detailed(client=one, scope=Scope.OTHERS), HTTPStatus.NO_CONTENT)
+    expect_revoked(step, get_session.sync_detailed(client=third))
+    expect(step, get_session.sync_detailed(client=one), HTTPStatus.OK, SessionInfo)
+    left = sessions(step, one)
+    check(step, [(s.id, s.current) for s in left] == [(mine.id, True)], f"sessions after logout: {left!r}")
+    ok(step)
+
+    step = "change_password"
+    elsewhere = authed(sign_in(step, public, outbox, address, PASSWORD))
+    expect_problem(
+        step,
+        change_password.sync_detailed(
+            client=one, body=PasswordChange(current_password="not the password", new_password=CHANGED_PASSWORD)
+        ),
+        HTTPStatus.UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    expect_empty(
+        step,
+        change_password.sync_detailed(
+            client=one, body=PasswordChange(current_password=PASSWORD, new_password=CHANGED_PASSWORD)
+        ),
+        HTTPStatus.NO_CONTENT,
+    )
+    expect(step, get_session.sync_detailed(client=one), HTTPStatus.OK, SessionInfo)  # this one lives on
+    expect_revoked(step, get_session.sync_detailed(client=elsewhere))  # every other one ends
+    ok(f"{step} (a wrong current password: 401 invalid_credentials; other sessions ended)")
+
+    step = "login with the old password"
+    expect_problem(
+        step,
+        login.sync_detailed(client=public, body=Credentials(email=address, password=PASSWORD)),
+        HTTPStatus.UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    ok(f"{step} (401 invalid_credentials)")
+
+    step = "request_password_reset"
+    seen = set(outbox_mails(outbox))
+    reset = expect(
+        step,
+        request_password_reset.sync_detailed(client=public, body=ResetRequest(email=address)),
+        HTTPStatus.ACCEPTED,
+        Challenge,
+    )
+    check(step, len(reset.challenge_id) > 0, "empty challenge_id")
+    check(step, reset.expires_at > dt.datetime.now(dt.UTC), f"expires_at {reset.expires_at} is past")
+    check(step, bool(reset.detail), "empty detail")
+    ok(step)
+
+    step = "read the reset code from the outbox"
+    reset_code = read_code(step, outbox, address, seen, purpose="password reset")
+    ok(step)
+
+    step = "confirm_password_reset"
+    confirmation = ResetConfirmation(challenge_id=reset.challenge_id, code=reset_code, new_password=RESET_PASSWORD)
+    expect_empty(step, confirm_password_reset.sync_detailed(client=public, body=confirmation), HTTPStatus.NO_CONTENT)
+    expect_revoked(step, get_session.sync_detailed(client=one))  # every session ends, this one too
+    expect_problem(
+        step,
+        confirm_password_reset.sync_detailed(client=public, body=confirmation),
+        HTTPStatus.UNAUTHORIZED,
+        "invalid_code",
+    )
+    ok(f"{step} (the old token: 401 session_revoked; the code again: 401 invalid_code)")
+
+    step = "login with the new password"
+    last = sign_in(step, public, outbox, address, RESET_PASSWORD)
+    final = authed(last)
+    who = expect(step, get_session.sync_detailed(client=final), HTTPStatus.OK, SessionInfo)
+    check(step, who.user.id == account.id, f"user.id {who.user.id}, wanted {account.id}")
+    kept = expect(step, list_tasks.sync_detailed(client=final, page=1, per_page=20), HTTPStatus.OK, TaskPage)
+    check(step, ids(kept) == [a, b], f"tasks {ids(kept)} after the reset, wanted {[a, b]}")
+    ok(step)
+
+    step = "delete_account"
+    expect_empty(
+        step,
+        delete_account.sync_detailed(client=final, body=AccountDeletion(password=RESET_PASSWORD)),
+        HTTPStatus.NO_CONTENT,
+    )
+    expect_revoked(step, get_session.sync_detailed(client=final))
+    expect_problem(
+        step,
+        login.sync_detailed(client=public, body=Credentials(email=address, password=RESET_PASSWORD)),
+        HTTPStatus.UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    ok(f"{step} (then its token: 401 session_revoked; login: 401 invalid_credentials)")
+
+    step = "register the email again"
+    again_account = expect(
+        step,
+        register.sync_detailed(client=public, body=Credentials(email=address, password=PASSWORD)),
+        HTTPStatus.CREATED,
+        Account,
+    )
+    check(step, again_account.id != account.id, f"id {again_account.id} is the deleted account's")
+    ok(f"{step} (201, a new id)")
 
     print("python flow: PASS", flush=True)
 

@@ -1,4 +1,6 @@
-// The whole listo story through openapi-fetch, typed by openapi-typescript from `listo openapi`.
+// The whole listo story through openapi-fetch, typed by openapi-typescript from `listo openapi`:
+// register … logout, then the account's life: sessions listed and ended by id, logout
+// scope=others, a password change, a reset by emailed code, and the account deleted.
 // `tsc` (strict) checks this file against the generated types before it runs, so every value read
 // below has the type the spec gives it; the checks here make sure the values are the right ones.
 //
@@ -8,7 +10,7 @@
 //   FLOW_EMAIL    an address no other flow uses (rate limits are per email)
 import { readdirSync, readFileSync, statSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import createClient from "openapi-fetch";
+import createClient, { type Client } from "openapi-fetch";
 import type { components, paths } from "./generated/listo.js";
 
 type Schemas = components["schemas"];
@@ -16,8 +18,13 @@ type Task = Schemas["Task"];
 type TaskPage = Schemas["TaskPage"];
 type Problem = Schemas["Problem"];
 type Status = Schemas["Status"];
+type Session = Schemas["Session"];
+type AccessToken = Schemas["AccessToken"];
+type Api = Client<paths>;
 
 const PASSWORD = "correct horse battery";
+const CHANGED_PASSWORD = "correct horse battery staple"; // set with change_password
+const RESET_PASSWORD = "a new horse for a new battery"; // set with the emailed reset code
 const REQUEST_TIMEOUT_MS = 10_000;
 
 class FlowError extends Error {}
@@ -121,8 +128,17 @@ function decodeBody(headers: Map<string, string>, body: string): string {
   return body;
 }
 
-/** The 6-digit code in the newest .eml in the outbox, which must be new and addressed to `to`. */
-async function readCode(step: string, outbox: string, to: string, seen: Set<string>): Promise<string> {
+/**
+ * The 6-digit code in the newest .eml in the outbox, which must be new, addressed to `to`, and say
+ * what it is for ("Your listo sign-in code is …" / "… password reset code is …").
+ */
+async function readCode(
+  step: string,
+  outbox: string,
+  to: string,
+  seen: Set<string>,
+  purpose: "sign-in" | "password reset" = "sign-in",
+): Promise<string> {
   const deadline = Date.now() + 5_000;
   let newest = outboxMails(outbox).at(-1);
   while (newest === undefined || seen.has(newest.path)) {
@@ -140,10 +156,48 @@ async function readCode(step: string, outbox: string, to: string, seen: Set<stri
   }
   check(step, (headers.get("to") ?? "").includes(to), `${newest.path} is to ${headers.get("to")}, not ${to}`);
   const body = decodeBody(headers, raw.slice(split).trimStart());
-  const found = /code is (\d{6})\b/.exec(body);
-  check(step, found !== null && found[1] !== undefined, `no "code is NNNNNN" in ${newest.path}`);
+  const found = new RegExp(`${purpose} code is (\\d{6})\\b`).exec(body);
+  check(step, found !== null && found[1] !== undefined, `no "${purpose} code is NNNNNN" in ${newest.path}`);
   return found[1];
 }
+
+/** login → the code from the outbox → verify: a new session. */
+async function signIn(step: string, api: Api, outbox: string, email: string, password: string): Promise<AccessToken> {
+  const seen = new Set(outboxMails(outbox).map((m) => m.path));
+  const challenge = await expectData(step, api.POST("/v1/auth/login", { body: { email, password } }), 202);
+  const code = await readCode(step, outbox, email, seen);
+  const token = await expectData(
+    step,
+    api.POST("/v1/auth/verify", { body: { challenge_id: challenge.challenge_id, code } }),
+    200,
+  );
+  check(step, token.token_type === "Bearer" && token.access_token.length >= 16, `token_type ${token.token_type}`);
+  return token;
+}
+
+/** A dead token's answer: 401 session_revoked with a Bearer challenge. */
+async function expectRevoked<D>(step: string, call: Promise<Answer<D, Problem>>): Promise<void> {
+  const { response } = await expectProblem(step, call, 401, "session_revoked");
+  const challengeHeader = response.headers.get("www-authenticate") ?? "";
+  check(step, challengeHeader.startsWith("Bearer"), `WWW-Authenticate ${challengeHeader}`);
+}
+
+/** One item of GET /v1/auth/sessions, opened by this client (node's fetch) from loopback. */
+function checkSession(step: string, session: Session, token: AccessToken, current: boolean): void {
+  check(step, /^[A-Za-z0-9_-]{1,64}$/.test(session.id), `id ${session.id}`);
+  check(step, !token.access_token.includes(session.id), "the session id is part of the token");
+  check(step, session.current === current, `current ${session.current}, wanted ${current}`);
+  const issued = Date.parse(session.issued_at);
+  const expires = Date.parse(session.expires_at);
+  check(step, !Number.isNaN(issued) && issued < expires, `issued ${session.issued_at}, expires ${session.expires_at}`);
+  check(step, expires > Date.now(), `expires_at ${session.expires_at} is past`);
+  check(step, session.expires_in > 0 && session.expires_in <= 600, `expires_in ${session.expires_in}`);
+  const agent = session.user_agent;
+  check(step, typeof agent === "string" && agent.length > 0, `user_agent ${agent}`);
+  check(step, session.address === "127.0.0.1", `address ${session.address}`);
+}
+
+const sessionIds = (items: Session[]): string => JSON.stringify(items.map((s) => [s.id, s.current]));
 
 async function main(): Promise<void> {
   const baseUrl = env("LISTO_URL");
@@ -300,6 +354,129 @@ async function main(): Promise<void> {
   const challengeHeader = response.headers.get("www-authenticate") ?? "";
   check(step, challengeHeader.startsWith("Bearer"), `WWW-Authenticate ${challengeHeader}`);
   ok(`${step} (401 Problem code=${problem.code})`);
+
+  const authedBy = (t: AccessToken): Api =>
+    createClient<paths>({ baseUrl, fetch: fetchWithTimeout, headers: { Authorization: `Bearer ${t.access_token}` } });
+  const listSessions = async (step: string, client: Api): Promise<Session[]> =>
+    (await expectData(step, client.GET("/v1/auth/sessions"), 200)).items;
+
+  step = "sign in again: list_sessions shows one, current";
+  const first = await signIn(step, api, outbox, email, PASSWORD);
+  const one = authedBy(first);
+  let live = await listSessions(step, one);
+  check(step, live.length === 1, `${live.length} sessions, wanted 1 (the logged-out one ended): ${sessionIds(live)}`);
+  const mine = live[0]!;
+  checkSession(step, mine, first, true);
+  ok(step);
+
+  step = "sign in a second time: two sessions, oldest first";
+  const second = await signIn(step, api, outbox, email, PASSWORD);
+  const two = authedBy(second);
+  live = await listSessions(step, one);
+  check(step, live.length === 2 && live[0]?.id === mine.id, `sessions ${sessionIds(live)}`);
+  const other = live[1]!;
+  checkSession(step, other, second, false);
+  check(step, other.id !== mine.id && Date.parse(mine.issued_at) <= Date.parse(other.issued_at), sessionIds(live));
+  const seenByTwo = await listSessions(step, two);
+  check(
+    step,
+    sessionIds(seenByTwo) === JSON.stringify([[mine.id, false], [other.id, true]]),
+    `the second session sees ${sessionIds(seenByTwo)}`,
+  );
+  ok(step);
+
+  step = "end_session the other by id";
+  const endOther = () => one.DELETE("/v1/auth/sessions/{id}", { params: { path: { id: other.id } } });
+  await expectEmpty(step, endOther(), 204);
+  await expectRevoked(step, two.GET("/v1/auth/session"));
+  await expectProblem(step, endOther(), 404, "session_not_found");
+  live = await listSessions(step, one);
+  check(step, sessionIds(live) === JSON.stringify([[mine.id, true]]), `sessions ${sessionIds(live)}`);
+  ok(`${step} (then 401 session_revoked, and 404 session_not_found a second time)`);
+
+  step = "logout scope=others";
+  const third = authedBy(await signIn(step, api, outbox, email, PASSWORD));
+  check(step, (await listSessions(step, one)).length === 2, "the third sign-in is not listed");
+  await expectEmpty(step, one.POST("/v1/auth/logout", { params: { query: { scope: "others" } } }), 204);
+  await expectRevoked(step, third.GET("/v1/auth/session"));
+  await expectData(step, one.GET("/v1/auth/session"), 200);
+  live = await listSessions(step, one);
+  check(step, sessionIds(live) === JSON.stringify([[mine.id, true]]), `sessions after logout ${sessionIds(live)}`);
+  ok(step);
+
+  step = "change_password";
+  const elsewhere = authedBy(await signIn(step, api, outbox, email, PASSWORD));
+  await expectProblem(
+    step,
+    one.POST("/v1/auth/password", { body: { current_password: "not the password", new_password: CHANGED_PASSWORD } }),
+    401,
+    "invalid_credentials",
+  );
+  await expectEmpty(
+    step,
+    one.POST("/v1/auth/password", { body: { current_password: PASSWORD, new_password: CHANGED_PASSWORD } }),
+    204,
+  );
+  await expectData(step, one.GET("/v1/auth/session"), 200); // this one lives on
+  await expectRevoked(step, elsewhere.GET("/v1/auth/session")); // every other one ends
+  ok(`${step} (a wrong current password: 401 invalid_credentials; other sessions ended)`);
+
+  step = "login with the old password";
+  await expectProblem(
+    step,
+    api.POST("/v1/auth/login", { body: { email, password: PASSWORD } }),
+    401,
+    "invalid_credentials",
+  );
+  ok(`${step} (401 invalid_credentials)`);
+
+  step = "request_password_reset";
+  const seenBeforeReset = new Set(outboxMails(outbox).map((m) => m.path));
+  const reset = await expectData(step, api.POST("/v1/auth/password-reset", { body: { email } }), 202);
+  check(step, reset.challenge_id.length > 0, "empty challenge_id");
+  check(step, Date.parse(reset.expires_at) > Date.now(), `expires_at ${reset.expires_at} is past`);
+  check(step, reset.detail.length > 0, "empty detail");
+  ok(step);
+
+  step = "read the reset code from the outbox";
+  const resetCode = await readCode(step, outbox, email, seenBeforeReset, "password reset");
+  ok(step);
+
+  step = "confirm_password_reset";
+  const confirmation = { challenge_id: reset.challenge_id, code: resetCode, new_password: RESET_PASSWORD };
+  await expectEmpty(step, api.POST("/v1/auth/password-reset/confirm", { body: confirmation }), 204);
+  await expectRevoked(step, one.GET("/v1/auth/session")); // every session ends, this one too
+  await expectProblem(step, api.POST("/v1/auth/password-reset/confirm", { body: confirmation }), 401, "invalid_code");
+  ok(`${step} (the old token: 401 session_revoked; the code again: 401 invalid_code)`);
+
+  step = "login with the new password";
+  const last = await signIn(step, api, outbox, email, RESET_PASSWORD);
+  const final = authedBy(last);
+  const who = await expectData(step, final.GET("/v1/auth/session"), 200);
+  check(step, who.user.id === account.id, `user.id ${who.user.id}, wanted ${account.id}`);
+  const kept = await expectData(
+    step,
+    final.GET("/v1/tasks", { params: { query: { page: 1, per_page: 20 } } }),
+    200,
+  );
+  check(step, same(ids(kept), [a, b]), `tasks ${ids(kept)} after the reset, wanted ${[a, b]}`);
+  ok(step);
+
+  step = "delete_account";
+  await expectEmpty(step, final.DELETE("/v1/auth/account", { body: { password: RESET_PASSWORD } }), 204);
+  await expectRevoked(step, final.GET("/v1/auth/session"));
+  await expectProblem(
+    step,
+    api.POST("/v1/auth/login", { body: { email, password: RESET_PASSWORD } }),
+    401,
+    "invalid_credentials",
+  );
+  ok(`${step} (then its token: 401 session_revoked; login: 401 invalid_credentials)`);
+
+  step = "register the email again";
+  const again = await expectData(step, api.POST("/v1/auth/register", { body: { email, password: PASSWORD } }), 201);
+  check(step, again.id !== account.id, `id ${again.id} is the deleted account's`);
+  ok(`${step} (201, a new id)`);
 
   console.log("ts flow: PASS");
 }
