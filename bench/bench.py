@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
 """listo benchmark driver (run through bench/run.sh, which builds first).
 
-Seeds a database with examples/seed.rs, starts the release binary on loopback with a long session
-TTL and no login rate limits, signs the seeded users in through the emailed code (outbox), then runs
-each scenario with wrk at a fixed concurrency and records requests/s, p50/p99, errors and the
-server's peak RSS (VmHWM, reset before each scenario). Writes BENCHMARKS.md.
+Runs the same scenarios on each store: SQLite (a file in a temp folder) and PostgreSQL (a throwaway
+cluster from scripts/lib/postgres.sh in a temp folder, stopped at the end even on failure). For
+each store it seeds the database with examples/seed.rs, starts the release binary on loopback with
+a long session TTL and no login rate limits, signs the seeded users in through the emailed code
+(outbox), then runs each scenario with wrk at a fixed concurrency and records requests/s, p50/p99,
+errors and listo's peak RSS (VmHWM, reset before each scenario). On PostgreSQL it also starts a
+second listo on the same database and compares one process with two. Writes BENCHMARKS.md.
 """
 
 import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -23,10 +27,19 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "target/release/listo"
 SEED = ROOT / "target/release/examples/seed"
 LUA = ROOT / "bench/request.lua"
+PG_SCRIPT = ROOT / "scripts/lib/postgres.sh"
 PASSWORD = "bench password 1"
 DURATION = int(os.environ.get("DURATION", "10"))
 CONNECTIONS = 32
 THREADS = 2
+CREATORS = 32  # creator0..31@bench.example, seeded with empty lists (examples/seed.rs)
+# Both PostgreSQL processes must hash tokens with the same key; on SQLite listo keeps its own.
+PG_SECRET = "listo-bench-secret-0123456789abcdef0123456789abcdef"
+STORES = [("sqlite", "SQLite"), ("postgres", "PostgreSQL")]
+# BENCH_STORES=postgres runs one store only (while developing the benchmark); the report shows "–" for the other.
+ONLY = [x for x in os.environ.get("BENCH_STORES", "").split(",") if x]
+
+CHILDREN = []  # every process we start, so a failure can end them
 
 
 def free_port():
@@ -35,30 +48,112 @@ def free_port():
         return s.getsockname()[1]
 
 
+class Postgres:
+    """A throwaway cluster (scripts/lib/postgres.sh) in its own temp folder."""
+
+    def __init__(self):
+        # Its own folder: as root, postgres.sh hands the folder to the postgres user, which must be
+        # able to reach it (a folder inside our 0700 work folder would not be).
+        self.dir = Path(tempfile.mkdtemp(prefix="listo-bench-pg-"))
+        self.url = None
+
+    def start(self):
+        out = subprocess.run(["bash", str(PG_SCRIPT), "start", str(self.dir)], check=True,
+                             stdout=subprocess.PIPE, text=True)
+        self.url = out.stdout.strip().splitlines()[-1]
+        bindir = subprocess.run(["bash", "-c", f". {PG_SCRIPT} && pg_bin_dir"], check=True,
+                                stdout=subprocess.PIPE, text=True).stdout.strip()
+        self.psql = str(Path(bindir) / "psql")
+        names = ["server_version", "synchronous_commit", "fsync", "wal_sync_method", "shared_buffers",
+                 "max_connections"]
+        self.settings = dict(zip(names, [self.show(n) for n in names]))
+        print(f"bench: PostgreSQL {self.settings['server_version']} at {self.url}; "
+              f"SHOW synchronous_commit = {self.settings['synchronous_commit']}, "
+              f"fsync = {self.settings['fsync']}", flush=True)
+        if self.settings["synchronous_commit"] != "on" or self.settings["fsync"] != "on":
+            raise SystemExit("bench: PostgreSQL must run with synchronous_commit and fsync on")
+        return self.url
+
+    def sql(self, command):
+        out = subprocess.run([self.psql, "-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", self.url, "-c", command],
+                             check=True, stdout=subprocess.PIPE, text=True)
+        return out.stdout.strip()
+
+    def show(self, name):
+        return self.sql(f"SHOW {name}")
+
+    def settle(self):
+        """After the bulk seed: statistics and a checkpoint now, not in the middle of a scenario.
+        Autovacuum would analyze the fresh tables within its first minute anyway (plans change when
+        it does), and the checkpoint would write the seed's dirty pages during whatever runs then."""
+        started = time.monotonic()
+        self.sql("VACUUM ANALYZE")
+        self.sql("CHECKPOINT")
+        print(f"bench: VACUUM ANALYZE and CHECKPOINT after seeding took {time.monotonic() - started:.1f} s", flush=True)
+
+    def pss_mb(self):
+        """Proportional set size of the postmaster and all its children (shared memory counted once)."""
+        try:
+            root = int((self.dir / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        pids = [root]
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == root:
+                    pids.append(int(stat.parent.name))
+            except (OSError, ValueError, IndexError):
+                pass
+        kb = 0
+        for pid in pids:
+            try:
+                kb += int(re.search(r"^Pss:\s+(\d+) kB", Path(f"/proc/{pid}/smaps_rollup").read_text(), re.M).group(1))
+            except (OSError, AttributeError):
+                pass
+        return kb / 1024
+
+    def stop(self):
+        try:
+            subprocess.run(["bash", str(PG_SCRIPT), "stop", str(self.dir)], check=False)
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
 class Server:
-    def __init__(self, work: Path):
+    def __init__(self, work: Path, database: str, tag="", secret=None):
         self.work = work
+        self.tag = tag
+        self.outbox = work / f"outbox{tag}"
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = dict(
             os.environ,
             PORT=str(self.port),
             LISTO_ADDR=f"127.0.0.1:{self.port}",
-            LISTO_DATABASE=str(work / "listo.db"),
-            LISTO_OUTBOX=str(work / "outbox"),
+            LISTO_DATABASE=database,
+            LISTO_OUTBOX=str(self.outbox),
             LISTO_SESSION_TTL="86400",
             LISTO_LOGIN_LIMIT_PER_EMAIL="0",
             LISTO_LOGIN_LIMIT_PER_ADDR="0",
             RUST_LOG="info",
         )
-        self.log = open(work / "server.log", "w")
+        env.pop("LISTO_SECRET", None)
+        if secret:
+            env["LISTO_SECRET"] = secret
+        self.log_path = work / f"server{tag}.log"
+        self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen([str(BIN)], env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        for _ in range(200):
+        CHILDREN.append(self.proc)
+        for _ in range(400):
+            if self.proc.poll() is not None:
+                break
             try:
                 urllib.request.urlopen(self.base + "/readyz", timeout=1)
                 return
             except OSError:
                 time.sleep(0.05)
+        self.stop()
+        sys.stderr.write(self.log_path.read_text()[-3000:])
         raise SystemExit("bench: listo did not become ready")
 
     def reset_peak_rss(self):
@@ -71,9 +166,21 @@ class Server:
         return kb / 1024
 
     def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
         self.log.close()
+        # What listo complained about, before the work folder (and its log) goes.
+        bad = [line for line in self.log_path.read_text(errors="replace").splitlines()
+               if re.search(r"\b(WARN|ERROR)\b", line)]
+        if bad:
+            print(f"bench: listo{self.tag} logged {len(bad)} warnings/errors; the first ones:", flush=True)
+            for line in bad[:5]:
+                print("  " + line[:300], flush=True)
 
     def call(self, method, path, body=None, token=None):
         data = json.dumps(body).encode() if body is not None else None
@@ -87,12 +194,12 @@ class Server:
             return json.loads(raw) if raw else None
 
     def sign_in(self, email):
-        before = set(os.listdir(self.work / "outbox")) if (self.work / "outbox").exists() else set()
+        before = set(os.listdir(self.outbox)) if self.outbox.exists() else set()
         challenge = self.call("POST", "/v1/auth/login", {"email": email, "password": PASSWORD})["challenge_id"]
         for _ in range(100):
-            new = set(os.listdir(self.work / "outbox")) - before
+            new = set(os.listdir(self.outbox)) - before
             for name in new:
-                text = (self.work / "outbox" / name).read_text().replace("=\n", "")
+                text = (self.outbox / name).read_text().replace("=\n", "")
                 if f"To: {email}" in text:
                     code = re.search(r"code is (\d{6})", text).group(1)
                     return self.call("POST", "/v1/auth/verify", {"challenge_id": challenge, "code": code})["access_token"]
@@ -100,10 +207,16 @@ class Server:
         raise SystemExit(f"bench: no code email for {email}")
 
 
-def wrk(server, path, method="GET", body=None, token=None, duration=DURATION, connections=CONNECTIONS):
-    env = dict(os.environ, METHOD=method, BODY=json.dumps(body) if body is not None else "", TOKEN=token or "")
-    cmd = ["wrk", f"-t{THREADS}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(LUA), server.base + path]
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def wrk(server, path, method="GET", body=None, token=None, tokens=None, duration=DURATION,
+        connections=CONNECTIONS, threads=THREADS):
+    """Starts wrk. With `tokens`, give it as many threads as connections: each thread (so each
+    connection) then sends with its own token (bench/request.lua)."""
+    env = dict(os.environ, METHOD=method, BODY=json.dumps(body) if body is not None else "",
+               TOKEN=token or "", TOKENS=",".join(tokens or []))
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(LUA), server.base + path]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    CHILDREN.append(proc)
+    return proc
 
 
 def to_ms(text):
@@ -112,37 +225,171 @@ def to_ms(text):
 
 
 def parse(output):
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
-    p50 = to_ms(re.search(r"\s50%\s+(\S+)", output).group(1))
-    p99 = to_ms(re.search(r"\s99%\s+(\S+)", output).group(1))
+    try:
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+        p50 = to_ms(re.search(r"\s50%\s+(\S+)", output).group(1))
+        p99 = to_ms(re.search(r"\s99%\s+(\S+)", output).group(1))
+    except AttributeError:
+        raise SystemExit(f"bench: could not read wrk's output:\n{output}")
     errors = 0
+    detail = []
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if m:
         errors += int(m.group(1))
+        detail.append(f"{m.group(1)} non-2xx")
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     if m:
         errors += sum(int(x) for x in m.groups())
-    return {"rps": rps, "p50": p50, "p99": p99, "errors": errors}
+        detail += [f"{n} {kind}" for n, kind in zip(m.groups(), ["connect", "read", "write", "timeout (> 2 s)"])
+                   if int(n)]
+    return {"rps": rps, "p50": p50, "p99": p99, "errors": errors, "detail": ", ".join(detail)}
 
 
-RESULTS = []
-
-
-def scenario(server, name, path, **kw):
-    server.reset_peak_rss()
-    proc = wrk(server, path, **kw)
-    out, _ = proc.communicate()
-    row = parse(out)
-    row["name"] = name
-    row["rss"] = server.peak_rss_mb()
-    RESULTS.append(row)
+def show(name, row):
+    pg = f"  PG server {row['pg_mb']:>5.0f} MB" if row.get("pg_mb") is not None else ""
     print(f"  {name:<46} {row['rps']:>9.0f} req/s  p50 {row['p50']:>7.2f} ms  p99 {row['p99']:>7.2f} ms"
-          f"  errors {row['errors']:>4}  peak RSS {row['rss']:>5.1f} MB", flush=True)
-    return row
+          f"  errors {row['errors']:>4}  peak RSS {row['rss']:>5.1f} MB{pg}", flush=True)
+    if row.get("detail"):
+        print(f"    errors: {row['detail']}", flush=True)
+
+
+class Run:
+    """One store's pass: its server, its rows in order, and its rows by key."""
+
+    def __init__(self, server, pg=None):
+        self.server = server
+        self.pg = pg
+        self.rows = []
+        self.by = {}
+        self.figures = []
+        self.processes = None
+
+    def scenario(self, key, name, path, **kw):
+        self.server.reset_peak_rss()
+        proc = wrk(self.server, path, **kw)
+        out, _ = proc.communicate()
+        return self.record(key, name, parse(out))
+
+    def record(self, key, name, row):
+        row["name"] = name
+        row["rss"] = self.server.peak_rss_mb()
+        row["pg_mb"] = self.pg.pss_mb() if self.pg else None
+        self.rows.append(row)
+        self.by[key] = row
+        show(name, row)
+        return row
 
 
 def ids(server, token, page, per_page):
     return [t["id"] for t in server.call("GET", f"/v1/tasks?page={page}&per_page={per_page}", token=token)["items"]]
+
+
+def scenarios(run):
+    """Every scenario, in report order; the same list for every store."""
+    server = run.server
+    tok = {u: server.sign_in(f"{u}@bench.example") for u in
+           ["list100", "list10k", "list100k", "sort1k", "sort100k", "writer"]}
+    creators = [server.sign_in(f"creator{i}@bench.example") for i in range(CREATORS)]
+    run.tokens = tok
+
+    print("4. session check vs /healthz")
+    run.scenario("healthz", "GET /healthz", "/healthz")
+    run.scenario("session", "GET /v1/auth/session (authenticated)", "/v1/auth/session", token=tok["list100"])
+
+    print("1. list page 1 (per_page=20)")
+    for user in ["list100", "list10k", "list100k"]:
+        run.scenario(user, f"GET page 1, {user[4:]} tasks", "/v1/tasks?page=1&per_page=20", token=tok[user])
+    run.scenario("deep", "GET page 4000 by number, 100k tasks", "/v1/tasks?page=4000&per_page=20", token=tok["list100k"])
+    cursor = server.call("GET", "/v1/tasks?page=3999&per_page=20", token=tok["list100k"]).get("next_cursor")
+    if cursor:
+        run.scenario("cursor", "GET page 4000 by cursor, 100k tasks", f"/v1/tasks?per_page=20&cursor={cursor}",
+                     token=tok["list100k"])
+
+    print("3. sort a 20-task page / move one task")
+    for user in ["sort1k", "sort100k"]:
+        page = ids(server, tok[user], 1, 20)
+        run.scenario(f"sort_{user}", f"POST sort page 1, {user[4:]} tasks", "/v1/tasks/sort?page=1&per_page=20",
+                     method="POST", body={"task_ids": page[::-1]}, token=tok[user])
+        middle = ids(server, tok[user], 25, 20)
+        run.scenario(f"move_{user}", f"POST move (after_id, mid-list), {user[4:]} tasks", f"/v1/tasks/{middle[0]}/move",
+                     method="POST", body={"after_id": middle[10]}, token=tok[user])
+
+    print("2. writes")
+    new_task = {"date": "2026-11-24", "task": "bench write", "status": "Incomplete"}
+    run.scenario("create", "POST /v1/tasks, one user", "/v1/tasks", method="POST", body=new_task, token=tok["writer"])
+    run.scenario("create_many", f"POST /v1/tasks, {CREATORS} users", "/v1/tasks", method="POST", body=new_task,
+                 tokens=creators, threads=CREATORS, connections=CREATORS)
+    # Every connection must have written as its own user.
+    counts = [server.call("GET", "/v1/tasks?page=1&per_page=1", token=t)["total_items"] for t in creators]
+    print(f"  tasks per creator: min {min(counts)}, max {max(counts)}")
+    if min(counts) == 0:
+        raise SystemExit("bench: a creator wrote nothing: the per-connection tokens did not work")
+
+    print("5. login storm (32 concurrent logins) during list page 1, 10k tasks")
+    run.scenario("calm", "GET page 1, 10k tasks (no storm)", "/v1/tasks?page=1&per_page=20", token=tok["list10k"])
+    storm = wrk(server, "/v1/auth/login", method="POST", body={"email": "storm@bench.example", "password": PASSWORD},
+                duration=DURATION + 2, connections=32)
+    time.sleep(1)
+    run.scenario("storm", "GET page 1, 10k tasks (during storm)", "/v1/tasks?page=1&per_page=20", token=tok["list10k"])
+    storm_out, _ = storm.communicate()
+    s = parse(storm_out)
+    print(f"  storm itself: {s['rps']:.0f} logins/s, p99 {s['p99']:.0f} ms, errors {s['errors']}")
+    run.record("storm_itself", "POST /v1/auth/login (the storm itself)", s)
+
+    by = run.by
+    run.figures = [
+        ("list page 1: 100k tasks / 100 tasks (time per request)", by["list100"]["rps"] / by["list100k"]["rps"], "≤ 1.5"),
+        ("list page 4000 by number / page 1 (100k tasks)", by["list100k"]["rps"] / by["deep"]["rps"], "measured"),
+        ("list page 4000 by cursor / page 1 (100k tasks)",
+         by["list100k"]["rps"] / by["cursor"]["rps"] if "cursor" in by else None, "≤ 1.5"),
+        ("sort: 100k tasks / 1k tasks", by["sort_sort1k"]["rps"] / by["sort_sort100k"]["rps"], "≤ 1.5"),
+        ("move: 100k tasks / 1k tasks", by["move_sort1k"]["rps"] / by["move_sort100k"]["rps"], "≤ 1.5"),
+        ("authenticated session / healthz", by["healthz"]["rps"] / by["session"]["rps"], "≤ 1.5"),
+        ("list p99 during login storm / without", by["storm"]["p99"] / by["calm"]["p99"], "≤ 3"),
+        ("creates per second, one user (32 connections)", by["create"]["rps"], "≥ 8000"),
+        (f"creates per second, {CREATORS} users (one connection each)", by["create_many"]["rps"], "≥ 8000"),
+        ("peak RSS of listo, any scenario (MB)", max(r["rss"] for r in run.rows), "≤ 64"),
+        ("errors, all scenarios", sum(r["errors"] for r in run.rows), "0"),
+    ]
+
+
+def two_processes(run, work, database):
+    """PostgreSQL only: a second listo (B) on the same database beside the first (A)."""
+    a = run.server
+    b = Server(work, database, tag="-b", secret=PG_SECRET)
+    try:
+        token = run.tokens["list100"]
+        path = "/v1/tasks?page=1&per_page=20"
+        # A token A issued opens B too: same database, same secret.
+        if b.call("GET", path, token=token)["total_items"] != 100:
+            raise SystemExit("bench: listo B does not see listo A's list")
+        print("6. one vs two listo processes on the same PostgreSQL database (GET page 1, 100 tasks)")
+
+        def measure(targets):
+            for server, _, _ in targets:
+                server.reset_peak_rss()
+            procs = [wrk(server, path, token=token, connections=c, threads=t) for server, c, t in targets]
+            rows = [parse(p.communicate()[0]) for p in procs]
+            for row, (server, _, _) in zip(rows, targets):
+                row["rss"] = server.peak_rss_mb()
+                row["pg_mb"] = run.pg.pss_mb()
+            return rows
+
+        one = measure([(a, CONNECTIONS, THREADS)])[0]
+        show("(a) one listo, 32 connections", one)
+        two = measure([(a, CONNECTIONS // 2, 1), (b, CONNECTIONS // 2, 1)])
+        show("(b) listo A, 16 connections", two[0])
+        show("(b) listo B, 16 connections", two[1])
+        total = {"rps": sum(r["rps"] for r in two), "p99": max(r["p99"] for r in two),
+                 "errors": sum(r["errors"] for r in two)}
+        print(f"  (b) total {total['rps']:.0f} req/s, worse p99 {total['p99']:.2f} ms; "
+              f"(b) / (a) = {total['rps'] / one['rps']:.2f}", flush=True)
+        run.processes = {"one": one, "two": two, "total": total}
+        # The errors figure covers these runs too.
+        run.figures = [(name, value + one["errors"] + total["errors"] if name == "errors, all scenarios" else value, target)
+                       for name, value, target in run.figures]
+    finally:
+        b.stop()
 
 
 def machine():
@@ -152,113 +399,174 @@ def machine():
             cpu = line.split(":", 1)[1].strip()
             break
     mem = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1)) // 1024
-    return f"{os.cpu_count()} cores ({cpu}), {mem / 1024:.0f} GiB RAM; wrk on the same machine ({THREADS} threads, {CONNECTIONS} connections, {DURATION} s per scenario)"
+    return (f"{os.cpu_count()} cores ({cpu}), {mem / 1024:.0f} GiB RAM; wrk and PostgreSQL on the same machine "
+            f"({THREADS} wrk threads, {CONNECTIONS} connections, {DURATION} s per scenario)")
 
 
-def main():
+RUNS = {}  # store -> Run
+SEEDED = ""
+PG_SETTINGS = {}
+
+
+def one_store(store):
+    global SEEDED, PG_SETTINGS
+    print(f"== {dict(STORES)[store]}", flush=True)
     work = Path(tempfile.mkdtemp(prefix="listo-bench-"))
+    pg = None
     try:
-        seeded = subprocess.run([str(SEED), str(work / "listo.db")], check=True, capture_output=True, text=True)
-        print("bench:", seeded.stdout.strip())
-        server = Server(work)
+        if store == "postgres":
+            pg = Postgres()
+            database = pg.start()
+            PG_SETTINGS = pg.settings
+        else:
+            database = str(work / "listo.db")
+        seeded = subprocess.run([str(SEED), database], check=True, capture_output=True, text=True)
+        print("bench:", seeded.stdout.strip(), flush=True)
+        if pg:
+            pg.settle()
+        SEEDED = re.search(r"seeded (\d+) users and (\d+) tasks", seeded.stdout).groups()
+        secret = PG_SECRET if pg else None
+        server = Server(work, database, secret=secret)
         try:
-            run(server)
+            run = Run(server, pg)
+            scenarios(run)
+            if pg:
+                two_processes(run, work, database)
+            RUNS[store] = run
         finally:
             server.stop()
     finally:
+        for proc in CHILDREN:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        if pg:
+            pg.stop()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def main():
+    # A TERM or HUP ends the run through the finally blocks, so the cluster is stopped.
+    def bail(signum, _frame):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, bail)
+    signal.signal(signal.SIGHUP, bail)
+    for store, _ in STORES:
+        if not ONLY or store in ONLY:
+            one_store(store)
     write_report()
 
 
-def run(server):
-    tok = {u: server.sign_in(f"{u}@bench.example") for u in
-           ["list100", "list10k", "list100k", "sort1k", "sort100k", "writer"]}
-    by = {}
-
-    print("4. session check vs /healthz")
-    by["healthz"] = scenario(server, "GET /healthz", "/healthz")
-    by["session"] = scenario(server, "GET /v1/auth/session (authenticated)", "/v1/auth/session", token=tok["list100"])
-
-    print("1. list page 1 (per_page=20)")
-    for user in ["list100", "list10k", "list100k"]:
-        by[user] = scenario(server, f"GET page 1, {user[4:]} tasks", "/v1/tasks?page=1&per_page=20", token=tok[user])
-    by["deep"] = scenario(server, "GET page 4000 by number, 100k tasks", "/v1/tasks?page=4000&per_page=20", token=tok["list100k"])
-    cursor = server.call("GET", "/v1/tasks?page=3999&per_page=20", token=tok["list100k"]).get("next_cursor")
-    if cursor:
-        by["cursor"] = scenario(server, "GET page 4000 by cursor, 100k tasks", f"/v1/tasks?per_page=20&cursor={cursor}", token=tok["list100k"])
-
-    print("3. sort a 20-task page / move one task")
-    for user in ["sort1k", "sort100k"]:
-        page = ids(server, tok[user], 1, 20)
-        by[f"sort_{user}"] = scenario(server, f"POST sort page 1, {user[4:]} tasks", "/v1/tasks/sort?page=1&per_page=20",
-                                      method="POST", body={"task_ids": page[::-1]}, token=tok[user])
-        middle = ids(server, tok[user], 25, 20)
-        by[f"move_{user}"] = scenario(server, f"POST move (after_id, mid-list), {user[4:]} tasks", f"/v1/tasks/{middle[0]}/move",
-                                      method="POST", body={"after_id": middle[10]}, token=tok[user])
-
-    print("2. writes")
-    by["create"] = scenario(server, "POST /v1/tasks", "/v1/tasks", method="POST",
-                            body={"date": "2026-11-24", "task": "bench write", "status": "Incomplete"}, token=tok["writer"])
-
-    print("5. login storm (32 concurrent logins) during list page 1, 10k tasks")
-    by["calm"] = scenario(server, "GET page 1, 10k tasks (no storm)", "/v1/tasks?page=1&per_page=20", token=tok["list10k"])
-    storm = wrk(server, "/v1/auth/login", method="POST", body={"email": "storm@bench.example", "password": PASSWORD},
-                duration=DURATION + 2, connections=32)
-    time.sleep(1)
-    by["storm"] = scenario(server, "GET page 1, 10k tasks (during storm)", "/v1/tasks?page=1&per_page=20", token=tok["list10k"])
-    storm_out, _ = storm.communicate()
-    s = parse(storm_out)
-    print(f"  storm itself: {s['rps']:.0f} logins/s, p99 {s['p99']:.0f} ms, errors {s['errors']}")
-    RESULTS.append({"name": "POST /v1/auth/login (the storm itself)", **s, "rss": server.peak_rss_mb()})
-
-    global RATIOS
-    RATIOS = [
-        ("list page 1: 100k tasks / 100 tasks (time per request)", by["list100"]["rps"] / by["list100k"]["rps"], "≤ 1.5"),
-        ("list page 4000 by number / page 1 (100k tasks)", by["list100k"]["rps"] / by["deep"]["rps"], "measured"),
-    ]
-    if "cursor" in by:
-        RATIOS.append(("list page 4000 by cursor / page 1 (100k tasks)", by["list100k"]["rps"] / by["cursor"]["rps"], "≤ 1.5"))
-    RATIOS += [
-        ("sort: 100k tasks / 1k tasks", by["sort_sort1k"]["rps"] / by["sort_sort100k"]["rps"], "≤ 1.5"),
-        ("move: 100k tasks / 1k tasks", by["move_sort1k"]["rps"] / by["move_sort100k"]["rps"], "≤ 1.5"),
-        ("authenticated session / healthz", by["healthz"]["rps"] / by["session"]["rps"], "≤ 1.5"),
-        ("list p99 during login storm / without", by["storm"]["p99"] / by["calm"]["p99"], "≤ 3"),
-        ("creates per second (32 connections)", by["create"]["rps"], "≥ 8000"),
-        ("peak RSS, any scenario (MB)", max(r["rss"] for r in RESULTS), "≤ 64"),
-        ("errors, all scenarios", sum(r["errors"] for r in RESULTS), "0"),
-    ]
-
-
-RATIOS = []
+def met(value, target):
+    if value is None:
+        return "–"
+    shown = f"{value:.2f}" if isinstance(value, float) and value < 100 else f"{value:,.0f}"
+    m = re.match(r"([≤≥]) ([\d.]+)$", target)
+    if m:
+        ok = value <= float(m.group(2)) if m.group(1) == "≤" else value >= float(m.group(2))
+    elif target == "0":
+        ok = value == 0
+    else:
+        return shown
+    return f"{shown} met" if ok else f"{shown} **missed**"
 
 
 def write_report():
+    users, tasks = (int(x) for x in SEEDED)
+    pgs = PG_SETTINGS
     lines = [
         "# listo benchmarks",
         "",
         f"Machine: {machine()}.",
         "",
-        "Command: `bench/run.sh` (builds the release binary and `examples/seed.rs`, seeds 1,007 users and",
-        "231,100 tasks through the storage layer, starts listo on 127.0.0.1 with a 24 h session TTL and no",
-        "login rate limit, signs users in through the emailed code, then runs `wrk --latency -s bench/request.lua`",
-        "for each scenario). Peak RSS is the server's `VmHWM`, reset before each scenario.",
-        "Time ratios are taken from requests/s at the same concurrency (higher ratio = slower).",
+        f"Command: `bench/run.sh` (builds the release binary and `examples/seed.rs`, then, once per store, seeds",
+        f"{users:,} users and {tasks:,} tasks through the storage layer, starts listo on 127.0.0.1 with a 24 h session",
+        "TTL and no login rate limit, signs users in through the emailed code, and runs",
+        "`wrk --latency -s bench/request.lua` for each scenario). Stores:",
         "",
-        "| scenario | req/s | p50 ms | p99 ms | errors | peak RSS MB |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "- SQLite: a file in a temp folder (`synchronous=FULL`).",
+        f"- PostgreSQL {pgs.get('server_version', '?').split()[0]}: a throwaway cluster from `scripts/lib/postgres.sh` in a temp folder on the",
+        f"  same machine, reached over TCP on loopback; fsync={pgs.get('fsync')}, "
+        f"synchronous_commit={pgs.get('synchronous_commit')} (both checked with `SHOW`),",
+        f"  wal_sync_method={pgs.get('wal_sync_method')}, shared_buffers={pgs.get('shared_buffers')}, "
+        f"max_connections={pgs.get('max_connections')}, everything else the defaults.",
+        "  `VACUUM ANALYZE` and `CHECKPOINT` run once after seeding (autovacuum would otherwise analyze the",
+        "  fresh tables, and a checkpoint write the seed's pages, in the middle of some scenario). listo holds",
+        "  up to 16 connections (the `LISTO_DATABASE_POOL` default), gets `LISTO_SECRET` set explicitly, and",
+        "  keeps no session cache: every token check is a query.",
+        "",
+        "Peak RSS is listo's own `VmHWM`, reset before each scenario. PostgreSQL is a separate server whose",
+        "memory is not in it: \"PG server MB\" is the proportional set size (shared memory counted once) of all",
+        "the cluster's processes, read at the end of each scenario.",
+        "Time ratios are taken from requests/s at the same concurrency (higher ratio = slower).",
+        f"\"POST /v1/tasks, {CREATORS} users\" runs wrk with {CREATORS} threads of one connection each, every connection",
+        f"signed in as a different user (creator0..{CREATORS - 1}); every other scenario uses one user's token.",
+        "",
+        "| scenario | SQLite req/s | p50 ms | p99 ms | errors | peak RSS MB "
+        "| PostgreSQL req/s | p50 ms | p99 ms | errors | peak RSS MB | PG server MB |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for r in RESULTS:
-        lines.append(f"| {r['name']} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['errors']} | {r['rss']:.1f} |")
-    lines += ["", "| figure | value | target |", "| --- | ---: | --- |"]
-    for name, value, target in RATIOS:
-        shown = f"{value:.2f}" if isinstance(value, float) and value < 100 else f"{value:.0f}"
-        lines.append(f"| {name} | {shown} | {target} |")
+    names = []
+    for run in RUNS.values():
+        for r in run.rows:
+            if r["name"] not in names:
+                names.append(r["name"])
+    for name in names:
+        cells = [name]
+        for store, _ in STORES:
+            r = next((r for r in RUNS[store].rows if r["name"] == name), None) if store in RUNS else None
+            if r is None:
+                cells += ["–"] * 5
+            else:
+                cells += [f"{r['rps']:.0f}", f"{r['p50']:.2f}", f"{r['p99']:.2f}", str(r["errors"]), f"{r['rss']:.1f}"]
+            if store == "postgres":
+                cells.append(f"{r['pg_mb']:.0f}" if r and r.get("pg_mb") is not None else "–")
+        lines.append("| " + " | ".join(cells) + " |")
+
+    errors = [f"{label}, {r['name']}: {r['detail']}" for store, label in STORES if store in RUNS
+              for r in RUNS[store].rows if r.get("detail")]
+    if errors:
+        lines += ["", "Errors (wrk counts a response slower than its 2 s timeout as an error): " + "; ".join(errors) + "."]
+    lines += ["", "| figure | SQLite | PostgreSQL | target |", "| --- | ---: | ---: | --- |"]
+    figures = {store: {name: value for name, value, _ in run.figures} for store, run in RUNS.items()}
+    for name, _, target in next(iter(RUNS.values())).figures:
+        cells = [met(figures.get(store, {}).get(name), target) for store, _ in STORES]
+        lines.append(f"| {name} | {cells[0]} | {cells[1]} | {target} |")
+
+    p = RUNS.get("postgres") and RUNS["postgres"].processes
+    if p:
+        one, (a, b), total = p["one"], p["two"], p["total"]
+        lines += [
+            "",
+            "One vs two listo processes on the same PostgreSQL database: authenticated",
+            "`GET /v1/tasks?page=1&per_page=20` (100-task user), 32 connections in all. (a) one listo, one wrk",
+            f"({THREADS} threads, 32 connections); (b) a second listo on another port, same database and `LISTO_SECRET`,",
+            "and two wrk at the same time (1 thread, 16 connections each), one per process. Each listo holds its",
+            "own pool of up to 16 PostgreSQL connections.",
+            "",
+            "| run | req/s | p50 ms | p99 ms | errors | listo peak RSS MB | PG server MB |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+            f"| (a) one listo, 32 connections | {one['rps']:.0f} | {one['p50']:.2f} | {one['p99']:.2f} | {one['errors']} "
+            f"| {one['rss']:.1f} | {one['pg_mb']:.0f} |",
+            f"| (b) listo A, 16 connections | {a['rps']:.0f} | {a['p50']:.2f} | {a['p99']:.2f} | {a['errors']} "
+            f"| {a['rss']:.1f} | |",
+            f"| (b) listo B, 16 connections | {b['rps']:.0f} | {b['p50']:.2f} | {b['p99']:.2f} | {b['errors']} "
+            f"| {b['rss']:.1f} | |",
+            f"| (b) total (p99: the worse of the two) | {total['rps']:.0f} | | {total['p99']:.2f} | {total['errors']} "
+            f"| | {b['pg_mb']:.0f} |",
+            "",
+            f"Total requests/s, (b) / (a): {total['rps'] / one['rps']:.2f}."
+            + "".join(f" Errors in {label}: {r['detail']}." for label, r in [("(a)", one), ("(b) A", a), ("(b) B", b)]
+                      if r.get("detail")),
+        ]
     lines.append("")
     notes = ROOT / "bench/NOTES.md"
     if notes.exists():
         lines += [notes.read_text()]
     (ROOT / "BENCHMARKS.md").write_text("\n".join(lines))
-    print("\n".join(lines[-(len(RATIOS) + 3):]))
+    start = next(i for i, l in enumerate(lines) if l.startswith("| figure"))
+    end = lines.index("", start)
+    print("\n".join(lines[start:end]))
     print(f"bench: wrote {ROOT / 'BENCHMARKS.md'}")
 
 

@@ -1,4 +1,6 @@
 -- wrk request script: METHOD, BODY and TOKEN come from the environment.
+-- TOKENS (comma-separated) instead gives each wrk thread its own token, in order; run wrk with
+-- as many threads as connections (-tN -cN) and each connection sends as a different user.
 wrk.method = os.getenv("METHOD") or "GET"
 local body = os.getenv("BODY")
 if body and #body > 0 then
@@ -8,4 +10,25 @@ end
 local token = os.getenv("TOKEN")
 if token and #token > 0 then
   wrk.headers["Authorization"] = "Bearer " .. token
+end
+
+local tokens = {}
+for t in string.gmatch(os.getenv("TOKENS") or "", "[^,]+") do
+  tokens[#tokens + 1] = t
+end
+local threads = 0
+
+-- Runs in wrk's main Lua state, once per thread before it starts.
+function setup(thread)
+  if #tokens > 0 then
+    threads = threads + 1
+    thread:set("thread_token", tokens[(threads - 1) % #tokens + 1])
+  end
+end
+
+-- Runs in the thread's own Lua state, after setup.
+function init(args)
+  if thread_token then
+    wrk.headers["Authorization"] = "Bearer " .. thread_token
+  end
 end

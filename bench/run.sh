@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# listo benchmark, one command: builds the release binary and the seeder, seeds a database through
-# the storage layer, starts listo on loopback and drives it with wrk at fixed concurrency.
-# Prints the table and writes BENCHMARKS.md.
+# listo benchmark, one command: builds the release binary and the seeder, then for each store
+# (SQLite, then PostgreSQL in a throwaway cluster from scripts/lib/postgres.sh, which installs
+# PostgreSQL when it is missing) seeds a database through the storage layer, starts listo on loopback
+# and drives it with wrk at fixed concurrency. Prints the figures and writes BENCHMARKS.md.
 #
 #   bench/run.sh                 all scenarios, 10 s each
 #   DURATION=5 bench/run.sh      shorter runs

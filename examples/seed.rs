@@ -2,7 +2,8 @@
 //!
 //!   cargo run --release --example seed -- <database path or postgres:// URL>   (bench/run.sh does this)
 //!
-//! Every user's password is `bench password 1`. Users and task counts are listed in `USERS`.
+//! Every user's password is `bench password 1`. Users and task counts are listed in `USERS`; besides
+//! them come `CREATORS` users with empty lists and `FILLER_USERS` with a few tasks each.
 
 use listo::domain::{SortKey, TaskDate, TaskStatus, TaskText};
 use listo::store::{Location, NewTask, Store, StoreError};
@@ -20,9 +21,15 @@ const USERS: &[(&str, usize)] = &[
     ("writer@bench.example", 0),
     ("storm@bench.example", 0),
 ];
+/// Users with empty lists `creator0..` for the many-users create scenario: one per wrk connection.
+const CREATORS: usize = 32;
 /// Other users, so the tables hold more than the measured lists.
 const FILLER_USERS: usize = 1_000;
 const FILLER_TASKS: usize = 20;
+/// Tasks inserted per transaction. Each insert also bumps the owner's task counter, and PostgreSQL
+/// cannot prune the row versions a transaction leaves behind before it ends: with one list per
+/// transaction, seeding PostgreSQL took 10 minutes instead of 30 seconds.
+const TASKS_PER_TRANSACTION: usize = 1_000;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -37,16 +44,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .to_string()
     };
     let started = std::time::Instant::now();
+    let creators = (0..CREATORS).map(|i| (format!("creator{i}@bench.example"), 0));
     let filler = (0..FILLER_USERS).map(|i| (format!("filler{i}@bench.example"), FILLER_TASKS));
     let all: Vec<(String, usize)> = USERS
         .iter()
         .map(|&(e, n)| (e.to_owned(), n))
+        .chain(creators)
         .chain(filler)
         .collect();
     let mut total = 0;
     for (email, n) in all {
         let hash = hash.clone();
-        store
+        let user_id = store
             .write(move |tx| {
                 Box::pin(async move {
                     let now = chrono::Utc::now().timestamp_millis();
@@ -54,29 +63,42 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         .insert_user(&email, &hash, now)
                         .await?
                         .ok_or_else(|| StoreError::Corrupt(format!("{email} already seeded")))?;
-                    let date = TaskDate::parse("2026-11-24").expect("valid date");
-                    let mut key: Option<SortKey> = None;
-                    for i in 0..n {
-                        let next = SortKey::between(key.as_ref(), None);
-                        let text = TaskText::parse(&format!("bench task {i}")).expect("valid text");
-                        let new = NewTask {
-                            date,
-                            text: &text,
-                            status: TaskStatus::Incomplete,
-                            key: &next,
-                        };
-                        tx.insert_task(user.id, new, now).await?;
-                        key = Some(next);
-                    }
-                    Ok::<_, StoreError>(())
+                    Ok::<_, StoreError>(user.id)
                 })
             })
             .await?;
+        let mut key: Option<SortKey> = None;
+        for start in (0..n).step_by(TASKS_PER_TRANSACTION) {
+            let end = (start + TASKS_PER_TRANSACTION).min(n);
+            key = store
+                .write(move |tx| {
+                    Box::pin(async move {
+                        let now = chrono::Utc::now().timestamp_millis();
+                        let date = TaskDate::parse("2026-11-24").expect("valid date");
+                        let mut key = key;
+                        for i in start..end {
+                            let next = SortKey::between(key.as_ref(), None);
+                            let text =
+                                TaskText::parse(&format!("bench task {i}")).expect("valid text");
+                            let new = NewTask {
+                                date,
+                                text: &text,
+                                status: TaskStatus::Incomplete,
+                                key: &next,
+                            };
+                            tx.insert_task(user_id, new, now).await?;
+                            key = Some(next);
+                        }
+                        Ok::<_, StoreError>(key)
+                    })
+                })
+                .await?;
+        }
         total += n;
     }
     println!(
         "seeded {} users and {total} tasks into {} in {:.1} s",
-        USERS.len() + FILLER_USERS,
+        USERS.len() + CREATORS + FILLER_USERS,
         Location::parse(&path)?,
         started.elapsed().as_secs_f64()
     );

@@ -256,9 +256,14 @@ impl TaskRows for PgTx<'_> {
     }
 
     async fn owned(&mut self, user_id: i64, ids: &[i64]) -> Result<Vec<i64>, StoreError> {
+        // A join on the posted ids, not `id = ANY($2)`: once the statement is cached,
+        // PostgreSQL's generic plan for ANY read the user's whole order index range (15 ms at
+        // 100,000 tasks, under the list's lock: sort 100k/1k was 9.8x); this one looks each id
+        // up by primary key.
         let rows = self
             .all(
-                "SELECT id FROM tasks WHERE user_id = $1 AND id = ANY($2)",
+                "SELECT t.id FROM unnest($2::bigint[]) AS posted(id)
+                 JOIN tasks t ON t.id = posted.id WHERE t.user_id = $1",
                 &[&user_id, &ids],
             )
             .await?;
@@ -280,7 +285,9 @@ impl TaskRows for PgTx<'_> {
         // another task being rewritten: the tasks first step aside to keys no real key can take
         // (`~` sorts after every digit).
         self.exec(
-            "UPDATE tasks SET sort_key = '~' || id WHERE user_id = $1 AND id = ANY($2)",
+            "UPDATE tasks t SET sort_key = '~' || t.id
+             FROM unnest($2::bigint[]) AS parked(id)
+             WHERE t.user_id = $1 AND t.id = parked.id",
             &[&user_id, &ids],
         )
         .await?;
