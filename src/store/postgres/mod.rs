@@ -222,6 +222,26 @@ impl PgTx<'_> {
         Ok(self.tx.query(&stmt, params).await?)
     }
 
+    /// Runs a statement planned for these very values (not cached) and returns its rows: for
+    /// statements over an array of ids, whose cached generic plan walks every task of the user
+    /// (measured: sort at 100,000 tasks 6-10x slower than at 1,000).
+    async fn all_planned_now(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
+        Ok(self.tx.query(sql, params).await?)
+    }
+
+    /// [`Self::all_planned_now`] for a statement that returns no rows.
+    async fn exec_planned_now(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<usize, StoreError> {
+        Ok(self.tx.execute(sql, params).await? as usize)
+    }
+
     /// Runs a cached statement and returns how many rows it changed.
     async fn exec(
         &self,

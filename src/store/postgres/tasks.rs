@@ -256,14 +256,11 @@ impl TaskRows for PgTx<'_> {
     }
 
     async fn owned(&mut self, user_id: i64, ids: &[i64]) -> Result<Vec<i64>, StoreError> {
-        // A join on the posted ids, not `id = ANY($2)`: once the statement is cached,
-        // PostgreSQL's generic plan for ANY read the user's whole order index range (15 ms at
-        // 100,000 tasks, under the list's lock: sort 100k/1k was 9.8x); this one looks each id
-        // up by primary key.
+        // Planned for these ids each time: a cached generic plan read the user's whole order
+        // index (15 ms at 100,000 tasks, under the list's lock: sort 100k/1k was 9.8x).
         let rows = self
-            .all(
-                "SELECT t.id FROM unnest($2::bigint[]) AS posted(id)
-                 JOIN tasks t ON t.id = posted.id WHERE t.user_id = $1",
+            .all_planned_now(
+                "SELECT id FROM tasks WHERE user_id = $1 AND id = ANY($2)",
                 &[&user_id, &ids],
             )
             .await?;
@@ -284,14 +281,13 @@ impl TaskRows for PgTx<'_> {
         // The order index is unique and checked row by row, and a new key may be the old key of
         // another task being rewritten: the tasks first step aside to keys no real key can take
         // (`~` sorts after every digit).
-        self.exec(
-            "UPDATE tasks t SET sort_key = '~' || t.id
-             FROM unnest($2::bigint[]) AS parked(id)
-             WHERE t.user_id = $1 AND t.id = parked.id",
+        // Both statements planned for these ids each time (see `owned`).
+        self.exec_planned_now(
+            "UPDATE tasks SET sort_key = '~' || id WHERE user_id = $1 AND id = ANY($2)",
             &[&user_id, &ids],
         )
         .await?;
-        self.exec(
+        self.exec_planned_now(
             "UPDATE tasks t SET sort_key = k.key, updated_at = COALESCE($4, t.updated_at),
                                 version = t.version + 1
              FROM unnest($2::bigint[], $3::text[]) AS k(id, key)
