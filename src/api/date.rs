@@ -52,3 +52,9 @@ impl ParseFromJSON for DateText {
             .map_err(ParseError::propagate)
     }
 }
+
+impl poem_openapi::types::ParseFromParameter for DateText {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        Ok(DateText(value.to_owned()))
+    }
+}

@@ -346,12 +346,12 @@ fn example_status() -> Option<Status> {
     Some(Status::Incomplete)
 }
 
-fn example_date_from() -> Option<String> {
-    Some("2026-01-01".into())
+fn example_date_from() -> Option<DateText> {
+    Some(DateText("2026-01-01".into()))
 }
 
-fn example_date_to() -> Option<String> {
-    Some("2026-12-31".into())
+fn example_date_to() -> Option<DateText> {
+    Some(DateText("2026-12-31".into()))
 }
 
 fn example_idempotency_key() -> Option<String> {
@@ -382,7 +382,11 @@ impl TaskApi {
         &self,
         session: SignedIn,
         /// Any unique string (a UUID): a retry with the same key and body runs once.
-        #[oai(name = "Idempotency-Key", example = "example_idempotency_key")]
+        #[oai(
+            name = "Idempotency-Key",
+            example = "example_idempotency_key",
+            validator(pattern = r"^[!-~]{1,255}$")
+        )]
         idempotency_key: Header<Option<String>>,
         body: JsonBody<NewTask>,
         tasks: poem::web::Data<&Tasks>,
@@ -451,20 +455,16 @@ impl TaskApi {
         #[oai(example = "example_status")]
         status: Query<Option<Status>>,
         /// Only tasks on or after this day, `YYYY-MM-DD`.
-        #[oai(
-            example = "example_date_from",
-            validator(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-        )]
-        date_from: Query<Option<String>>,
+        #[oai(example = "example_date_from")]
+        date_from: Query<Option<DateText>>,
         /// Only tasks on or before this day, `YYYY-MM-DD`.
-        #[oai(
-            example = "example_date_to",
-            validator(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-        )]
-        date_to: Query<Option<String>>,
+        #[oai(example = "example_date_to")]
+        date_to: Query<Option<DateText>>,
         tasks: poem::web::Data<&Tasks>,
     ) -> Result<Json<TaskPageView>, Failure<ListErrors>> {
-        let filter = task_filter(status.0, date_from.0.as_deref(), date_to.0.as_deref())?;
+        let day = |d: &Option<DateText>| d.as_ref().map(|d| d.0.clone());
+        let (from, to) = (day(&date_from.0), day(&date_to.0));
+        let filter = task_filter(status.0, from.as_deref(), to.as_deref())?;
         let (page, after) = match cursor.0 {
             None => (page_request(page.0, per_page.0)?, None),
             Some(raw) => {
@@ -507,7 +507,11 @@ impl TaskApi {
         #[oai(example = "example_id", validator(minimum(value = "1")))]
         id: Path<i64>,
         /// The `ETag` of the copy you hold: 304 while the task is still at that version.
-        #[oai(name = "If-None-Match", example = "example_etag")]
+        #[oai(
+            name = "If-None-Match",
+            example = "example_etag",
+            validator(pattern = r#"^(\*|(W/)?"[!#-+\--~]*"( *, *(W/)?"[!#-+\--~]*")*)$"#)
+        )]
         if_none_match: Header<Option<String>>,
         tasks: poem::web::Data<&Tasks>,
     ) -> Result<Fetched, Failure<TaskErrors>> {
@@ -532,7 +536,11 @@ impl TaskApi {
         #[oai(example = "example_id", validator(minimum(value = "1")))]
         id: Path<i64>,
         /// The `ETag` you read: change the task only if it is still at that version.
-        #[oai(name = "If-Match", example = "example_etag")]
+        #[oai(
+            name = "If-Match",
+            example = "example_etag",
+            validator(pattern = r#"^(\*|(W/)?"[!#-+\--~]*"( *, *(W/)?"[!#-+\--~]*")*)$"#)
+        )]
         if_match: Header<Option<String>>,
         body: JsonBody<TaskPatch>,
         tasks: poem::web::Data<&Tasks>,
@@ -557,7 +565,11 @@ impl TaskApi {
         #[oai(example = "example_id", validator(minimum(value = "1")))]
         id: Path<i64>,
         /// The `ETag` you read: delete the task only if it is still at that version.
-        #[oai(name = "If-Match", example = "example_etag")]
+        #[oai(
+            name = "If-Match",
+            example = "example_etag",
+            validator(pattern = r#"^(\*|(W/)?"[!#-+\--~]*"( *, *(W/)?"[!#-+\--~]*")*)$"#)
+        )]
         if_match: Header<Option<String>>,
         tasks: poem::web::Data<&Tasks>,
     ) -> Result<Deleted, Failure<DeleteErrors>> {
@@ -590,7 +602,11 @@ impl TaskApi {
         )]
         per_page: Query<Option<i64>>,
         /// Any unique string (a UUID): a retry with the same key, page and body runs once.
-        #[oai(name = "Idempotency-Key", example = "example_idempotency_key")]
+        #[oai(
+            name = "Idempotency-Key",
+            example = "example_idempotency_key",
+            validator(pattern = r"^[!-~]{1,255}$")
+        )]
         idempotency_key: Header<Option<String>>,
         request: &poem::Request,
         body: JsonBody<SortRequest>,
@@ -638,10 +654,18 @@ impl TaskApi {
         #[oai(example = "example_id", validator(minimum(value = "1")))]
         id: Path<i64>,
         /// The `ETag` you read: move the task only if it is still at that version.
-        #[oai(name = "If-Match", example = "example_etag")]
+        #[oai(
+            name = "If-Match",
+            example = "example_etag",
+            validator(pattern = r#"^(\*|(W/)?"[!#-+\--~]*"( *, *(W/)?"[!#-+\--~]*")*)$"#)
+        )]
         if_match: Header<Option<String>>,
         /// Any unique string (a UUID): a retry with the same key and body runs once.
-        #[oai(name = "Idempotency-Key", example = "example_idempotency_key")]
+        #[oai(
+            name = "Idempotency-Key",
+            example = "example_idempotency_key",
+            validator(pattern = r"^[!-~]{1,255}$")
+        )]
         idempotency_key: Header<Option<String>>,
         body: JsonBody<MoveRequest>,
         tasks: poem::web::Data<&Tasks>,
