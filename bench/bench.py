@@ -299,6 +299,9 @@ def scenarios(run):
     print("1. list page 1 (per_page=20)")
     for user in ["list100", "list10k", "list100k"]:
         run.scenario(user, f"GET page 1, {user[4:]} tasks", "/v1/tasks?page=1&per_page=20", token=tok[user])
+    for user in ["list100", "list100k"]:
+        run.scenario(f"done_{user}", f"GET page 1 status=Completed, {user[4:]} tasks (half of them)",
+                     "/v1/tasks?page=1&per_page=20&status=Completed", token=tok[user])
     run.scenario("deep", "GET page 4000 by number, 100k tasks", "/v1/tasks?page=4000&per_page=20", token=tok["list100k"])
     cursor = server.call("GET", "/v1/tasks?page=3999&per_page=20", token=tok["list100k"]).get("next_cursor")
     if cursor:
@@ -339,6 +342,8 @@ def scenarios(run):
     by = run.by
     run.figures = [
         ("list page 1: 100k tasks / 100 tasks (time per request)", by["list100"]["rps"] / by["list100k"]["rps"], "≤ 1.5"),
+        ("filtered list page 1 (status): 100k tasks / 100 tasks",
+         by["done_list100"]["rps"] / by["done_list100k"]["rps"], "≤ 1.5"),
         ("list page 4000 by number / page 1 (100k tasks)", by["list100k"]["rps"] / by["deep"]["rps"], "measured"),
         ("list page 4000 by cursor / page 1 (100k tasks)",
          by["list100k"]["rps"] / by["cursor"]["rps"] if "cursor" in by else None, "≤ 1.5"),

@@ -83,7 +83,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                             let new = NewTask {
                                 date,
                                 text: &text,
-                                status: TaskStatus::Incomplete,
+                                // Every other task done, so a status filter passes half of a list.
+                                status: if i % 2 == 0 {
+                                    TaskStatus::Incomplete
+                                } else {
+                                    TaskStatus::Completed
+                                },
                                 key: &next,
                             };
                             tx.insert_task(user_id, new, now).await?;
