@@ -1,7 +1,7 @@
 //! The SQL conditions of a list filter, shared by both engines (they differ only in how a
 //! placeholder is written).
 
-use crate::domain::{TaskDate, TaskFilter};
+use crate::domain::{TaskDate, TaskFilter, TaskStatus};
 
 /// How an engine writes the n-th placeholder.
 #[derive(Debug, Clone, Copy)]
@@ -39,6 +39,30 @@ pub(crate) fn conditions(
     (sql, values)
 }
 
+/// The query counting the tasks `filter` lets through for the user in placeholder 1, and the
+/// values for its further placeholders. Everything, or one status alone, is read from the
+/// counters kept with the tasks (so no list is counted); dates count an index range.
+pub(crate) fn count_query(filter: &TaskFilter, style: Placeholder) -> (String, Vec<String>) {
+    let user = match style {
+        Placeholder::Question => "?1",
+        Placeholder::Dollar => "$1",
+    };
+    let counter = match (filter.status, filter.from.or(filter.to)) {
+        (None, None) => "task_count",
+        (Some(TaskStatus::Completed), None) => "completed_count",
+        (Some(TaskStatus::Incomplete), None) => "task_count - completed_count",
+        _ => {
+            let (matching, values) = conditions(filter, 2, style);
+            let sql = format!("SELECT count(*) FROM tasks WHERE user_id = {user}{matching}");
+            return (sql, values);
+        }
+    };
+    (
+        format!("SELECT {counter} FROM users WHERE id = {user}"),
+        Vec::new(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,5 +83,15 @@ mod tests {
             conditions(&TaskFilter::default(), 2, Placeholder::Question),
             (String::new(), vec![])
         );
+        assert_eq!(
+            count_query(&TaskFilter::default(), Placeholder::Question).0,
+            "SELECT task_count FROM users WHERE id = ?1"
+        );
+        let (sql, values) = count_query(&filter, Placeholder::Dollar);
+        assert_eq!(
+            sql,
+            "SELECT count(*) FROM tasks WHERE user_id = $1 AND status = $2 AND date <= $3"
+        );
+        assert_eq!(values, ["Completed", "2026-01-31"]);
     }
 }

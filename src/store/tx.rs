@@ -30,8 +30,6 @@ pub trait Users: Send {
     async fn user_by_email(&mut self, email: &str) -> Result<Option<User>, StoreError>;
     /// The account with this id, if any.
     async fn user_by_id(&mut self, id: i64) -> Result<Option<User>, StoreError>;
-    /// How many tasks the user holds (a counter kept with the tasks, so no list is counted).
-    async fn task_count(&mut self, user_id: i64) -> Result<u64, StoreError>;
     /// Replaces the user's password hash.
     async fn set_password(&mut self, user_id: i64, password_hash: &str) -> Result<(), StoreError>;
     /// Deletes the account with everything it owns (tasks, sessions, challenges); `false` when

@@ -5,7 +5,7 @@
 
 use super::PgTx;
 use crate::domain::{SortKey, Task, TaskChanges, TaskDate, TaskFilter, TaskStatus, TaskText};
-use crate::store::filter_sql::{Placeholder, conditions};
+use crate::store::filter_sql::{Placeholder, conditions, count_query};
 use crate::store::rows::{TaskColumns, parse_key};
 use crate::store::tx::NewTask;
 use crate::store::{Side, StoreError, TaskRows};
@@ -157,23 +157,7 @@ impl TaskRows for PgTx<'_> {
     }
 
     async fn count_tasks(&mut self, user_id: i64, filter: &TaskFilter) -> Result<u64, StoreError> {
-        let sql = match (filter.status, filter.from.or(filter.to)) {
-            (None, None) => "SELECT task_count FROM users WHERE id = $1".to_owned(),
-            (Some(TaskStatus::Completed), None) => {
-                "SELECT completed_count FROM users WHERE id = $1".to_owned()
-            }
-            (Some(TaskStatus::Incomplete), None) => {
-                "SELECT task_count - completed_count FROM users WHERE id = $1".to_owned()
-            }
-            _ => {
-                let (matching, _) = conditions(filter, 2, Placeholder::Dollar);
-                format!("SELECT count(*) FROM tasks WHERE user_id = $1{matching}")
-            }
-        };
-        let values = match (filter.status, filter.from.or(filter.to)) {
-            (_, Some(_)) => conditions(filter, 2, Placeholder::Dollar).1,
-            _ => Vec::new(),
-        };
+        let (sql, values) = count_query(filter, Placeholder::Dollar);
         let mut bound: Vec<&(dyn ToSql + Sync)> = vec![&user_id];
         bound.extend(values.iter().map(|v| v as &(dyn ToSql + Sync)));
         let row = self

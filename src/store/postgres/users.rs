@@ -49,14 +49,6 @@ impl Users for PgTx<'_> {
         row.as_ref().map(into_user).transpose()
     }
 
-    async fn task_count(&mut self, user_id: i64) -> Result<u64, StoreError> {
-        let row = self
-            .opt("SELECT task_count FROM users WHERE id = $1", &[&user_id])
-            .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("no user {user_id} to count tasks of")))?;
-        Ok(row.try_get::<_, i64>(0)? as u64)
-    }
-
     async fn set_password(&mut self, user_id: i64, password_hash: &str) -> Result<(), StoreError> {
         self.exec(
             "UPDATE users SET password_hash = $2 WHERE id = $1",

@@ -5,7 +5,7 @@
 use super::SqliteTx;
 use super::users::add_task_count;
 use crate::domain::{SortKey, Task, TaskChanges, TaskDate, TaskFilter, TaskStatus, TaskText};
-use crate::store::filter_sql::{Placeholder, conditions};
+use crate::store::filter_sql::{Placeholder, conditions, count_query};
 use crate::store::rows::{TaskColumns, parse_key};
 use crate::store::tx::NewTask;
 use crate::store::{Side, StoreError, TaskRows};
@@ -150,33 +150,14 @@ impl TaskRows for SqliteTx<'_> {
     }
 
     async fn count_tasks(&mut self, user_id: i64, filter: &TaskFilter) -> Result<u64, StoreError> {
-        let counted = |sql: &str, bound: &[&dyn rusqlite::ToSql]| -> Result<u64, StoreError> {
-            let n: i64 = self
-                .conn()
-                .prepare_cached(sql)?
-                .query_row(bound, |r| r.get(0))?;
-            Ok(n as u64)
-        };
-        match (filter.status, filter.from.or(filter.to)) {
-            (None, None) => counted("SELECT task_count FROM users WHERE id = ?1", &[&user_id]),
-            (Some(TaskStatus::Completed), None) => counted(
-                "SELECT completed_count FROM users WHERE id = ?1",
-                &[&user_id],
-            ),
-            (Some(TaskStatus::Incomplete), None) => counted(
-                "SELECT task_count - completed_count FROM users WHERE id = ?1",
-                &[&user_id],
-            ),
-            _ => {
-                let (matching, values) = conditions(filter, 2, Placeholder::Question);
-                let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&user_id];
-                bound.extend(values.iter().map(|v| v as &dyn rusqlite::ToSql));
-                counted(
-                    &format!("SELECT count(*) FROM tasks WHERE user_id = ?1{matching}"),
-                    &bound,
-                )
-            }
-        }
+        let (sql, values) = count_query(filter, Placeholder::Question);
+        let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&user_id];
+        bound.extend(values.iter().map(|v| v as &dyn rusqlite::ToSql));
+        let n: i64 = self
+            .conn()
+            .prepare_cached(&sql)?
+            .query_row(bound.as_slice(), |r| r.get(0))?;
+        Ok(n as u64)
     }
 
     async fn page_keys(

@@ -68,14 +68,6 @@ impl Users for SqliteTx<'_> {
         self.user_where("id", &id)
     }
 
-    async fn task_count(&mut self, user_id: i64) -> Result<u64, StoreError> {
-        let n: i64 = self
-            .conn()
-            .prepare_cached("SELECT task_count FROM users WHERE id = ?1")?
-            .query_row([user_id], |r| r.get(0))?;
-        Ok(n as u64)
-    }
-
     async fn set_password(&mut self, user_id: i64, password_hash: &str) -> Result<(), StoreError> {
         self.conn().execute(
             "UPDATE users SET password_hash = ?2 WHERE id = ?1",
