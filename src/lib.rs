@@ -15,7 +15,7 @@ pub mod workers;
 use config::{Config, ConnectionLimits};
 use poem::EndpointExt;
 use service::auth::AuthSettings;
-use service::{Auth, Tasks};
+use service::{Auth, Feed, Tasks};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -97,10 +97,12 @@ impl App {
             },
         );
         let tasks = Tasks::new(store.clone());
+        let feed = Feed::new(store.clone(), auth.clone());
         let sweeper = service::sweeper::spawn(store.clone(), auth.clone(), SWEEP_EVERY);
         let endpoint = api::routes(api::Deps {
             auth,
             tasks,
+            feed,
             health: service::Health::new(store.clone()),
             trust_proxy: config.trust_proxy,
             cors_origins: config.cors_origins.clone(),
@@ -142,6 +144,12 @@ impl App {
     /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish
     /// (at most 10 s) and checkpoints the WAL into the database file.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
+        let signals = self.store.signals().clone();
+        let shutdown = async move {
+            shutdown.await;
+            // Live streams end, so their requests finish within the grace period.
+            signals.close();
+        };
         let result = server::serve(
             self.listener,
             self.endpoint,

@@ -2,6 +2,7 @@
 
 mod account;
 mod auth;
+mod changes;
 mod client;
 mod cors;
 mod date;
@@ -14,7 +15,7 @@ mod security;
 mod system;
 pub(crate) mod tasks;
 
-use crate::service::{Auth, Health, Tasks};
+use crate::service::{Auth, Feed, Health, Tasks};
 use client::TrustProxy;
 use poem::endpoint::make_sync;
 use poem::http::{HeaderValue, StatusCode, header};
@@ -40,6 +41,7 @@ type Apis = (
     auth::AuthApi,
     account::AccountApi,
     tasks::TaskApi,
+    changes::ChangesApi,
     system::SystemApi,
 );
 
@@ -49,6 +51,7 @@ fn service() -> OpenApiService<Apis, ()> {
             auth::AuthApi,
             account::AccountApi,
             tasks::TaskApi,
+            changes::ChangesApi,
             system::SystemApi,
         ),
         "listo",
@@ -75,6 +78,8 @@ pub struct Deps {
     pub auth: Auth,
     /// Task service.
     pub tasks: Tasks,
+    /// Change feed.
+    pub feed: Feed,
     /// The readiness probe's check.
     pub health: Health,
     /// Believe `X-Forwarded-For`.
@@ -103,6 +108,7 @@ pub fn routes(deps: Deps) -> impl Endpoint<Output = Response> {
         .nest("/", api)
         .data(deps.auth)
         .data(deps.tasks)
+        .data(deps.feed)
         .data(deps.health)
         .data(TrustProxy(deps.trust_proxy))
         .around(problems)

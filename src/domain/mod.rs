@@ -1,5 +1,6 @@
 //! Domain values: each can only be built valid, so code below `api` never re-checks input.
 
+mod change;
 mod code;
 mod cursor;
 mod device;
@@ -13,6 +14,7 @@ mod sort_key;
 mod task;
 mod token;
 
+pub use change::{Change, ChangeSeq};
 pub use code::OtpCode;
 pub use cursor::PageCursor;
 pub use device::Device;

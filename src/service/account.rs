@@ -5,7 +5,7 @@ use super::auth::CODE_ATTEMPTS;
 use super::{Auth, ClientAddr, LoginStarted, ServiceError, Session, codes, now, now_ms};
 use crate::domain::{ChallengeId, Email, OtpCode, Password};
 use crate::mail::{CodePurpose, MailError};
-use crate::store::{self, Challenge, Purpose, StoreError};
+use crate::store::{self, Challenge, Purpose, Signal, StoreError};
 
 impl Auth {
     /// Sets a new password after checking the current one; every other session of the user
@@ -27,9 +27,9 @@ impl Auth {
                     let now = now_ms();
                     tx.set_password(user, &hash).await?;
                     tx.end_challenges_of(user, None, now).await?;
-                    Ok::<_, ServiceError>(
-                        tx.revoke_sessions_of(user, Some(&token_hash), now).await?,
-                    )
+                    let revoked = tx.revoke_sessions_of(user, Some(&token_hash), now).await?;
+                    tx.announce(user, Signal::SessionsEnded).await?;
+                    Ok::<_, ServiceError>(revoked)
                 })
             })
             .await?;
@@ -148,6 +148,7 @@ impl Auth {
                     tx.set_password(user, &hash).await?;
                     tx.end_challenges_of(user, None, now).await?;
                     let revoked = tx.revoke_sessions_of(user, None, now).await?;
+                    tx.announce(user, Signal::SessionsEnded).await?;
                     Ok::<_, ServiceError>(Ok((user, revoked)))
                 })
             })
@@ -179,6 +180,7 @@ impl Auth {
                     tx.hold_list(user).await?;
                     let revoked = tx.revoke_sessions_of(user, None, now_ms()).await?;
                     tx.delete_user(user).await?;
+                    tx.announce(user, Signal::SessionsEnded).await?;
                     Ok::<_, ServiceError>(revoked)
                 })
             })

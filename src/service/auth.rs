@@ -289,7 +289,16 @@ impl Auth {
     /// Resolves a bearer token to its live session.
     pub async fn authenticate(&self, raw_token: &str) -> Result<Session, ServiceError> {
         let token = SessionToken::parse(raw_token).map_err(|_| ServiceError::SessionInvalid)?;
-        let token_hash = self.keys.token_hash(&token);
+        self.session_of(self.keys.token_hash(&token)).await
+    }
+
+    /// Whether a session that was live is still: `Ok`, or why it ended (a live stream asks
+    /// when it is told sessions of its user ended, and now and then).
+    pub async fn recheck(&self, session: &Session) -> Result<(), ServiceError> {
+        self.session_of(session.token_hash).await.map(|_| ())
+    }
+
+    async fn session_of(&self, token_hash: [u8; 32]) -> Result<Session, ServiceError> {
         let cached = self.sessions.as_ref().and_then(|c| c.get(&token_hash));
         let row = match cached {
             Some(row) => row,

@@ -2,6 +2,7 @@
 
 mod account;
 pub mod auth;
+pub mod changes;
 mod codes;
 mod credentials;
 mod health;
@@ -14,6 +15,7 @@ pub mod sweeper;
 pub mod tasks;
 
 pub use auth::{Auth, ClientAddr, LoginStarted, Session, SessionIssued};
+pub use changes::{ChangePage, Feed, FeedEvent, SessionEnd};
 pub use health::Health;
 pub use idempotency::{Idempotent, Outcome};
 pub use sessions::{LogoutScope, SessionSummary};
@@ -84,6 +86,12 @@ pub enum ServiceError {
         /// The task as it is now.
         current: Box<crate::domain::Task>,
     },
+    /// A change-feed position this user's feed never handed out.
+    #[error("unknown feed position")]
+    UnknownPosition,
+    /// The change-feed position is older than the history kept (a tombstone after it is gone).
+    #[error("changes expired")]
+    ChangesExpired,
     /// No task with that id belongs to the user.
     #[error("task not found")]
     TaskNotFound,

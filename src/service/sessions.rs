@@ -2,7 +2,7 @@
 
 use super::{Auth, ServiceError, Session, now_ms};
 use crate::domain::{Device, SessionId};
-use crate::store;
+use crate::store::{self, Signal};
 use chrono::{DateTime, Utc};
 
 /// Which sessions a logout ends.
@@ -54,6 +54,7 @@ impl Auth {
                     if scope == LogoutScope::Local {
                         tx.revoke_session(&token_hash, now).await?;
                     }
+                    tx.announce(user, Signal::SessionsEnded).await?;
                     Ok::<_, ServiceError>(revoked)
                 })
             })
@@ -99,9 +100,11 @@ impl Auth {
             .store
             .write(move |tx| {
                 Box::pin(async move {
-                    Ok::<_, ServiceError>(
-                        tx.revoke_session_by_id(user, id.as_str(), now_ms()).await?,
-                    )
+                    let revoked = tx.revoke_session_by_id(user, id.as_str(), now_ms()).await?;
+                    if revoked.is_some() {
+                        tx.announce(user, Signal::SessionsEnded).await?;
+                    }
+                    Ok::<_, ServiceError>(revoked)
                 })
             })
             .await?

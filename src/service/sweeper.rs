@@ -1,4 +1,4 @@
-//! Background removal of dead codes and sessions.
+//! Background removal of dead codes and sessions, spent idempotency keys and old tombstones.
 
 use super::{Auth, ServiceError, now_ms};
 use crate::store::Store;
@@ -12,6 +12,9 @@ const EXPIRED_CODE_GRACE: Duration = Duration::from_secs(60 * 60);
 const FAILURES_KEPT: Duration = Duration::from_secs(60 * 60);
 /// Idempotency keys answer repeats this long.
 const IDEMPOTENCY_KEPT: Duration = Duration::from_secs(24 * 60 * 60);
+/// Tombstones of deleted tasks stay in the change feed this long (the contract says at least 30
+/// days); a client further behind is told to read its list afresh.
+const TOMBSTONES_KEPT: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 /// Expired sessions stay in memory this long; after that the database answers for them.
 const EXPIRED_SESSION_IN_MEMORY: Duration = Duration::from_secs(60);
 
@@ -32,7 +35,8 @@ pub async fn sweep_once(store: &Store) -> Result<usize, ServiceError> {
                 let keys = tx
                     .delete_idempotency_before(before(IDEMPOTENCY_KEPT))
                     .await?;
-                Ok::<_, ServiceError>(codes + old + failed + keys)
+                let tombstones = tx.sweep_tombstones(before(TOMBSTONES_KEPT)).await?;
+                Ok::<_, ServiceError>(codes + old + failed + keys + tombstones)
             })
         })
         .await

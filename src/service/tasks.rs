@@ -6,7 +6,7 @@ use crate::domain::{
     MAX_PER_PAGE, PageCursor, PageRequest, Placement, SortKey, Task, TaskChanges, TaskDate,
     TaskFilter, TaskStatus, TaskText,
 };
-use crate::store::{NewTask, Side, Store, Tx};
+use crate::store::{NewTask, Side, Signal, Store, Tx};
 use std::collections::HashSet;
 
 /// One page of the owner's list, counted in the same transaction as it was read.
@@ -84,6 +84,7 @@ impl Tasks {
                 };
                 let task = tx.insert_task(user, new, now_ms()).await?;
                 respace_if_long(tx, user, &key).await?;
+                tx.announce(user, Signal::TasksChanged).await?;
                 Ok(task)
             })
         })
@@ -114,9 +115,12 @@ impl Tasks {
                 Box::pin(async move {
                     tx.hold_list(user).await?;
                     check_version(tx, user, id, if_match.as_ref()).await?;
-                    tx.update_task(user, id, &changes, now_ms())
+                    let task = tx
+                        .update_task(user, id, &changes, now_ms())
                         .await?
-                        .ok_or(ServiceError::TaskNotFound)
+                        .ok_or(ServiceError::TaskNotFound)?;
+                    tx.announce(user, Signal::TasksChanged).await?;
+                    Ok(task)
                 })
             })
             .await
@@ -136,6 +140,7 @@ impl Tasks {
                     tx.hold_list(user).await?;
                     check_version(tx, user, id, if_match.as_ref()).await?;
                     if tx.delete_task(user, id).await? {
+                        tx.announce(user, Signal::TasksChanged).await?;
                         Ok(())
                     } else {
                         Err(ServiceError::TaskNotFound)
@@ -220,7 +225,10 @@ impl Tasks {
                     .filter(|(posted, (held, _))| posted != held)
                     .map(|(posted, (_, key))| (posted, key))
                     .collect();
-                tx.set_keys(user, &placed, Some(now_ms())).await?;
+                if !placed.is_empty() {
+                    tx.set_keys(user, &placed, Some(now_ms())).await?;
+                    tx.announce(user, Signal::TasksChanged).await?;
+                }
                 read_page(tx, user, page, None, &TaskFilter::default()).await
             })
         })
@@ -262,6 +270,7 @@ impl Tasks {
                 tx.set_keys(user, &[(id, key.clone())], Some(now_ms()))
                     .await?;
                 respace_if_long(tx, user, &key).await?;
+                tx.announce(user, Signal::TasksChanged).await?;
                 tx.task(user, id).await?.ok_or(ServiceError::TaskNotFound)
             })
         })

@@ -22,6 +22,8 @@ pub struct Snapshot {
     pub tasks: Vec<TaskRow>,
     /// Sessions that have not expired (revoked ones too: they must stay revoked).
     pub sessions: Vec<SessionRecord>,
+    /// Every feed row, so clients following the feed go on where they were.
+    pub changes: Vec<ChangeRecord>,
     /// The highest user id ever handed out (deleted ones count: ids are never reused).
     pub last_user_id: i64,
     /// The highest task id ever handed out.
@@ -41,6 +43,25 @@ pub struct UserRow {
     pub created_at: i64,
     /// Tasks held.
     pub task_count: i64,
+    /// The newest number of the user's change feed.
+    pub change_seq: i64,
+    /// The newest feed number swept away.
+    pub changes_swept_seq: i64,
+}
+
+/// A `changes` row: a task's latest change, or the tombstone of a deleted one.
+#[derive(Debug, Clone)]
+pub struct ChangeRecord {
+    /// The task's id.
+    pub task_id: i64,
+    /// Its owner.
+    pub user_id: i64,
+    /// Its number in the owner's feed.
+    pub seq: i64,
+    /// A tombstone.
+    pub deleted: bool,
+    /// Unix ms.
+    pub at: i64,
 }
 
 /// A `tasks` row.

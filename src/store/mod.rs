@@ -11,6 +11,7 @@ mod filter_sql;
 mod location;
 pub mod postgres;
 mod rows;
+mod signals;
 pub mod sqlite;
 mod tx;
 
@@ -19,7 +20,11 @@ pub use rows::{
     Challenge, IdempotencyRecord, LiveSession, Purpose, Revoked, SessionRow, Side, StoredResponse,
     User, from_millis, to_millis,
 };
-pub use tx::{Challenges, Failures, Idempotency, NewTask, Sessions, Settings, TaskRows, Tx, Users};
+pub use signals::{Pulse, Signal, Signals, Subscription};
+pub use tx::{
+    Challenges, Changes, Failures, Horizon, Idempotency, NewTask, Sessions, Settings, TaskRows, Tx,
+    Users,
+};
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -140,6 +145,14 @@ impl Store {
         match &self.engine {
             Engine::Sqlite(s) => s.write(work).await,
             Engine::Postgres(p) => p.write(work).await,
+        }
+    }
+
+    /// Where committed writes announce themselves (on PostgreSQL, the writes of every process).
+    pub fn signals(&self) -> &Signals {
+        match &self.engine {
+            Engine::Sqlite(s) => s.signals(),
+            Engine::Postgres(p) => p.signals(),
         }
     }
 

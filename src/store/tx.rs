@@ -8,13 +8,22 @@ use super::rows::{
     Challenge, Device, IdempotencyRecord, LiveSession, Purpose, Revoked, SessionRow, Side,
     StoredResponse, User,
 };
-use crate::domain::{SortKey, Task, TaskChanges, TaskDate, TaskFilter, TaskStatus, TaskText};
+use super::signals::Signal;
+use crate::domain::{
+    Change, ChangeSeq, SortKey, Task, TaskChanges, TaskDate, TaskFilter, TaskStatus, TaskText,
+};
 use async_trait::async_trait;
 
 /// One transaction on either engine: everything the service layer may ask of storage.
-pub trait Tx: Users + Challenges + Sessions + Failures + Settings + TaskRows + Idempotency {}
+pub trait Tx:
+    Users + Challenges + Sessions + Failures + Settings + TaskRows + Idempotency + Changes
+{
+}
 
-impl<T: Users + Challenges + Sessions + Failures + Settings + TaskRows + Idempotency> Tx for T {}
+impl<T> Tx for T where
+    T: Users + Challenges + Sessions + Failures + Settings + TaskRows + Idempotency + Changes
+{
+}
 
 /// Accounts.
 #[async_trait]
@@ -248,6 +257,37 @@ pub trait TaskRows: Send {
     ) -> Result<(), StoreError>;
     /// The ids of all the user's tasks, in order (for respacing keys).
     async fn order(&mut self, user_id: i64) -> Result<Vec<i64>, StoreError>;
+}
+
+/// The change feed, which the database keeps itself (every write to a task records it), and
+/// the signals that wake live streams.
+#[async_trait]
+pub trait Changes: Send {
+    /// Up to `limit` of the user's changes after `since`, oldest first, each with its task as
+    /// it is now.
+    async fn changes_after(
+        &mut self,
+        user_id: i64,
+        since: ChangeSeq,
+        limit: u32,
+    ) -> Result<Vec<Change>, StoreError>;
+    /// The bounds of the user's feed; `None` when there is no such user.
+    async fn change_horizon(&mut self, user_id: i64) -> Result<Option<Horizon>, StoreError>;
+    /// Deletes tombstones of tasks deleted before `before_ms`, remembering for each user the
+    /// newest number that went; returns how many.
+    async fn sweep_tombstones(&mut self, before_ms: i64) -> Result<usize, StoreError>;
+    /// Wakes the user's live streams, on every process, once this transaction commits (never
+    /// when it rolls back).
+    async fn announce(&mut self, user_id: i64, signal: Signal) -> Result<(), StoreError>;
+}
+
+/// The bounds of a user's change feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Horizon {
+    /// The newest change.
+    pub latest: ChangeSeq,
+    /// The newest change swept away: a client that holds less has missed a delete.
+    pub swept: ChangeSeq,
 }
 
 /// A task about to be stored.

@@ -5,9 +5,11 @@
 mod account;
 mod auth;
 mod bad_input;
+mod changes;
 // Shared by both test binaries, which each use a part.
 #[allow(dead_code)]
 mod database;
+mod events;
 mod filters;
 mod hardening;
 mod headers;
@@ -18,6 +20,7 @@ mod requests;
 mod retries;
 mod sort;
 mod sqlite_file;
+mod sse;
 mod startup;
 mod tasks;
 mod versions;

@@ -1,6 +1,7 @@
 //! Two real `listo` processes on one PostgreSQL database act as one service: a logout on one is
 //! refused on the other at once, failures counted on either meet one limit, and clients sorting
-//! and moving one list through both leave every task exactly once, in one order.
+//! and moving one list through both leave every task exactly once, in one order; a live stream
+//! on one hears the changes and the logout made on the other.
 
 use crate::helpers::*;
 use rand::seq::{IndexedRandom, SliceRandom};
@@ -433,4 +434,58 @@ async fn eight_clients_sorting_and_moving_through_both_processes_leave_every_tas
         via_a,
         "pages of {PER_PAGE} via B"
     );
+}
+
+// ---------------------------------------------------------------- live events
+
+#[tokio::test]
+async fn a_stream_on_one_process_hears_changes_and_the_logout_made_on_the_other() {
+    let Cluster { a, b } = Cluster::start(&[]).await;
+    let token = sign_in_across("streams@example.com", &a, &b, &a).await;
+    let mut on_b = b.follow(&token, None).await;
+
+    let mut made = Vec::new();
+    for (i, process) in [&a, &b, &a].into_iter().enumerate() {
+        made.push(
+            process.create_task(&token, &format!("task {i}")).await["id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    let moved = a.move_task(&token, made[2], json!({"to": "start"})).await;
+    assert_eq!(moved.status(), 200);
+    let deleted = a
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/v1/tasks/{}", made[0]),
+            None,
+            Some(&token),
+        )
+        .await;
+    assert_eq!(deleted.status(), 204);
+
+    let events = on_b.events(5).await;
+    let seen: Vec<(String, i64)> = events
+        .iter()
+        .map(|e| (e.event.clone(), e.json()["id"].as_i64().unwrap()))
+        .collect();
+    let upsert = |id| ("upsert".to_owned(), id);
+    assert_eq!(
+        seen,
+        vec![
+            upsert(made[0]),
+            upsert(made[1]),
+            upsert(made[2]),
+            upsert(made[2]),
+            ("delete".into(), made[0])
+        ]
+    );
+
+    let resp = a
+        .send(reqwest::Method::POST, "/v1/auth/logout", None, Some(&token))
+        .await;
+    assert_eq!(resp.status(), 204);
+    let event = on_b.next_event(Duration::from_secs(10)).await;
+    assert_eq!(event.event, "session_revoked");
+    on_b.assert_ends().await;
 }

@@ -8,10 +8,14 @@ mod account;
 mod auth;
 #[path = "../api/bad_input.rs"]
 mod bad_input;
+#[path = "../api/changes.rs"]
+mod changes;
 // Shared by both test binaries, which each use a part.
 #[allow(dead_code)]
 #[path = "../api/database.rs"]
 mod database;
+#[path = "../api/events.rs"]
+mod events;
 #[path = "../api/filters.rs"]
 mod filters;
 #[path = "../api/hardening.rs"]
@@ -29,6 +33,8 @@ mod requests;
 mod retries;
 #[path = "../api/sort.rs"]
 mod sort;
+#[path = "../api/sse.rs"]
+mod sse;
 #[path = "../api/tasks.rs"]
 mod tasks;
 #[path = "../api/versions.rs"]

@@ -84,6 +84,7 @@ pub enum Code {
     EmailTaken,
     OrderConflict,
     IdempotencyInProgress,
+    ChangesExpired,
     PreconditionFailed,
     PayloadTooLarge,
     UnsupportedMediaType,
@@ -118,6 +119,7 @@ impl Code {
         Code::EmailTaken,
         Code::OrderConflict,
         Code::IdempotencyInProgress,
+        Code::ChangesExpired,
         Code::PreconditionFailed,
         Code::PayloadTooLarge,
         Code::UnsupportedMediaType,
@@ -244,6 +246,13 @@ impl Code {
                 None,
                 "a request with this `Idempotency-Key` is still running; retry in a moment",
             ),
+            Code::ChangesExpired => entry(
+                410,
+                "changes_expired",
+                "Changes expired",
+                None,
+                "`since` is older than the change history kept (deletes are kept 30 days); read the list afresh from `GET /v1/tasks`",
+            ),
             Code::PreconditionFailed => entry(
                 412,
                 "precondition_failed",
@@ -284,7 +293,7 @@ impl Code {
                 "invalid_cursor",
                 "Invalid cursor",
                 None,
-                "the cursor is not one listo made, or was made for other filters",
+                "the cursor (or the change-feed position) is not one listo made for you, or was made for other filters",
             ),
             Code::IdempotencyKeyReused => entry(
                 422,

@@ -84,6 +84,14 @@ impl From<ServiceError> for ApiError {
                 Code::SessionNotFound,
                 "You have no live session with that id.",
             ),
+            ServiceError::UnknownPosition => Self::new(
+                Code::InvalidCursor,
+                "This position is ahead of your change feed; send a next_since or event id you were given, or leave it out to start from the oldest change kept.",
+            ),
+            ServiceError::ChangesExpired => Self::new(
+                Code::ChangesExpired,
+                "Changes after this position are no longer all kept; read your list afresh: GET /v1/tasks/changes without since lists every task as it is now, and its next_since follows on.",
+            ),
             ServiceError::TaskNotFound => {
                 Self::new(Code::TaskNotFound, "You have no task with that id.")
             }

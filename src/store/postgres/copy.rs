@@ -91,6 +91,35 @@ async fn write(tx: &Transaction<'_>, s: &Snapshot) -> Result<(), tokio_postgres:
         )
         .await?;
     }
+    // The trigger numbered the inserted tasks afresh: the source's feed replaces that, so a
+    // client following it goes on from the number it holds.
+    tx.execute("DELETE FROM changes", &[]).await?;
+    for chunk in s.changes.chunks(BATCH) {
+        let tasks: Vec<i64> = chunk.iter().map(|c| c.task_id).collect();
+        let users: Vec<i64> = chunk.iter().map(|c| c.user_id).collect();
+        let seqs: Vec<i64> = chunk.iter().map(|c| c.seq).collect();
+        let deleted: Vec<bool> = chunk.iter().map(|c| c.deleted).collect();
+        let at: Vec<i64> = chunk.iter().map(|c| c.at).collect();
+        tx.execute(
+            "INSERT INTO changes (task_id, user_id, seq, deleted, at)
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bool[],
+                                  $5::bigint[])",
+            &[&tasks, &users, &seqs, &deleted, &at],
+        )
+        .await?;
+    }
+    for chunk in s.users.chunks(BATCH) {
+        let ids: Vec<i64> = chunk.iter().map(|u| u.id).collect();
+        let latest: Vec<i64> = chunk.iter().map(|u| u.change_seq).collect();
+        let swept: Vec<i64> = chunk.iter().map(|u| u.changes_swept_seq).collect();
+        tx.execute(
+            "UPDATE users SET change_seq = feed.latest, changes_swept_seq = feed.swept
+             FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS feed(id, latest, swept)
+             WHERE users.id = feed.id",
+            &[&ids, &latest, &swept],
+        )
+        .await?;
+    }
     for chunk in s.sessions.chunks(BATCH) {
         let hashes: Vec<&[u8]> = chunk.iter().map(|r| r.token_hash.as_slice()).collect();
         let users: Vec<i64> = chunk.iter().map(|r| r.user_id).collect();

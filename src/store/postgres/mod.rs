@@ -8,15 +8,17 @@
 //! [`TaskRows::hold_list`]: super::TaskRows::hold_list
 
 mod challenges;
+mod changes;
 mod copy;
 mod failures;
 mod idempotency;
+mod listener;
 mod sessions;
 mod settings;
 mod tasks;
 mod users;
 
-use super::{StoreError, Tx, Work};
+use super::{Signals, StoreError, Tx, Work};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +42,7 @@ const MIGRATIONS: &[Migration] = &[
     (3, sql!("0003_task_versions.sql")),
     (4, sql!("0004_filters.sql")),
     (5, sql!("0005_idempotency.sql")),
+    (6, sql!("0006_changes.sql")),
 ];
 
 /// Any number, the same in every listo: processes starting together migrate one at a time.
@@ -57,6 +60,9 @@ pub struct PgTx<'c> {
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    signals: Signals,
+    /// Hears every process's signals while any clone of the store lives.
+    _listener: Arc<listener::Listener>,
 }
 
 impl PgStore {
@@ -65,9 +71,10 @@ impl PgStore {
         let config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError::Pool(format!("not a PostgreSQL URL: {e}")))?;
+        let tls = tls()?;
         let manager = Manager::from_config(
-            config,
-            tls()?,
+            config.clone(),
+            tls.clone(),
             ManagerConfig {
                 // A broken connection shows itself on use; checking each one out costs a round trip.
                 recycling_method: RecyclingMethod::Fast,
@@ -80,56 +87,23 @@ impl PgStore {
             .create_timeout(Some(POOL_TIMEOUT))
             .build()
             .map_err(|e| StoreError::Pool(causes(&e)))?;
-        let store = Self { pool };
-        store.migrate().await?;
-        Ok(store)
+        migrate(&pool).await?;
+        let signals = Signals::default();
+        let listener = listener::Listener::start(config, tls, signals.clone()).await?;
+        Ok(Self {
+            pool,
+            signals,
+            _listener: Arc::new(listener),
+        })
+    }
+
+    /// Where committed writes of every process announce themselves.
+    pub fn signals(&self) -> &Signals {
+        &self.signals
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| StoreError::Pool(causes(&e)))
-    }
-
-    async fn migrate(&self) -> Result<(), StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        tx.query_one("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-            .await?;
-        tx.batch_execute(
-            "CREATE TABLE IF NOT EXISTS listo_migrations (
-                 version    INTEGER PRIMARY KEY,
-                 applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-             )",
-        )
-        .await?;
-        let done: i32 = tx
-            .query_one(
-                "SELECT COALESCE(max(version), 0) FROM listo_migrations",
-                &[],
-            )
-            .await?
-            .get(0);
-        let known = MIGRATIONS.last().map_or(0, |(v, _)| *v);
-        if done > known {
-            return Err(StoreError::Migration(format!(
-                "the database is at schema version {done}, newer than this listo knows ({known}); run the newer listo"
-            )));
-        }
-        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > done) {
-            tx.batch_execute(sql)
-                .await
-                .map_err(|e| StoreError::Migration(format!("postgres {version}: {e}")))?;
-            tx.execute(
-                "INSERT INTO listo_migrations (version) VALUES ($1)",
-                &[version],
-            )
-            .await?;
-            tracing::info!(version, "applied PostgreSQL migration");
-        }
-        tx.commit().await?;
-        Ok(())
+        client(&self.pool).await
     }
 
     /// Runs `work` in a read-only REPEATABLE READ transaction: one snapshot for all its queries.
@@ -169,6 +143,51 @@ impl PgStore {
         tx.tx.commit().await.map_err(StoreError::from)?;
         Ok(value)
     }
+}
+
+async fn client(pool: &Pool) -> Result<deadpool_postgres::Object, StoreError> {
+    pool.get().await.map_err(|e| StoreError::Pool(causes(&e)))
+}
+
+/// Brings the schema up to date, one process at a time.
+async fn migrate(pool: &Pool) -> Result<(), StoreError> {
+    let mut client = client(pool).await?;
+    let tx = client.transaction().await?;
+    tx.query_one("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS listo_migrations (
+             version    INTEGER PRIMARY KEY,
+             applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+         )",
+    )
+    .await?;
+    let done: i32 = tx
+        .query_one(
+            "SELECT COALESCE(max(version), 0) FROM listo_migrations",
+            &[],
+        )
+        .await?
+        .get(0);
+    let known = MIGRATIONS.last().map_or(0, |(v, _)| *v);
+    if done > known {
+        return Err(StoreError::Migration(format!(
+            "the database is at schema version {done}, newer than this listo knows ({known}); run the newer listo"
+        )));
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > done) {
+        tx.batch_execute(sql)
+            .await
+            .map_err(|e| StoreError::Migration(format!("postgres {version}: {e}")))?;
+        tx.execute(
+            "INSERT INTO listo_migrations (version) VALUES ($1)",
+            &[version],
+        )
+        .await?;
+        tracing::info!(version, "applied PostgreSQL migration");
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// TLS for the connection, used as the URL's `sslmode` says (`prefer` when unset: TLS when the

@@ -15,7 +15,7 @@ use tokio_postgres::types::ToSql;
 
 const COLUMNS: &str = "id, date, text, status, created_at, updated_at, sort_key, version";
 
-fn into_task(row: &Row) -> Result<Task, StoreError> {
+pub(super) fn into_task(row: &Row) -> Result<Task, StoreError> {
     TaskColumns {
         id: row.try_get(0)?,
         date: row.try_get(1)?,

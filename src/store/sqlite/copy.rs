@@ -2,7 +2,7 @@
 
 use super::SqliteStore;
 use crate::store::StoreError;
-use crate::store::copy::{SessionRecord, Snapshot, TaskRow, UserRow};
+use crate::store::copy::{ChangeRecord, SessionRecord, Snapshot, TaskRow, UserRow};
 use rusqlite::Connection;
 
 impl SqliteStore {
@@ -27,7 +27,9 @@ fn read_all(conn: &Connection) -> Result<Snapshot, StoreError> {
         })?,
         users: collect(
             conn,
-            "SELECT id, email, password_hash, created_at, task_count FROM users ORDER BY id",
+            "SELECT id, email, password_hash, created_at, task_count, change_seq,
+                    changes_swept_seq
+             FROM users ORDER BY id",
             [],
             |r| {
                 Ok(UserRow {
@@ -36,6 +38,8 @@ fn read_all(conn: &Connection) -> Result<Snapshot, StoreError> {
                     password_hash: r.get(2)?,
                     created_at: r.get(3)?,
                     task_count: r.get(4)?,
+                    change_seq: r.get(5)?,
+                    changes_swept_seq: r.get(6)?,
                 })
             },
         )?,
@@ -74,6 +78,20 @@ fn read_all(conn: &Connection) -> Result<Snapshot, StoreError> {
                     public_id: r.get(5)?,
                     user_agent: r.get(6)?,
                     address: r.get(7)?,
+                })
+            },
+        )?,
+        changes: collect(
+            conn,
+            "SELECT task_id, user_id, seq, deleted, at FROM changes",
+            [],
+            |r| {
+                Ok(ChangeRecord {
+                    task_id: r.get(0)?,
+                    user_id: r.get(1)?,
+                    seq: r.get(2)?,
+                    deleted: r.get(3)?,
+                    at: r.get(4)?,
                 })
             },
         )?,

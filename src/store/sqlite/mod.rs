@@ -5,6 +5,7 @@
 //! [`SqliteTx`] finishes synchronously, so the whole closure does too (see [`run_ready`]).
 
 mod challenges;
+mod changes;
 mod copy;
 mod failures;
 mod idempotency;
@@ -15,7 +16,7 @@ mod tasks;
 mod users;
 mod writer;
 
-use super::{StoreError, Tx, Work};
+use super::{Signal, Signals, StoreError, Tx, Work};
 use rusqlite::Connection;
 use rusqlite_migration::{M, Migrations};
 use std::future::Future;
@@ -39,6 +40,7 @@ const MIGRATION_STEPS: &[M<'static>] = &[
     M::up(sql!("0004_task_versions.sql")),
     M::up(sql!("0005_filters.sql")),
     M::up(sql!("0006_idempotency.sql")),
+    M::up(sql!("0007_changes.sql")),
 ];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATION_STEPS);
 
@@ -49,6 +51,8 @@ const READERS: usize = 4;
 /// One transaction on a SQLite connection; the thread that owns the connection runs it.
 pub struct SqliteTx<'c> {
     conn: &'c mut Connection,
+    /// Signals to send once the transaction commits (writes only).
+    announced: Vec<(i64, Signal)>,
 }
 
 impl SqliteTx<'_> {
@@ -72,14 +76,19 @@ fn run_ready<T, E: From<StoreError>>(work: Work<'_, T, E>) -> Result<T, E> {
     }
 }
 
-/// Runs `work` on `conn`, which the caller has put inside a transaction.
-fn run_on<T, E, F>(conn: &mut Connection, work: F) -> Result<T, E>
+/// Runs `work` on `conn`, which the caller has put inside a transaction; returns its outcome and
+/// the signals it announced.
+fn run_on<T, E, F>(conn: &mut Connection, work: F) -> (Result<T, E>, Vec<(i64, Signal)>)
 where
     F: for<'t> FnOnce(&'t mut dyn Tx) -> Work<'t, T, E>,
     E: From<StoreError>,
 {
-    let mut tx = SqliteTx { conn };
-    run_ready(work(&mut tx))
+    let mut tx = SqliteTx {
+        conn,
+        announced: Vec::new(),
+    };
+    let outcome = run_ready(work(&mut tx));
+    (outcome, tx.announced)
 }
 
 /// The SQLite database: reader threads and one writer thread over one file.
@@ -87,6 +96,7 @@ where
 pub struct SqliteStore {
     readers: readers::Readers,
     writer: writer::Writer,
+    signals: Signals,
     /// Held while the store lives: a second process on the same file would keep its own
     /// session cache and rate limits, and answer for tokens this one has revoked.
     _lock: std::sync::Arc<std::fs::File>,
@@ -111,9 +121,11 @@ impl SqliteStore {
         let read_conns = (0..READERS)
             .map(|_| open_connection(path))
             .collect::<Result<Vec<_>, _>>()?;
+        let signals = Signals::default();
         Ok(Self {
             readers: readers::Readers::start(read_conns),
-            writer: writer::Writer::start(write_conn)?,
+            writer: writer::Writer::start(write_conn, signals.clone())?,
+            signals,
             _lock: std::sync::Arc::new(lock),
         })
     }
@@ -137,6 +149,11 @@ impl SqliteStore {
         E: From<StoreError> + Send + 'static,
     {
         self.writer.write(work).await
+    }
+
+    /// Where committed writes announce themselves.
+    pub fn signals(&self) -> &Signals {
+        &self.signals
     }
 
     /// Folds the WAL back into the database file (at shutdown, so the file alone is complete).

@@ -34,7 +34,8 @@ impl Readers {
         self.with_connection(move |conn| {
             conn.execute_batch("BEGIN DEFERRED")
                 .map_err(StoreError::from)?;
-            let result = run_on(conn, work);
+            let (result, announced) = run_on(conn, work);
+            debug_assert!(announced.is_empty(), "a read announced a change");
             // A read changes nothing: ending it either way only releases the snapshot.
             conn.execute_batch("COMMIT").map_err(StoreError::from)?;
             result

@@ -14,7 +14,7 @@ use rusqlite::{OptionalExtension, params};
 
 const COLUMNS: &str = "id, date, text, status, created_at, updated_at, sort_key, version";
 
-fn columns(row: &rusqlite::Row<'_>) -> rusqlite::Result<TaskColumns> {
+pub(super) fn columns(row: &rusqlite::Row<'_>) -> rusqlite::Result<TaskColumns> {
     Ok(TaskColumns {
         id: row.get(0)?,
         date: row.get(1)?,

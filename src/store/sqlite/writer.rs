@@ -2,9 +2,11 @@
 //! moment in a single transaction, so many requests share one fsync.
 //!
 //! Each job runs inside its own SAVEPOINT, so a job that fails is rolled back alone and its error
-//! stays its own; every job is answered only after the shared COMMIT reached the disk.
+//! stays its own; every job is answered only after the shared COMMIT reached the disk, and its
+//! signals are sent then too.
 
 use super::{StoreError, Tx, Work, run_on};
+use crate::store::{Signal, Signals};
 use rusqlite::Connection;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -17,13 +19,15 @@ const MAX_BATCH: usize = 512;
 trait Job: Send {
     /// Runs the work inside the open transaction; `true` if it succeeded and should be kept.
     fn run(&mut self, conn: &mut Connection) -> bool;
-    /// Answers the caller once the batch committed (or failed as a whole).
-    fn finish(self: Box<Self>, commit: Result<(), &StoreError>);
+    /// Answers the caller once the batch committed (or failed as a whole), and sends the
+    /// signals of a job that committed.
+    fn finish(self: Box<Self>, commit: Result<(), &StoreError>, signals: &Signals);
 }
 
 struct TypedJob<F, T, E> {
     work: Option<F>,
     outcome: Option<Result<T, E>>,
+    announced: Vec<(i64, Signal)>,
     reply: oneshot::Sender<Result<T, E>>,
     span: tracing::Span,
 }
@@ -39,14 +43,23 @@ where
             return false;
         };
         let _entered = self.span.enter();
-        let outcome = catch_unwind(AssertUnwindSafe(|| run_on(conn, work)))
-            .unwrap_or_else(|_| Err(StoreError::Worker("a write panicked".into()).into()));
+        let (outcome, announced) = catch_unwind(AssertUnwindSafe(|| run_on(conn, work)))
+            .unwrap_or_else(|_| {
+                let panicked = StoreError::Worker("a write panicked".into());
+                (Err(panicked.into()), Vec::new())
+            });
         let ok = outcome.is_ok();
         self.outcome = Some(outcome);
+        self.announced = announced;
         ok
     }
 
-    fn finish(self: Box<Self>, commit: Result<(), &StoreError>) {
+    fn finish(self: Box<Self>, commit: Result<(), &StoreError>, signals: &Signals) {
+        if commit.is_ok() && matches!(self.outcome, Some(Ok(_))) {
+            for (user_id, signal) in &self.announced {
+                signals.send(*user_id, *signal);
+            }
+        }
         let result = match (commit, self.outcome) {
             // A job that failed was rolled back on its own; its error is its answer either way.
             (_, Some(Err(e))) => Err(e),
@@ -67,11 +80,11 @@ pub struct Writer {
 
 impl Writer {
     /// Starts the writer thread on `conn`; it ends when the last handle is dropped.
-    pub fn start(conn: Connection) -> Result<Self, StoreError> {
+    pub fn start(conn: Connection, signals: Signals) -> Result<Self, StoreError> {
         let (jobs, queue) = channel();
         std::thread::Builder::new()
             .name("listo-writer".into())
-            .spawn(move || write_loop(conn, queue))
+            .spawn(move || write_loop(conn, queue, signals))
             .map_err(|e| StoreError::Worker(format!("starting the writer thread: {e}")))?;
         Ok(Self { jobs })
     }
@@ -87,6 +100,7 @@ impl Writer {
         let job = TypedJob {
             work: Some(work),
             outcome: None,
+            announced: Vec::new(),
             reply,
             span: tracing::Span::current(),
         };
@@ -99,7 +113,7 @@ impl Writer {
     }
 }
 
-fn write_loop(mut conn: Connection, queue: Receiver<Box<dyn Job>>) {
+fn write_loop(mut conn: Connection, queue: Receiver<Box<dyn Job>>, signals: Signals) {
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -113,7 +127,7 @@ fn write_loop(mut conn: Connection, queue: Receiver<Box<dyn Job>>) {
             tracing::error!(error = %e, jobs = batch.len(), "write batch failed");
         }
         for job in batch {
-            job.finish(committed.as_ref().map(|_| ()));
+            job.finish(committed.as_ref().map(|_| ()), &signals);
         }
     }
 }

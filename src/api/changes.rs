@@ -1,0 +1,243 @@
+//! `/v1/tasks/changes` and `/v1/tasks/events`: the change feed, read a page at a time or
+//! followed live as Server-Sent Events.
+
+use super::ApiTags;
+use super::problem::{ApiError, Code, Failure, SESSION, declare};
+use super::security::SignedIn;
+use super::tasks::TaskView;
+use crate::domain::{Change, ChangeSeq};
+use crate::service::{ChangePage, Feed, FeedEvent, SessionEnd};
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use poem::web::sse::{Event, SSE};
+use poem_openapi::param::{Header, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::registry::{
+    MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry,
+};
+use poem_openapi::types::{ToJSON, Type};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use std::time::Duration;
+
+/// A comment line this often keeps proxies from closing a quiet stream (and the server from
+/// taking it for an idle connection).
+const HEARTBEAT: Duration = Duration::from_secs(15);
+/// Changes per page when `limit` is not given.
+const DEFAULT_LIMIT: u32 = 100;
+
+/// What happened to a task.
+#[derive(Debug, Clone, Copy, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum ChangeKind {
+    /// Created or changed (edited, moved, sorted): `task` is the task as it is now.
+    Upsert,
+    /// Deleted: drop it.
+    Delete,
+}
+
+/// One entry of your change feed: the latest change of one task. An upsert carries the task
+/// as it is now in `task`; a delete carries none.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "Change")]
+pub struct ChangeView {
+    /// Its place in your feed: changes are numbered in the order they happened. The last one
+    /// you applied is the `since` (or `Last-Event-ID`) to go on from.
+    seq: i64,
+    kind: ChangeKind,
+    /// The task's id.
+    id: i64,
+    // No doc line here: a described `$ref` becomes an `allOf` wrapper generated clients drop.
+    #[oai(skip_serializing_if_is_none)]
+    task: Option<TaskView>,
+}
+
+impl From<Change> for ChangeView {
+    fn from(c: Change) -> Self {
+        Self {
+            seq: c.seq.get(),
+            kind: match c.task {
+                Some(_) => ChangeKind::Upsert,
+                None => ChangeKind::Delete,
+            },
+            id: c.id,
+            task: c.task.map(TaskView::from),
+        }
+    }
+}
+
+/// A page of your change feed.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "ChangePage")]
+pub struct ChangePageView {
+    /// Oldest first. Apply each in order: an upsert puts the task (its `position` places it),
+    /// a delete removes it.
+    changes: Vec<ChangeView>,
+    /// Pass as `since` to read on from here.
+    next_since: String,
+    /// Whether more changes follow already: read again with `next_since`.
+    has_more: bool,
+}
+
+impl From<ChangePage> for ChangePageView {
+    fn from(p: ChangePage) -> Self {
+        Self {
+            changes: p.changes.into_iter().map(ChangeView::from).collect(),
+            next_since: p.next_since.to_string(),
+            has_more: p.has_more,
+        }
+    }
+}
+
+/// The live stream: `text/event-stream`.
+pub struct Events(BoxStream<'static, FeedEvent>);
+
+impl ApiResponse for Events {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: "Server-Sent Events, one per change: `id: <seq>`, `event: upsert` or \
+                              `delete`, `data: <Change JSON>`; a comment line every 15 s; when \
+                              the session ends, `event: session_expired` or `session_revoked`, \
+                              then the stream closes.",
+                status: Some(200),
+                status_range: None,
+                content: vec![MetaMediaType {
+                    content_type: "text/event-stream",
+                    schema: MetaSchemaRef::Inline(Box::new(MetaSchema {
+                        items: Some(Box::new(ChangeView::schema_ref())),
+                        ..MetaSchema::new_with_format("array", "event-stream")
+                    })),
+                }],
+                headers: vec![],
+            }],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        ChangeView::register(registry);
+    }
+}
+
+impl poem::IntoResponse for Events {
+    fn into_response(self) -> poem::Response {
+        SSE::new(self.0.map(event))
+            .keep_alive(HEARTBEAT)
+            .into_response()
+    }
+}
+
+/// One stream item as an SSE event.
+fn event(item: FeedEvent) -> Event {
+    match item {
+        FeedEvent::Change(change) => {
+            let view = ChangeView::from(change);
+            let kind = match view.kind {
+                ChangeKind::Upsert => "upsert",
+                ChangeKind::Delete => "delete",
+            };
+            Event::message(view.to_json_string())
+                .id(view.seq.to_string())
+                .event_type(kind)
+        }
+        FeedEvent::SessionEnded(why) => {
+            let (code, detail) = match why {
+                SessionEnd::Expired => {
+                    (Code::SessionExpired, "Your session expired; log in again.")
+                }
+                SessionEnd::Revoked => (
+                    Code::SessionRevoked,
+                    "This session was logged out; log in again.",
+                ),
+            };
+            let code = code.entry().code;
+            // No id: a reconnect goes on from the last change, not from this.
+            Event::message(serde_json::json!({ "code": code, "detail": detail }).to_string())
+                .event_type(code)
+        }
+    }
+}
+
+declare!(ChangesErrors: SESSION, &[Code::ValidationFailed, Code::InvalidCursor, Code::ChangesExpired]);
+
+fn example_since() -> Option<String> {
+    Some("0".into())
+}
+
+fn example_event_id() -> Option<String> {
+    Some("42".into())
+}
+
+fn example_limit() -> Option<i64> {
+    Some(100)
+}
+
+/// A position the client sent, named by where it came in.
+fn position(raw: Option<&str>, name: &str) -> Result<Option<ChangeSeq>, ApiError> {
+    raw.map(|raw| {
+        ChangeSeq::parse(raw.trim())
+            .map_err(|e| ApiError::new(Code::InvalidCursor, format!("{name} {e}.")))
+    })
+    .transpose()
+}
+
+/// The change feed.
+pub struct ChangesApi;
+
+#[OpenApi(prefix_path = "/v1/tasks", tag = "ApiTags::Tasks")]
+impl ChangesApi {
+    /// What changed in your list since a position.
+    ///
+    /// Without `since`, every task as it is now (and the deletes still kept), which is also how
+    /// to start afresh. Each entry is the latest change of one task; applying them in order to
+    /// what you held at `since` gives exactly your list (order by `position`). Deletes are kept
+    /// at least 30 days: older positions answer 410 `changes_expired`.
+    #[oai(path = "/changes", method = "get", operation_id = "list_changes")]
+    async fn changes(
+        &self,
+        session: SignedIn,
+        /// `next_since` of the previous page, or the `id` of the last event you applied.
+        #[oai(example = "example_since")]
+        since: Query<Option<String>>,
+        /// Changes per page, 1 to 500 (default 100).
+        #[oai(
+            example = "example_limit",
+            validator(minimum(value = "1"), maximum(value = "500"))
+        )]
+        limit: Query<Option<i64>>,
+        feed: poem::web::Data<&Feed>,
+    ) -> Result<Json<ChangePageView>, Failure<ChangesErrors>> {
+        let since = position(since.0.as_deref(), "since")?;
+        // The validator bounds it to 1..=500.
+        let limit = limit.0.map_or(DEFAULT_LIMIT, |n| n as u32);
+        Ok(Json(feed.changes(&session.0, since, limit).await?.into()))
+    }
+
+    /// Follow your changes live (Server-Sent Events).
+    ///
+    /// Each change is one event: `id` is its `seq`, `event` is `upsert` or `delete`, `data` is
+    /// the change as `GET /v1/tasks/changes` lists it. On reconnecting, `Last-Event-ID` (sent
+    /// by EventSource clients by themselves) resumes after the last event received, with
+    /// nothing missed; `since` does the same for the first connection. Without either, the
+    /// stream starts with the next change. A comment line comes every 15 s. When the session
+    /// expires or is logged out, a `session_expired` or `session_revoked` event ends the stream.
+    #[oai(path = "/events", method = "get", operation_id = "follow_changes")]
+    async fn events(
+        &self,
+        session: SignedIn,
+        /// The `id` of the last event received: the stream resumes after it.
+        #[oai(name = "Last-Event-ID", example = "example_event_id")]
+        last_event_id: Header<Option<String>>,
+        /// Resume after this position (`next_since`, or an event `id`) when `Last-Event-ID` is
+        /// not sent.
+        #[oai(example = "example_since")]
+        since: Query<Option<String>>,
+        feed: poem::web::Data<&Feed>,
+    ) -> Result<Events, Failure<ChangesErrors>> {
+        let from = match last_event_id.0.as_deref() {
+            Some(id) => position(Some(id), "Last-Event-ID")?,
+            None => position(since.0.as_deref(), "since")?,
+        };
+        let stream = feed.follow(session.0, from).await?;
+        Ok(Events(stream.boxed()))
+    }
+}

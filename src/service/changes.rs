@@ -1,0 +1,285 @@
+//! The change feed: what changed in a user's list after a position, read a page at a time or
+//! followed live.
+//!
+//! The database numbers every change of a user's tasks in commit order and keeps one entry per
+//! task (its latest change, or its tombstone), so a client that applies the entries after the
+//! position it holds ends with exactly the list the server has.
+
+use super::{Auth, ServiceError, Session};
+use crate::domain::{Change, ChangeSeq};
+use crate::store::{Horizon, Pulse, Store, Subscription};
+use futures_util::Stream;
+use std::collections::VecDeque;
+use std::time::Duration;
+use tokio::time::{Instant, Interval};
+
+/// Entries a live stream reads from the database at a time.
+const STREAM_PAGE: u32 = 100;
+/// How often a live stream checks its session and the feed without being told to: a signal
+/// lost on the way (a dropped database connection) delays an event by this much at most.
+const RECHECK_EVERY: Duration = Duration::from_secs(15);
+
+/// A page of the feed.
+#[derive(Debug, Clone)]
+pub struct ChangePage {
+    /// Oldest first.
+    pub changes: Vec<Change>,
+    /// The position after this page: pass it as `since` for the next.
+    pub next_since: ChangeSeq,
+    /// Whether more changes follow this page already.
+    pub has_more: bool,
+}
+
+/// What a live stream delivers.
+#[derive(Debug, Clone)]
+pub enum FeedEvent {
+    /// One change, in feed order.
+    Change(Change),
+    /// The session ended; nothing follows.
+    SessionEnded(SessionEnd),
+}
+
+/// Why a stream's session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// Past its expiry.
+    Expired,
+    /// Logged out, ended from another device, or its account deleted.
+    Revoked,
+}
+
+/// The feed service; every call reads the session's user's feed only.
+#[derive(Clone)]
+pub struct Feed {
+    store: Store,
+    auth: Auth,
+}
+
+impl Feed {
+    /// Builds the service.
+    pub fn new(store: Store, auth: Auth) -> Self {
+        Self { store, auth }
+    }
+
+    /// Up to `limit` changes after `since` (from the oldest kept when `None`), oldest first.
+    pub async fn changes(
+        &self,
+        session: &Session,
+        since: Option<ChangeSeq>,
+        limit: u32,
+    ) -> Result<ChangePage, ServiceError> {
+        read_page(&self.store, session.user_id, since, limit).await
+    }
+
+    /// Follows the feed live from `from` (from now when `None`) until the session ends, the
+    /// client goes, or the server stops.
+    pub async fn follow(
+        &self,
+        session: Session,
+        from: Option<ChangeSeq>,
+    ) -> Result<impl Stream<Item = FeedEvent> + Send + 'static, ServiceError> {
+        // Subscribed before the feed is read: a change committed after that read wakes it.
+        let subscription = self.store.signals().subscribe(session.user_id);
+        let user = session.user_id;
+        let horizon = self
+            .store
+            .read(move |tx| Box::pin(async move { horizon(tx, user).await }))
+            .await?;
+        let after = match from {
+            Some(since) => check_since(since, horizon)?,
+            None => horizon.latest,
+        };
+        let left = (session.expires_at - chrono::Utc::now())
+            .to_std()
+            .unwrap_or_default();
+        let follower = Follower {
+            store: self.store.clone(),
+            auth: self.auth.clone(),
+            session,
+            subscription,
+            seen: Pulse::default(),
+            after,
+            queue: VecDeque::new(),
+            more: from.is_some(),
+            expires: Instant::now() + left,
+            recheck: tokio::time::interval_at(Instant::now() + RECHECK_EVERY, RECHECK_EVERY),
+            ended: false,
+        };
+        Ok(futures_util::stream::unfold(follower, |mut f| async move {
+            f.next().await.map(|event| (event, f))
+        }))
+    }
+}
+
+async fn horizon(tx: &mut dyn crate::store::Tx, user: i64) -> Result<Horizon, ServiceError> {
+    // The account went while its session was being used.
+    tx.change_horizon(user)
+        .await?
+        .ok_or(ServiceError::SessionRevoked)
+}
+
+/// Where a client's position stands against what the feed keeps.
+fn check_since(since: ChangeSeq, horizon: Horizon) -> Result<ChangeSeq, ServiceError> {
+    if since > horizon.latest {
+        Err(ServiceError::UnknownPosition)
+    } else if since < horizon.swept {
+        Err(ServiceError::ChangesExpired)
+    } else {
+        Ok(since)
+    }
+}
+
+async fn read_page(
+    store: &Store,
+    user: i64,
+    since: Option<ChangeSeq>,
+    limit: u32,
+) -> Result<ChangePage, ServiceError> {
+    store
+        .read(move |tx| {
+            Box::pin(async move {
+                let since = match since {
+                    Some(since) => check_since(since, horizon(tx, user).await?)?,
+                    None => ChangeSeq::START,
+                };
+                // One entry more than the page shows says whether more follow.
+                let mut changes = tx.changes_after(user, since, limit + 1).await?;
+                let has_more = changes.len() > limit as usize;
+                changes.truncate(limit as usize);
+                let next_since = changes.last().map_or(since, |c| c.seq);
+                Ok(ChangePage {
+                    changes,
+                    next_since,
+                    has_more,
+                })
+            })
+        })
+        .await
+}
+
+/// One live stream's state.
+struct Follower {
+    store: Store,
+    auth: Auth,
+    session: Session,
+    subscription: Subscription,
+    /// The signals already acted on.
+    seen: Pulse,
+    /// The position of the last change delivered (or queued).
+    after: ChangeSeq,
+    queue: VecDeque<Change>,
+    /// Whether the feed may hold changes after `after`.
+    more: bool,
+    expires: Instant,
+    recheck: Interval,
+    ended: bool,
+}
+
+impl Follower {
+    async fn next(&mut self) -> Option<FeedEvent> {
+        loop {
+            if self.ended {
+                return None;
+            }
+            if let Some(change) = self.queue.pop_front() {
+                return Some(FeedEvent::Change(change));
+            }
+            if self.more {
+                self.fetch().await;
+                continue;
+            }
+            tokio::select! {
+                () = tokio::time::sleep_until(self.expires) => {
+                    return self.end(SessionEnd::Expired);
+                }
+                pulse = self.subscription.next() => {
+                    if pulse.closing {
+                        self.ended = true;
+                        return None;
+                    }
+                    if pulse.sessions != self.seen.sessions
+                        && let Some(end) = self.session_ended().await
+                    {
+                        return self.end(end);
+                    }
+                    self.more |= pulse.tasks != self.seen.tasks;
+                    self.seen = pulse;
+                }
+                _ = self.recheck.tick() => {
+                    if let Some(end) = self.session_ended().await {
+                        return self.end(end);
+                    }
+                    self.more = true;
+                }
+            }
+        }
+    }
+
+    /// Queues the next page of changes.
+    async fn fetch(&mut self) {
+        let user = self.session.user_id;
+        match read_page(&self.store, user, Some(self.after), STREAM_PAGE).await {
+            Ok(page) => {
+                self.after = page.next_since;
+                self.more = page.has_more;
+                self.queue.extend(page.changes);
+            }
+            Err(ServiceError::ChangesExpired) => {
+                // Open past the tombstones' 30 days: reconnecting hears 410 and resyncs.
+                self.ended = true;
+            }
+            Err(e) => {
+                // Tried again at the next signal or recheck.
+                tracing::warn!(error = %e, user_id = user, "reading the change feed for a stream failed");
+                self.more = false;
+            }
+        }
+    }
+
+    /// Why the session ended, if it did.
+    async fn session_ended(&self) -> Option<SessionEnd> {
+        match self.auth.recheck(&self.session).await {
+            Ok(()) => None,
+            Err(ServiceError::SessionExpired) => Some(SessionEnd::Expired),
+            Err(ServiceError::SessionRevoked | ServiceError::SessionInvalid) => {
+                Some(SessionEnd::Revoked)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "checking a stream's session failed");
+                None
+            }
+        }
+    }
+
+    fn end(&mut self, why: SessionEnd) -> Option<FeedEvent> {
+        self.ended = true;
+        Some(FeedEvent::SessionEnded(why))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ChangeSeq, Horizon, ServiceError, check_since};
+
+    fn horizon(latest: i64, swept: i64) -> Horizon {
+        Horizon {
+            latest: ChangeSeq::from_stored(latest),
+            swept: ChangeSeq::from_stored(swept),
+        }
+    }
+
+    #[test]
+    fn a_position_is_checked_against_what_the_feed_keeps() {
+        let at = ChangeSeq::from_stored;
+        assert_eq!(check_since(at(5), horizon(9, 5)).ok(), Some(at(5)));
+        assert_eq!(check_since(at(9), horizon(9, 0)).ok(), Some(at(9)));
+        assert!(matches!(
+            check_since(at(4), horizon(9, 5)),
+            Err(ServiceError::ChangesExpired)
+        ));
+        assert!(matches!(
+            check_since(at(10), horizon(9, 0)),
+            Err(ServiceError::UnknownPosition)
+        ));
+    }
+}

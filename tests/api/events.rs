@@ -1,0 +1,248 @@
+//! Live events: an SSE client receives each change in order, resumes after the last event it
+//! got with nothing missed, and is told when its session ends.
+
+use crate::helpers::*;
+use crate::sse::{Block, SseEvent, Stream};
+use reqwest::Method;
+use serde_json::json;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+impl TestApp {
+    /// `GET /v1/tasks/events` with these extra headers and query; the raw answer.
+    pub async fn events_request(
+        &self,
+        token: &str,
+        query: &str,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut req = self
+            .http
+            .get(format!("{}/v1/tasks/events?{query}", self.base))
+            .bearer_auth(token)
+            .header("accept", "text/event-stream");
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    /// Opens the stream (from now, or after `last_event_id`).
+    pub async fn follow(&self, token: &str, last_event_id: Option<&str>) -> Stream {
+        let headers: Vec<(&str, &str)> = last_event_id
+            .map(|id| vec![("last-event-id", id)])
+            .unwrap_or_default();
+        Stream::new(self.events_request(token, "", &headers).await)
+    }
+}
+
+/// `(event, id of the task)` of each event.
+fn summary(events: &[SseEvent]) -> Vec<(String, i64)> {
+    events
+        .iter()
+        .map(|e| (e.event.clone(), e.json()["id"].as_i64().unwrap()))
+        .collect()
+}
+
+/// Each event's id is its change's `seq`, and they rise.
+fn assert_ids_rise(events: &[SseEvent]) {
+    let mut last = 0;
+    for e in events {
+        let id: i64 = e.id.as_deref().expect("an id").parse().unwrap();
+        assert_eq!(e.json()["seq"], id, "the id is the seq");
+        assert!(id > last, "ids rise: {events:?}");
+        last = id;
+    }
+}
+
+#[tokio::test]
+async fn a_stream_receives_create_edit_delete_and_move_in_order() {
+    let app = spawn_app().await;
+    let user = app.signed_in_user().await;
+    let other = app.signed_in_user().await;
+    let mut stream = app.follow(&user.token, None).await;
+
+    let first = app.create_task(&user.token, "first").await["id"]
+        .as_i64()
+        .unwrap();
+    let second = app.create_task(&user.token, "second").await["id"]
+        .as_i64()
+        .unwrap();
+    // Another user's change never reaches this stream.
+    app.create_task(&other.token, "not yours").await;
+    let edited = app
+        .send(
+            Method::PATCH,
+            &format!("/v1/tasks/{first}"),
+            Some(json!({"task": "first, edited"})),
+            Some(&user.token),
+        )
+        .await;
+    assert_eq!(edited.status(), 200);
+    let moved = app
+        .move_task(&user.token, second, json!({"to": "start"}))
+        .await;
+    assert_eq!(moved.status(), 200);
+    let deleted = app
+        .send(
+            Method::DELETE,
+            &format!("/v1/tasks/{first}"),
+            None,
+            Some(&user.token),
+        )
+        .await;
+    assert_eq!(deleted.status(), 204);
+
+    let events = stream.events(5).await;
+    assert_eq!(
+        summary(&events),
+        vec![
+            ("upsert".into(), first),
+            ("upsert".into(), second),
+            ("upsert".into(), first),
+            ("upsert".into(), second),
+            ("delete".into(), first),
+        ]
+    );
+    assert_ids_rise(&events);
+    assert_eq!(events[0].json()["kind"], "upsert");
+    assert_eq!(events[2].json()["task"]["task"], "first, edited");
+    assert_eq!(events[2].json()["task"]["version"], 2);
+    assert_eq!(events[3].json()["task"]["version"], 2, "the move");
+    assert_eq!(
+        events[4].json(),
+        json!({"seq": events[4].json()["seq"], "kind": "delete", "id": first})
+    );
+    assert!(
+        stream.quiet_for(Duration::from_millis(300)).await,
+        "nothing more"
+    );
+}
+
+#[tokio::test]
+async fn a_stream_resumed_with_last_event_id_misses_nothing_and_repeats_nothing() {
+    let app = spawn_app().await;
+    let user = app.signed_in_user().await;
+    let mut stream = app.follow(&user.token, None).await;
+    let ids = app.create_tasks(&user.token, 2).await;
+    let got = stream.events(1).await;
+    let last = got[0].id.clone().unwrap();
+    drop(stream);
+
+    // While the client is away: the second event it never read, and two more.
+    let more = app.create_tasks(&user.token, 2).await;
+    let mut resumed = app.follow(&user.token, Some(&last)).await;
+    let events = resumed.events(3).await;
+    assert_eq!(
+        summary(&events),
+        vec![
+            ("upsert".into(), ids[1]),
+            ("upsert".into(), more[0]),
+            ("upsert".into(), more[1]),
+        ]
+    );
+    assert_ids_rise(&events);
+    // And on it goes, live.
+    let later = app.create_task(&user.token, "later").await["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        summary(&resumed.events(1).await),
+        vec![("upsert".into(), later)]
+    );
+
+    // `since` resumes the same way for a first connection.
+    let resp = app
+        .events_request(&user.token, &format!("since={last}"), &[])
+        .await;
+    let mut by_query = Stream::new(resp);
+    assert_eq!(by_query.events(4).await[0].json()["id"], ids[1]);
+}
+
+#[tokio::test]
+async fn a_stream_ends_with_session_expired_when_its_session_expires() {
+    let app = spawn_app_with(|c| c.session_ttl = Duration::from_secs(2)).await;
+    let user = app.signed_in_user().await;
+    let mut stream = app.follow(&user.token, None).await;
+    let event = stream.next_event(WAIT).await;
+    assert_eq!(event.event, "session_expired");
+    assert_eq!(event.id, None, "a reconnect goes on from the last change");
+    assert_eq!(event.json()["code"], "session_expired");
+    stream.assert_ends().await;
+}
+
+#[tokio::test]
+async fn a_stream_ends_with_session_revoked_when_its_session_is_logged_out() {
+    let app = spawn_app().await;
+    let user = app.signed_in_user().await;
+    let mut stream = app.follow(&user.token, None).await;
+    let resp = app
+        .send(Method::POST, "/v1/auth/logout", None, Some(&user.token))
+        .await;
+    assert_eq!(resp.status(), 204);
+    let event = stream.next_event(WAIT).await;
+    assert_eq!(event.event, "session_revoked");
+    assert_eq!(event.json()["code"], "session_revoked");
+    stream.assert_ends().await;
+}
+
+#[tokio::test]
+async fn a_stream_of_another_device_lives_on_when_one_device_logs_out() {
+    let app = spawn_app().await;
+    let user = app.signed_in_user().await;
+    let (challenge, code) = app.login_and_read_code(&user.email, PASSWORD).await;
+    let laptop = body(app.verify(&challenge, &code).await).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut stream = app.follow(&laptop, None).await;
+    let resp = app
+        .send(Method::POST, "/v1/auth/logout", None, Some(&user.token))
+        .await;
+    assert_eq!(resp.status(), 204);
+    let id = app.create_task(&laptop, "still here").await["id"]
+        .as_i64()
+        .unwrap();
+    let event = stream.next_event(WAIT).await;
+    assert_eq!(
+        (event.event.as_str(), event.json()["id"].as_i64()),
+        ("upsert", Some(id))
+    );
+}
+
+#[tokio::test]
+async fn a_quiet_stream_gets_a_comment_heartbeat_every_15_seconds() {
+    let app = spawn_app_with(|c| c.session_ttl = Duration::from_secs(120)).await;
+    let user = app.signed_in_user().await;
+    let mut stream = app.follow(&user.token, None).await;
+    let started = std::time::Instant::now();
+    let block = stream.next_block(Duration::from_secs(20)).await;
+    assert_eq!(block, Some(Block::Comment));
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(14),
+        "heartbeat after {waited:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_or_expired_resume_point_is_refused_before_the_stream_opens() {
+    let app = spawn_app().await;
+    let user = app.signed_in_user().await;
+    let resp = app
+        .events_request(&user.token, "", &[("last-event-id", "not-a-number")])
+        .await;
+    let problem = assert_problem(resp, 422, "invalid_cursor").await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Last-Event-ID")
+    );
+    let resp = app.events_request(&user.token, "since=1000", &[]).await;
+    assert_problem(resp, 422, "invalid_cursor").await;
+
+    let resp = app.send(Method::GET, "/v1/tasks/events", None, None).await;
+    assert_problem(resp, 401, "session_missing").await;
+}
