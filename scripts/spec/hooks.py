@@ -33,10 +33,18 @@ invalid ones go out as generated, so the server's refusals are still fuzzed):
   compared lower-cased); the fuzzer repeats its favourite addresses often enough for schemathesis
   to call the operation under-exercised. A valid case whose email was already sent gets a fresh
   one (fuzz-N@example.com); first uses go out as generated.
+- GET /v1/tasks/changes?since= and GET /v1/tasks/events (since, Last-Event-ID) take only a
+  position the user's feed reached (a number ahead of it: 422 invalid_cursor). A valid case's
+  position becomes a real one: the first entry's, read just before.
 - DELETE /v1/auth/sessions/{id} takes only the id of one of your live sessions (anything else:
   404 session_not_found), and ids are random. A valid case's id becomes that of another live
   session of the throwaway user (the hook signs it in once more to have one), so the one the
   request is sent with lives on.
+
+Live streams: GET /v1/tasks/events answers a stream that lasts as long as its session. Every case
+of it sent with the main token goes out with a new session of the main user instead, which a
+timer logs out a moment later: the stream then ends with its `session_revoked` event, as a client
+sees it, rather than at the fuzzer's 20 s request timeout.
 
 Loopback only: the base URL, the main token and the outbox come from run.sh (LISTO_SPEC_URL,
 LISTO_SPEC_TOKEN, LISTO_SPEC_OUTBOX).
@@ -48,6 +56,7 @@ import atexit
 import json
 import os
 import re
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -71,6 +80,11 @@ LOGOUT = "POST /v1/auth/logout"
 END_SESSION = "DELETE /v1/auth/sessions/{id}"
 CHANGE_PASSWORD = "POST /v1/auth/password"
 DELETE_ACCOUNT = "DELETE /v1/auth/account"
+EVENTS = "GET /v1/tasks/events"
+# The main user (run.sh's sign-in) and its password, for the streams' own sessions.
+MAIN_EMAIL = "fuzz@example.com"
+# How long a fuzzed stream's session lives before the timer logs it out.
+STREAM_LIFE_S = 0.3
 
 
 def _is_positive(case: Any) -> bool:
@@ -293,6 +307,8 @@ def before_call(ctx: Any, case: Any, kwargs: dict[str, Any]) -> None:
     headers = case.headers or {}
     if headers.get("Authorization") in {f"Bearer {t}" for t in _spare.dead}:
         _set_bearer(case, _spare_token())  # signed in before an earlier case ended that session
+    if case.operation.label == EVENTS and headers.get("Authorization") == f"Bearer {TOKEN}":
+        _set_bearer(case, _short_session())
     if not _is_positive(case):
         return
     label = case.operation.label
@@ -335,6 +351,8 @@ def before_call(ctx: Any, case: Any, kwargs: dict[str, Any]) -> None:
         else:
             query["cursor"] = cursor
         case.query = query
+    elif label in ("GET /v1/tasks/changes", "GET /v1/tasks/events"):
+        _real_positions(case)
     elif label == END_SESSION and (case.headers or {}).get("Authorization") == f"Bearer {_spare.token}":
         case.path_parameters = {**(case.path_parameters or {}), "id": _spare_other_session()}
     if label in ("GET /v1/tasks", "POST /v1/tasks/sort") and case.query:
@@ -346,6 +364,34 @@ def before_call(ctx: Any, case: Any, kwargs: dict[str, Any]) -> None:
             query["date_from"], query["date_to"] = end, start
             case.query = query
     _fresh_preconditions(case, label)
+
+
+def _short_session() -> str:
+    """A new session of the main user, logged out STREAM_LIFE_S seconds from now."""
+    token, _ = _sign_in(MAIN_EMAIL, EXAMPLE_PASSWORD)
+
+    def end() -> None:
+        requests.post(f"{BASE_URL}/v1/auth/logout", headers=_bearer(token), timeout=20)
+
+    timer = threading.Timer(STREAM_LIFE_S, end)
+    timer.daemon = True
+    timer.start()
+    return token
+
+
+def _real_positions(case: Any) -> None:
+    """A valid case's feed positions (`since`, `Last-Event-ID`) become one the feed reached."""
+    query, headers = dict(case.query or {}), dict(case.headers or {})
+    if "since" not in query and "Last-Event-ID" not in headers:
+        return
+    response = requests.get(f"{BASE_URL}/v1/tasks/changes?limit=1", headers=_bearer(TOKEN), timeout=10)
+    position = response.json()["next_since"] if response.status_code == 200 else "0"
+    if "since" in query:
+        query["since"] = position
+        case.query = query
+    if "Last-Event-ID" in headers:
+        headers["Last-Event-ID"] = position
+        case.headers = headers
 
 
 def _fresh_preconditions(case: Any, label: str) -> None:

@@ -93,6 +93,48 @@ pub struct Events(BoxStream<'static, FeedEvent>);
 
 impl ApiResponse for Events {
     fn meta() -> MetaResponses {
+        // The schema is that of one event as the stream frames it (what OpenAPI 3.2 calls the
+        // `itemSchema` of `text/event-stream`; 3.0 tools read `schema` so).
+        let text = |description: &'static str| {
+            MetaSchemaRef::Inline(Box::new(MetaSchema {
+                description: Some(description),
+                ..MetaSchema::new("string")
+            }))
+        };
+        let event = MetaSchema {
+            description: Some("One event. Heartbeats are comment lines, not events."),
+            required: vec!["data"],
+            properties: vec![
+                (
+                    "id",
+                    MetaSchemaRef::Inline(Box::new(MetaSchema {
+                        description: Some("The change's `seq` (none on the closing event)"),
+                        pattern: Some("^[0-9]+$".into()),
+                        ..MetaSchema::new("string")
+                    })),
+                ),
+                (
+                    "event",
+                    MetaSchemaRef::Inline(Box::new(MetaSchema {
+                        description: Some(
+                            "`upsert` or `delete`; `session_expired` or `session_revoked` last",
+                        ),
+                        enum_items: ["upsert", "delete", "session_expired", "session_revoked"]
+                            .into_iter()
+                            .map(serde_json::Value::from)
+                            .collect(),
+                        ..MetaSchema::new("string")
+                    })),
+                ),
+                (
+                    "data",
+                    text(
+                        "JSON: a `Change` for upsert and delete; `{code, detail}` for the closing event",
+                    ),
+                ),
+            ],
+            ..MetaSchema::new("object")
+        };
         MetaResponses {
             responses: vec![MetaResponse {
                 description: "Server-Sent Events, one per change: `id: <seq>`, `event: upsert` or \
@@ -103,10 +145,7 @@ impl ApiResponse for Events {
                 status_range: None,
                 content: vec![MetaMediaType {
                     content_type: "text/event-stream",
-                    schema: MetaSchemaRef::Inline(Box::new(MetaSchema {
-                        items: Some(Box::new(ChangeView::schema_ref())),
-                        ..MetaSchema::new_with_format("array", "event-stream")
-                    })),
+                    schema: MetaSchemaRef::Inline(Box::new(event)),
                 }],
                 headers: vec![],
             }],
@@ -196,7 +235,7 @@ impl ChangesApi {
         &self,
         session: SignedIn,
         /// `next_since` of the previous page, or the `id` of the last event you applied.
-        #[oai(example = "example_since")]
+        #[oai(example = "example_since", validator(pattern = "^[0-9]{1,18}$"))]
         since: Query<Option<String>>,
         /// Changes per page, 1 to 500 (default 100).
         #[oai(
@@ -225,11 +264,15 @@ impl ChangesApi {
         &self,
         session: SignedIn,
         /// The `id` of the last event received: the stream resumes after it.
-        #[oai(name = "Last-Event-ID", example = "example_event_id")]
+        #[oai(
+            name = "Last-Event-ID",
+            example = "example_event_id",
+            validator(pattern = "^[0-9]{1,18}$")
+        )]
         last_event_id: Header<Option<String>>,
         /// Resume after this position (`next_since`, or an event `id`) when `Last-Event-ID` is
         /// not sent.
-        #[oai(example = "example_since")]
+        #[oai(example = "example_since", validator(pattern = "^[0-9]{1,18}$"))]
         since: Query<Option<String>>,
         feed: poem::web::Data<&Feed>,
     ) -> Result<Events, Failure<ChangesErrors>> {

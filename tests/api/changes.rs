@@ -243,18 +243,22 @@ async fn the_feed_never_shows_another_users_changes() {
 }
 
 #[tokio::test]
-async fn a_position_the_feed_never_gave_is_invalid_cursor() {
+async fn a_position_the_feed_never_gave_is_refused() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
     app.create_tasks(&user.token, 2).await;
-    for since in ["abc", "-1", "1.5", "99"] {
+    // Not a position at all: the field is named.
+    for since in ["abc", "-1", "1.5", "1000000000000000000"] {
         let resp = app.changes(&user.token, &format!("since={since}")).await;
-        let problem = assert_problem(resp, 422, "invalid_cursor").await;
-        assert!(
-            problem["detail"].as_str().unwrap().contains("since"),
-            "{problem}"
-        );
+        assert_invalid_field(resp, "since").await;
     }
+    // A number this user's feed never reached.
+    let resp = app.changes(&user.token, "since=99").await;
+    let problem = assert_problem(resp, 422, "invalid_cursor").await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("ahead"),
+        "{problem}"
+    );
 }
 
 #[tokio::test]

@@ -98,6 +98,16 @@ async fn a_copied_database_serves_the_same_users_sessions_tasks_and_order() {
     for user in &users {
         before.insert(user.email.clone(), source.list_all(&user.token).await);
     }
+    // Cy's change feed, whole (the tombstone too) and from a position inside it.
+    let cy = &users[2].token;
+    let cy_feed = source.changes_page(cy, "limit=500").await;
+    let cy_mid = source.changes_page(cy, "limit=4").await["next_since"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cy_after_mid = source
+        .changes_page(cy, &format!("since={cy_mid}&limit=500"))
+        .await;
 
     // While the source is served, the copy refuses: writes after its snapshot would be lost.
     let target = fresh_postgres_database();
@@ -151,6 +161,21 @@ async fn a_copied_database_serves_the_same_users_sessions_tasks_and_order() {
             before[&user.email].len()
         );
     }
+    // Clients following the feed go on where they were: the same entries, the same numbers.
+    assert_eq!(app.changes_page(cy, "limit=500").await, cy_feed);
+    assert_eq!(
+        app.changes_page(cy, &format!("since={cy_mid}&limit=500"))
+            .await,
+        cy_after_mid
+    );
+    let newer = app.create_task(cy, "after the copy").await["id"]
+        .as_i64()
+        .unwrap();
+    let last = cy_feed["next_since"].as_str().unwrap();
+    let page = app.changes_page(cy, &format!("since={last}")).await;
+    let seq: i64 = last.parse().unwrap();
+    assert_eq!(page["changes"][0]["id"], newer);
+    assert_eq!(page["changes"][0]["seq"], seq + 1, "{page}");
     // The old password still signs in, and sees the same tasks.
     let (challenge, code) = app.login_and_read_code("bob@example.com", PASSWORD).await;
     let resp = app.verify(&challenge, &code).await;

@@ -38,6 +38,7 @@ from listo_client.api.auth import get_session, login, logout, register, verify
 from listo_client.api.system import healthz, readyz
 from listo_client.api.tasks import (
     create_task,
+    list_changes,
     delete_task,
     get_task,
     list_tasks,
@@ -50,6 +51,8 @@ from listo_client.models import (
     Account,
     AccountDeletion,
     Challenge,
+    ChangeKind,
+    ChangePage,
     CodeSubmission,
     Credentials,
     End,
@@ -369,6 +372,24 @@ def main() -> None:
     remaining = expect(step, list_tasks.sync_detailed(client=client, page=1, per_page=20), HTTPStatus.OK, TaskPage)
     check(step, ids(remaining) == [a, b], f"order {ids(remaining)}, wanted {[a, b]}")
     check(step, remaining.total_items == 2, f"total_items {remaining.total_items}")
+    ok(step)
+
+    step = "the change feed: applied from the start, it is the list"
+    feed = expect(step, list_changes.sync_detailed(client=client, limit=100), HTTPStatus.OK, ChangePage)
+    replica: dict[int, Task] = {}
+    for change in feed.changes:
+        if change.kind == ChangeKind.UPSERT and isinstance(change.task, Task):
+            replica[change.id] = change.task
+        elif change.kind == ChangeKind.DELETE:
+            replica.pop(change.id, None)
+        else:
+            fail(step, f"a change without its task: {change!r}")
+    by_position = [t.id for t in sorted(replica.values(), key=lambda t: t.position.encode())]
+    check(step, by_position == [a, b], f"the feed gives {by_position}, wanted {[a, b]}")
+    check(step, any(ch.kind == ChangeKind.DELETE and ch.id == c for ch in feed.changes), "the delete is in the feed")
+    check(step, not feed.has_more and feed.next_since.isdigit(), f"next_since {feed.next_since!r}")
+    later = expect(step, list_changes.sync_detailed(client=client, since=feed.next_since), HTTPStatus.OK, ChangePage)
+    check(step, later.changes == [], f"changes after next_since: {later.changes!r}")
     ok(step)
 
     step = "logout"

@@ -345,6 +345,26 @@ async function main(): Promise<void> {
   check(step, remaining.total_items === 2, `total_items ${remaining.total_items}`);
   ok(step);
 
+  step = "the change feed: applied from the start, it is the list";
+  const feed = await expectData(step, authed.GET("/v1/tasks/changes", { params: { query: { limit: 100 } } }), 200);
+  const replica = new Map<number, components["schemas"]["Task"]>();
+  for (const change of feed.changes) {
+    if (change.kind === "upsert" && change.task) replica.set(change.id, change.task);
+    else if (change.kind === "delete") replica.delete(change.id);
+    else check(step, false, `a change without its task: ${JSON.stringify(change)}`);
+  }
+  const byPosition = [...replica.values()].sort((x, y) => (x.position < y.position ? -1 : x.position > y.position ? 1 : 0));
+  check(step, same(byPosition.map((t) => t.id), [a, b]), `the feed gives ${byPosition.map((t) => t.id)}, wanted ${[a, b]}`);
+  check(step, feed.changes.some((ch) => ch.kind === "delete" && ch.id === c), "the delete is in the feed");
+  check(step, feed.has_more === false && /^[0-9]+$/.test(feed.next_since), `next_since ${feed.next_since}`);
+  const nothingNew = await expectData(
+    step,
+    authed.GET("/v1/tasks/changes", { params: { query: { since: feed.next_since } } }),
+    200,
+  );
+  check(step, nothingNew.changes.length === 0, `changes after next_since: ${JSON.stringify(nothingNew.changes)}`);
+  ok(step);
+
   step = "logout";
   await expectEmpty(step, authed.POST("/v1/auth/logout"), 204);
   ok(step);
