@@ -7,15 +7,27 @@ each store it seeds the database with examples/seed.rs, starts the release binar
 a long session TTL and no login rate limits, signs the seeded users in through the emailed code
 (outbox), then runs each scenario with wrk at a fixed concurrency and records requests/s, p50/p99,
 errors and listo's peak RSS (VmHWM, reset before each scenario). On PostgreSQL it also starts a
-second listo on the same database and compares one process with two. Writes BENCHMARKS.md.
+second listo on the same database and compares one process with two. Last, on a fresh listo, it
+opens 1,000 Server-Sent Events streams for one user and measures their memory and how long one
+change takes to reach all of them. Writes BENCHMARKS.md.
+
+  BENCH_STORES=sqlite|postgres   one store only (the report shows "–" for the other)
+  BENCH_ONLY=changes,streams     only these scenario groups (session, list, changes, sort, writes,
+                                 storm, streams, processes); the report then goes to
+                                 $BENCH_REPORT or /tmp/listo-BENCHMARKS.partial.md, not BENCHMARKS.md
+  CARGO_TARGET_DIR               where bench/run.sh built listo (default: target/)
 """
+
+import asyncio
 
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -24,8 +36,11 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / "target/release/listo"
-SEED = ROOT / "target/release/examples/seed"
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
+if not TARGET.is_absolute():
+    TARGET = ROOT / TARGET
+BIN = TARGET / "release/listo"
+SEED = TARGET / "release/examples/seed"
 LUA = ROOT / "bench/request.lua"
 PG_SCRIPT = ROOT / "scripts/lib/postgres.sh"
 PASSWORD = "bench password 1"
@@ -38,6 +53,21 @@ PG_SECRET = "listo-bench-secret-0123456789abcdef0123456789abcdef"
 STORES = [("sqlite", "SQLite"), ("postgres", "PostgreSQL")]
 # BENCH_STORES=postgres runs one store only (while developing the benchmark); the report shows "–" for the other.
 ONLY = [x for x in os.environ.get("BENCH_STORES", "").split(",") if x]
+GROUPS = ["session", "list", "changes", "sort", "writes", "storm", "streams", "processes"]
+# BENCH_ONLY=changes,streams runs only these groups of scenarios (while developing the benchmark).
+ONLY_GROUPS = [x for x in os.environ.get("BENCH_ONLY", "").split(",") if x]
+for _g in ONLY_GROUPS:
+    if _g not in GROUPS:
+        raise SystemExit(f"bench: BENCH_ONLY: unknown group {_g!r} (known: {', '.join(GROUPS)})")
+REPORT = Path(os.environ.get("BENCH_REPORT") or
+              ("/tmp/listo-BENCHMARKS.partial.md" if ONLY_GROUPS else ROOT / "BENCHMARKS.md"))
+STREAMS = 1000  # open SSE streams of one user
+STREAM_CHANGES = 20  # creates whose fan-out to every stream is timed
+STREAM_WAIT = 5.0  # seconds a stream may take to hear a change before it counts as missed
+
+
+def want(group):
+    return not ONLY_GROUPS or group in ONLY_GROUPS
 
 CHILDREN = []  # every process we start, so a failure can end them
 
@@ -120,7 +150,7 @@ class Postgres:
 
 
 class Server:
-    def __init__(self, work: Path, database: str, tag="", secret=None):
+    def __init__(self, work: Path, database: str, tag="", secret=None, extra_env=None):
         self.work = work
         self.tag = tag
         self.outbox = work / f"outbox{tag}"
@@ -140,6 +170,7 @@ class Server:
         env.pop("LISTO_SECRET", None)
         if secret:
             env["LISTO_SECRET"] = secret
+        env.update(extra_env or {})
         self.log_path = work / f"server{tag}.log"
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen([str(BIN)], env=env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -161,9 +192,12 @@ class Server:
             f.write("5")
 
     def peak_rss_mb(self):
+        return self.status_kb("VmHWM") / 1024
+
+    def status_kb(self, field):
+        """A field of /proc/<pid>/status in kB: VmRSS (now), VmHWM (peak)."""
         status = Path(f"/proc/{self.proc.pid}/status").read_text()
-        kb = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))
-        return kb / 1024
+        return int(re.search(rf"{field}:\s+(\d+) kB", status).group(1))
 
     def stop(self):
         if self.proc.poll() is None:
@@ -256,13 +290,23 @@ def show(name, row):
 class Run:
     """One store's pass: its server, its rows in order, and its rows by key."""
 
-    def __init__(self, server, pg=None):
+    def __init__(self, server, database, pg=None):
         self.server = server
+        self.database = database
         self.pg = pg
         self.rows = []
         self.by = {}
         self.figures = []
         self.processes = None
+        self.streams = None
+
+    def latest_seq(self, email):
+        """The newest position of the user's change feed (users.change_seq), read from the database."""
+        query = "SELECT change_seq FROM users WHERE email = "
+        if self.pg:
+            return int(self.pg.sql(query + f"'{email}'"))
+        with sqlite3.connect(f"file:{self.database}?mode=ro", uri=True) as db:
+            return db.execute(query + "?", (email,)).fetchone()[0]
 
     def scenario(self, key, name, path, **kw):
         self.server.reset_peak_rss()
@@ -285,76 +329,137 @@ def ids(server, token, page, per_page):
 
 
 def scenarios(run):
-    """Every scenario, in report order; the same list for every store."""
+    """Every wrk scenario, in report order; the same list for every store."""
     server = run.server
     tok = {u: server.sign_in(f"{u}@bench.example") for u in
            ["list100", "list10k", "list100k", "sort1k", "sort100k", "writer"]}
-    creators = [server.sign_in(f"creator{i}@bench.example") for i in range(CREATORS)]
     run.tokens = tok
 
-    print("4. session check vs /healthz")
-    run.scenario("healthz", "GET /healthz", "/healthz")
-    run.scenario("session", "GET /v1/auth/session (authenticated)", "/v1/auth/session", token=tok["list100"])
+    if want("session"):
+        print("4. session check vs /healthz")
+        run.scenario("healthz", "GET /healthz", "/healthz")
+        run.scenario("session", "GET /v1/auth/session (authenticated)", "/v1/auth/session", token=tok["list100"])
 
-    print("1. list page 1 (per_page=20)")
-    for user in ["list100", "list10k", "list100k"]:
-        run.scenario(user, f"GET page 1, {user[4:]} tasks", "/v1/tasks?page=1&per_page=20", token=tok[user])
-    for user in ["list100", "list100k"]:
-        run.scenario(f"done_{user}", f"GET page 1 status=Completed, {user[4:]} tasks (half of them)",
-                     "/v1/tasks?page=1&per_page=20&status=Completed", token=tok[user])
-    run.scenario("deep", "GET page 4000 by number, 100k tasks", "/v1/tasks?page=4000&per_page=20", token=tok["list100k"])
-    cursor = server.call("GET", "/v1/tasks?page=3999&per_page=20", token=tok["list100k"]).get("next_cursor")
-    if cursor:
-        run.scenario("cursor", "GET page 4000 by cursor, 100k tasks", f"/v1/tasks?per_page=20&cursor={cursor}",
+    if want("list"):
+        print("1. list page 1 (per_page=20)")
+        for user in ["list100", "list10k", "list100k"]:
+            run.scenario(user, f"GET page 1, {user[4:]} tasks", "/v1/tasks?page=1&per_page=20", token=tok[user])
+        for user in ["list100", "list100k"]:
+            run.scenario(f"done_{user}", f"GET page 1 status=Completed, {user[4:]} tasks (half of them)",
+                         "/v1/tasks?page=1&per_page=20&status=Completed", token=tok[user])
+        run.scenario("deep", "GET page 4000 by number, 100k tasks", "/v1/tasks?page=4000&per_page=20",
                      token=tok["list100k"])
+        cursor = server.call("GET", "/v1/tasks?page=3999&per_page=20", token=tok["list100k"]).get("next_cursor")
+        if cursor:
+            run.scenario("cursor", "GET page 4000 by cursor, 100k tasks", f"/v1/tasks?per_page=20&cursor={cursor}",
+                         token=tok["list100k"])
 
-    print("3. sort a 20-task page / move one task")
-    for user in ["sort1k", "sort100k"]:
-        page = ids(server, tok[user], 1, 20)
-        run.scenario(f"sort_{user}", f"POST sort page 1, {user[4:]} tasks", "/v1/tasks/sort?page=1&per_page=20",
-                     method="POST", body={"task_ids": page[::-1]}, token=tok[user])
-        middle = ids(server, tok[user], 25, 20)
-        run.scenario(f"move_{user}", f"POST move (after_id, mid-list), {user[4:]} tasks", f"/v1/tasks/{middle[0]}/move",
-                     method="POST", body={"after_id": middle[10]}, token=tok[user])
+    if want("changes"):
+        # Before the sort scenarios touch sort1k: every seeded task is one change (the triggers on
+        # tasks), so its feed holds changes 1..1,000 and list100k's (never written) 1..100,000.
+        print("7. change feed page (limit=100): 1k vs 100k changes")
+        for user, label in [("sort1k", "1k"), ("list100k", "100k")]:
+            latest = run.latest_seq(f"{user}@bench.example")
+            since = max(latest - 100, 0)
+            path = f"/v1/tasks/changes?since={since}&limit=100"
+            page = server.call("GET", path, token=tok[user])
+            got = [c["seq"] for c in page["changes"]]
+            print(f"  {user}: latest seq {latest}; since={since} answers {len(got)} changes "
+                  f"({got[0] if got else '-'}..{got[-1] if got else '-'}), has_more {page['has_more']}")
+            if len(got) != 100 or page["has_more"] or got[-1] != latest:
+                raise SystemExit(f"bench: the last page of {user}'s feed is not the 100 changes before {latest}")
+            run.scenario(f"changes_tail_{user}", f"GET changes since=latest-100 (last 100), {label} changes",
+                         path, token=tok[user])
+        for user, label in [("sort1k", "1k"), ("list100k", "100k")]:
+            run.scenario(f"changes_start_{user}", f"GET changes since=0 (first 100), {label} changes",
+                         "/v1/tasks/changes?since=0&limit=100", token=tok[user])
 
-    print("2. writes")
-    new_task = {"date": "2026-11-24", "task": "bench write", "status": "Incomplete"}
-    run.scenario("create", "POST /v1/tasks, one user", "/v1/tasks", method="POST", body=new_task, token=tok["writer"])
-    run.scenario("create_many", f"POST /v1/tasks, {CREATORS} users", "/v1/tasks", method="POST", body=new_task,
-                 tokens=creators, threads=CREATORS, connections=CREATORS)
-    # Every connection must have written as its own user.
-    counts = [server.call("GET", "/v1/tasks?page=1&per_page=1", token=t)["total_items"] for t in creators]
-    print(f"  tasks per creator: min {min(counts)}, max {max(counts)}")
-    if min(counts) == 0:
-        raise SystemExit("bench: a creator wrote nothing: the per-connection tokens did not work")
+    if want("sort"):
+        print("3. sort a 20-task page / move one task")
+        for user in ["sort1k", "sort100k"]:
+            page = ids(server, tok[user], 1, 20)
+            run.scenario(f"sort_{user}", f"POST sort page 1, {user[4:]} tasks", "/v1/tasks/sort?page=1&per_page=20",
+                         method="POST", body={"task_ids": page[::-1]}, token=tok[user])
+            middle = ids(server, tok[user], 25, 20)
+            run.scenario(f"move_{user}", f"POST move (after_id, mid-list), {user[4:]} tasks",
+                         f"/v1/tasks/{middle[0]}/move", method="POST", body={"after_id": middle[10]},
+                         token=tok[user])
 
-    print("5. login storm (32 concurrent logins) during list page 1, 10k tasks")
-    run.scenario("calm", "GET page 1, 10k tasks (no storm)", "/v1/tasks?page=1&per_page=20", token=tok["list10k"])
-    storm = wrk(server, "/v1/auth/login", method="POST", body={"email": "storm@bench.example", "password": PASSWORD},
-                duration=DURATION + 2, connections=32)
-    time.sleep(1)
-    run.scenario("storm", "GET page 1, 10k tasks (during storm)", "/v1/tasks?page=1&per_page=20", token=tok["list10k"])
-    storm_out, _ = storm.communicate()
-    s = parse(storm_out)
-    print(f"  storm itself: {s['rps']:.0f} logins/s, p99 {s['p99']:.0f} ms, errors {s['errors']}")
-    run.record("storm_itself", "POST /v1/auth/login (the storm itself)", s)
+    if want("writes"):
+        print("2. writes")
+        creators = [server.sign_in(f"creator{i}@bench.example") for i in range(CREATORS)]
+        new_task = {"date": "2026-11-24", "task": "bench write", "status": "Incomplete"}
+        run.scenario("create", "POST /v1/tasks, one user", "/v1/tasks", method="POST", body=new_task,
+                     token=tok["writer"])
+        run.scenario("create_many", f"POST /v1/tasks, {CREATORS} users", "/v1/tasks", method="POST", body=new_task,
+                     tokens=creators, threads=CREATORS, connections=CREATORS)
+        # Every connection must have written as its own user.
+        counts = [server.call("GET", "/v1/tasks?page=1&per_page=1", token=t)["total_items"] for t in creators]
+        print(f"  tasks per creator: min {min(counts)}, max {max(counts)}")
+        if min(counts) == 0:
+            raise SystemExit("bench: a creator wrote nothing: the per-connection tokens did not work")
 
+    if want("storm"):
+        print("5. login storm (32 concurrent logins) during list page 1, 10k tasks")
+        run.scenario("calm", "GET page 1, 10k tasks (no storm)", "/v1/tasks?page=1&per_page=20", token=tok["list10k"])
+        storm = wrk(server, "/v1/auth/login", method="POST",
+                    body={"email": "storm@bench.example", "password": PASSWORD},
+                    duration=DURATION + 2, connections=32)
+        time.sleep(1)
+        run.scenario("storm", "GET page 1, 10k tasks (during storm)", "/v1/tasks?page=1&per_page=20",
+                     token=tok["list10k"])
+        storm_out, _ = storm.communicate()
+        s = parse(storm_out)
+        print(f"  storm itself: {s['rps']:.0f} logins/s, p99 {s['p99']:.0f} ms, errors {s['errors']}")
+        run.record("storm_itself", "POST /v1/auth/login (the storm itself)", s)
+
+
+def figures(run):
+    """The figures with their targets, once every scenario of the store ran; None where a scenario
+    did not run (BENCH_ONLY)."""
     by = run.by
+
+    def ratio(slow, fast, field="rps"):
+        """How many times slower `slow` is than `fast`, from requests/s (or p99 with field="p99")."""
+        if slow not in by or fast not in by:
+            return None
+        if field == "rps":
+            return by[fast]["rps"] / by[slow]["rps"]
+        return by[slow][field] / by[fast][field]
+
+    def rps(key):
+        return by[key]["rps"] if key in by else None
+
+    st = run.streams
+    rss = [r["rss"] for r in run.rows]
+    errors = sum(r["errors"] for r in run.rows)
+    if run.processes:
+        errors += run.processes["one"]["errors"] + run.processes["total"]["errors"]
+    if st:
+        errors += st["errors"]
     run.figures = [
-        ("list page 1: 100k tasks / 100 tasks (time per request)", by["list100"]["rps"] / by["list100k"]["rps"], "≤ 1.5"),
-        ("filtered list page 1 (status): 100k tasks / 100 tasks",
-         by["done_list100"]["rps"] / by["done_list100k"]["rps"], "≤ 1.5"),
-        ("list page 4000 by number / page 1 (100k tasks)", by["list100k"]["rps"] / by["deep"]["rps"], "measured"),
-        ("list page 4000 by cursor / page 1 (100k tasks)",
-         by["list100k"]["rps"] / by["cursor"]["rps"] if "cursor" in by else None, "≤ 1.5"),
-        ("sort: 100k tasks / 1k tasks", by["sort_sort1k"]["rps"] / by["sort_sort100k"]["rps"], "≤ 1.5"),
-        ("move: 100k tasks / 1k tasks", by["move_sort1k"]["rps"] / by["move_sort100k"]["rps"], "≤ 1.5"),
-        ("authenticated session / healthz", by["healthz"]["rps"] / by["session"]["rps"], "≤ 1.5"),
-        ("list p99 during login storm / without", by["storm"]["p99"] / by["calm"]["p99"], "≤ 3"),
-        ("creates per second, one user (32 connections)", by["create"]["rps"], "≥ 8000"),
-        (f"creates per second, {CREATORS} users (one connection each)", by["create_many"]["rps"], "≥ 8000"),
-        ("peak RSS of listo, any scenario (MB)", max(r["rss"] for r in run.rows), "≤ 64"),
-        ("errors, all scenarios", sum(r["errors"] for r in run.rows), "0"),
+        ("list page 1: 100k tasks / 100 tasks (time per request)", ratio("list100k", "list100"), "≤ 1.5"),
+        ("filtered list page 1 (status): 100k tasks / 100 tasks", ratio("done_list100k", "done_list100"), "≤ 1.5"),
+        ("list page 4000 by number / page 1 (100k tasks)", ratio("deep", "list100k"), "measured"),
+        ("list page 4000 by cursor / page 1 (100k tasks)", ratio("cursor", "list100k"), "≤ 1.5"),
+        ("change feed, last 100 changes: 100k changes / 1k changes",
+         ratio("changes_tail_list100k", "changes_tail_sort1k"), "≤ 1.5"),
+        ("change feed, first 100 changes (since=0): 100k changes / 1k changes",
+         ratio("changes_start_list100k", "changes_start_sort1k"), "≤ 1.5"),
+        ("sort: 100k tasks / 1k tasks", ratio("sort_sort100k", "sort_sort1k"), "≤ 1.5"),
+        ("move: 100k tasks / 1k tasks", ratio("move_sort100k", "move_sort1k"), "≤ 1.5"),
+        ("authenticated session / healthz", ratio("session", "healthz"), "≤ 1.5"),
+        ("list p99 during login storm / without", ratio("storm", "calm", "p99"), "≤ 3"),
+        ("creates per second, one user (32 connections)", rps("create"), "≥ 8000"),
+        (f"creates per second, {CREATORS} users (one connection each)", rps("create_many"), "≥ 8000"),
+        (f"memory per open SSE stream, {STREAMS:,} streams of one user (KB)",
+         st and st["kb_per_stream"], "reported"),
+        (f"one change reaching {STREAMS:,} SSE streams: median ms", st and st["p50"], "reported"),
+        (f"one change reaching {STREAMS:,} SSE streams: p99 ms", st and st["p99"], "reported"),
+        (f"SSE deliveries missing after {STREAM_WAIT:.0f} s, or streams lost", st and st["errors"], "0"),
+        ("peak RSS of listo, any wrk scenario (MB)", max(rss) if rss else None, "≤ 64"),
+        (f"peak RSS of listo with {STREAMS:,} SSE streams open (MB)", st and st["peak_mb"], "≤ 64"),
+        ("errors, all scenarios", errors, "0"),
     ]
 
 
@@ -390,11 +495,240 @@ def two_processes(run, work, database):
         print(f"  (b) total {total['rps']:.0f} req/s, worse p99 {total['p99']:.2f} ms; "
               f"(b) / (a) = {total['rps'] / one['rps']:.2f}", flush=True)
         run.processes = {"one": one, "two": two, "total": total}
-        # The errors figure covers these runs too.
-        run.figures = [(name, value + one["errors"] + total["errors"] if name == "errors, all scenarios" else value, target)
-                       for name, value, target in run.figures]
     finally:
         b.stop()
+
+
+class EventStream(asyncio.Protocol):
+    """One SSE connection (GET /v1/tasks/events) on a raw asyncio socket: parses the response head,
+    decodes the chunked body, splits it into events and notes when each task's upsert arrived. A
+    Protocol rather than a StreamReader: with 1,000 sockets in one Python process, the client's own
+    work per event is part of every delivery time measured, so it is kept small."""
+
+    def __init__(self, hub):
+        self.hub = hub
+        self.transport = None
+        self.ready = asyncio.get_running_loop().create_future()  # the response head arrived
+        self.raw = b""  # bytes not yet decoded
+        self.body = b""  # decoded body not yet split into events
+        self.chunked = None  # None until the head is read
+        self.seen = set()  # task ids of the upserts received
+        self.last_seq = 0
+
+    async def open(self, host, port, token):
+        loop = asyncio.get_running_loop()
+        await loop.create_connection(lambda: self, host, port)
+        self.transport.write((f"GET /v1/tasks/events HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                              f"Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n").encode())
+        await asyncio.wait_for(self.ready, 30)
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def connection_lost(self, exc):
+        if not self.ready.done():
+            self.ready.set_exception(RuntimeError(f"closed before the response head ({exc})"))
+        elif not self.hub.closing:
+            self.hub.lost += 1
+
+    def data_received(self, data):
+        at = time.perf_counter()
+        self.raw += data
+        if self.chunked is None:
+            end = self.raw.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head, self.raw = self.raw[:end].decode(errors="replace"), self.raw[end + 4:]
+            status, *lines = head.split("\r\n")
+            headers = {k.strip().lower(): v.strip() for k, _, v in (l.partition(":") for l in lines)}
+            if status.split(" ")[1:2] != ["200"] or not headers.get("content-type", "").startswith("text/event-stream"):
+                self.ready.set_exception(RuntimeError(f"{status} {headers.get('content-type')}"))
+                self.transport.close()
+                return
+            self.chunked = "chunked" in headers.get("transfer-encoding", "")
+            self.ready.set_result(None)
+        if self.chunked:
+            while True:
+                line_end = self.raw.find(b"\r\n")
+                if line_end < 0:
+                    break
+                size = int(self.raw[:line_end].split(b";")[0], 16)
+                if len(self.raw) < line_end + 2 + size + 2:
+                    break
+                self.body += self.raw[line_end + 2:line_end + 2 + size]
+                self.raw = self.raw[line_end + 2 + size + 2:]
+        else:
+            self.body += self.raw
+            self.raw = b""
+        if b"\r" in self.body:
+            self.body = self.body.replace(b"\r\n", b"\n")
+        while True:
+            end = self.body.find(b"\n\n")
+            if end < 0:
+                break
+            event, self.body = self.body[:end], self.body[end + 2:]
+            self.event(event.decode(errors="replace"), at)
+
+    def event(self, raw, at):
+        fields = {}
+        for line in raw.split("\n"):
+            if line and not line.startswith(":"):  # a comment line is the heartbeat
+                name, _, value = line.partition(":")
+                fields[name] = fields.get(name, "") + value.removeprefix(" ")
+        if fields.get("event") != "upsert":
+            if fields.get("event"):
+                self.hub.other.append(fields["event"])
+            return
+        seq = int(fields.get("id", "0"))
+        task_id = json.loads(fields["data"])["id"]
+        if seq <= self.last_seq or task_id in self.seen:
+            self.hub.disorder += 1
+        self.last_seq = seq
+        self.seen.add(task_id)
+        self.hub.arrivals.setdefault(task_id, []).append(at)
+
+    def close(self):
+        if self.transport:
+            self.transport.close()
+
+
+class StreamHub:
+    """What every stream heard, together."""
+
+    def __init__(self):
+        self.arrivals = {}  # task id -> perf_counter times its upsert reached each stream
+        self.lost = 0  # streams the server closed before we did
+        self.closing = False  # we are closing them
+        self.disorder = 0  # events repeated or out of order
+        self.other = []  # events other than upsert (session_expired ...)
+
+
+def pct(values, q):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))] if ordered else None
+
+
+async def stream_fanout(server, token, n):
+    """Opens n streams, then times STREAM_CHANGES creates reaching all of them."""
+    host, port = "127.0.0.1", server.port
+    loop = asyncio.get_running_loop()
+    body = {"date": "2026-11-24", "task": "bench fan-out", "status": "Incomplete"}
+
+    async def create():
+        return await loop.run_in_executor(None, lambda: server.call("POST", "/v1/tasks", body, token=token))
+
+    async def open_many(hub, count):
+        gate = asyncio.Semaphore(64)  # connections being set up at once
+
+        async def one():
+            async with gate:
+                stream = EventStream(hub)
+                try:
+                    await stream.open(host, port, token)
+                    return stream, None
+                except (OSError, RuntimeError, ValueError, asyncio.TimeoutError) as e:
+                    return None, f"{type(e).__name__}: {e}"
+        results = await asyncio.gather(*[one() for _ in range(count)])
+        return [s for s, _ in results if s], [e for _, e in results if e]
+
+    # Warm-up: a few streams and one change, so one-time allocations are not counted per stream.
+    hub = StreamHub()
+    warm, _ = await open_many(hub, 10)
+    task = await create()
+    for _ in range(200):
+        if len(hub.arrivals.get(task["id"], [])) >= len(warm):
+            break
+        await asyncio.sleep(0.01)
+    for stream in warm:
+        stream.close()
+    await asyncio.sleep(1)
+    out = {"rss_before_kb": server.status_kb("VmRSS")}
+    server.reset_peak_rss()
+
+    hub = StreamHub()
+    started = time.monotonic()
+    streams, failures = await open_many(hub, n)
+    out["open_s"] = time.monotonic() - started
+    out["opened"] = len(streams)
+    out["failed"] = len(failures)
+    if failures:
+        print(f"  {len(failures)} streams did not open; the first: {failures[0]}", flush=True)
+    await asyncio.sleep(1)
+    out["rss_open_kb"] = server.status_kb("VmRSS")
+    print(f"  {len(streams)} streams open in {out['open_s']:.1f} s; listo VmRSS {out['rss_before_kb'] / 1024:.1f} → "
+          f"{out['rss_open_kb'] / 1024:.1f} MB", flush=True)
+
+    delays = []  # ms, every delivery
+    per_change = []
+    missing = 0
+    cpu = time.process_time()  # bench.py's own CPU: reading 1,000 sockets is part of each delivery
+    for i in range(STREAM_CHANGES):
+        t0 = time.perf_counter()
+        task = await create()
+        arrived = hub.arrivals.setdefault(task["id"], [])
+        while len(arrived) < len(streams) and time.perf_counter() - t0 < STREAM_WAIT:
+            await asyncio.sleep(0.002)
+        got = [(t - t0) * 1000 for t in arrived if t - t0 <= STREAM_WAIT]
+        missing += len(streams) - len(got)
+        delays += got
+        per_change.append((pct(got, 50), max(got) if got else None, len(got)))
+        await asyncio.sleep(0.15)
+    out["client_cpu_ms"] = (time.process_time() - cpu) * 1000 / STREAM_CHANGES
+    out["rss_after_kb"] = server.status_kb("VmRSS")
+    out["peak_mb"] = server.peak_rss_mb()
+    out["lost"] = hub.lost
+    hub.closing = True
+    for stream in streams:
+        stream.close()
+    await asyncio.sleep(1)
+    out["rss_closed_kb"] = server.status_kb("VmRSS")
+
+    out["deliveries"] = len(delays)
+    out["missing"] = missing
+    out["disorder"] = hub.disorder
+    out["other"] = hub.other
+    out["p50"] = pct(delays, 50)
+    out["p99"] = pct(delays, 99)
+    out["max"] = max(delays) if delays else None
+    out["per_change"] = per_change
+    return out
+
+
+def streams_scenario(run, work, database, secret):
+    """A fresh listo (no heap left over from the wrk scenarios), 1,000 SSE streams of one user."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = STREAMS + 256
+    if hard != resource.RLIM_INFINITY and hard < need:
+        raise SystemExit(f"bench: {STREAMS} streams need an open-file limit of at least {need} "
+                         f"(ulimit -Hn is {hard}): each stream is a file in bench.py and one in listo")
+    if soft != resource.RLIM_INFINITY and soft < need:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(max(need, 4096), hard), hard))
+    print(f"8. {STREAMS:,} open SSE streams of one user (GET /v1/tasks/events), on a fresh listo", flush=True)
+    # listo itself raises its soft limit to the hard one and caps connections a little below it;
+    # the cap is set here explicitly so the streams fit whatever that limit.
+    server = Server(work, database, tag="-streams", secret=secret,
+                    extra_env={"LISTO_MAX_CONNECTIONS": str(STREAMS + 512)})
+    try:
+        token = server.sign_in("writer@bench.example")
+        out = asyncio.run(stream_fanout(server, token, STREAMS))
+    finally:
+        server.stop()
+    out["kb_per_stream"] = (out["rss_open_kb"] - out["rss_before_kb"]) / max(out["opened"], 1)
+    out["kb_per_stream_after"] = (out["rss_after_kb"] - out["rss_before_kb"]) / max(out["opened"], 1)
+    out["errors"] = out["missing"] + out["failed"] + out["lost"]
+    out["pg_mb"] = run.pg.pss_mb() if run.pg else None
+    run.streams = out
+    print(f"  memory per stream {out['kb_per_stream']:.1f} KB open, {out['kb_per_stream_after']:.1f} KB after "
+          f"{STREAM_CHANGES} changes; VmRSS after closing them {out['rss_closed_kb'] / 1024:.1f} MB; "
+          f"peak RSS {out['peak_mb']:.1f} MB", flush=True)
+    print(f"  fan-out over {out['deliveries']:,} deliveries ({STREAM_CHANGES} creates × {out['opened']} streams): "
+          f"median {out['p50']:.1f} ms, p99 {out['p99']:.1f} ms, max {out['max']:.1f} ms; "
+          f"missing {out['missing']}, streams lost {out['lost']}, repeated/out of order {out['disorder']}; "
+          f"bench.py's own CPU {out['client_cpu_ms']:.1f} ms per change"
+          + (f", other events {out['other'][:3]}" if out["other"] else ""), flush=True)
+    print("  per change (median / slowest ms, streams reached): "
+          + ", ".join(f"{a:.0f}/{b:.0f}/{c}" if a is not None else f"-/-/{c}" for a, b, c in out["per_change"]),
+          flush=True)
 
 
 def machine():
@@ -433,13 +767,16 @@ def one_store(store):
         secret = PG_SECRET if pg else None
         server = Server(work, database, secret=secret)
         try:
-            run = Run(server, pg)
+            run = Run(server, database, pg)
             scenarios(run)
-            if pg:
+            if pg and want("processes"):
                 two_processes(run, work, database)
-            RUNS[store] = run
         finally:
             server.stop()
+        if want("streams"):
+            streams_scenario(run, work, database, secret)
+        figures(run)
+        RUNS[store] = run
     finally:
         for proc in CHILDREN:
             if proc.poll() is None:
@@ -506,6 +843,9 @@ def write_report():
         "Time ratios are taken from requests/s at the same concurrency (higher ratio = slower).",
         f"\"POST /v1/tasks, {CREATORS} users\" runs wrk with {CREATORS} threads of one connection each, every connection",
         f"signed in as a different user (creator0..{CREATORS - 1}); every other scenario uses one user's token.",
+        "\"GET changes\" reads one page (`limit=100`) of `GET /v1/tasks/changes`: sort1k's feed holds 1,000 changes",
+        "and list100k's 100,000 (one per seeded task); `since` is the user's latest position less 100 (read from",
+        "`users.change_seq`), so every request answers the last 100 changes, or 0 for the first 100.",
         "",
         "| scenario | SQLite req/s | p50 ms | p99 ms | errors | peak RSS MB "
         "| PostgreSQL req/s | p50 ms | p99 ms | errors | peak RSS MB | PG server MB |",
@@ -564,15 +904,53 @@ def write_report():
             + "".join(f" Errors in {label}: {r['detail']}." for label, r in [("(a)", one), ("(b) A", a), ("(b) B", b)]
                       if r.get("detail")),
         ]
+    streams = {store: run.streams for store, run in RUNS.items() if run.streams}
+    if streams:
+        def cell(store, fmt):
+            st = streams.get(store)
+            return fmt(st) if st else "–"
+        measures = [
+            ("streams opened (failed)", lambda st: f"{st['opened']:,} ({st['failed']})"),
+            ("time to open them all, s", lambda st: f"{st['open_s']:.1f}"),
+            ("listo VmRSS before, MB", lambda st: f"{st['rss_before_kb'] / 1024:.1f}"),
+            ("listo VmRSS with the streams open, MB", lambda st: f"{st['rss_open_kb'] / 1024:.1f}"),
+            (f"listo VmRSS after {STREAM_CHANGES} changes, MB", lambda st: f"{st['rss_after_kb'] / 1024:.1f}"),
+            ("listo VmRSS 1 s after closing them, MB", lambda st: f"{st['rss_closed_kb'] / 1024:.1f}"),
+            ("memory per stream, open / after the changes, KB",
+             lambda st: f"{st['kb_per_stream']:.1f} / {st['kb_per_stream_after']:.1f}"),
+            ("listo peak RSS, MB", lambda st: f"{st['peak_mb']:.1f}"),
+            ("fan-out median / p99 / max, ms", lambda st: f"{st['p50']:.1f} / {st['p99']:.1f} / {st['max']:.1f}"
+             if st["deliveries"] else "–"),
+            (f"deliveries (of {STREAM_CHANGES} × streams)", lambda st: f"{st['deliveries']:,}"),
+            ("bench.py's own CPU per change (reading the 1,000 sockets), ms", lambda st: f"{st['client_cpu_ms']:.1f}"),
+            (f"missing after {STREAM_WAIT:.0f} s / streams lost / repeated or out of order",
+             lambda st: f"{st['missing']} / {st['lost']} / {st['disorder']}"),
+            ("PG server MB", lambda st: f"{st['pg_mb']:.0f}" if st.get("pg_mb") is not None else "–"),
+        ]
+        lines += [
+            "",
+            f"{STREAMS:,} open SSE streams (`GET /v1/tasks/events`) of one user, all with the same token, on a",
+            "fresh listo started on the same database for this scenario (so its heap holds nothing left over",
+            "from the wrk runs). bench.py opens them on raw asyncio sockets (64 connecting at a time), after a",
+            "warm-up of 10 streams and one change; memory per stream is listo's VmRSS with them open less",
+            "VmRSS before, over the streams opened. Then it creates a task (`POST /v1/tasks`, same user)",
+            f"{STREAM_CHANGES} times, each after every stream heard the previous one (or {STREAM_WAIT:.0f} s passed) and",
+            "150 ms more; fan-out is the time from just before sending the POST until a stream received that",
+            "task's `upsert` event, over every delivery. The client is one Python process on the same two",
+            "cores, so its own reading of 1,000 sockets is part of the figure.",
+            "",
+            "| measure | SQLite | PostgreSQL |",
+            "| --- | ---: | ---: |",
+        ] + [f"| {name} | {cell('sqlite', fmt)} | {cell('postgres', fmt)} |" for name, fmt in measures]
     lines.append("")
     notes = ROOT / "bench/NOTES.md"
     if notes.exists():
         lines += [notes.read_text()]
-    (ROOT / "BENCHMARKS.md").write_text("\n".join(lines))
+    REPORT.write_text("\n".join(lines))
     start = next(i for i, l in enumerate(lines) if l.startswith("| figure"))
     end = lines.index("", start)
     print("\n".join(lines[start:end]))
-    print(f"bench: wrote {ROOT / 'BENCHMARKS.md'}")
+    print(f"bench: wrote {REPORT}")
 
 
 if __name__ == "__main__":
