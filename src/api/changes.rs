@@ -9,7 +9,7 @@ use crate::domain::{Change, ChangeSeq};
 use crate::service::{ChangePage, Feed, FeedEvent, SessionEnd};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
-use poem::web::sse::{Event, SSE};
+use poem::web::sse::Event;
 use poem_openapi::param::{Header, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::registry::{
@@ -17,6 +17,7 @@ use poem_openapi::registry::{
 };
 use poem_openapi::types::{ToJSON, Type};
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use std::task::Poll;
 use std::time::Duration;
 
 /// A comment line this often keeps proxies from closing a quiet stream (and the server from
@@ -159,9 +160,26 @@ impl ApiResponse for Events {
 
 impl poem::IntoResponse for Events {
     fn into_response(self) -> poem::Response {
-        SSE::new(self.0.map(event))
-            .keep_alive(HEARTBEAT)
-            .into_response()
+        // Framed here rather than by poem's `SSE`, which reads the stream back through an
+        // `AsyncRead` with a 4 KiB buffer per stream (measured: 31 KB per open stream, 26 KB
+        // of it the connection itself).
+        let mut events = self.0.map(|item| event(item).to_string());
+        let mut heartbeat =
+            tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+        let framed = futures_util::stream::poll_fn(move |cx| {
+            if let Poll::Ready(next) = events.poll_next_unpin(cx) {
+                return Poll::Ready(next.map(Ok::<_, std::io::Error>));
+            }
+            heartbeat
+                .poll_tick(cx)
+                .map(|_| Some(Ok(String::from(":\n\n"))))
+        });
+        poem::Response::builder()
+            .content_type("text/event-stream")
+            .header("Cache-Control", "no-cache")
+            // Proxies that buffer answers (nginx) pass each event on at once.
+            .header("X-Accel-Buffering", "no")
+            .body(poem::Body::from_bytes_stream(framed))
     }
 }
 

@@ -9,7 +9,8 @@ use super::{Auth, ServiceError, Session};
 use crate::domain::{Change, ChangeSeq};
 use crate::store::{Horizon, Pulse, Store, Subscription};
 use futures_util::Stream;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::time::{Instant, Interval};
 
@@ -53,12 +54,32 @@ pub enum SessionEnd {
 pub struct Feed {
     store: Store,
     auth: Auth,
+    /// Per user with live streams here: the page they last read.
+    shared: Arc<Mutex<HashMap<i64, SharedRead>>>,
+}
+
+/// The last page a user's streams read, so that the streams woken by one change read the
+/// database once between them, not once each (measured with 1,000 streams of one user: one
+/// read per stream put the median delivery at 71-96 ms on PostgreSQL, 22-30 ms on SQLite).
+type SharedRead = Arc<tokio::sync::Mutex<Option<LastRead>>>;
+
+struct LastRead {
+    /// Where the page starts.
+    after: ChangeSeq,
+    /// How many change signals had arrived when it was read: it holds every change they
+    /// announced.
+    signals: u64,
+    page: Arc<ChangePage>,
 }
 
 impl Feed {
     /// Builds the service.
     pub fn new(store: Store, auth: Auth) -> Self {
-        Self { store, auth }
+        Self {
+            store,
+            auth,
+            shared: Arc::default(),
+        }
     }
 
     /// Up to `limit` changes after `since` (from the oldest kept when `None`), oldest first.
@@ -79,7 +100,8 @@ impl Feed {
         from: Option<ChangeSeq>,
     ) -> Result<impl Stream<Item = FeedEvent> + Send + 'static, ServiceError> {
         // Subscribed before the feed is read: a change committed after that read wakes it.
-        let subscription = self.store.signals().subscribe(session.user_id);
+        let mut subscription = self.store.signals().subscribe(session.user_id);
+        let seen = subscription.current();
         let user = session.user_id;
         let horizon = self
             .store
@@ -92,15 +114,25 @@ impl Feed {
         let left = (session.expires_at - chrono::Utc::now())
             .to_std()
             .unwrap_or_default();
+        let shared = Arc::clone(
+            self.shared
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(user)
+                .or_default(),
+        );
         let follower = Follower {
             store: self.store.clone(),
             auth: self.auth.clone(),
+            feed: Arc::clone(&self.shared),
+            shared,
             session,
             subscription,
-            seen: Pulse::default(),
+            seen,
             after,
             queue: VecDeque::new(),
             more: from.is_some(),
+            fresh: false,
             expires: Instant::now() + left,
             recheck: tokio::time::interval_at(Instant::now() + RECHECK_EVERY, RECHECK_EVERY),
             ended: false,
@@ -161,15 +193,23 @@ async fn read_page(
 struct Follower {
     store: Store,
     auth: Auth,
+    /// Every user's shared reads (to leave no entry behind).
+    feed: Arc<Mutex<HashMap<i64, SharedRead>>>,
+    /// This user's.
+    shared: SharedRead,
     session: Session,
     subscription: Subscription,
-    /// The signals already acted on.
+    /// The signals already acted on (those before the stream opened included: its first read
+    /// comes after them).
     seen: Pulse,
     /// The position of the last change delivered (or queued).
     after: ChangeSeq,
     queue: VecDeque<Change>,
     /// Whether the feed may hold changes after `after`.
     more: bool,
+    /// Whether the next read must go to the database (a periodic check: a page shared since
+    /// the last signal would not see a change whose signal was lost).
+    fresh: bool,
     expires: Instant,
     recheck: Interval,
     ended: bool,
@@ -210,19 +250,41 @@ impl Follower {
                         return self.end(end);
                     }
                     self.more = true;
+                    self.fresh = true;
                 }
             }
         }
     }
 
-    /// Queues the next page of changes.
+    /// Queues the next page of changes: the page another stream of the user just read from the
+    /// same place, if it read it after the signals this one has seen; else from the database.
     async fn fetch(&mut self) {
         let user = self.session.user_id;
-        match read_page(&self.store, user, Some(self.after), STREAM_PAGE).await {
+        let mut last = self.shared.lock().await;
+        let reusable = last.as_ref().filter(|read| {
+            !self.fresh && read.after == self.after && read.signals >= self.seen.tasks
+        });
+        let page = match reusable {
+            Some(read) => Ok(Arc::clone(&read.page)),
+            None => read_page(&self.store, user, Some(self.after), STREAM_PAGE)
+                .await
+                .map(|page| {
+                    let page = Arc::new(page);
+                    *last = Some(LastRead {
+                        after: self.after,
+                        signals: self.seen.tasks,
+                        page: Arc::clone(&page),
+                    });
+                    page
+                }),
+        };
+        drop(last);
+        self.fresh = false;
+        match page {
             Ok(page) => {
                 self.after = page.next_since;
                 self.more = page.has_more;
-                self.queue.extend(page.changes);
+                self.queue.extend(page.changes.iter().cloned());
             }
             Err(ServiceError::ChangesExpired) => {
                 // Open past the tombstones' 30 days: reconnecting hears 410 and resyncs.
@@ -254,6 +316,16 @@ impl Follower {
     fn end(&mut self, why: SessionEnd) -> Option<FeedEvent> {
         self.ended = true;
         Some(FeedEvent::SessionEnded(why))
+    }
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        let mut users = self.feed.lock().unwrap_or_else(PoisonError::into_inner);
+        // The map's and this one's: no other stream of the user is left here.
+        if Arc::strong_count(&self.shared) <= 2 {
+            users.remove(&self.session.user_id);
+        }
     }
 }
 

@@ -244,3 +244,30 @@ async fn a_bad_or_expired_resume_point_is_refused_before_the_stream_opens() {
     let resp = app.send(Method::GET, "/v1/tasks/events", None, None).await;
     assert_problem(resp, 401, "session_missing").await;
 }
+
+#[tokio::test]
+async fn every_stream_of_one_user_gets_every_event_whatever_its_position() {
+    let app = spawn_app().await;
+    let user = app.signed_in_user().await;
+    let early = app.create_task(&user.token, "before the streams").await["id"]
+        .as_i64()
+        .unwrap();
+    let mut live: Vec<Stream> = Vec::new();
+    for _ in 0..3 {
+        live.push(app.follow(&user.token, None).await);
+    }
+    // One more starts from the beginning: it reads from another place than the others.
+    let resp = app.events_request(&user.token, "since=0", &[]).await;
+    let mut behind = Stream::new(resp);
+
+    let ids = app.create_tasks(&user.token, 3).await;
+    let wanted: Vec<(String, i64)> = ids.iter().map(|id| ("upsert".into(), *id)).collect();
+    for stream in &mut live {
+        let events = stream.events(3).await;
+        assert_eq!(summary(&events), wanted);
+        assert_ids_rise(&events);
+    }
+    let mut all = vec![("upsert".to_owned(), early)];
+    all.extend(wanted);
+    assert_eq!(summary(&behind.events(4).await), all);
+}
