@@ -303,9 +303,10 @@ impl Auth {
         let row = match cached {
             Some(row) => row,
             None => {
+                // One statement: on PostgreSQL one round trip, not a transaction's three.
                 let stored = self
                     .store
-                    .read(move |tx| {
+                    .read_single(move |tx| {
                         Box::pin(
                             async move { Ok::<_, ServiceError>(tx.session(&token_hash).await?) },
                         )

@@ -95,7 +95,7 @@ impl Tasks {
     pub async fn get(&self, session: &Session, id: i64) -> Result<Task, ServiceError> {
         let user = session.user_id;
         self.store
-            .read(move |tx| {
+            .read_single(move |tx| {
                 Box::pin(async move { tx.task(user, id).await?.ok_or(ServiceError::TaskNotFound) })
             })
             .await

@@ -134,6 +134,21 @@ impl Store {
         }
     }
 
+    /// Runs `work`, which makes exactly one statement, as one read: a statement sees one
+    /// snapshot by itself, so PostgreSQL needs no transaction around it (one round trip, not
+    /// three). A second statement fails. On SQLite the same as [`Store::read`].
+    pub async fn read_single<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: for<'t> FnOnce(&'t mut dyn Tx) -> Work<'t, T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        match &self.engine {
+            Engine::Sqlite(s) => s.read(work).await,
+            Engine::Postgres(p) => p.read_single(work).await,
+        }
+    }
+
     /// Runs `work` in a write transaction. Its changes are kept only if it returns `Ok`, and the
     /// call returns only once they are committed durably.
     pub async fn write<T, E, F>(&self, work: F) -> Result<T, E>

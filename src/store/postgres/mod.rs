@@ -51,9 +51,52 @@ const MIGRATION_LOCK: i64 = 0x6c6973746f; // "listo"
 /// How long a request waits for a free connection, or for a new one, before failing.
 const POOL_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// One transaction on a pooled PostgreSQL connection.
+/// One transaction on a pooled PostgreSQL connection, or one statement on its own.
 pub struct PgTx<'c> {
-    tx: deadpool_postgres::Transaction<'c>,
+    conn: Conn<'c>,
+    /// Statements run so far (a single read may run one).
+    statements: std::sync::atomic::AtomicU32,
+}
+
+/// Where a [`PgTx`] sends its statements.
+enum Conn<'c> {
+    /// Inside a transaction.
+    Tx(deadpool_postgres::Transaction<'c>),
+    /// Straight on the connection: a single statement, its own snapshot.
+    Single(&'c deadpool_postgres::Client),
+}
+
+/// Runs `$call` on whichever connection a [`PgTx`] has (the two types share no object-safe
+/// trait).
+macro_rules! on_conn {
+    ($tx:expr, $c:ident => $call:expr) => {
+        match &$tx.conn {
+            Conn::Tx($c) => $call,
+            Conn::Single($c) => $call,
+        }
+    };
+}
+
+impl<'c> PgTx<'c> {
+    fn new(conn: Conn<'c>) -> Self {
+        Self {
+            conn,
+            statements: std::sync::atomic::AtomicU32::new(0),
+        }
+    }
+
+    /// Counts a statement; a single read refuses a second (it would see another snapshot).
+    fn count_statement(&self) -> Result<(), StoreError> {
+        let n = 1 + self
+            .statements
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if n > 1 && matches!(self.conn, Conn::Single(_)) {
+            return Err(StoreError::Worker(
+                "a single-statement read ran a second statement".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The PostgreSQL database, through a pool of connections.
@@ -121,10 +164,23 @@ impl PgStore {
             .start()
             .await
             .map_err(StoreError::from)?;
-        let mut tx = PgTx { tx };
+        let mut tx = PgTx::new(Conn::Tx(tx));
         let value = work(&mut tx).await?;
-        tx.tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok(value)
+    }
+
+    /// Runs `work`, which makes one statement, straight on a connection: one round trip where a
+    /// transaction takes three (BEGIN, the statement, COMMIT). A second statement is refused.
+    pub async fn read_single<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: for<'t> FnOnce(&'t mut dyn Tx) -> Work<'t, T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let client = self.client().await?;
+        let mut tx = PgTx::new(Conn::Single(&client));
+        work(&mut tx).await
     }
 
     /// Runs `work` in a READ COMMITTED transaction, committed only if it returns `Ok`
@@ -137,10 +193,10 @@ impl PgStore {
     {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(StoreError::from)?;
-        let mut tx = PgTx { tx };
+        let mut tx = PgTx::new(Conn::Tx(tx));
         // On `Err` the transaction is dropped, which rolls it back.
         let value = work(&mut tx).await?;
-        tx.tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok(value)
     }
 }
@@ -221,14 +277,23 @@ fn causes(e: &dyn std::error::Error) -> String {
 }
 
 impl PgTx<'_> {
+    /// Commits the transaction (nothing to do for a single statement).
+    async fn commit(self) -> Result<(), StoreError> {
+        match self.conn {
+            Conn::Tx(tx) => Ok(tx.commit().await?),
+            Conn::Single(_) => Ok(()),
+        }
+    }
+
     /// Runs a cached statement expected to return at most one row.
     async fn opt(
         &self,
         sql: &str,
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Option<tokio_postgres::Row>, StoreError> {
-        let stmt = self.tx.prepare_cached(sql).await?;
-        Ok(self.tx.query_opt(&stmt, params).await?)
+        self.count_statement()?;
+        let stmt = on_conn!(self, c => c.prepare_cached(sql).await?);
+        Ok(on_conn!(self, c => c.query_opt(&stmt, params).await?))
     }
 
     /// Runs a cached statement and returns its rows.
@@ -237,8 +302,9 @@ impl PgTx<'_> {
         sql: &str,
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
-        let stmt = self.tx.prepare_cached(sql).await?;
-        Ok(self.tx.query(&stmt, params).await?)
+        self.count_statement()?;
+        let stmt = on_conn!(self, c => c.prepare_cached(sql).await?);
+        Ok(on_conn!(self, c => c.query(&stmt, params).await?))
     }
 
     /// Runs a statement planned for these very values (not cached) and returns its rows: for
@@ -249,7 +315,8 @@ impl PgTx<'_> {
         sql: &str,
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
-        Ok(self.tx.query(sql, params).await?)
+        self.count_statement()?;
+        Ok(on_conn!(self, c => c.query(sql, params).await?))
     }
 
     /// [`Self::all_planned_now`] for a statement that returns no rows.
@@ -258,7 +325,8 @@ impl PgTx<'_> {
         sql: &str,
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<usize, StoreError> {
-        Ok(self.tx.execute(sql, params).await? as usize)
+        self.count_statement()?;
+        Ok(on_conn!(self, c => c.execute(sql, params).await?) as usize)
     }
 
     /// Runs a cached statement and returns how many rows it changed.
@@ -267,7 +335,8 @@ impl PgTx<'_> {
         sql: &str,
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<usize, StoreError> {
-        let stmt = self.tx.prepare_cached(sql).await?;
-        Ok(self.tx.execute(&stmt, params).await? as usize)
+        self.count_statement()?;
+        let stmt = on_conn!(self, c => c.prepare_cached(sql).await?);
+        Ok(on_conn!(self, c => c.execute(&stmt, params).await?) as usize)
     }
 }
