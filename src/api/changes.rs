@@ -2,6 +2,7 @@
 //! followed live as Server-Sent Events.
 
 use super::ApiTags;
+use super::answer::JsonAnswer;
 use super::problem::{ApiError, Code, Failure, SESSION, declare};
 use super::security::SignedIn;
 use super::tasks::TaskView;
@@ -11,12 +12,12 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use poem::web::sse::Event;
 use poem_openapi::param::{Header, Query};
-use poem_openapi::payload::Json;
 use poem_openapi::registry::{
     MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry,
 };
-use poem_openapi::types::{ToJSON, Type};
+use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use serde::Serialize;
 use std::task::Poll;
 use std::time::Duration;
 
@@ -27,8 +28,9 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
 const DEFAULT_LIMIT: u32 = 100;
 
 /// What happened to a task.
-#[derive(Debug, Clone, Copy, Enum)]
+#[derive(Debug, Clone, Copy, Enum, Serialize)]
 #[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum ChangeKind {
     /// Created or changed (edited, moved, sorted): `task` is the task as it is now.
     Upsert,
@@ -38,7 +40,7 @@ pub enum ChangeKind {
 
 /// One entry of your change feed: the latest change of one task. An upsert carries the task
 /// as it is now in `task`; a delete carries none.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 #[oai(rename = "Change")]
 pub struct ChangeView {
     /// Its place in your feed: changes are numbered in the order they happened. The last one
@@ -49,6 +51,7 @@ pub struct ChangeView {
     id: i64,
     // No doc line here: a described `$ref` becomes an `allOf` wrapper generated clients drop.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     task: Option<TaskView>,
 }
 
@@ -67,7 +70,7 @@ impl From<Change> for ChangeView {
 }
 
 /// A page of your change feed.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 #[oai(rename = "ChangePage")]
 pub struct ChangePageView {
     /// Oldest first. Apply each in order: an upsert puts the task (its `position` places it),
@@ -192,7 +195,9 @@ fn event(item: FeedEvent) -> Event {
                 ChangeKind::Upsert => "upsert",
                 ChangeKind::Delete => "delete",
             };
-            Event::message(view.to_json_string())
+            // A view of plain fields serializes whatever it holds.
+            let data = serde_json::to_string(&view).unwrap_or_default();
+            Event::message(data)
                 .id(view.seq.to_string())
                 .event_type(kind)
         }
@@ -262,11 +267,13 @@ impl ChangesApi {
         )]
         limit: Query<Option<i64>>,
         feed: poem::web::Data<&Feed>,
-    ) -> Result<Json<ChangePageView>, Failure<ChangesErrors>> {
+    ) -> Result<JsonAnswer<ChangePageView>, Failure<ChangesErrors>> {
         let since = position(since.0.as_deref(), "since")?;
         // The validator bounds it to 1..=500.
         let limit = limit.0.map_or(DEFAULT_LIMIT, |n| n as u32);
-        Ok(Json(feed.changes(&session.0, since, limit).await?.into()))
+        Ok(JsonAnswer(
+            feed.changes(&session.0, since, limit).await?.into(),
+        ))
     }
 
     /// Follow your changes live (Server-Sent Events).
@@ -300,5 +307,22 @@ impl ChangesApi {
         };
         let stream = feed.follow(session.0, from).await?;
         Ok(Events(stream.boxed()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ChangeView;
+    use crate::domain::{Change, ChangeSeq};
+    use poem_openapi::types::ToJSON;
+
+    #[test]
+    fn a_delete_written_by_serde_is_what_the_document_describes() {
+        let view = ChangeView::from(Change {
+            seq: ChangeSeq::from_stored(9),
+            id: 4,
+            task: None,
+        });
+        assert_eq!(serde_json::to_string(&view).unwrap(), view.to_json_string());
     }
 }

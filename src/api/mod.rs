@@ -1,6 +1,7 @@
 //! HTTP: poem-openapi operations, the Bearer guard and the mapping of every error to a problem.
 
 mod account;
+mod answer;
 mod auth;
 mod changes;
 mod client;

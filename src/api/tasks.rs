@@ -1,6 +1,7 @@
 //! `/v1/tasks`: create, read, edit, delete, list, sort a page, move one task.
 
 use super::ApiTags;
+use super::answer::{JsonAnswer, instant};
 use super::date::DateText;
 use super::etag;
 use super::idempotency;
@@ -14,13 +15,12 @@ use crate::domain::{
 use crate::service::{Outcome, TaskPage, Tasks};
 use chrono::{DateTime, Utc};
 use poem_openapi::param::{Header, Path, Query};
-use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Whether a task is done: `Completed` or `Incomplete`.
-#[derive(Debug, Clone, Copy, Enum, Deserialize)]
+#[derive(Debug, Clone, Copy, Enum, Deserialize, Serialize)]
 pub enum Status {
     /// Done.
     Completed,
@@ -47,7 +47,7 @@ impl From<TaskStatus> for Status {
 }
 
 /// A task; `status` says whether it is done.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 #[oai(rename = "Task")]
 pub struct TaskView {
     /// Task id; ids are never reused.
@@ -63,8 +63,10 @@ pub struct TaskView {
     task: String,
     status: Status,
     /// When it was made.
+    #[serde(serialize_with = "instant")]
     created_at: DateTime<Utc>,
     /// When it last changed.
+    #[serde(serialize_with = "instant")]
     updated_at: DateTime<Utc>,
 }
 
@@ -85,9 +87,9 @@ impl From<Task> for TaskView {
         Self {
             id: t.id,
             version: t.version,
-            position: t.sort_key.as_str().to_owned(),
+            position: t.sort_key.into_string(),
             date: DateText(t.date.to_iso()),
-            task: t.text.as_str().to_owned(),
+            task: t.text.into_string(),
             status: t.status.into(),
             created_at: t.created_at,
             updated_at: t.updated_at,
@@ -96,7 +98,7 @@ impl From<Task> for TaskView {
 }
 
 /// One page of tasks in the user's order.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 #[oai(rename = "TaskPage")]
 pub struct TaskPageView {
     /// The tasks on this page.
@@ -111,6 +113,7 @@ pub struct TaskPageView {
     total_pages: u64,
     /// Pass as `?cursor=` to read the next page at the same cost at any depth; absent on the last page.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     next_cursor: Option<String>,
 }
 
@@ -253,7 +256,7 @@ enum Created {
     /// the first request with this `Idempotency-Key` created).
     #[oai(status = 201)]
     Created(
-        Json<TaskView>,
+        JsonAnswer<TaskView>,
         #[oai(header = "Location")] String,
         #[oai(header = "ETag")] String,
         #[oai(header = "Idempotent-Replayed")] Option<String>,
@@ -264,14 +267,14 @@ enum Created {
 enum OneTask {
     /// The task; `ETag` is its version.
     #[oai(status = 200)]
-    Ok(Json<TaskView>, #[oai(header = "ETag")] String),
+    Ok(JsonAnswer<TaskView>, #[oai(header = "ETag")] String),
 }
 
 impl From<Task> for OneTask {
     fn from(task: Task) -> Self {
         let view = TaskView::from(task);
         let tag = view.etag();
-        OneTask::Ok(Json(view), tag)
+        OneTask::Ok(JsonAnswer(view), tag)
     }
 }
 
@@ -281,7 +284,7 @@ enum Moved {
     /// answer to an earlier request with this `Idempotency-Key`.
     #[oai(status = 200)]
     Ok(
-        Json<TaskView>,
+        JsonAnswer<TaskView>,
         #[oai(header = "ETag")] String,
         #[oai(header = "Idempotent-Replayed")] Option<String>,
     ),
@@ -293,7 +296,7 @@ enum Sorted {
     /// request with this `Idempotency-Key`.
     #[oai(status = 200)]
     Ok(
-        Json<TaskPageView>,
+        JsonAnswer<TaskPageView>,
         #[oai(header = "Idempotent-Replayed")] Option<String>,
     ),
 }
@@ -302,7 +305,7 @@ enum Sorted {
 enum Fetched {
     /// The task; `ETag` is its version.
     #[oai(status = 200)]
-    Ok(Json<TaskView>, #[oai(header = "ETag")] String),
+    Ok(JsonAnswer<TaskView>, #[oai(header = "ETag")] String),
     /// `If-None-Match` named the current version: the copy the client holds is fresh.
     #[oai(status = 304)]
     NotModified(#[oai(header = "ETag")] String),
@@ -414,14 +417,14 @@ impl TaskApi {
                 let location = location_of(task.id);
                 let view = TaskView::from(task);
                 let tag = view.etag();
-                Ok(Created::Created(Json(view), location, tag, None))
+                Ok(Created::Created(JsonAnswer(view), location, tag, None))
             }
             Outcome::Replayed(answer) => {
                 let view: TaskView = idempotency::body(&answer)?;
                 let tag = view.etag();
                 let location = answer.location.unwrap_or_else(|| location_of(view.id));
                 let replayed = Some(idempotency::REPLAYED.into());
-                Ok(Created::Created(Json(view), location, tag, replayed))
+                Ok(Created::Created(JsonAnswer(view), location, tag, replayed))
             }
         }
     }
@@ -461,7 +464,7 @@ impl TaskApi {
         #[oai(example = "example_date_to")]
         date_to: Query<Option<DateText>>,
         tasks: poem::web::Data<&Tasks>,
-    ) -> Result<Json<TaskPageView>, Failure<ListErrors>> {
+    ) -> Result<JsonAnswer<TaskPageView>, Failure<ListErrors>> {
         let day = |d: &Option<DateText>| d.as_ref().map(|d| d.0.clone());
         let (from, to) = (day(&date_from.0), day(&date_to.0));
         let filter = task_filter(status.0, from.as_deref(), to.as_deref())?;
@@ -490,7 +493,7 @@ impl TaskApi {
                 (cursor.page, Some(cursor.after))
             }
         };
-        Ok(Json(
+        Ok(JsonAnswer(
             tasks.list(&session.0, page, after, filter).await?.into(),
         ))
     }
@@ -520,7 +523,7 @@ impl TaskApi {
         if etag::none_match(if_none_match.0.as_deref(), task.version)? {
             return Ok(Fetched::NotModified(tag));
         }
-        Ok(Fetched::Ok(Json(task.into()), tag))
+        Ok(Fetched::Ok(JsonAnswer(task.into()), tag))
     }
 
     /// Change any non-empty subset of a task's fields.
@@ -633,9 +636,9 @@ impl TaskApi {
             |sorted: &TaskPage| idempotency::stored(200, &TaskPageView::from(sorted.clone()), None),
         )?;
         match tasks.sort(&session.0, page, body.0.task_ids, once).await? {
-            Outcome::Done(sorted) => Ok(Sorted::Ok(Json(sorted.into()), None)),
+            Outcome::Done(sorted) => Ok(Sorted::Ok(JsonAnswer(sorted.into()), None)),
             Outcome::Replayed(answer) => Ok(Sorted::Ok(
-                Json(idempotency::body(&answer)?),
+                JsonAnswer(idempotency::body(&answer)?),
                 Some(idempotency::REPLAYED.into()),
             )),
         }
@@ -696,7 +699,7 @@ impl TaskApi {
             ),
         };
         let tag = view.0.etag();
-        Ok(Moved::Ok(Json(view.0), tag, view.1))
+        Ok(Moved::Ok(JsonAnswer(view.0), tag, view.1))
     }
 }
 
@@ -747,4 +750,46 @@ fn task_filter(
 
 fn page_request(page: Option<i64>, per_page: Option<i64>) -> Result<PageRequest, ApiError> {
     PageRequest::parse(page, per_page).map_err(|(field, e)| ApiError::field(field, e.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{TaskPageView, TaskView};
+    use crate::domain::{PageRequest, SortKey, Task, TaskDate, TaskStatus, TaskText};
+    use crate::service::TaskPage;
+    use chrono::{TimeZone, Utc};
+    use poem_openapi::types::ToJSON;
+
+    fn task(id: i64, created_ms: i64) -> Task {
+        Task {
+            id,
+            date: TaskDate::parse("0999-02-03").unwrap(),
+            text: TaskText::parse("say \"hi\"\n\tand ünïcode ✓").unwrap(),
+            status: TaskStatus::Completed,
+            created_at: Utc.timestamp_millis_opt(created_ms).unwrap(),
+            updated_at: Utc.timestamp_millis_opt(created_ms + 1_000).unwrap(),
+            sort_key: SortKey::parse("a1").unwrap(),
+            version: 3,
+        }
+    }
+
+    #[test]
+    fn answers_written_by_serde_are_what_the_document_describes() {
+        // Whole seconds and milliseconds: the two ways an instant is written.
+        for ms in [1_764_063_970_000, 1_764_063_970_017, 0] {
+            let view = TaskView::from(task(7, ms));
+            assert_eq!(
+                serde_json::to_value(&view).unwrap(),
+                view.to_json().unwrap()
+            );
+            let page = TaskPageView::from(TaskPage {
+                items: vec![task(1, ms), task(2, ms + 5)],
+                page: PageRequest::parse(Some(1), Some(2)).unwrap(),
+                total_items: 3,
+                next: None,
+            });
+            let text = serde_json::to_string(&page).unwrap();
+            assert_eq!(text, page.to_json_string(), "{text}");
+        }
+    }
 }

@@ -14,6 +14,17 @@ const STEP_DIGITS: usize = 4;
 /// Past this length the owner's keys are respaced (see `store::tasks`).
 const REBALANCE_LEN: usize = 64;
 
+/// What a key `SortKey` produces looks like: digits and letters, not ending in `0`.
+fn check_key(raw: &str) -> Result<(), Invalid> {
+    let ok =
+        !raw.is_empty() && !raw.ends_with('0') && raw.bytes().all(|b| b.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err(Invalid(format!("{raw:?} is not a sort key")))
+    }
+}
+
 /// A position in one user's order.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SortKey(String);
@@ -21,19 +32,24 @@ pub struct SortKey(String);
 impl SortKey {
     /// Reads a stored key back, refusing anything `SortKey` could not have produced.
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        let ok = !raw.is_empty()
-            && !raw.ends_with('0')
-            && raw.bytes().all(|b| b.is_ascii_alphanumeric());
-        if ok {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err(Invalid(format!("{raw:?} is not a sort key")))
-        }
+        check_key(raw)?;
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// [`SortKey::parse`] for a key read as an owned string: no copy per row read.
+    pub fn from_stored(raw: String) -> Result<Self, Invalid> {
+        check_key(&raw)?;
+        Ok(Self(raw))
     }
 
     /// The key as stored.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The key, owned.
+    pub fn into_string(self) -> String {
+        self.0
     }
 
     /// Whether the key has grown long enough that the owner's keys should be respaced.

@@ -146,19 +146,20 @@ pub fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
         .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms} out of range")))
 }
 
-/// A task's columns as both engines read them.
-pub(crate) struct TaskColumns {
+/// A task's columns as both engines read them: the short ones borrowed from the row, the two
+/// the task keeps moved into it.
+pub(crate) struct TaskColumns<'r> {
     pub id: i64,
-    pub date: String,
+    pub date: &'r str,
     pub text: String,
-    pub status: String,
+    pub status: &'r str,
     pub created_at: i64,
     pub updated_at: i64,
     pub sort_key: String,
     pub version: i64,
 }
 
-impl TaskColumns {
+impl TaskColumns<'_> {
     /// The task, refusing a value listo could not have written.
     pub fn into_task(self) -> Result<Task, StoreError> {
         let id = self.id;
@@ -167,12 +168,12 @@ impl TaskColumns {
         };
         Ok(Task {
             id,
-            date: TaskDate::parse(&self.date).map_err(|e| corrupt("date", e))?,
-            text: TaskText::parse(&self.text).map_err(|e| corrupt("text", e))?,
-            status: TaskStatus::parse(&self.status).map_err(|e| corrupt("status", e))?,
+            date: TaskDate::parse(self.date).map_err(|e| corrupt("date", e))?,
+            text: TaskText::from_stored(self.text).map_err(|e| corrupt("text", e))?,
+            status: TaskStatus::parse(self.status).map_err(|e| corrupt("status", e))?,
             created_at: from_millis(self.created_at)?,
             updated_at: from_millis(self.updated_at)?,
-            sort_key: parse_key(&self.sort_key)?,
+            sort_key: SortKey::from_stored(self.sort_key).map_err(|e| corrupt("sort_key", e))?,
             version: self.version,
         })
     }

