@@ -2,7 +2,7 @@
 //! followed live as Server-Sent Events.
 
 use super::ApiTags;
-use super::answer::JsonAnswer;
+use super::answer::{JsonAnswer, Members, WriteJson};
 use super::problem::{ApiError, Code, Failure, SESSION, declare};
 use super::security::SignedIn;
 use super::tasks::TaskView;
@@ -17,7 +17,6 @@ use poem_openapi::registry::{
 };
 use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
-use serde::Serialize;
 use std::task::Poll;
 use std::time::Duration;
 
@@ -28,9 +27,8 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
 const DEFAULT_LIMIT: u32 = 100;
 
 /// What happened to a task.
-#[derive(Debug, Clone, Copy, Enum, Serialize)]
+#[derive(Debug, Clone, Copy, Enum)]
 #[oai(rename_all = "lowercase")]
-#[serde(rename_all = "lowercase")]
 pub enum ChangeKind {
     /// Created or changed (edited, moved, sorted): `task` is the task as it is now.
     Upsert,
@@ -40,7 +38,7 @@ pub enum ChangeKind {
 
 /// One entry of your change feed: the latest change of one task. An upsert carries the task
 /// as it is now in `task`; a delete carries none.
-#[derive(Debug, Clone, Object, Serialize)]
+#[derive(Debug, Clone, Object)]
 #[oai(rename = "Change")]
 pub struct ChangeView {
     /// Its place in your feed: changes are numbered in the order they happened. The last one
@@ -51,8 +49,40 @@ pub struct ChangeView {
     id: i64,
     // No doc line here: a described `$ref` becomes an `allOf` wrapper generated clients drop.
     #[oai(skip_serializing_if_is_none)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     task: Option<TaskView>,
+}
+
+impl ChangeKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Upsert => "upsert",
+            ChangeKind::Delete => "delete",
+        }
+    }
+}
+
+impl WriteJson for ChangeView {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut members = Members::open(out);
+        members
+            .int("seq", self.seq)
+            .plain("kind", self.kind.as_str())
+            .int("id", self.id);
+        if let Some(task) = &self.task {
+            members.value("task", task);
+        }
+        members.close();
+    }
+}
+
+impl WriteJson for ChangePageView {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        Members::open(out)
+            .value("changes", &self.changes)
+            .plain("next_since", &self.next_since)
+            .bool("has_more", self.has_more)
+            .close();
+    }
 }
 
 impl From<Change> for ChangeView {
@@ -70,7 +100,7 @@ impl From<Change> for ChangeView {
 }
 
 /// A page of your change feed.
-#[derive(Debug, Clone, Object, Serialize)]
+#[derive(Debug, Clone, Object)]
 #[oai(rename = "ChangePage")]
 pub struct ChangePageView {
     /// Oldest first. Apply each in order: an upsert puts the task (its `position` places it),
@@ -191,15 +221,9 @@ fn event(item: FeedEvent) -> Event {
     match item {
         FeedEvent::Change(change) => {
             let view = ChangeView::from(change);
-            let kind = match view.kind {
-                ChangeKind::Upsert => "upsert",
-                ChangeKind::Delete => "delete",
-            };
-            // A view of plain fields serializes whatever it holds.
-            let data = serde_json::to_string(&view).unwrap_or_default();
-            Event::message(data)
+            Event::message(view.json_text())
                 .id(view.seq.to_string())
-                .event_type(kind)
+                .event_type(view.kind.as_str())
         }
         FeedEvent::SessionEnded(why) => {
             let (code, detail) = match why {
@@ -312,7 +336,7 @@ impl ChangesApi {
 
 #[cfg(test)]
 mod tests {
-    use super::ChangeView;
+    use super::{ChangeView, WriteJson};
     use crate::domain::{Change, ChangeSeq};
     use poem_openapi::types::ToJSON;
 
@@ -323,6 +347,6 @@ mod tests {
             id: 4,
             task: None,
         });
-        assert_eq!(serde_json::to_string(&view).unwrap(), view.to_json_string());
+        assert_eq!(view.json_text(), view.to_json_string());
     }
 }
