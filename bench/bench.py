@@ -449,6 +449,8 @@ def figures(run):
         ("sort: 100k tasks / 1k tasks", ratio("sort_sort100k", "sort_sort1k"), "≤ 1.5"),
         ("move: 100k tasks / 1k tasks", ratio("move_sort100k", "move_sort1k"), "≤ 1.5"),
         ("authenticated session / healthz", ratio("session", "healthz"), "≤ 1.5"),
+        ("list page 1 (100 tasks) requests/s ÷ healthz requests/s",
+         rps("list100") / rps("healthz") if rps("list100") and rps("healthz") else None, "≥ 0.5"),
         ("list p99 during login storm / without", ratio("storm", "calm", "p99"), "≤ 3"),
         ("creates per second, one user (32 connections)", rps("create"), "≥ 8000"),
         (f"creates per second, {CREATORS} users (one connection each)", rps("create_many"), "≥ 8000"),
@@ -813,6 +815,32 @@ def met(value, target):
     return f"{shown} met" if ok else f"{shown} **missed**"
 
 
+def instructions_section():
+    """The callgrind table bench/run.sh measured before the wrk runs (BENCH_INSTRUCTIONS)."""
+    path = os.environ.get("BENCH_INSTRUCTIONS")
+    if not path or not Path(path).is_file() or Path(path).stat().st_size == 0:
+        return []
+    data = json.loads(Path(path).read_text())
+    lines = [
+        "",
+        "## Instructions per request (callgrind)",
+        "",
+        f"`bench/instructions.sh` ({data['tool']}, SQLite, commit {data['commit']}): every thread's instructions, the median",
+        f"of {data['windows']} windows of {data['requests_per_window']} requests over one keep-alive connection after "
+        f"{data['warmup']} warm-up requests. These do not move with the machine's load.",
+        "",
+        "| request | instructions | × healthz | target |",
+        "| --- | ---: | ---: | --- |",
+    ]
+    for key, row in data["results"].items():
+        target = ""
+        if key == "list":
+            ok = row["ratio_to_healthz"] <= 2.5
+            target = "≤ 2.5× " + ("met" if ok else "**missed**")
+        lines.append(f"| {row['label']} | {row['instructions']:,} | {row['ratio_to_healthz']:.2f} | {target} |")
+    return lines
+
+
 def write_report():
     users, tasks = (int(x) for x in SEEDED)
     pgs = PG_SETTINGS
@@ -942,6 +970,7 @@ def write_report():
             "| measure | SQLite | PostgreSQL |",
             "| --- | ---: | ---: |",
         ] + [f"| {name} | {cell('sqlite', fmt)} | {cell('postgres', fmt)} |" for name, fmt in measures]
+    lines += instructions_section()
     lines.append("")
     notes = ROOT / "bench/NOTES.md"
     if notes.exists():

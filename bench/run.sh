@@ -23,4 +23,10 @@ fi
 command -v python3 >/dev/null || { echo "bench: needs python3" >&2; exit 1; }
 
 cargo build --release --locked --bin listo --example seed
+# Instructions per request under callgrind first (figures that do not move with noise); the
+# report puts them beside the wrk figures. BENCH_ONLY runs skip them.
+if [ -z "${BENCH_ONLY:-}" ]; then
+  export BENCH_INSTRUCTIONS="${BENCH_INSTRUCTIONS:-$(mktemp /tmp/listo-instructions.XXXXXX.json)}"
+  LISTO_BIN="${CARGO_TARGET_DIR:-target}/release/listo" bash bench/instructions.sh --json "$BENCH_INSTRUCTIONS"
+fi
 exec python3 bench/bench.py "$@"

@@ -211,17 +211,26 @@ pub fn format_instant<'b>(
     at: &chrono::DateTime<chrono::Utc>,
     buf: &'b mut [u8; 29],
 ) -> std::borrow::Cow<'b, str> {
-    use chrono::{Datelike, Timelike};
-    let (date, time) = (at.date_naive(), at.time());
-    let year = date.year();
+    use chrono::Timelike;
+    let ms = at.timestamp_millis();
     // Years past 9999, fractions finer than a millisecond and leap seconds are not values
     // listo makes; chrono knows how to write them.
-    if !(0..=9999).contains(&year)
-        || time.nanosecond() % 1_000_000 != 0
-        || time.nanosecond() >= 1_000_000_000
+    let nanos = at.time().nanosecond();
+    if !(0..=253_402_300_799_999).contains(&ms)
+        || !nanos.is_multiple_of(1_000_000)
+        || nanos >= 1_000_000_000
     {
         return at.to_rfc3339().into();
     }
+    let (days, in_day) = (ms / 86_400_000, ms % 86_400_000);
+    let (year, month, day) = civil_from_days(days);
+    let secs = (in_day / 1000) as u32;
+    let (hour, minute, second, millis) = (
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        (in_day % 1000) as u32,
+    );
     let mut put = |at: usize, value: u32, digits: usize| {
         let mut v = value;
         for i in (0..digits).rev() {
@@ -229,13 +238,12 @@ pub fn format_instant<'b>(
             v /= 10;
         }
     };
-    put(0, year as u32, 4);
-    put(5, date.month(), 2);
-    put(8, date.day(), 2);
-    put(11, time.hour(), 2);
-    put(14, time.minute(), 2);
-    put(17, time.second(), 2);
-    let millis = time.nanosecond() / 1_000_000;
+    put(0, year, 4);
+    put(5, month, 2);
+    put(8, day, 2);
+    put(11, hour, 2);
+    put(14, minute, 2);
+    put(17, second, 2);
     let len = if millis == 0 {
         19
     } else {
@@ -255,6 +263,21 @@ pub fn format_instant<'b>(
         .into()
 }
 
+/// The calendar date `days` after 1970-01-01 (days ≥ 0), by Howard Hinnant's `civil_from_days`:
+/// a few dozen instructions where chrono's date arithmetic took several hundred.
+fn civil_from_days(days: i64) -> (u32, u32, u32) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = (yoe + era * 400 + i64::from(month <= 2)) as u32;
+    (year, month, day)
+}
+
 #[cfg(test)]
 mod tests {
     use super::format_instant;
@@ -271,6 +294,12 @@ mod tests {
             let mut buf = [0u8; 29];
             assert_eq!(format_instant(&at, &mut buf), at.to_rfc3339(), "{ms}");
         }
+        let leap = chrono::NaiveDate::from_ymd_opt(2016, 12, 31)
+            .and_then(|d| d.and_hms_milli_opt(23, 59, 59, 1_500))
+            .unwrap()
+            .and_utc();
+        let mut buf = [0u8; 29];
+        assert_eq!(format_instant(&leap, &mut buf), leap.to_rfc3339());
         for nanos in [1, 999_999_999, 1_500_000_000] {
             let at = Utc.timestamp_nanos(1_764_063_970_000_000_000 + nanos);
             let mut buf = [0u8; 29];

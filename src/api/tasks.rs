@@ -117,6 +117,83 @@ impl WriteJson for TaskPageView {
     }
 }
 
+/// A page as `list` answers it: written straight from the service's tasks, with the schema of
+/// [`TaskPageView`] (building the views first, then dropping them, cost 18k of the list
+/// request's 275k instructions).
+pub struct PageAnswer(TaskPage);
+
+impl poem_openapi::types::Type for PageAnswer {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> std::borrow::Cow<'static, str> {
+        TaskPageView::name()
+    }
+
+    fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
+        TaskPageView::schema_ref()
+    }
+
+    fn register(registry: &mut poem_openapi::registry::Registry) {
+        TaskPageView::register(registry);
+    }
+
+    fn as_raw_value(&self) -> Option<&Self> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl WriteJson for PageAnswer {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let page = &self.0;
+        let mut members = Members::open(out);
+        members
+            .value("items", &TaskList(&page.items))
+            .int("page", i64::from(page.page.page()))
+            .int("per_page", i64::from(page.page.per_page()))
+            .int("total_items", page.total_items as i64)
+            .int(
+                "total_pages",
+                page.page.total_pages(page.total_items) as i64,
+            );
+        if let Some(cursor) = &page.next {
+            members.plain("next_cursor", &cursor.encode());
+        }
+        members.close();
+    }
+}
+
+/// Tasks written as [`TaskView`]s are.
+struct TaskList<'t>(&'t [Task]);
+
+impl WriteJson for TaskList<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'[');
+        for (i, t) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let mut date = [0u8; 10];
+            Members::open(out)
+                .int("id", t.id)
+                .int("version", t.version)
+                .plain("position", t.sort_key.as_str())
+                .plain("date", t.date.write_iso(&mut date))
+                .str("task", t.text.as_str())
+                .plain("status", t.status.as_str())
+                .instant("created_at", &t.created_at)
+                .instant("updated_at", &t.updated_at)
+                .close();
+        }
+        out.push(b']');
+    }
+}
+
 impl From<Task> for TaskView {
     fn from(t: Task) -> Self {
         Self {
@@ -498,7 +575,7 @@ impl TaskApi {
         #[oai(example = "example_date_to")]
         date_to: Query<Option<DateText>>,
         tasks: poem::web::Data<&Tasks>,
-    ) -> Result<JsonAnswer<TaskPageView>, Failure<ListErrors>> {
+    ) -> Result<JsonAnswer<PageAnswer>, Failure<ListErrors>> {
         let day = |d: &Option<DateText>| d.as_ref().map(|d| d.0.clone());
         let (from, to) = (day(&date_from.0), day(&date_to.0));
         let filter = task_filter(status.0, from.as_deref(), to.as_deref())?;
@@ -527,13 +604,10 @@ impl TaskApi {
                 (cursor.page, Some(cursor.after))
             }
         };
-        Ok(JsonAnswer(
-            // Boxed: poem moves each layer's future whole (measured in memcpy), and the store's
-            // read is the largest state this handler's future would otherwise carry.
-            Box::pin(tasks.list(&session.0, page, after, filter))
-                .await?
-                .into(),
-        ))
+        // Boxed: poem moves each layer's future whole (measured in memcpy), and the store's read
+        // is the largest state this handler's future would otherwise carry.
+        let listed = Box::pin(tasks.list(&session.0, page, after, filter)).await?;
+        Ok(JsonAnswer(PageAnswer(listed)))
     }
 
     /// Read one task.
@@ -792,7 +866,7 @@ fn page_request(page: Option<i64>, per_page: Option<i64>) -> Result<PageRequest,
 
 #[cfg(test)]
 mod tests {
-    use super::{TaskPageView, TaskView, WriteJson};
+    use super::{PageAnswer, TaskPageView, TaskView, WriteJson};
     use crate::domain::{PageCursor, PageRequest, SortKey, Task, TaskDate, TaskStatus, TaskText};
     use crate::service::TaskPage;
     use chrono::{TimeZone, Utc};
@@ -817,7 +891,7 @@ mod tests {
         for ms in [1_764_063_970_000, 1_764_063_970_017, 0] {
             let view = TaskView::from(task(7, ms));
             assert_eq!(view.json_text(), view.to_json_string());
-            let page = TaskPageView::from(TaskPage {
+            let listed = TaskPage {
                 items: vec![task(1, ms), task(2, ms + 5)],
                 page: PageRequest::parse(Some(1), Some(2)).unwrap(),
                 total_items: 3,
@@ -826,9 +900,11 @@ mod tests {
                     after: SortKey::parse("b").unwrap(),
                     filter: String::new(),
                 }),
-            });
+            };
+            let page = TaskPageView::from(listed.clone());
             let text = page.json_text();
             assert_eq!(text, page.to_json_string(), "{text}");
+            assert_eq!(PageAnswer(listed).json_text(), text);
         }
     }
 }

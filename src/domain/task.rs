@@ -116,18 +116,25 @@ impl TaskDate {
 
     /// The date in its wire form.
     pub fn to_iso(self) -> String {
-        let mut text = String::with_capacity(10);
+        let mut buf = [0u8; 10];
+        self.write_iso(&mut buf).to_owned()
+    }
+
+    /// The date in its wire form, written into `buf` (no allocation, for answers).
+    pub fn write_iso(self, buf: &mut [u8; 10]) -> &str {
         // Years are 1..=9999 (`parse` takes four digits).
         let (y, m, d) = (self.0.year() as u32, self.0.month(), self.0.day());
-        for (value, digits) in [(y, 4), (m, 2), (d, 2)] {
-            if !text.is_empty() {
-                text.push('-');
-            }
+        for (at, value, digits) in [(0, y, 4), (5, m, 2), (8, d, 2)] {
+            let mut v = value;
             for i in (0..digits).rev() {
-                text.push(char::from(b'0' + (value / 10u32.pow(i) % 10) as u8));
+                buf[at + i] = b'0' + (v % 10) as u8;
+                v /= 10;
             }
         }
-        text
+        buf[4] = b'-';
+        buf[7] = b'-';
+        // Only ASCII digits and dashes were written.
+        std::str::from_utf8(buf).unwrap_or_default()
     }
 }
 
