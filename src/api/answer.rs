@@ -29,15 +29,24 @@ pub trait WriteJson {
 
 impl<T: WriteJson> WriteJson for Vec<T> {
     fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'[');
-        for (i, item) in self.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            item.write_json(out);
-        }
-        out.push(b']');
+        write_array(out, self, |out, item| item.write_json(out));
     }
+}
+
+/// A JSON array of `items`, each written by `write`.
+pub fn write_array<I>(
+    out: &mut Vec<u8>,
+    items: impl IntoIterator<Item = I>,
+    mut write: impl FnMut(&mut Vec<u8>, I),
+) {
+    out.push(b'[');
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write(out, item);
+    }
+    out.push(b']');
 }
 
 /// Writes one JSON object's members in order.
@@ -156,8 +165,11 @@ fn write_str(out: &mut Vec<u8>, value: &str) {
 /// A 200 JSON answer (or the payload of another status in a response enum).
 pub struct JsonAnswer<T>(pub T);
 
+/// What every JSON answer says it is (as poem-openapi's `Json` does).
+const JSON: &str = "application/json; charset=utf-8";
+
 impl<T: Type> Payload for JsonAnswer<T> {
-    const CONTENT_TYPE: &'static str = "application/json; charset=utf-8";
+    const CONTENT_TYPE: &'static str = JSON;
 
     fn schema_ref() -> MetaSchemaRef {
         T::schema_ref()
@@ -173,14 +185,8 @@ impl<T: WriteJson + Send> IntoResponse for JsonAnswer<T> {
         // A page of 20 tasks is about 4 KiB: one allocation, no regrowing.
         let mut body = Vec::with_capacity(4096);
         self.0.write_json(&mut body);
-        Response::builder()
-            .content_type(Self::CONTENT_TYPE_VALUE)
-            .body(body)
+        Response::builder().content_type(JSON).body(body)
     }
-}
-
-impl<T> JsonAnswer<T> {
-    const CONTENT_TYPE_VALUE: &'static str = "application/json; charset=utf-8";
 }
 
 impl<T: Type + WriteJson + Send> ApiResponse for JsonAnswer<T> {
@@ -191,7 +197,7 @@ impl<T: Type + WriteJson + Send> ApiResponse for JsonAnswer<T> {
                 status: Some(200),
                 status_range: None,
                 content: vec![MetaMediaType {
-                    content_type: Self::CONTENT_TYPE_VALUE,
+                    content_type: JSON,
                     schema: T::schema_ref(),
                 }],
                 headers: vec![],

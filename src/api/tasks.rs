@@ -1,7 +1,7 @@
 //! `/v1/tasks`: create, read, edit, delete, list, sort a page, move one task.
 
 use super::ApiTags;
-use super::answer::{JsonAnswer, Members, WriteJson};
+use super::answer::{JsonAnswer, Members, WriteJson, write_array};
 use super::date::DateText;
 use super::etag;
 use super::idempotency;
@@ -86,18 +86,48 @@ impl Status {
     }
 }
 
-impl WriteJson for TaskView {
+/// One task's members as `TaskView` declares them, from borrowed fields: the view and the list
+/// answer (written straight from the service's tasks) both write through here, so they cannot
+/// drift apart.
+struct TaskJson<'t> {
+    id: i64,
+    version: i64,
+    position: &'t str,
+    date: &'t str,
+    task: &'t str,
+    status: &'static str,
+    created_at: &'t DateTime<Utc>,
+    updated_at: &'t DateTime<Utc>,
+}
+
+impl WriteJson for TaskJson<'_> {
     fn write_json(&self, out: &mut Vec<u8>) {
         Members::open(out)
             .int("id", self.id)
             .int("version", self.version)
-            .plain("position", &self.position)
-            .plain("date", &self.date.0)
-            .str("task", &self.task)
-            .plain("status", self.status.as_str())
-            .instant("created_at", &self.created_at)
-            .instant("updated_at", &self.updated_at)
+            .plain("position", self.position)
+            .plain("date", self.date)
+            .str("task", self.task)
+            .plain("status", self.status)
+            .instant("created_at", self.created_at)
+            .instant("updated_at", self.updated_at)
             .close();
+    }
+}
+
+impl WriteJson for TaskView {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        TaskJson {
+            id: self.id,
+            version: self.version,
+            position: &self.position,
+            date: &self.date.0,
+            task: &self.task,
+            status: self.status.as_str(),
+            created_at: &self.created_at,
+            updated_at: &self.updated_at,
+        }
+        .write_json(out);
     }
 }
 
@@ -173,24 +203,20 @@ struct TaskList<'t>(&'t [Task]);
 
 impl WriteJson for TaskList<'_> {
     fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'[');
-        for (i, t) in self.0.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
+        write_array(out, self.0, |out, t| {
             let mut date = [0u8; 10];
-            Members::open(out)
-                .int("id", t.id)
-                .int("version", t.version)
-                .plain("position", t.sort_key.as_str())
-                .plain("date", t.date.write_iso(&mut date))
-                .str("task", t.text.as_str())
-                .plain("status", t.status.as_str())
-                .instant("created_at", &t.created_at)
-                .instant("updated_at", &t.updated_at)
-                .close();
-        }
-        out.push(b']');
+            TaskJson {
+                id: t.id,
+                version: t.version,
+                position: t.sort_key.as_str(),
+                date: t.date.write_iso(&mut date),
+                task: t.text.as_str(),
+                status: t.status.as_str(),
+                created_at: &t.created_at,
+                updated_at: &t.updated_at,
+            }
+            .write_json(out);
+        });
     }
 }
 

@@ -94,7 +94,8 @@ impl Signals {
     }
 
     /// Users with at least one subscriber in this process.
-    pub fn followed_users(&self) -> usize {
+    #[cfg(test)]
+    fn followed_users(&self) -> usize {
         self.users().len()
     }
 

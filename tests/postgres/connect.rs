@@ -1,4 +1,5 @@
-//! Reaching the server: what start-up says when it cannot, never showing a password.
+//! Reaching the server: what start-up says when it cannot, never showing a password; and the
+//! one-statement read that runs without a transaction.
 
 use crate::database::fresh_postgres_database;
 use crate::helpers::*;
@@ -37,5 +38,30 @@ async fn an_unreachable_server_stops_start_up_naming_the_setting_but_not_the_pas
     assert!(
         !captured_logs().contains("hunter2-secret"),
         "the password was logged"
+    );
+}
+
+/// A one-statement read runs outside any transaction, so a second statement in it would see
+/// another snapshot: the store refuses it rather than answer from two.
+#[tokio::test]
+async fn a_single_statement_read_refuses_a_second_statement() {
+    let location = Location::parse(&fresh_postgres_database()).unwrap();
+    let store = listo::store::Store::open(&location, 2).await.unwrap();
+    let one = store
+        .read_single(|tx| Box::pin(async move { tx.user_by_id(1).await }))
+        .await;
+    assert!(matches!(one, Ok(None)), "{one:?}");
+    let two = store
+        .read_single(|tx| {
+            Box::pin(async move {
+                tx.user_by_id(1).await?;
+                tx.user_by_id(2).await
+            })
+        })
+        .await;
+    let refused = two.expect_err("a second statement ran");
+    assert!(
+        refused.to_string().contains("second statement"),
+        "{refused}"
     );
 }
