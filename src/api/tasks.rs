@@ -10,7 +10,7 @@ use super::problem::{ApiError, BODY, Code, Failure, SESSION, both, declare};
 use super::security::SignedIn;
 use crate::domain::{
     PageCursor, PageRequest, Placement, Task, TaskChanges, TaskDate, TaskFilter, TaskStatus,
-    TaskText,
+    TaskText, Timestamp,
 };
 use crate::service::{Outcome, TaskPage, Tasks};
 use chrono::{DateTime, Utc};
@@ -96,8 +96,24 @@ struct TaskJson<'t> {
     date: &'t str,
     task: &'t str,
     status: &'static str,
-    created_at: &'t DateTime<Utc>,
-    updated_at: &'t DateTime<Utc>,
+    created_at: Instant<'t>,
+    updated_at: Instant<'t>,
+}
+
+/// An instant as a task holds it (the service's tasks) or as a view does.
+#[derive(Clone, Copy)]
+enum Instant<'t> {
+    Stored(Timestamp),
+    Chrono(&'t DateTime<Utc>),
+}
+
+impl Members<'_> {
+    fn at(&mut self, key: &'static str, at: Instant<'_>) -> &mut Self {
+        match at {
+            Instant::Stored(t) => self.instant(key, t),
+            Instant::Chrono(t) => self.datetime(key, t),
+        }
+    }
 }
 
 impl WriteJson for TaskJson<'_> {
@@ -109,8 +125,8 @@ impl WriteJson for TaskJson<'_> {
             .plain("date", self.date)
             .str("task", self.task)
             .plain("status", self.status)
-            .instant("created_at", self.created_at)
-            .instant("updated_at", self.updated_at)
+            .at("created_at", self.created_at)
+            .at("updated_at", self.updated_at)
             .close();
     }
 }
@@ -124,8 +140,8 @@ impl WriteJson for TaskView {
             date: &self.date.0,
             task: &self.task,
             status: self.status.as_str(),
-            created_at: &self.created_at,
-            updated_at: &self.updated_at,
+            created_at: Instant::Chrono(&self.created_at),
+            updated_at: Instant::Chrono(&self.updated_at),
         }
         .write_json(out);
     }
@@ -212,8 +228,8 @@ impl WriteJson for TaskList<'_> {
                 date: t.date.write_iso(&mut date),
                 task: t.text.as_str(),
                 status: t.status.as_str(),
-                created_at: &t.created_at,
-                updated_at: &t.updated_at,
+                created_at: Instant::Stored(t.created_at),
+                updated_at: Instant::Stored(t.updated_at),
             }
             .write_json(out);
         });
@@ -229,8 +245,8 @@ impl From<Task> for TaskView {
             date: DateText(t.date.to_iso()),
             task: t.text.into_string(),
             status: t.status.into(),
-            created_at: t.created_at,
-            updated_at: t.updated_at,
+            created_at: t.created_at.to_datetime(),
+            updated_at: t.updated_at.to_datetime(),
         }
     }
 }
@@ -893,9 +909,10 @@ fn page_request(page: Option<i64>, per_page: Option<i64>) -> Result<PageRequest,
 #[cfg(test)]
 mod tests {
     use super::{PageAnswer, TaskPageView, TaskView, WriteJson};
-    use crate::domain::{PageCursor, PageRequest, SortKey, Task, TaskDate, TaskStatus, TaskText};
+    use crate::domain::{
+        PageCursor, PageRequest, SortKey, Task, TaskDate, TaskStatus, TaskText, Timestamp,
+    };
     use crate::service::TaskPage;
-    use chrono::{TimeZone, Utc};
     use poem_openapi::types::ToJSON;
 
     fn task(id: i64, created_ms: i64) -> Task {
@@ -904,8 +921,8 @@ mod tests {
             date: TaskDate::parse("0999-02-03").unwrap(),
             text: TaskText::parse("say \"hi\"\n\tand ünïcode ✓").unwrap(),
             status: TaskStatus::Completed,
-            created_at: Utc.timestamp_millis_opt(created_ms).unwrap(),
-            updated_at: Utc.timestamp_millis_opt(created_ms + 1_000).unwrap(),
+            created_at: Timestamp::from_millis(created_ms).unwrap(),
+            updated_at: Timestamp::from_millis(created_ms + 1_000).unwrap(),
             sort_key: SortKey::parse("a1").unwrap(),
             version: 3,
         }

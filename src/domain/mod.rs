@@ -4,6 +4,7 @@ mod change;
 mod code;
 mod cursor;
 mod device;
+mod digits;
 mod email;
 mod filter;
 mod idempotency_key;
@@ -12,6 +13,7 @@ mod password;
 mod placement;
 mod sort_key;
 mod task;
+mod timestamp;
 mod token;
 
 pub use change::{Change, ChangeSeq};
@@ -26,6 +28,7 @@ pub use password::Password;
 pub use placement::Placement;
 pub use sort_key::SortKey;
 pub use task::{Task, TaskChanges, TaskDate, TaskStatus, TaskText};
+pub use timestamp::Timestamp;
 pub use token::{ChallengeId, SessionId, SessionToken};
 
 /// Why a value was refused, in words a client can act on (the caller names the field).

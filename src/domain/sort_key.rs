@@ -36,12 +36,6 @@ impl SortKey {
         Ok(Self(raw.to_owned()))
     }
 
-    /// [`SortKey::parse`] for a key read as an owned string: no copy per row read.
-    pub fn from_stored(raw: String) -> Result<Self, Invalid> {
-        check_key(&raw)?;
-        Ok(Self(raw))
-    }
-
     /// The key as stored.
     pub fn as_str(&self) -> &str {
         &self.0

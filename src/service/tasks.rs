@@ -305,20 +305,34 @@ async fn read_page(
     after: Option<&SortKey>,
     filter: &TaskFilter,
 ) -> Result<TaskPage, ServiceError> {
-    // One row more than the page shows says whether a next page exists.
-    let limit = page.per_page() + 1;
-    // A page by number starts after the key of the task just before it: finding that key walks
-    // the order index only, then the page itself is a range read, as with a cursor.
-    let mut items = match (after, page.offset()) {
-        (Some(key), _) => tx.tasks_after(user, Some(key), limit, filter).await?,
-        (None, 0) => tx.tasks_after(user, None, limit, filter).await?,
-        (None, offset) => match tx.key_at(user, offset - 1, filter).await? {
-            Some(key) => tx.tasks_after(user, Some(&key), limit, filter).await?,
-            None => Vec::new(),
-        },
+    let per_page = page.per_page();
+    // Read first: in the same snapshot as the rows, the total says whether a page by number has
+    // a next one, so only a cursor's page needs one row more than it shows.
+    let total_items = tx.count_tasks(user, filter).await?;
+    let (mut items, more) = match (after, page.offset()) {
+        (Some(key), _) => {
+            let items = tx
+                .tasks_after(user, Some(key), per_page + 1, filter)
+                .await?;
+            let more = items.len() > per_page as usize;
+            (items, more)
+        }
+        (None, offset) => {
+            let more = offset as u64 + u64::from(per_page) < total_items;
+            // A page by number starts after the key of the task just before it: finding that key
+            // walks the order index only, then the page itself is a range read, as with a cursor.
+            let items = if offset == 0 {
+                tx.tasks_after(user, None, per_page, filter).await?
+            } else {
+                match tx.key_at(user, offset - 1, filter).await? {
+                    Some(key) => tx.tasks_after(user, Some(&key), per_page, filter).await?,
+                    None => Vec::new(),
+                }
+            };
+            (items, more)
+        }
     };
-    let more = items.len() > page.per_page() as usize;
-    items.truncate(page.per_page() as usize);
+    items.truncate(per_page as usize);
     let next = match (more, items.last(), page.next()) {
         (true, Some(last), Some(next)) => Some(PageCursor {
             page: next,
@@ -330,7 +344,7 @@ async fn read_page(
     Ok(TaskPage {
         items,
         page,
-        total_items: tx.count_tasks(user, filter).await?,
+        total_items,
         next,
     })
 }

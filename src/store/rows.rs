@@ -2,7 +2,7 @@
 
 use super::StoreError;
 pub(crate) use crate::domain::Device;
-use crate::domain::{SortKey, Task, TaskDate, TaskStatus, TaskText};
+use crate::domain::{SortKey, Task, TaskDate, TaskStatus, TaskText, Timestamp};
 use chrono::{DateTime, Utc};
 
 /// A stored account.
@@ -146,16 +146,16 @@ pub fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
         .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms} out of range")))
 }
 
-/// A task's columns as both engines read them: the short ones borrowed from the row, the two
-/// the task keeps moved into it.
+/// A task's columns as both engines read them, borrowed from the row: the task copies the two
+/// strings it keeps once, after checking them.
 pub(crate) struct TaskColumns<'r> {
     pub id: i64,
     pub date: &'r str,
-    pub text: String,
+    pub text: &'r str,
     pub status: &'r str,
     pub created_at: i64,
     pub updated_at: i64,
-    pub sort_key: String,
+    pub sort_key: &'r str,
     pub version: i64,
 }
 
@@ -171,9 +171,11 @@ impl TaskColumns<'_> {
             date: TaskDate::parse(self.date).map_err(|e| corrupt("date", e))?,
             text: TaskText::from_stored(self.text).map_err(|e| corrupt("text", e))?,
             status: TaskStatus::parse(self.status).map_err(|e| corrupt("status", e))?,
-            created_at: from_millis(self.created_at)?,
-            updated_at: from_millis(self.updated_at)?,
-            sort_key: SortKey::from_stored(self.sort_key).map_err(|e| corrupt("sort_key", e))?,
+            created_at: Timestamp::from_millis(self.created_at)
+                .map_err(|e| corrupt("created_at", e))?,
+            updated_at: Timestamp::from_millis(self.updated_at)
+                .map_err(|e| corrupt("updated_at", e))?,
+            sort_key: SortKey::parse(self.sort_key).map_err(|e| corrupt("sort_key", e))?,
             version: self.version,
         })
     }

@@ -754,6 +754,37 @@ async fn pages_split_the_list_in_order_and_a_page_past_the_end_is_empty() {
 }
 
 #[tokio::test]
+async fn a_page_by_number_offers_next_cursor_exactly_when_tasks_follow_it() {
+    let app = spawn_app().await;
+    let user = app.signed_in_user().await;
+    let token = user.token.as_str();
+    let ids = app.create_tasks(token, 20).await;
+    for (page, per_page, follows) in [(1, 10, true), (2, 10, false), (1, 20, false), (1, 19, true)]
+    {
+        let envelope = app.list(token, page, per_page).await;
+        assert_eq!(
+            envelope.get("next_cursor").is_some(),
+            follows,
+            "page {page} of {per_page}: {envelope}"
+        );
+    }
+    let past_the_end = app.list(token, 3, 10).await;
+    assert_eq!(ids_of(&past_the_end), Vec::<i64>::new());
+    assert_eq!(past_the_end["total_items"], 20);
+    assert!(past_the_end.get("next_cursor").is_none());
+
+    // The page that follows a cursor knows it the same way: one task after page 2 of 19 is there.
+    let cursor = app.list(token, 1, 19).await["next_cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let resp = app.get(&format!("/v1/tasks?cursor={cursor}"), token).await;
+    let last = body(resp).await;
+    assert_eq!(ids_of(&last), ids[19..].to_vec());
+    assert!(last.get("next_cursor").is_none(), "{last}");
+}
+
+#[tokio::test]
 async fn next_cursor_walks_the_same_pages_as_page_numbers() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;

@@ -19,11 +19,11 @@ pub(super) fn into_task(row: &Row) -> Result<Task, StoreError> {
     TaskColumns {
         id: row.try_get(0)?,
         date: row.try_get::<_, &str>(1)?,
-        text: row.try_get(2)?,
+        text: row.try_get::<_, &str>(2)?,
         status: row.try_get::<_, &str>(3)?,
         created_at: row.try_get(4)?,
         updated_at: row.try_get(5)?,
-        sort_key: row.try_get(6)?,
+        sort_key: row.try_get::<_, &str>(6)?,
         version: row.try_get(7)?,
     }
     .into_task()
