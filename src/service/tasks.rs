@@ -6,7 +6,7 @@ use crate::domain::{
     MAX_PER_PAGE, PageCursor, PageRequest, Placement, SortKey, Task, TaskChanges, TaskDate,
     TaskFilter, TaskStatus, TaskText,
 };
-use crate::store::{NewTask, Side, Signal, Store, Tx};
+use crate::store::{NewTask, Side, Signal, Store, Tx, Work};
 use std::collections::HashSet;
 
 /// One page of the owner's list, counted in the same transaction as it was read.
@@ -159,12 +159,16 @@ impl Tasks {
         after: Option<SortKey>,
         filter: TaskFilter,
     ) -> Result<TaskPage, ServiceError> {
-        let user = session.user_id;
-        self.store
-            .read(move |tx| {
-                Box::pin(async move { read_page(tx, user, page, after.as_ref(), &filter).await })
-            })
-            .await
+        // A first page, or the page after a cursor, is one statement: no transaction needed (on
+        // PostgreSQL one round trip instead of four). A later page by number first looks up
+        // where it starts, and both statements must see one snapshot.
+        let single = after.is_some() || page.offset() == 0;
+        let work = page_work(session.user_id, page, after, filter);
+        if single {
+            self.store.read_single(work).await
+        } else {
+            self.store.read(work).await
+        }
     }
 
     /// Puts the tasks of one page in the posted sequence; no task off that page changes key.
@@ -298,6 +302,16 @@ async fn anchor_key(
     })
 }
 
+/// [`read_page`] as work for the store.
+fn page_work(
+    user: i64,
+    page: PageRequest,
+    after: Option<SortKey>,
+    filter: TaskFilter,
+) -> impl for<'t> FnOnce(&'t mut dyn Tx) -> Work<'t, TaskPage, ServiceError> + Send + 'static {
+    move |tx| Box::pin(async move { read_page(tx, user, page, after.as_ref(), &filter).await })
+}
+
 async fn read_page(
     tx: &mut dyn Tx,
     user: i64,
@@ -306,31 +320,24 @@ async fn read_page(
     filter: &TaskFilter,
 ) -> Result<TaskPage, ServiceError> {
     let per_page = page.per_page();
-    // Read first: in the same snapshot as the rows, the total says whether a page by number has
-    // a next one, so only a cursor's page needs one row more than it shows.
-    let total_items = tx.count_tasks(user, filter).await?;
-    let (mut items, more) = match (after, page.offset()) {
-        (Some(key), _) => {
-            let items = tx
-                .tasks_after(user, Some(key), per_page + 1, filter)
-                .await?;
-            let more = items.len() > per_page as usize;
-            (items, more)
-        }
-        (None, offset) => {
-            let more = offset as u64 + u64::from(per_page) < total_items;
-            // A page by number starts after the key of the task just before it: finding that key
-            // walks the order index only, then the page itself is a range read, as with a cursor.
-            let items = if offset == 0 {
-                tx.tasks_after(user, None, per_page, filter).await?
-            } else {
-                match tx.key_at(user, offset - 1, filter).await? {
-                    Some(key) => tx.tasks_after(user, Some(&key), per_page, filter).await?,
-                    None => Vec::new(),
-                }
-            };
-            (items, more)
-        }
+    // A page by number learns from the total whether another follows it; after a cursor, one
+    // row more than the page shows says so.
+    let by_number = after.is_none();
+    let limit = if by_number { per_page } else { per_page + 1 };
+    let (total_items, mut items) = match (after, page.offset()) {
+        (Some(key), _) => tx.tasks_after(user, Some(key), limit, filter).await?,
+        (None, 0) => tx.tasks_after(user, None, limit, filter).await?,
+        // A page by number starts after the key of the task just before it: finding that key
+        // walks the order index only, then the page itself is a range read, as with a cursor.
+        (None, offset) => match tx.key_at(user, offset - 1, filter).await? {
+            Some(key) => tx.tasks_after(user, Some(&key), limit, filter).await?,
+            None => (tx.count_tasks(user, filter).await?, Vec::new()),
+        },
+    };
+    let more = if by_number {
+        page.offset() as u64 + u64::from(per_page) < total_items
+    } else {
+        items.len() > per_page as usize
     };
     items.truncate(per_page as usize);
     let next = match (more, items.last(), page.next()) {

@@ -40,9 +40,14 @@ pub(crate) fn conditions(
 }
 
 /// The query counting the tasks `filter` lets through for the user in placeholder 1, and the
-/// values for its further placeholders. Everything, or one status alone, is read from the
-/// counters kept with the tasks (so no list is counted); dates count an index range.
-pub(crate) fn count_query(filter: &TaskFilter, style: Placeholder) -> (String, Vec<String>) {
+/// values for its further placeholders, numbered from `first` (the same values, in the same
+/// order, as [`conditions`] with that `first`). Everything, or one status alone, is read from
+/// the counters kept with the tasks (so no list is counted); dates count an index range.
+pub(crate) fn count_query(
+    filter: &TaskFilter,
+    first: usize,
+    style: Placeholder,
+) -> (String, Vec<String>) {
     let user = match style {
         Placeholder::Question => "?1",
         Placeholder::Dollar => "$1",
@@ -52,7 +57,7 @@ pub(crate) fn count_query(filter: &TaskFilter, style: Placeholder) -> (String, V
         (Some(TaskStatus::Completed), None) => "completed_count",
         (Some(TaskStatus::Incomplete), None) => "task_count - completed_count",
         _ => {
-            let (matching, values) = conditions(filter, 2, style);
+            let (matching, values) = conditions(filter, first, style);
             let sql = format!("SELECT count(*) FROM tasks WHERE user_id = {user}{matching}");
             return (sql, values);
         }
@@ -84,10 +89,10 @@ mod tests {
             (String::new(), vec![])
         );
         assert_eq!(
-            count_query(&TaskFilter::default(), Placeholder::Question).0,
+            count_query(&TaskFilter::default(), 2, Placeholder::Question).0,
             "SELECT task_count FROM users WHERE id = ?1"
         );
-        let (sql, values) = count_query(&filter, Placeholder::Dollar);
+        let (sql, values) = count_query(&filter, 2, Placeholder::Dollar);
         assert_eq!(
             sql,
             "SELECT count(*) FROM tasks WHERE user_id = $1 AND status = $2 AND date <= $3"

@@ -205,16 +205,17 @@ pub trait TaskRows: Send {
     ) -> Result<Option<Task>, StoreError>;
     /// Deletes the user's task and uncounts it; `false` when there was none.
     async fn delete_task(&mut self, user_id: i64, id: i64) -> Result<bool, StoreError>;
-    /// Up to `limit` tasks that `filter` lets through, in the user's order after `key` (from
-    /// the start when `None`): a range read of an index in that order, the same cost at any
-    /// depth.
+    /// How many of the user's tasks `filter` lets through, and up to `limit` of them in the
+    /// user's order after `key` (from the start when `None`): a range read of an index in that
+    /// order, the same cost at any depth. One statement on PostgreSQL, so a page needs no
+    /// transaction there ([`crate::store::Store::read_single`]).
     async fn tasks_after(
         &mut self,
         user_id: i64,
         key: Option<&SortKey>,
         limit: u32,
         filter: &TaskFilter,
-    ) -> Result<Vec<Task>, StoreError>;
+    ) -> Result<(u64, Vec<Task>), StoreError>;
     /// How many of the user's tasks `filter` lets through: counters for everything and for a
     /// status alone, an index range for dates.
     async fn count_tasks(&mut self, user_id: i64, filter: &TaskFilter) -> Result<u64, StoreError>;

@@ -16,15 +16,20 @@ use tokio_postgres::types::ToSql;
 const COLUMNS: &str = "id, date, text, status, created_at, updated_at, sort_key, version";
 
 pub(super) fn into_task(row: &Row) -> Result<Task, StoreError> {
+    task_at(row, 0)
+}
+
+/// The columns of `COLUMNS` from `first` on, as a task.
+fn task_at(row: &Row, first: usize) -> Result<Task, StoreError> {
     TaskColumns {
-        id: row.try_get(0)?,
-        date: row.try_get::<_, &str>(1)?,
-        text: row.try_get::<_, &str>(2)?,
-        status: row.try_get::<_, &str>(3)?,
-        created_at: row.try_get(4)?,
-        updated_at: row.try_get(5)?,
-        sort_key: row.try_get::<_, &str>(6)?,
-        version: row.try_get(7)?,
+        id: row.try_get(first)?,
+        date: row.try_get::<_, &str>(first + 1)?,
+        text: row.try_get::<_, &str>(first + 2)?,
+        status: row.try_get::<_, &str>(first + 3)?,
+        created_at: row.try_get(first + 4)?,
+        updated_at: row.try_get(first + 5)?,
+        sort_key: row.try_get::<_, &str>(first + 6)?,
+        version: row.try_get(first + 7)?,
     }
     .into_task()
 }
@@ -137,27 +142,44 @@ impl TaskRows for PgTx<'_> {
         key: Option<&SortKey>,
         limit: u32,
         filter: &TaskFilter,
-    ) -> Result<Vec<Task>, StoreError> {
+    ) -> Result<(u64, Vec<Task>), StoreError> {
         // Every key sorts above the empty string.
         let after = key.map_or("", SortKey::as_str);
         let limit = i64::from(limit);
         let (matching, values) = conditions(filter, 4, Placeholder::Dollar);
+        // Counted with the same placeholders as the page's own conditions.
+        let (count, _) = count_query(filter, 4, Placeholder::Dollar);
         let mut bound: Vec<&(dyn ToSql + Sync)> = vec![&user_id, &after, &limit];
         bound.extend(values.iter().map(|v| v as &(dyn ToSql + Sync)));
+        // One statement, one snapshot: the total on every row, and one row with no task when
+        // the page is empty.
         let rows = self
             .all(
                 &format!(
-                    "SELECT {COLUMNS} FROM tasks WHERE user_id = $1 AND sort_key > $2{matching}
-                     ORDER BY sort_key LIMIT $3"
+                    "SELECT c.n, t.* FROM ({count}) c(n) LEFT JOIN LATERAL (
+                         SELECT {COLUMNS} FROM tasks WHERE user_id = $1 AND sort_key > $2{matching}
+                         ORDER BY sort_key LIMIT $3
+                     ) t ON true"
                 ),
                 &bound,
             )
             .await?;
-        rows.iter().map(into_task).collect()
+        let total = match rows.first() {
+            Some(row) => row.try_get::<_, Option<i64>>(0)?,
+            None => None,
+        }
+        .ok_or_else(|| StoreError::Corrupt(format!("no user {user_id} to count tasks of")))?;
+        let mut tasks = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if row.try_get::<_, Option<i64>>(1)?.is_some() {
+                tasks.push(task_at(row, 1)?);
+            }
+        }
+        Ok((total as u64, tasks))
     }
 
     async fn count_tasks(&mut self, user_id: i64, filter: &TaskFilter) -> Result<u64, StoreError> {
-        let (sql, values) = count_query(filter, Placeholder::Dollar);
+        let (sql, values) = count_query(filter, 2, Placeholder::Dollar);
         let mut bound: Vec<&(dyn ToSql + Sync)> = vec![&user_id];
         bound.extend(values.iter().map(|v| v as &(dyn ToSql + Sync)));
         let row = self

@@ -184,7 +184,9 @@ impl TaskRows for SqliteTx<'_> {
         key: Option<&SortKey>,
         limit: u32,
         filter: &TaskFilter,
-    ) -> Result<Vec<Task>, StoreError> {
+    ) -> Result<(u64, Vec<Task>), StoreError> {
+        // Two statements in the reader's one snapshot.
+        let total = self.count_tasks(user_id, filter).await?;
         let (matching, values) = conditions(filter, 4, Placeholder::Question);
         let mut stmt = if matching.is_empty() {
             self.conn().prepare_cached(PAGE)?
@@ -204,11 +206,11 @@ impl TaskRows for SqliteTx<'_> {
         while let Some(row) = rows.next()? {
             tasks.push(task_row(row)??);
         }
-        Ok(tasks)
+        Ok((total, tasks))
     }
 
     async fn count_tasks(&mut self, user_id: i64, filter: &TaskFilter) -> Result<u64, StoreError> {
-        let (sql, values) = count_query(filter, Placeholder::Question);
+        let (sql, values) = count_query(filter, 2, Placeholder::Question);
         let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&user_id];
         bound.extend(values.iter().map(|v| v as &dyn rusqlite::ToSql));
         let n: i64 = self
