@@ -22,11 +22,6 @@ impl Timestamp {
         }
     }
 
-    /// Milliseconds since the Unix epoch.
-    pub fn millis(self) -> i64 {
-        self.0
-    }
-
     /// The same instant as chrono holds it.
     pub fn to_datetime(self) -> DateTime<Utc> {
         // In range by construction.
