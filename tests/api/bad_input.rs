@@ -220,6 +220,47 @@ async fn a_wrong_method_is_a_405_method_not_allowed_problem_saying_which_are_all
 }
 
 #[tokio::test]
+async fn a_stored_task_listo_could_not_have_written_is_a_bare_500_not_an_answer() {
+    let app = spawn_app().await;
+    let user = app.signed_in_user().await;
+    let id = app.create_task(&user.token, "fine").await["id"]
+        .as_i64()
+        .unwrap();
+    // Each value breaks one rule the store checks on every read: an impossible date, a text
+    // that is only whitespace, an instant before 1970.
+    for (column, bad) in [
+        ("date", "'2026-02-30'"),
+        ("text", "'   '"),
+        ("created_at", "-5"),
+    ] {
+        app.db()
+            .execute(&format!(
+                "UPDATE tasks SET {column} = {bad} WHERE id = {id}"
+            ))
+            .await;
+        for path in ["/v1/tasks".to_owned(), format!("/v1/tasks/{id}")] {
+            let resp = app.send(Method::GET, &path, None, Some(&user.token)).await;
+            let problem = assert_problem(resp, 500, "internal").await;
+            assert!(problem.get("errors").is_none(), "{column}: {problem}");
+        }
+        assert!(
+            captured_logs().contains(&format!("task {id} {column}")),
+            "the corrupt {column} was logged for the operator"
+        );
+        app.db()
+            .execute(&format!(
+                "UPDATE tasks SET date = '2026-02-28', text = 'fine', created_at = updated_at \
+                 WHERE id = {id}"
+            ))
+            .await;
+        let resp = app
+            .send(Method::GET, "/v1/tasks", None, Some(&user.token))
+            .await;
+        assert_eq!(resp.status(), 200, "mended, the list reads again");
+    }
+}
+
+#[tokio::test]
 async fn an_internal_failure_is_a_bare_500_that_shows_no_database_text() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
