@@ -950,4 +950,18 @@ mod tests {
             assert_eq!(PageAnswer(listed).json_text(), text);
         }
     }
+
+    #[test]
+    fn a_view_instant_listo_would_not_store_is_written_as_chrono_writes_it() {
+        use chrono::TimeZone;
+        let mut view = TaskView::from(task(7, 1_764_063_970_017));
+        for at in [
+            chrono::Utc.timestamp_nanos(1_764_063_970_000_000_001),
+            chrono::Utc.timestamp_millis_opt(-1).unwrap(),
+            chrono::Utc.with_ymd_and_hms(10_000, 1, 1, 0, 0, 0).unwrap(),
+        ] {
+            view.created_at = at;
+            assert_eq!(view.json_text(), view.to_json_string(), "{at:?}");
+        }
+    }
 }

@@ -91,3 +91,27 @@ async fn a_version_1_database_keeps_every_row_and_id_and_never_reuses_one() {
     let resp = app.get("/v1/auth/session", &user.token).await;
     assert!(body(resp).await["user"]["id"].as_i64().unwrap() > 7);
 }
+
+#[tokio::test]
+async fn a_stored_text_that_is_not_utf8_is_a_bare_500_not_an_answer() {
+    let app = spawn_app().await;
+    let user = app.signed_in_user().await;
+    let id = app.create_task(&user.token, "fine").await["id"]
+        .as_i64()
+        .unwrap();
+    // SQLite keeps whatever bytes it is given as TEXT; listo never writes these.
+    app.db()
+        .execute(&format!(
+            "UPDATE tasks SET text = CAST(x'66ff6e65' AS TEXT) WHERE id = {id}"
+        ))
+        .await;
+    for path in ["/v1/tasks".to_owned(), format!("/v1/tasks/{id}")] {
+        let resp = app.send(Method::GET, &path, None, Some(&user.token)).await;
+        let problem = assert_problem(resp, 500, "internal").await;
+        assert!(problem.get("errors").is_none(), "{problem}");
+    }
+    assert!(
+        captured_logs().contains("invalid utf-8"),
+        "the bad text was logged for the operator"
+    );
+}

@@ -13,18 +13,7 @@ use async_trait::async_trait;
 use rusqlite::types::{FromSqlError, Type, ValueRef};
 use rusqlite::{OptionalExtension, params};
 
-macro_rules! columns {
-    () => {
-        "id, date, text, status, created_at, updated_at, sort_key, version"
-    };
-}
-const COLUMNS: &str = columns!();
-/// The unfiltered page query, spelled out once: building it per request was 1.5k instructions.
-const PAGE: &str = concat!(
-    "SELECT ",
-    columns!(),
-    " FROM tasks WHERE user_id = ?1 AND sort_key > ?2 ORDER BY sort_key LIMIT ?3"
-);
+const COLUMNS: &str = "id, date, text, status, created_at, updated_at, sort_key, version";
 
 /// A row of `COLUMNS` (from `first` on) as a task: the outer error is SQLite's, the inner one a
 /// value listo could not have stored.
@@ -188,14 +177,10 @@ impl TaskRows for SqliteTx<'_> {
         // Two statements in the reader's one snapshot.
         let total = self.count_tasks(user_id, filter).await?;
         let (matching, values) = conditions(filter, 4, Placeholder::Question);
-        let mut stmt = if matching.is_empty() {
-            self.conn().prepare_cached(PAGE)?
-        } else {
-            self.conn().prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM tasks WHERE user_id = ?1 AND sort_key > ?2{matching}
-                 ORDER BY sort_key LIMIT ?3"
-            ))?
-        };
+        let mut stmt = self.conn().prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM tasks WHERE user_id = ?1 AND sort_key > ?2{matching}
+             ORDER BY sort_key LIMIT ?3"
+        ))?;
         // Every key sorts above the empty string.
         let after = key.map_or("", SortKey::as_str);
         let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&user_id, &after, &limit];
