@@ -41,6 +41,7 @@ const MIGRATION_STEPS: &[M<'static>] = &[
     M::up(sql!("0005_filters.sql")),
     M::up(sql!("0006_idempotency.sql")),
     M::up(sql!("0007_changes.sql")),
+    M::up(sql!("0008_change_trigger_of_version.sql")),
 ];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATION_STEPS);
 
