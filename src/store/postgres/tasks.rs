@@ -11,7 +11,7 @@ use crate::store::tx::NewTask;
 use crate::store::{Side, StoreError, TaskRows};
 use async_trait::async_trait;
 use tokio_postgres::Row;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{ToSql, Type};
 
 const COLUMNS: &str = "id, date, text, status, created_at, updated_at, sort_key, version";
 
@@ -267,7 +267,7 @@ impl TaskRows for PgTx<'_> {
         let rows = self
             .all_planned_now(
                 "SELECT id FROM tasks WHERE user_id = $1 AND id = ANY($2)",
-                &[&user_id, &ids],
+                &[(&user_id, Type::INT8), (&ids, Type::INT8_ARRAY)],
             )
             .await?;
         Ok(rows
@@ -282,6 +282,17 @@ impl TaskRows for PgTx<'_> {
         keys: &[(i64, SortKey)],
         touched_ms: Option<i64>,
     ) -> Result<(), StoreError> {
+        if let [(id, key)] = keys {
+            // One task (a move): no other task being rewritten can hold its new key.
+            self.exec(
+                "UPDATE tasks SET sort_key = $3, updated_at = COALESCE($4, updated_at),
+                                  version = version + 1
+                 WHERE user_id = $1 AND id = $2",
+                &[&user_id, id, &key.as_str(), &touched_ms],
+            )
+            .await?;
+            return Ok(());
+        }
         let ids: Vec<i64> = keys.iter().map(|(id, _)| *id).collect();
         let new: Vec<&str> = keys.iter().map(|(_, key)| key.as_str()).collect();
         // The order index is unique and checked row by row, and a new key may be the old key of
@@ -290,7 +301,7 @@ impl TaskRows for PgTx<'_> {
         // Both statements planned for these ids each time (see `owned`).
         self.exec_planned_now(
             "UPDATE tasks SET sort_key = '~' || id WHERE user_id = $1 AND id = ANY($2)",
-            &[&user_id, &ids],
+            &[(&user_id, Type::INT8), (&ids, Type::INT8_ARRAY)],
         )
         .await?;
         self.exec_planned_now(
@@ -298,7 +309,12 @@ impl TaskRows for PgTx<'_> {
                                 version = t.version + 1
              FROM unnest($2::bigint[], $3::text[]) AS k(id, key)
              WHERE t.user_id = $1 AND t.id = k.id",
-            &[&user_id, &ids, &new, &touched_ms],
+            &[
+                (&user_id, Type::INT8),
+                (&ids, Type::INT8_ARRAY),
+                (&new, Type::TEXT_ARRAY),
+                (&touched_ms, Type::INT8),
+            ],
         )
         .await?;
         Ok(())
