@@ -238,11 +238,7 @@ async fn a_stored_task_listo_could_not_have_written_is_a_bare_500_not_an_answer(
                 "UPDATE tasks SET {column} = {bad} WHERE id = {id}"
             ))
             .await;
-        for path in ["/v1/tasks".to_owned(), format!("/v1/tasks/{id}")] {
-            let resp = app.send(Method::GET, &path, None, Some(&user.token)).await;
-            let problem = assert_problem(resp, 500, "internal").await;
-            assert!(problem.get("errors").is_none(), "{column}: {problem}");
-        }
+        app.assert_reads_fail_bare(&user.token, id, column).await;
         assert!(
             captured_logs().contains(&format!("task {id} {column}")),
             "the corrupt {column} was logged for the operator"

@@ -320,6 +320,16 @@ impl TestApp {
         self.send(Method::GET, path, None, Some(token)).await
     }
 
+    /// Asserts that the list and task `id` both answer a bare 500 (no `errors`, nothing of the
+    /// stored row): what a read of a row listo could not have written gets. `what` names it.
+    pub async fn assert_reads_fail_bare(&self, token: &str, id: i64, what: &str) {
+        for path in ["/v1/tasks".to_owned(), format!("/v1/tasks/{id}")] {
+            let resp = self.get(&path, token).await;
+            let problem = assert_problem(resp, 500, "internal").await;
+            assert!(problem.get("errors").is_none(), "{what}, {path}: {problem}");
+        }
+    }
+
     /// `POST /v1/auth/register`.
     pub async fn register(&self, email: &str, password: &str) -> Response {
         self.send(
