@@ -95,7 +95,27 @@ pub const SETTINGS: &[Setting] = &[
     setting(
         "LISTO_TRUST_PROXY",
         "false",
-        "take the client address from the last X-Forwarded-For entry (behind a PaaS proxy)",
+        "proxy hops in front of listo whose X-Forwarded-For entries to believe: the client address is that many entries from the end of all X-Forwarded-For lines; true = 1 (one PaaS proxy), false = 0 (the socket peer)",
+    ),
+    setting(
+        "LISTO_SESSIONS_PER_USER",
+        "50",
+        "live sign-ins per user; a new one past it ends that user's oldest; 0 = off",
+    ),
+    setting(
+        "LISTO_STREAMS_PER_USER",
+        "8",
+        "open event streams per user in each process; a new one past it ends that user's oldest with event: stream_replaced; 0 = off",
+    ),
+    setting(
+        "LISTO_TASKS_PER_USER",
+        "100000",
+        "tasks one user may hold; a create past it answers 409 quota_exceeded; 0 = off",
+    ),
+    setting(
+        "LISTO_IDEMPOTENCY_BYTES_PER_USER",
+        "67108864",
+        "bytes of kept Idempotency-Key answers (stored compressed, kept 24 h) per user; past it a keyed request answers 429 quota_exceeded; 0 = off",
     ),
     setting(
         "LISTO_CORS_ORIGINS",
@@ -161,8 +181,10 @@ pub struct Config {
     pub limits: SignInLimits,
     /// Limits on connections.
     pub connections: ConnectionLimits,
-    /// Take the client address from `X-Forwarded-For`.
-    pub trust_proxy: bool,
+    /// Proxy hops whose `X-Forwarded-For` entries are believed (0: the socket peer).
+    pub trust_proxy: u8,
+    /// What one user may hold.
+    pub quotas: Quotas,
     /// Browser origins allowed to call the API (CORS); empty = none.
     pub cors_origins: Vec<String>,
     /// Emit JSON log lines instead of human-readable ones.
@@ -193,6 +215,19 @@ impl SignInLimits {
         codes_per_hour: 0,
         resets_per_hour: 0,
     };
+}
+
+/// What one user may hold at once; `None` = no limit.
+#[derive(Debug, Clone, Copy)]
+pub struct Quotas {
+    /// Live sign-ins; a new one past it ends the oldest.
+    pub sessions: Option<u32>,
+    /// Open event streams in one process; a new one past it ends the oldest.
+    pub streams: Option<u32>,
+    /// Tasks.
+    pub tasks: Option<u64>,
+    /// Bytes of kept idempotent answers (as stored, compressed).
+    pub idempotency_bytes: Option<u64>,
 }
 
 /// How long a connection may take and how many are served at once; `None` = off.
@@ -396,12 +431,21 @@ impl Config {
                     )?),
                 },
             },
-            trust_proxy: parse_or(
-                get("LISTO_TRUST_PROXY"),
-                "LISTO_TRUST_PROXY",
-                false,
-                "true or false",
-            )?,
+            trust_proxy: hops(get("LISTO_TRUST_PROXY"))?,
+            quotas: Quotas {
+                sessions: quota(
+                    get("LISTO_SESSIONS_PER_USER"),
+                    "LISTO_SESSIONS_PER_USER",
+                    50,
+                )?,
+                streams: quota(get("LISTO_STREAMS_PER_USER"), "LISTO_STREAMS_PER_USER", 8)?,
+                tasks: quota(get("LISTO_TASKS_PER_USER"), "LISTO_TASKS_PER_USER", 100_000)?,
+                idempotency_bytes: quota(
+                    get("LISTO_IDEMPOTENCY_BYTES_PER_USER"),
+                    "LISTO_IDEMPOTENCY_BYTES_PER_USER",
+                    64 << 20,
+                )?,
+            },
             cors_origins: get("LISTO_CORS_ORIGINS")
                 .map(|raw| cors_origins(&raw))
                 .transpose()?
@@ -484,6 +528,30 @@ fn parse_or<T: std::str::FromStr>(
     }
 }
 
+/// `LISTO_TRUST_PROXY`: a number of hops, `true` (1) or `false` (0).
+fn hops(raw: Option<String>) -> Result<u8, ConfigError> {
+    match raw.as_deref().map(str::trim) {
+        None | Some("false") => Ok(0),
+        Some("true") => Ok(1),
+        Some(other) => other.parse::<u8>().ok().filter(|n| *n <= 16).ok_or(ConfigError {
+            var: "LISTO_TRUST_PROXY",
+            message: format!(
+                "expected the number of proxies in front of listo (0 to 16), true (1) or false (0), got {other:?}"
+            ),
+        }),
+    }
+}
+
+/// A per-user quota: a whole number, 0 for no limit.
+fn quota<T: std::str::FromStr + PartialEq + From<u8>>(
+    raw: Option<String>,
+    var: &'static str,
+    default: T,
+) -> Result<Option<T>, ConfigError> {
+    let n = parse_or(raw, var, default, "a whole number (0 turns the quota off)")?;
+    Ok((n != T::from(0)).then_some(n))
+}
+
 /// Seconds, 0.1 up to a year (fractions like "0.5" are for tests that need quick expiry).
 fn seconds(raw: Option<String>, var: &'static str, default: u64) -> Result<Duration, ConfigError> {
     let Some(raw) = raw else {
@@ -546,6 +614,28 @@ mod tests {
         assert_eq!(c.connections.idle_timeout, Some(Duration::from_secs(60)));
         assert_eq!(c.connections.max_connections, None);
         assert!(c.cors_origins.is_empty());
+        assert_eq!(c.trust_proxy, 0);
+        let q = c.quotas;
+        assert_eq!(
+            (q.sessions, q.streams, q.tasks, q.idempotency_bytes),
+            (Some(50), Some(8), Some(100_000), Some(64 << 20))
+        );
+    }
+
+    #[test]
+    fn trust_proxy_counts_hops_and_zero_turns_quotas_off() {
+        for (raw, hops) in [("true", 1), ("false", 0), ("2", 2), ("0", 0)] {
+            assert_eq!(
+                config(&[("LISTO_TRUST_PROXY", raw)]).unwrap().trust_proxy,
+                hops
+            );
+        }
+        let c = config(&[
+            ("LISTO_TASKS_PER_USER", "0"),
+            ("LISTO_STREAMS_PER_USER", "0"),
+        ])
+        .unwrap();
+        assert_eq!((c.quotas.tasks, c.quotas.streams), (None, None));
     }
 
     #[test]
@@ -571,6 +661,9 @@ mod tests {
             ("LISTO_SECRET", "short"),
             ("LISTO_LOGIN_LIMIT_PER_EMAIL", "many"),
             ("LISTO_TRUST_PROXY", "yes"),
+            ("LISTO_TRUST_PROXY", "-1"),
+            ("LISTO_TASKS_PER_USER", "lots"),
+            ("LISTO_SESSIONS_PER_USER", "-2"),
             ("LISTO_LOG_FORMAT", "xml"),
             ("LISTO_MAIL_FROM", "not an address"),
             ("LISTO_CORS_ORIGINS", "https://app.example.com/path"),

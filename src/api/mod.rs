@@ -83,8 +83,8 @@ pub struct Deps {
     pub feed: Feed,
     /// The readiness probe's check.
     pub health: Health,
-    /// Believe `X-Forwarded-For`.
-    pub trust_proxy: bool,
+    /// Proxy hops whose `X-Forwarded-For` entries are believed.
+    pub trust_proxy: u8,
     /// Browser origins allowed to call the API (CORS); empty = none.
     pub cors_origins: Vec<String>,
 }

@@ -44,9 +44,21 @@ struct Keys {
     email: String,
 }
 
+/// What one client address is counted under: an IPv4 address alone, an IPv6 address by its
+/// /64 (one subscriber's network: a host picks any of its 2^64 addresses at will).
+fn addr_key(addr: IpAddr) -> String {
+    match addr.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let network = u128::from(v6) & !((1u128 << 64) - 1);
+            format!("{}/64", std::net::Ipv6Addr::from(network))
+        }
+    }
+}
+
 impl Keys {
     fn new(email: &Email, addr: Option<IpAddr>) -> Self {
-        let addr = addr.map(|a| a.to_string());
+        let addr = addr.map(addr_key);
         Self {
             email_addr: format!("{} {}", email.as_str(), addr.as_deref().unwrap_or("?")),
             addr,
@@ -105,7 +117,7 @@ impl Limits {
 
     /// Refuses a registration from an address that has failed too often in the last minute.
     pub async fn check_register(&self, addr: Option<IpAddr>) -> Result<(), ServiceError> {
-        let Some(addr) = addr.map(|a| a.to_string()) else {
+        let Some(addr) = addr.map(addr_key) else {
             return Ok(());
         };
         let limit = self.config.per_addr;
@@ -144,7 +156,7 @@ impl Limits {
     /// Counts a refused registration (an email already taken) against its address, so one
     /// address cannot test every email for an account.
     pub async fn register_failed(&self, addr: Option<IpAddr>) -> Result<(), ServiceError> {
-        let Some(addr) = addr.map(|a| a.to_string()) else {
+        let Some(addr) = addr.map(addr_key) else {
             return Ok(());
         };
         self.store
@@ -305,4 +317,22 @@ async fn wait_secs(
         .failure_limit_reached_at(scope, key, now - window_ms, limit)
         .await?;
     Ok(reached_at.map(|at| ((at + window_ms - now).max(1) as u64).div_ceil(1000)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::addr_key;
+
+    #[test]
+    fn ipv6_counts_per_64_and_mapped_ipv4_as_ipv4() {
+        let key = |s: &str| addr_key(s.parse().unwrap());
+        assert_eq!(key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            key("2001:db8:1:2:ffff:ffff:ffff:ffff"),
+            key("2001:db8:1:2::9")
+        );
+        assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+    }
 }

@@ -109,6 +109,19 @@ pub enum ServiceError {
         /// The ids the page holds now, in order.
         current: Vec<i64>,
     },
+    /// The user holds as much of something as the quota allows.
+    #[error("quota exceeded: {used} of {limit} {what}")]
+    QuotaExceeded {
+        /// What ran out, for the message ("tasks").
+        what: &'static str,
+        /// The quota.
+        limit: u64,
+        /// How much is in use.
+        used: u64,
+        /// When part of the quota frees itself (kept answers expire): seconds until then.
+        /// `None`: only the user can free it (by deleting).
+        retry_after_secs: Option<u64>,
+    },
     /// Too many sign-ins are waiting for password checks; try again shortly.
     #[error("password checks busy")]
     Busy,

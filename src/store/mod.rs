@@ -69,9 +69,14 @@ pub enum StoreError {
         "another listo process is serving this database; one process per SQLite file (several processes need PostgreSQL)"
     )]
     InUse,
-    /// The operation exists for one engine only.
-    #[error("{0}")]
-    Unsupported(&'static str),
+    /// A failure that passes (a full disk, an I/O error, a database busy past its timeout or
+    /// unreachable), whose original error could not travel (a group commit answers many jobs).
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// The commit was sent but its answer was lost (the connection dropped): the change may
+    /// or may not be stored.
+    #[error("commit outcome unknown: {0}")]
+    CommitUnknown(String),
     /// Opening the database on the blocking pool panicked or was cancelled.
     #[error("opening task: {0}")]
     Join(#[from] tokio::task::JoinError),
@@ -83,6 +88,79 @@ fn postgres_cause(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
         None => e.to_string(),
+    }
+}
+
+impl StoreError {
+    /// Whether this failure passes by itself (503 `unavailable`, retry later) rather than being
+    /// a bug (500): a full disk, an I/O error, a database busy or locked past its timeout, a
+    /// PostgreSQL server unreachable, restarting or shutting down, a serialization failure.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Sqlite(e) => sqlite_transient(e),
+            StoreError::Postgres(e) => postgres_transient(e),
+            StoreError::Unavailable(_) | StoreError::CommitUnknown(_) => true,
+            StoreError::Pool(_)
+            | StoreError::Migration(_)
+            | StoreError::Corrupt(_)
+            | StoreError::Io { .. }
+            | StoreError::Worker(_)
+            | StoreError::InUse
+            | StoreError::Join(_) => false,
+        }
+    }
+
+    /// Whether a write that failed this way may still have been stored.
+    pub fn maybe_committed(&self) -> bool {
+        matches!(self, StoreError::CommitUnknown(_))
+    }
+
+    /// This failure as text that keeps its class, for answering several callers at once.
+    pub fn shared(&self) -> StoreError {
+        if self.is_transient() {
+            StoreError::Unavailable(self.to_string())
+        } else {
+            StoreError::Worker(self.to_string())
+        }
+    }
+}
+
+fn sqlite_transient(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::*;
+    e.sqlite_error_code().is_some_and(|code| {
+        matches!(
+            code,
+            DiskFull
+                | SystemIoFailure
+                | DatabaseBusy
+                | DatabaseLocked
+                | OutOfMemory
+                | CannotOpen
+                | FileLockingProtocolFailed
+        )
+    })
+}
+
+/// SQLSTATE classes and codes that pass: 08 connection exception, 53 insufficient resources
+/// (disk full, out of memory, too many connections), 57P01-57P03 shutting down or starting,
+/// 40001 / 40P01 serialization failure and deadlock, 55P03 lock not available, 58030 I/O.
+fn postgres_transient(e: &tokio_postgres::Error) -> bool {
+    match e.as_db_error() {
+        Some(db) => {
+            let code = db.code().code();
+            code.starts_with("08")
+                || code.starts_with("53")
+                || matches!(
+                    code,
+                    "57P01" | "57P02" | "57P03" | "40001" | "40P01" | "55P03" | "58030" | "57014"
+                )
+        }
+        // No answer from the server: the connection closed or could not be made.
+        None => {
+            e.is_closed()
+                || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+                || e.to_string().contains("timed out")
+        }
     }
 }
 

@@ -252,7 +252,7 @@ async fn failures_from_one_address_limit_it_whatever_the_email() {
 async fn behind_a_trusted_proxy_the_address_it_appended_is_the_one_limited() {
     let app = spawn_app_with(|c| {
         c.limits.per_addr = 2;
-        c.trust_proxy = true;
+        c.trust_proxy = 1;
     })
     .await;
     let login_via = |forwarded: String| {

@@ -82,6 +82,7 @@ pub enum Code {
     NotFound,
     MethodNotAllowed,
     EmailTaken,
+    QuotaExceeded,
     OrderConflict,
     IdempotencyInProgress,
     ChangesExpired,
@@ -93,10 +94,12 @@ pub enum Code {
     InvalidCursor,
     IdempotencyKeyReused,
     RateLimited,
+    QuotaExceededForNow,
     TooManyAttempts,
     Internal,
     EmailUnavailable,
     Busy,
+    Unavailable,
     NotReady,
 }
 
@@ -117,6 +120,7 @@ impl Code {
         Code::NotFound,
         Code::MethodNotAllowed,
         Code::EmailTaken,
+        Code::QuotaExceeded,
         Code::OrderConflict,
         Code::IdempotencyInProgress,
         Code::ChangesExpired,
@@ -128,10 +132,12 @@ impl Code {
         Code::InvalidCursor,
         Code::IdempotencyKeyReused,
         Code::RateLimited,
+        Code::QuotaExceededForNow,
         Code::TooManyAttempts,
         Code::Internal,
         Code::EmailUnavailable,
         Code::Busy,
+        Code::Unavailable,
         Code::NotReady,
     ];
 
@@ -232,6 +238,13 @@ impl Code {
                 None,
                 "an account with this email exists",
             ),
+            Code::QuotaExceeded => entry(
+                409,
+                "quota_exceeded",
+                "Quota exceeded",
+                None,
+                "you hold as many of these as one account may (`limit`, `used`); delete some first",
+            ),
             Code::OrderConflict => entry(
                 409,
                 "order_conflict",
@@ -309,6 +322,13 @@ impl Code {
                 Some(RetryAfter),
                 "too many failed sign-ins for this email or address, or wrong codes for this account",
             ),
+            Code::QuotaExceededForNow => entry(
+                429,
+                "quota_exceeded",
+                "Quota exceeded",
+                Some(RetryAfter),
+                "the answers kept for your `Idempotency-Key`s fill your share (`limit`, `used` bytes); nothing was done; retry after `Retry-After` seconds, or send the request without a key",
+            ),
             Code::TooManyAttempts => entry(
                 429,
                 "too_many_attempts",
@@ -336,6 +356,13 @@ impl Code {
                 "Busy",
                 Some(RetryAfter),
                 "too many sign-ins are being checked right now",
+            ),
+            Code::Unavailable => entry(
+                503,
+                "unavailable",
+                "Service unavailable",
+                Some(RetryAfter),
+                "storage failed for a moment (a full disk, the database restarting); retry after `Retry-After` seconds; `detail` says whether a change may have been saved",
             ),
             Code::NotReady => entry(
                 503,
@@ -377,8 +404,10 @@ mod tests {
     fn codes_are_unique_and_all_listed() {
         let mut seen = std::collections::HashSet::new();
         for code in Code::ALL {
-            assert!(seen.insert(code.as_str()), "{} twice", code.as_str());
             let e = code.entry();
+            // One code may answer with two statuses (`quota_exceeded`: 409 for what you own,
+            // 429 for what frees itself in time); each pair once.
+            assert!(seen.insert((e.status, e.code)), "{} twice", e.code);
             assert!((400..600).contains(&e.status));
             let session = SESSION.contains(code);
             assert_eq!(

@@ -12,7 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::marker::PhantomData;
 use std::sync::Mutex;
 
-/// The problem codes one operation can answer (besides `internal`, which every one can).
+/// The problem codes one operation can answer (besides `internal` and `unavailable`, which
+/// every one can).
 pub trait Declared: Send + Sync + 'static {
     /// Groups of codes, e.g. `[BODY, SESSION, &[Code::TaskNotFound]]`.
     const CODES: &'static [&'static [Code]];
@@ -22,7 +23,7 @@ pub trait Declared: Send + Sync + 'static {
         Self::CODES
             .iter()
             .flat_map(|group| group.iter().copied())
-            .chain([Code::Internal])
+            .chain([Code::Internal, Code::Unavailable])
     }
 }
 

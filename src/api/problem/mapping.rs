@@ -117,6 +117,32 @@ impl From<ServiceError> for ApiError {
                 "Too many sign-ins are being checked right now; try again in a second.",
             )
             .retry_after(1),
+            ServiceError::QuotaExceeded {
+                what,
+                limit,
+                used,
+                retry_after_secs,
+            } => {
+                let mut e = match retry_after_secs {
+                    None => Self::new(
+                        Code::QuotaExceeded,
+                        format!(
+                            "You hold {used} {what}, the most one account may ({limit}); delete some and try again."
+                        ),
+                    ),
+                    Some(secs) => Self::new(
+                        Code::QuotaExceededForNow,
+                        format!(
+                            "Your {what} fill your share ({used} of {limit}); nothing was done. Retry in {secs} s, when older ones expire, or send the request without an Idempotency-Key."
+                        ),
+                    )
+                    .retry_after(secs),
+                };
+                e.problem.limit = Some(limit);
+                e.problem.used = Some(used);
+                e
+            }
+            ServiceError::Store(cause) if cause.is_transient() => Self::unavailable(&cause),
             ServiceError::Store(cause) => Self::internal(&cause),
             ServiceError::Hashing(cause) => Self::internal(&cause),
         }

@@ -19,6 +19,9 @@ use poem::{IntoResponse, Response};
 use poem_openapi::Object;
 use poem_openapi::types::ToJSON;
 
+/// Seconds a client is asked to wait after a storage failure that passes.
+pub const RETRY_STORAGE_SECS: u64 = 2;
+
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -45,6 +48,12 @@ pub struct Problem {
     /// The ids at fault (`invalid_order`) or the ids the page holds now (`order_conflict`).
     #[oai(skip_serializing_if_is_none)]
     pub task_ids: Option<Vec<i64>>,
+    /// The quota (`quota_exceeded` only): how many one account may hold, or bytes.
+    #[oai(skip_serializing_if_is_none)]
+    pub limit: Option<u64>,
+    /// How much of the quota is in use (`quota_exceeded` only).
+    #[oai(skip_serializing_if_is_none)]
+    pub used: Option<u64>,
     // The task as it is now (`precondition_failed`): its `version` is the one to send next.
     // (Undocumented here: a described `$ref` comes out as an `allOf` clients stumble on.)
     #[oai(skip_serializing_if_is_none)]
@@ -92,6 +101,8 @@ impl ApiError {
                 errors: None,
                 attempts_left: None,
                 task_ids: None,
+                limit: None,
+                used: None,
                 current: None,
             }),
             retry_after: None,
@@ -116,6 +127,18 @@ impl ApiError {
             field: field.into(),
             message: message.into(),
         }])
+    }
+
+    /// 503 `unavailable` for a storage failure that passes; the cause is logged, never shown.
+    /// A write whose commit may have been applied says so.
+    pub fn unavailable(cause: &crate::store::StoreError) -> Self {
+        tracing::warn!(error = %cause, "storage unavailable");
+        let detail = if cause.maybe_committed() {
+            "Storage failed while saving: if this request changed something, the change may or may not have been saved. Retry in a moment; with the same Idempotency-Key the retry is safe, or read the data back first."
+        } else {
+            "Storage is unavailable for a moment; nothing was changed. Retry in a few seconds."
+        };
+        Self::new(Code::Unavailable, detail).retry_after(RETRY_STORAGE_SECS)
     }
 
     /// 500 `internal`; the cause is logged here and never shown.

@@ -203,7 +203,13 @@ impl PgStore {
 }
 
 async fn client(pool: &Pool) -> Result<deadpool_postgres::Object, StoreError> {
-    pool.get().await.map_err(|e| StoreError::Pool(causes(&e)))
+    use deadpool_postgres::PoolError;
+    pool.get().await.map_err(|e| match e {
+        // No connection in time, or the server refused a new one: both pass.
+        PoolError::Timeout(_) => StoreError::Unavailable(causes(&e)),
+        PoolError::Backend(e) => StoreError::Postgres(e),
+        e => StoreError::Pool(causes(&e)),
+    })
 }
 
 /// Brings the schema up to date, one process at a time.
@@ -278,10 +284,14 @@ fn causes(e: &dyn std::error::Error) -> String {
 }
 
 impl PgTx<'_> {
-    /// Commits the transaction (nothing to do for a single statement).
+    /// Commits the transaction (nothing to do for a single statement). A commit whose answer
+    /// never came (the connection dropped) may or may not have been applied.
     async fn commit(self) -> Result<(), StoreError> {
         match self.conn {
-            Conn::Tx(tx) => Ok(tx.commit().await?),
+            Conn::Tx(tx) => tx.commit().await.map_err(|e| match e.as_db_error() {
+                Some(_) => StoreError::Postgres(e),
+                None => StoreError::CommitUnknown(e.to_string()),
+            }),
             Conn::Single(_) => Ok(()),
         }
     }

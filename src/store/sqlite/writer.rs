@@ -64,7 +64,8 @@ where
             // A job that failed was rolled back on its own; its error is its answer either way.
             (_, Some(Err(e))) => Err(e),
             (Ok(()), Some(Ok(value))) => Ok(value),
-            (Err(e), _) => Err(StoreError::Worker(e.to_string()).into()),
+            // The batch's failure is every job's; its class (a full disk is transient) travels.
+            (Err(e), _) => Err(e.shared().into()),
             (Ok(()), None) => Err(StoreError::Worker("write was never run".into()).into()),
         };
         // The caller may have gone away (client disconnected); the write stands regardless.
