@@ -94,10 +94,11 @@ impl App {
                 limits: config.limits,
                 // Half the cores at most: a login storm must leave room for everything else.
                 hash_concurrency: std::thread::available_parallelism().map_or(1, |n| n.get() / 2),
+                sessions_per_user: config.quotas.sessions,
             },
         );
-        let tasks = Tasks::new(store.clone());
-        let feed = Feed::new(store.clone(), auth.clone());
+        let tasks = Tasks::new(store.clone(), config.quotas.tasks);
+        let feed = Feed::new(store.clone(), auth.clone(), config.quotas.streams);
         let sweeper = service::sweeper::spawn(store.clone(), auth.clone(), SWEEP_EVERY);
         let endpoint = api::routes(api::Deps {
             auth,

@@ -5,7 +5,7 @@ use super::ApiTags;
 use super::client::{Client, UserAgent};
 use super::json::JsonBody;
 use super::problem::{ApiError, BODY, Code, Failure, SESSION, both, declare};
-use super::security::SignedIn;
+use super::security::{LoggingOut, SignedIn};
 use crate::domain::{ChallengeId, Device, Email, OtpCode, Password};
 use crate::service::{Auth, LoginStarted, LogoutScope};
 use chrono::{DateTime, Utc};
@@ -260,11 +260,13 @@ impl AuthApi {
     ///
     /// `scope=local` (the default) ends this session, `others` every other session of yours
     /// (other devices), `global` all of them. An ended token answers `session_revoked` from now
-    /// on, on every listo process.
+    /// on, on every listo process. 204 means the logout is stored; if storing fails the answer
+    /// is 503 `unavailable`: the token is already refused here, the server keeps trying, and
+    /// the same logout sent again answers 503 until it is stored and 204 after.
     #[oai(path = "/logout", method = "post", operation_id = "logout")]
     async fn logout(
         &self,
-        session: SignedIn,
+        session: LoggingOut,
         /// Which sessions to end: `local` (this one), `others`, `global`.
         #[oai(example = "scope_example")]
         scope: Query<Option<Scope>>,

@@ -23,6 +23,8 @@ use std::time::Duration;
 /// A comment line this often keeps proxies from closing a quiet stream (and the server from
 /// taking it for an idle connection).
 const HEARTBEAT: Duration = Duration::from_secs(15);
+/// The closing event of a stream whose place a newer stream of the same user took.
+const STREAM_REPLACED: &str = "stream_replaced";
 /// Changes per page when `limit` is not given.
 const DEFAULT_LIMIT: u32 = 100;
 
@@ -151,12 +153,18 @@ impl ApiResponse for Events {
                     "event",
                     MetaSchemaRef::Inline(Box::new(MetaSchema {
                         description: Some(
-                            "`upsert` or `delete`; `session_expired` or `session_revoked` last",
+                            "`upsert` or `delete`; `session_expired`, `session_revoked` or `stream_replaced` last",
                         ),
-                        enum_items: ["upsert", "delete", "session_expired", "session_revoked"]
-                            .into_iter()
-                            .map(serde_json::Value::from)
-                            .collect(),
+                        enum_items: [
+                            "upsert",
+                            "delete",
+                            "session_expired",
+                            "session_revoked",
+                            STREAM_REPLACED,
+                        ]
+                        .into_iter()
+                        .map(serde_json::Value::from)
+                        .collect(),
                         ..MetaSchema::new("string")
                     })),
                 ),
@@ -174,7 +182,9 @@ impl ApiResponse for Events {
                 description: "Server-Sent Events, one per change: `id: <seq>`, `event: upsert` or \
                               `delete`, `data: <Change JSON>`; a comment line every 15 s; when \
                               the session ends, `event: session_expired` or `session_revoked`, \
-                              then the stream closes.",
+                              then the stream closes; when a newer stream of yours took its \
+                              place (8 per user by default), `event: stream_replaced`, after \
+                              which a client does not reconnect.",
                 status: Some(200),
                 status_range: None,
                 content: vec![MetaMediaType {
@@ -239,6 +249,13 @@ fn event(item: FeedEvent) -> Event {
             // No id: a reconnect goes on from the last change, not from this.
             Event::message(serde_json::json!({ "code": code, "detail": detail }).to_string())
                 .event_type(code)
+        }
+        FeedEvent::Replaced => {
+            let detail = "A newer event stream of yours took this one's place (there is a cap per user); do not reconnect this one.";
+            Event::message(
+                serde_json::json!({ "code": STREAM_REPLACED, "detail": detail }).to_string(),
+            )
+            .event_type(STREAM_REPLACED)
         }
     }
 }
@@ -308,6 +325,8 @@ impl ChangesApi {
     /// nothing missed; `since` does the same for the first connection. Without either, the
     /// stream starts with the next change. A comment line comes every 15 s. When the session
     /// expires or is logged out, a `session_expired` or `session_revoked` event ends the stream.
+    /// Each user holds at most 8 streams open at once (`LISTO_STREAMS_PER_USER`): a ninth ends
+    /// the oldest with a `stream_replaced` event, after which that client should not reconnect.
     #[oai(path = "/events", method = "get", operation_id = "follow_changes")]
     async fn events(
         &self,

@@ -13,6 +13,7 @@ mod idempotency;
 mod json;
 pub mod problem;
 mod security;
+mod swagger;
 mod system;
 pub(crate) mod tasks;
 
@@ -20,7 +21,6 @@ use crate::service::{Auth, Feed, Health, Tasks};
 use client::TrustProxy;
 use poem::endpoint::make_sync;
 use poem::http::{HeaderValue, StatusCode, header};
-use poem::web::Html;
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
 use poem_openapi::{LicenseObject, OpenApiService, ServerObject, Tags};
 use std::time::Instant;
@@ -94,7 +94,7 @@ pub fn routes(deps: Deps) -> impl Endpoint<Output = Response> {
     let api = service();
     let generated = api.spec();
     let document = document::finish(&generated);
-    let page = document::swagger_ui(&api.swagger_ui_html(), &generated, &document);
+    let page = swagger::SwaggerPage::new(&api.swagger_ui_html(), &generated, &document);
     let methods = std::sync::Arc::new(document::Methods::of(&document));
     Route::new()
         .at(
@@ -105,7 +105,7 @@ pub fn routes(deps: Deps) -> impl Endpoint<Output = Response> {
                     .body(document.clone())
             }),
         )
-        .at("/docs", make_sync(move |_| Html(page.clone())))
+        .at("/docs", make_sync(move |_| page.clone()))
         .nest("/", api)
         .data(deps.auth)
         .data(deps.tasks)
@@ -163,9 +163,16 @@ async fn handle<E: Endpoint>(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    // Sign-in answers carry tokens and challenge ids: no cache may keep them.
+    // Sign-in answers carry tokens and challenge ids: no cache may keep them. Every other
+    // answer is one user's and changes: a shared cache keeps none, a browser asks again each
+    // time (revalidating with `If-None-Match` still answers 304).
     if path.starts_with("/v1/auth/") {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    } else if path.starts_with("/v1/") {
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-cache"),
+        );
     }
     let status = resp.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;

@@ -1,7 +1,7 @@
 //! The Bearer guard every signed-in operation takes as its first argument.
 
 use super::problem::ApiError;
-use crate::service::{Auth, Session};
+use crate::service::{Auth, LogoutTarget, Session};
 use poem::Request;
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
@@ -23,6 +23,27 @@ async fn check_session(req: &Request, bearer: Bearer) -> poem::Result<Session> {
         .ok_or_else(|| ApiError::internal(&"Auth missing from route data"))?;
     // Boxed for the same reason as the handlers' service calls: a smaller future to move.
     Box::pin(auth.authenticate(&bearer.token))
+        .await
+        .map_err(|e| ApiError::from(e).into())
+}
+
+/// The Bearer guard of logout: a live session, or a token whose earlier logout answered 503
+/// (so retrying that logout answers 503 until it is stored and 204 after, not
+/// `session_revoked`). The same scheme in the document as [`SignedIn`].
+#[derive(SecurityScheme)]
+#[oai(
+    ty = "bearer",
+    bearer_format = "opaque",
+    checker = "check_logout",
+    rename = "bearer"
+)]
+pub struct LoggingOut(pub LogoutTarget);
+
+async fn check_logout(req: &Request, bearer: Bearer) -> poem::Result<LogoutTarget> {
+    let auth = req
+        .data::<Auth>()
+        .ok_or_else(|| ApiError::internal(&"Auth missing from route data"))?;
+    Box::pin(auth.authenticate_logout(&bearer.token))
         .await
         .map_err(|e| ApiError::from(e).into())
 }

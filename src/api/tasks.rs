@@ -476,7 +476,7 @@ const INVALID: &[Code] = &[Code::ValidationFailed];
 
 const RETRY: &[Code] = &[Code::IdempotencyKeyReused, Code::IdempotencyInProgress];
 
-declare!(CreateErrors: BODY, SESSION, RETRY);
+declare!(CreateErrors: BODY, SESSION, RETRY, &[Code::QuotaExceeded]);
 declare!(ListErrors: SESSION, INVALID, &[Code::InvalidCursor]);
 const STALE: &[Code] = &[Code::PreconditionFailed];
 

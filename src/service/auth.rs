@@ -5,13 +5,15 @@
 use super::credentials::{Keys, PasswordHasher};
 use super::limits::Limits;
 use super::mail_timing::MailTiming;
+use super::revocations::{Revocations, Standing};
 use super::session_cache::SessionCache;
+use super::sessions::LogoutTarget;
 use super::{ServiceError, codes, now, now_ms};
 use crate::config::SignInLimits;
 use crate::domain::Device;
 use crate::domain::{ChallengeId, Email, OtpCode, Password, SessionId, SessionToken};
 use crate::mail::{CodePurpose, Mailer};
-use crate::store::{self, Challenge, Purpose, Revoked, SessionRow, Store, StoreError};
+use crate::store::{self, Challenge, Purpose, Revoked, SessionRow, Signal, Store, StoreError};
 use chrono::{DateTime, Utc};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -94,6 +96,10 @@ pub struct Auth {
     /// Sessions this process has seen, when it is the only one writing the database; with
     /// several processes another may revoke a session at any moment, so each check reads it.
     sessions: Option<Arc<SessionCache>>,
+    /// Logouts answered 503 that the database has yet to store.
+    pub(super) revocations: Arc<Revocations>,
+    /// Live sign-ins one user may hold; a new one past it ends the oldest.
+    max_sessions: Option<u32>,
     session_ttl: Duration,
     pub(super) otp_ttl: Duration,
 }
@@ -110,6 +116,8 @@ pub struct AuthSettings {
     pub limits: SignInLimits,
     /// Threads that hash passwords (at least one).
     pub hash_concurrency: usize,
+    /// Live sign-ins one user may hold (`None`: no limit).
+    pub sessions_per_user: Option<u32>,
 }
 
 impl Auth {
@@ -121,6 +129,8 @@ impl Auth {
             keys: Keys::derive(&settings.secret),
             hasher: PasswordHasher::new(settings.hash_concurrency),
             sessions: store.exclusive().then(|| Arc::new(SessionCache::new())),
+            revocations: Arc::default(),
+            max_sessions: settings.sessions_per_user,
             limits: Arc::new(Limits::new(store.clone(), settings.limits)),
             store,
             session_ttl: settings.session_ttl,
@@ -233,6 +243,7 @@ impl Auth {
         let token = SessionToken::generate();
         let token_hash = self.keys.token_hash(&token);
         let ttl = self.session_ttl;
+        let max_sessions = self.max_sessions;
         let codes_per_hour = self.limits.codes_per_hour();
         let outcome = self
             .store
@@ -273,12 +284,14 @@ impl Auth {
                         revoked: false,
                     };
                     tx.insert_session(&token_hash, &row, &device).await?;
-                    tracing::info!(user_id, "session opened");
-                    Ok::<_, ServiceError>(Ok(row))
+                    let ended = end_oldest_past(tx, user_id, max_sessions, now_ms).await?;
+                    tracing::info!(user_id, oldest_ended = ended.len(), "session opened");
+                    Ok::<_, ServiceError>(Ok((row, ended)))
                 })
             })
             .await?;
-        let row = outcome?;
+        let (row, ended) = outcome?;
+        self.forget_sessions(&ended);
         let expires_at = store::from_millis(row.expires_at_ms)?;
         if let Some(cache) = &self.sessions {
             cache.remember(token_hash, row);
@@ -292,34 +305,71 @@ impl Auth {
         self.session_of(self.keys.token_hash(&token)).await
     }
 
-    /// Whether a session that was live is still: `Ok`, or why it ended (a live stream asks
-    /// when it is told sessions of its user ended, and now and then).
+    /// Resolves the bearer token of a logout: a live session, or a token whose earlier logout
+    /// answered 503 (still waiting to be stored, or stored since).
+    pub async fn authenticate_logout(&self, raw_token: &str) -> Result<LogoutTarget, ServiceError> {
+        let token = SessionToken::parse(raw_token).map_err(|_| ServiceError::SessionInvalid)?;
+        let token_hash = self.keys.token_hash(&token);
+        let row = self.row_of(token_hash).await?;
+        if let Standing::Pending(number) = self.revocations.standing(&row, &token_hash) {
+            return Ok(LogoutTarget::Waiting(number));
+        }
+        if row.revoked && self.revocations.settled(&token_hash) {
+            return Ok(LogoutTarget::Settled);
+        }
+        self.check(&row, token_hash).map(LogoutTarget::Live)
+    }
+
+    /// Whether a session that was live still is: `Ok`, or why it ended (a live stream asks now
+    /// and then).
     pub async fn recheck(&self, session: &Session) -> Result<(), ServiceError> {
         self.session_of(session.token_hash).await.map(|_| ())
     }
 
+    /// [`Auth::recheck`] read from the database, not this process's memory, which hears of a
+    /// revocation only after its commit has woken the streams (a stream asks this when told
+    /// sessions of its user ended).
+    pub async fn recheck_stored(&self, session: &Session) -> Result<(), ServiceError> {
+        let token_hash = session.token_hash;
+        let stored = self.stored_row(token_hash).await?;
+        if stored.revoked
+            && let Some(cache) = &self.sessions
+        {
+            cache.revoke_hash(token_hash, stored.expires_at_ms);
+        }
+        self.check(&stored, token_hash).map(|_| ())
+    }
+
     async fn session_of(&self, token_hash: [u8; 32]) -> Result<Session, ServiceError> {
-        let cached = self.sessions.as_ref().and_then(|c| c.get(&token_hash));
-        let row = match cached {
-            Some(row) => row,
-            None => {
-                // One statement: on PostgreSQL one round trip, not a transaction's three.
-                let stored = self
-                    .store
-                    .read_single(move |tx| {
-                        Box::pin(
-                            async move { Ok::<_, ServiceError>(tx.session(&token_hash).await?) },
-                        )
-                    })
-                    .await?
-                    .ok_or(ServiceError::SessionInvalid)?;
-                match &self.sessions {
-                    Some(cache) => cache.remember(token_hash, stored),
-                    None => Arc::new(stored),
-                }
-            }
-        };
-        if row.revoked {
+        let row = self.row_of(token_hash).await?;
+        self.check(&row, token_hash)
+    }
+
+    /// The session row of a token: from memory when this process keeps sessions, else stored.
+    async fn row_of(&self, token_hash: [u8; 32]) -> Result<Arc<SessionRow>, ServiceError> {
+        if let Some(row) = self.sessions.as_ref().and_then(|c| c.get(&token_hash)) {
+            return Ok(row);
+        }
+        let stored = self.stored_row(token_hash).await?;
+        Ok(match &self.sessions {
+            Some(cache) => cache.remember(token_hash, stored),
+            None => Arc::new(stored),
+        })
+    }
+
+    async fn stored_row(&self, token_hash: [u8; 32]) -> Result<SessionRow, ServiceError> {
+        // One statement: on PostgreSQL one round trip, not a transaction's three.
+        self.store
+            .read_single(move |tx| {
+                Box::pin(async move { Ok::<_, ServiceError>(tx.session(&token_hash).await?) })
+            })
+            .await?
+            .ok_or(ServiceError::SessionInvalid)
+    }
+
+    /// The session a row stands for, or why it is refused.
+    fn check(&self, row: &SessionRow, token_hash: [u8; 32]) -> Result<Session, ServiceError> {
+        if row.revoked || self.revocations.standing(row, &token_hash) != Standing::Clear {
             return Err(ServiceError::SessionRevoked);
         }
         if now_ms() >= row.expires_at_ms {
@@ -372,5 +422,29 @@ impl Auth {
         if let Some(cache) = &self.sessions {
             cache.forget_expired(cutoff_ms);
         }
+        self.revocations.forget_expired();
     }
+}
+
+/// Ends the user's oldest live sessions past `limit` (the one just opened is the newest);
+/// returns those it ended.
+async fn end_oldest_past(
+    tx: &mut dyn store::Tx,
+    user_id: i64,
+    limit: Option<u32>,
+    now_ms: i64,
+) -> Result<Vec<Revoked>, ServiceError> {
+    let Some(limit) = limit else {
+        return Ok(Vec::new());
+    };
+    let live = tx.live_sessions(user_id, now_ms).await?;
+    let mut ended = Vec::new();
+    for oldest in live.iter().take(live.len().saturating_sub(limit as usize)) {
+        ended.extend(tx.revoke_session_by_id(user_id, &oldest.id, now_ms).await?);
+    }
+    if !ended.is_empty() {
+        // Their event streams close.
+        tx.announce(user_id, Signal::SessionsEnded).await?;
+    }
+    Ok(ended)
 }

@@ -5,6 +5,7 @@
 //! task (its latest change, or its tombstone), so a client that applies the entries after the
 //! position it holds ends with exactly the list the server has.
 
+use super::streams::{Slot, StreamSlots};
 use super::{Auth, ServiceError, Session};
 use crate::domain::{Change, ChangeSeq};
 use crate::store::{Horizon, Pulse, Store, Subscription};
@@ -38,6 +39,9 @@ pub enum FeedEvent {
     Change(Change),
     /// The session ended; nothing follows.
     SessionEnded(SessionEnd),
+    /// A newer stream of the same user took this one's place (past the per-user cap);
+    /// nothing follows, and the client should not reconnect.
+    Replaced,
 }
 
 /// Why a stream's session ended.
@@ -56,6 +60,8 @@ pub struct Feed {
     auth: Auth,
     /// Per user with live streams here: the page they last read.
     shared: Arc<Mutex<HashMap<i64, SharedRead>>>,
+    /// Each user's open streams here, within the cap.
+    slots: Arc<StreamSlots>,
 }
 
 /// The last page a user's streams read, so that the streams woken by one change read the
@@ -73,12 +79,13 @@ struct LastRead {
 }
 
 impl Feed {
-    /// Builds the service.
-    pub fn new(store: Store, auth: Auth) -> Self {
+    /// Builds the service; a user holds at most `streams_per_user` streams open here.
+    pub fn new(store: Store, auth: Auth, streams_per_user: Option<u32>) -> Self {
         Self {
             store,
             auth,
             shared: Arc::default(),
+            slots: StreamSlots::new(streams_per_user),
         }
     }
 
@@ -122,6 +129,7 @@ impl Feed {
                 .or_default(),
         );
         let follower = Follower {
+            slot: self.slots.take(user),
             store: self.store.clone(),
             auth: self.auth.clone(),
             feed: Arc::clone(&self.shared),
@@ -191,6 +199,8 @@ async fn read_page(
 
 /// One live stream's state.
 struct Follower {
+    /// Its place among the user's streams.
+    slot: Slot,
     store: Store,
     auth: Auth,
     /// Every user's shared reads (to leave no entry behind).
@@ -232,13 +242,17 @@ impl Follower {
                 () = tokio::time::sleep_until(self.expires) => {
                     return self.end(SessionEnd::Expired);
                 }
+                () = self.slot.replaced() => {
+                    self.ended = true;
+                    return Some(FeedEvent::Replaced);
+                }
                 pulse = self.subscription.next() => {
                     if pulse.closing {
                         self.ended = true;
                         return None;
                     }
                     if pulse.sessions != self.seen.sessions
-                        && let Some(end) = self.session_ended().await
+                        && let Some(end) = self.session_ended(true).await
                     {
                         return self.end(end);
                     }
@@ -246,7 +260,7 @@ impl Follower {
                     self.seen = pulse;
                 }
                 _ = self.recheck.tick() => {
-                    if let Some(end) = self.session_ended().await {
+                    if let Some(end) = self.session_ended(false).await {
                         return self.end(end);
                     }
                     self.more = true;
@@ -298,9 +312,15 @@ impl Follower {
         }
     }
 
-    /// Why the session ended, if it did.
-    async fn session_ended(&self) -> Option<SessionEnd> {
-        match self.auth.recheck(&self.session).await {
+    /// Why the session ended, if it did; `stored`: ask the database, not memory (told that
+    /// sessions ended, memory may not have heard yet).
+    async fn session_ended(&self, stored: bool) -> Option<SessionEnd> {
+        let checked = if stored {
+            self.auth.recheck_stored(&self.session).await
+        } else {
+            self.auth.recheck(&self.session).await
+        };
+        match checked {
             Ok(()) => None,
             Err(ServiceError::SessionExpired) => Some(SessionEnd::Expired),
             Err(ServiceError::SessionRevoked | ServiceError::SessionInvalid) => {

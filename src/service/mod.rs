@@ -9,8 +9,10 @@ mod health;
 pub mod idempotency;
 mod limits;
 mod mail_timing;
+mod revocations;
 mod session_cache;
 mod sessions;
+mod streams;
 pub mod sweeper;
 pub mod tasks;
 
@@ -18,7 +20,7 @@ pub use auth::{Auth, ClientAddr, LoginStarted, Session, SessionIssued};
 pub use changes::{ChangePage, Feed, FeedEvent, SessionEnd};
 pub use health::Health;
 pub use idempotency::{Idempotent, Outcome};
-pub use sessions::{LogoutScope, SessionSummary};
+pub use sessions::{LogoutScope, LogoutTarget, SessionSummary};
 pub use tasks::{IfMatch, TaskPage, Tasks};
 
 use crate::mail::MailError;

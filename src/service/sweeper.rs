@@ -42,19 +42,29 @@ pub async fn sweep_once(store: &Store) -> Result<usize, ServiceError> {
         .await
 }
 
-/// Runs [`sweep_once`] every `every` until the task is dropped.
+/// How often revocations that could not be stored are tried again.
+const REVOCATION_RETRY: Duration = Duration::from_secs(1);
+
+/// Runs [`sweep_once`] every `every`, and stores waiting revocations every second, until the
+/// task is dropped.
 pub fn spawn(store: Store, auth: Auth, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut retry = tokio::time::interval(REVOCATION_RETRY);
+        retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
-            match sweep_once(&store).await {
-                Ok(0) => {}
-                Ok(n) => tracing::debug!(rows = n, "swept expired codes and sessions"),
-                Err(e) => tracing::error!(error = %e, "sweeping expired codes and sessions failed"),
+            tokio::select! {
+                _ = retry.tick() => auth.store_waiting_revocations().await,
+                _ = tick.tick() => {
+                    match sweep_once(&store).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::debug!(rows = n, "swept expired codes and sessions"),
+                        Err(e) => tracing::error!(error = %e, "sweeping expired codes and sessions failed"),
+                    }
+                    auth.forget_idle(now_ms() - EXPIRED_SESSION_IN_MEMORY.as_millis() as i64);
+                }
             }
-            auth.forget_idle(now_ms() - EXPIRED_SESSION_IN_MEMORY.as_millis() as i64);
         }
     })
 }

@@ -52,12 +52,14 @@ async fn check_version(
 #[derive(Clone)]
 pub struct Tasks {
     store: Store,
+    /// Tasks one user may hold (`None`: no limit).
+    max_tasks: Option<u64>,
 }
 
 impl Tasks {
-    /// Builds the service.
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    /// Builds the service; a user holds at most `max_tasks` tasks.
+    pub fn new(store: Store, max_tasks: Option<u64>) -> Self {
+        Self { store, max_tasks }
     }
 
     /// Adds a task at the end of the owner's order (once per idempotency key).
@@ -70,9 +72,22 @@ impl Tasks {
         idempotent: Option<Idempotent<Task>>,
     ) -> Result<Outcome<Task>, ServiceError> {
         let user = session.user_id;
+        let max_tasks = self.max_tasks;
         run_once(&self.store, user, idempotent, move |tx| {
             Box::pin(async move {
                 tx.hold_list(user).await?;
+                if let Some(limit) = max_tasks {
+                    // The list is held: no other create of this user is counted in between.
+                    let used = tx.count_tasks(user, &TaskFilter::default()).await?;
+                    if used >= limit {
+                        return Err(ServiceError::QuotaExceeded {
+                            what: "tasks",
+                            limit,
+                            used,
+                            retry_after_secs: None,
+                        });
+                    }
+                }
                 // Skipping id 0 skips nothing: ids start at 1.
                 let last = tx.neighbour(user, None, Side::Before, 0).await?;
                 let key = SortKey::between(last.as_ref(), None);

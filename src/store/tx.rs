@@ -102,7 +102,8 @@ pub trait Sessions: Send {
         id: &str,
         now_ms: i64,
     ) -> Result<Option<Revoked>, StoreError>;
-    /// Revokes every live session of the user but `except`; returns those it revoked.
+    /// Revokes every session of the user live at `now_ms` and opened by then, but `except`
+    /// (a revocation stored late ends none opened after it was asked); returns those it revoked.
     async fn revoke_sessions_of(
         &mut self,
         user_id: i64,

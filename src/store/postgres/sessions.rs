@@ -129,7 +129,7 @@ impl Sessions for PgTx<'_> {
             .all(
                 "UPDATE sessions SET revoked_at = $3
                  WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $3
-                   AND ($2::bytea IS NULL OR token_hash <> $2)
+                   AND issued_at <= $3 AND ($2::bytea IS NULL OR token_hash <> $2)
                  RETURNING token_hash, expires_at",
                 &[&user_id, &except.map(|h| h.as_slice()), &now_ms],
             )

@@ -127,7 +127,7 @@ impl Sessions for SqliteTx<'_> {
         let mut stmt = self.conn().prepare_cached(
             "UPDATE sessions SET revoked_at = ?3
              WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?3
-               AND (?2 IS NULL OR token_hash <> ?2)
+               AND issued_at <= ?3 AND (?2 IS NULL OR token_hash <> ?2)
              RETURNING token_hash, expires_at",
         )?;
         let rows = stmt.query_map(
