@@ -108,3 +108,89 @@ async fn other_origins_and_unconfigured_servers_send_no_cors_headers() {
         assert!(resp.status().is_success(), "{}", resp.status());
     }
 }
+
+#[tokio::test]
+async fn api_answers_are_private_and_revalidated_and_sign_in_answers_never_kept() {
+    let app = spawn_app().await;
+    let user = app.signed_in_user().await;
+    let task = app.create_task(&user.token, "cache me not").await;
+    let path = format!("/v1/tasks/{}", task["id"]);
+    for (resp, what) in [
+        (app.get(&path, &user.token).await, "a task"),
+        (app.get("/v1/tasks", &user.token).await, "a page"),
+        (app.get("/v1/nowhere", &user.token).await, "a problem"),
+    ] {
+        assert_eq!(
+            header(&resp, "cache-control"),
+            "private, no-cache",
+            "{what}"
+        );
+    }
+    let resp = app.get("/v1/auth/session", &user.token).await;
+    assert_eq!(header(&resp, "cache-control"), "no-store");
+    // Revalidation still answers 304.
+    let tag = header(&app.get(&path, &user.token).await, "etag");
+    let resp = app
+        .http
+        .get(format!("{}{path}", app.base))
+        .bearer_auth(&user.token)
+        .header("if-none-match", tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 304);
+    assert_eq!(header(&resp, "cache-control"), "private, no-cache");
+}
+
+#[tokio::test]
+async fn the_docs_page_sends_a_content_security_policy_and_refuses_frames() {
+    let app = spawn_app().await;
+    let resp = app.send(Method::GET, "/docs", None, None).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(header(&resp, "x-frame-options"), "DENY");
+    let policy = header(&resp, "content-security-policy");
+    for part in [
+        "default-src 'none'",
+        "frame-ancestors 'none'",
+        "connect-src 'self'",
+    ] {
+        assert!(policy.contains(part), "{part} in {policy}");
+    }
+    // Exactly the page's two inline scripts (Swagger UI's bundle and its start-up) are allowed.
+    assert_eq!(policy.matches("'sha256-").count(), 2, "{policy}");
+    assert!(!policy.contains("unsafe-eval"), "{policy}");
+}
+
+#[tokio::test]
+async fn a_request_head_over_32_kib_is_431_and_one_under_it_is_served() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let send_head = |padding: usize| {
+        let addr = addr.clone();
+        async move {
+            let mut socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            let head = format!(
+                "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: {}\r\nConnection: close\r\n\r\n",
+                "a".repeat(padding)
+            );
+            // A server that refuses early may close before it has read everything.
+            let _ = socket.write_all(head.as_bytes()).await;
+            let mut answer = Vec::new();
+            let _ = socket.read_to_end(&mut answer).await;
+            String::from_utf8_lossy(&answer).into_owned()
+        }
+    };
+    let small = send_head(24 * 1024).await;
+    assert!(
+        small.starts_with("HTTP/1.1 200"),
+        "{}",
+        &small[..small.len().min(200)]
+    );
+    let large = send_head(40 * 1024).await;
+    assert!(
+        large.starts_with("HTTP/1.1 431"),
+        "{}",
+        &large[..large.len().min(200)]
+    );
+}

@@ -6,6 +6,7 @@ mod account;
 mod auth;
 mod bad_input;
 mod changes;
+mod client_address;
 // Shared by both test binaries, which each use a part.
 #[allow(dead_code)]
 mod database;
@@ -16,6 +17,7 @@ mod headers;
 #[allow(dead_code)]
 mod helpers;
 mod openapi;
+mod quotas;
 mod requests;
 mod retries;
 mod sort;

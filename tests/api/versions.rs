@@ -269,3 +269,35 @@ async fn versions_count_every_change_and_positions_sort_as_the_list() {
     assert_eq!(positions, ascending);
     assert_eq!(ids_of(&page), sorted);
 }
+
+#[tokio::test]
+async fn if_match_compares_strongly_so_a_weak_tag_never_matches() {
+    let app = spawn_app().await;
+    let user = app.signed_in_user().await;
+    let task = app.create_task(&user.token, "weak tags").await;
+    let path = format!("/v1/tasks/{}", id(&task));
+    let (_, tag) = app.read_task(&user.token, id(&task)).await;
+    let weak = format!("W/{tag}");
+    let refused = app
+        .send_with(
+            Method::PATCH,
+            &path,
+            Some(json!({"status": "Completed"})),
+            &user.token,
+            ("if-match", &weak),
+        )
+        .await;
+    let problem = assert_problem(refused, 412, "precondition_failed").await;
+    assert_eq!(problem["current"]["version"], 1, "nothing changed");
+    // If-None-Match compares weakly (RFC 9110 §13.1.2): the same weak tag is fresh there.
+    let fresh = app
+        .send_with(
+            Method::GET,
+            &path,
+            None,
+            &user.token,
+            ("if-none-match", &weak),
+        )
+        .await;
+    assert_eq!(fresh.status(), 304);
+}

@@ -10,6 +10,8 @@ mod auth;
 mod bad_input;
 #[path = "../api/changes.rs"]
 mod changes;
+#[path = "../api/client_address.rs"]
+mod client_address;
 // Shared by both test binaries, which each use a part.
 #[allow(dead_code)]
 #[path = "../api/database.rs"]
@@ -27,6 +29,8 @@ mod headers;
 mod helpers;
 #[path = "../api/openapi.rs"]
 mod openapi;
+#[path = "../api/quotas.rs"]
+mod quotas;
 #[path = "../api/requests.rs"]
 mod requests;
 #[path = "../api/retries.rs"]
