@@ -7,6 +7,13 @@
 //      one session), change_password 204 and request_password_reset 202 with their prefilled
 //      bodies unchanged, confirm_password_reset 204 with the emailed code, then list_sessions 401
 //      session_revoked (a reset ends every session), as Swagger UI renders them.
+//   In both, /docs is served with a Content-Security-Policy (script hashes, frame-ancestors 'none')
+//   and X-Frame-Options: DENY: the first story checks the headers, both check that no CSP
+//   violation was reported while the page loaded and worked (securitypolicyviolation events,
+//   listened for from before the page's scripts run, and Chromium's console lines naming the
+//   Content Security Policy; checked even when an earlier step failed), and the first then adds
+//   an inline script to the page, which must be refused and seen both ways (so that "none
+//   reported" cannot pass for want of a listener).
 //   3. CORS: a page served from another loopback origin calls listo with fetch. With the page's
 //      origin in LISTO_CORS_ORIGINS the page reads every status (and the exposed headers); with
 //      LISTO_CORS_ORIGINS unset, or naming another origin, the browser refuses (TypeError).
@@ -200,6 +207,11 @@ after(async () => {
   }, 5_000).unref();
 });
 
+/**
+ * A new browser context and page. `consoleLines` collects the page's console and uncaught
+ * errors; `cspViolations` every Content-Security-Policy violation any document of the page
+ * reports (its `securitypolicyviolation` events, listened for before the page's own scripts run).
+ */
 async function newPage() {
   const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
   context.setDefaultTimeout(ACTION_TIMEOUT_MS);
@@ -208,11 +220,80 @@ async function newPage() {
     const url = new URL(req.url());
     if (/^https?:$|^wss?:$/.test(url.protocol) && !LOOPBACK.has(url.hostname)) offLoopback.push(req.url());
   });
+  const cspViolations = [];
+  // Bindings and init scripts come in through the DevTools protocol: the page's policy does not
+  // apply to them.
+  await context.exposeBinding('__listoCspViolation', ({ frame }, v) => cspViolations.push({ ...v, url: frame.url() }));
+  await context.addInitScript(() => {
+    document.addEventListener(
+      'securitypolicyviolation',
+      (e) => {
+        window.__listoCspViolation({
+          directive: e.effectiveDirective || e.violatedDirective,
+          blocked: e.blockedURI,
+          sample: e.sample,
+          source: e.sourceFile ? `${e.sourceFile}:${e.lineNumber}:${e.columnNumber}` : '',
+          disposition: e.disposition,
+        });
+      },
+      true,
+    );
+  });
   const page = await context.newPage();
   const consoleLines = [];
   page.on('console', (msg) => consoleLines.push(`${msg.type()}: ${msg.text()}`));
   page.on('pageerror', (err) => consoleLines.push(`pageerror: ${err.message}`));
-  return { context, page, consoleLines };
+  return { context, page, consoleLines, cspViolations };
+}
+
+/** Console lines in which Chromium reports a Content-Security-Policy refusal. */
+const cspConsoleLines = (consoleLines) => consoleLines.filter((l) => /Content[ -]Security[ -]Policy/i.test(l));
+
+/** The directives of a Content-Security-Policy header: name -> list of sources. */
+function cspDirectives(header) {
+  const directives = new Map();
+  for (const part of (header ?? '').split(';')) {
+    const [name, ...sources] = part.trim().split(/\s+/);
+    if (name) directives.set(name.toLowerCase(), sources);
+  }
+  return directives;
+}
+
+/**
+ * The two CSP steps of a Swagger UI story, once the page has loaded and been used: no violation
+ * was reported (events or console) and, with `canary`, that this would have been seen: an
+ * inline script added to the page is refused, and both reports of it arrive.
+ */
+async function cspSteps(step, page, consoleLines, cspViolations, { canary = false } = {}) {
+  await step('no Content-Security-Policy violation while the page loaded and worked', async () => {
+    // A report is an event in the page: let any still on its way arrive.
+    await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 250)));
+    const lines = cspConsoleLines(consoleLines);
+    console.log(`browser: CSP violations reported: ${cspViolations.length} events, ${lines.length} console lines`);
+    assert.deepEqual(cspViolations, [], `securitypolicyviolation events:\n${JSON.stringify(cspViolations, null, 2)}`);
+    assert.deepEqual(lines, [], 'console lines about the Content Security Policy');
+  }, { gate: false, always: true }); // a policy that breaks the page shows here, named
+  if (!canary) return;
+  await step('the policy is enforced and its violations are seen: an added inline script is refused', async () => {
+    const before = { events: cspViolations.length, lines: cspConsoleLines(consoleLines).length };
+    const ran = await page.evaluate(async () => {
+      const script = document.createElement('script');
+      script.textContent = 'window.__listoCspCanary = true;';
+      document.body.append(script);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      return window.__listoCspCanary === true;
+    });
+    assert.equal(ran, false, 'an inline script with no hash in the policy ran');
+    const deadline = Date.now() + 5_000;
+    while ((cspViolations.length === before.events || cspConsoleLines(consoleLines).length === before.lines) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const event = cspViolations[before.events];
+    assert.ok(event, 'the refused script raised no securitypolicyviolation event: the listener sees nothing');
+    assert.match(event.directive, /^script-src/, JSON.stringify(event));
+    assert.ok(cspConsoleLines(consoleLines).length > before.lines, 'Chromium logged no Content Security Policy line');
+    console.log(`browser: canary refused: ${JSON.stringify(event)}`);
+  }, { gate: false });
 }
 
 let screenshots = 0;
@@ -232,14 +313,14 @@ async function screenshot(page, name, focus) {
 /**
  * Runs the steps of one story in order as subtests: a failing step takes a screenshot (of what
  * `focus(locator)` last named, else the viewport) and the steps after a failed gating step are
- * skipped (the story fails either way).
+ * skipped (the story fails either way), except those marked `always`.
  */
 function storySteps(t, page, listo) {
   let broken = null;
   let focused = null;
-  const step = async (name, fn, { gate = true } = {}) => {
+  const step = async (name, fn, { gate = true, always = false } = {}) => {
     focused = null;
-    await t.test(name, { skip: broken ? `"${broken}" failed` : false, timeout: STEP_TIMEOUT_MS }, async () => {
+    await t.test(name, { skip: broken && !always ? `"${broken}" failed` : false, timeout: STEP_TIMEOUT_MS }, async () => {
       try {
         await fn();
       } catch (err) {
@@ -390,13 +471,14 @@ async function executeAgain(block) {
 
 test('Swagger UI: try it out with the prefilled examples', { timeout: 240_000 }, async (t) => {
   const listo = await startListo('swagger');
-  const { context, page, consoleLines } = await newPage();
+  const { context, page, consoleLines, cspViolations } = await newPage();
   const step = storySteps(t, page, listo);
   const state = {};
   try {
     await step('GET /docs renders every operation', async () => {
       const res = await page.goto(`${listo.base}/docs`);
       assert.equal(res.status(), 200);
+      state.docsHeaders = await res.allHeaders();
       for (const [tag, id] of [
         ['Auth', 'register'],
         ['Auth', 'login'],
@@ -407,6 +489,22 @@ test('Swagger UI: try it out with the prefilled examples', { timeout: 240_000 },
         await opBlock(page, tag, id).waitFor();
       }
     });
+
+    await step('GET /docs sends a Content-Security-Policy and X-Frame-Options: DENY', async () => {
+      const header = state.docsHeaders['content-security-policy'];
+      assert.ok(header, `no Content-Security-Policy on /docs: ${JSON.stringify(state.docsHeaders)}`);
+      console.log(`browser: /docs Content-Security-Policy: ${header}`);
+      const csp = cspDirectives(header);
+      assert.deepEqual(csp.get('frame-ancestors'), ["'none'"], header);
+      const scripts = csp.get('script-src') ?? [];
+      assert.ok(scripts.length > 0, `no script-src: ${header}`);
+      for (const source of scripts) assert.match(source, /^'sha256-[A-Za-z0-9+/]+={0,2}'$/, `script-src allows more than hashes: ${header}`);
+      // As many hashes as the page has inline scripts: each of them runs by its own hash.
+      const inline = await page.evaluate(() => [...document.scripts].filter((el) => !el.src).length);
+      assert.equal(scripts.length, inline, `${inline} inline scripts, ${scripts.length} hashes: ${header}`);
+      assert.deepEqual(csp.get('connect-src'), ["'self'"], header);
+      assert.equal(state.docsHeaders['x-frame-options'], 'DENY');
+    }, { gate: false });
 
     await step('public operations show no lock, signed-in ones do', async () => {
       for (const id of ['register', 'login', 'verify']) {
@@ -453,9 +551,14 @@ test('Swagger UI: try it out with the prefilled examples', { timeout: 240_000 },
       if (state.listParams?.page) assert.match(res.requestUrl, new RegExp(`[?&]page=${state.listParams.page}(&|$)`));
       if (state.listParams?.per_page) assert.match(res.requestUrl, new RegExp(`[?&]per_page=${state.listParams.per_page}(&|$)`));
     });
+
+    await cspSteps(step, page, consoleLines, cspViolations, { canary: true });
   } finally {
     if (consoleLines.some((l) => l.startsWith('error') || l.startsWith('pageerror'))) {
       console.log(`browser: /docs console:\n  ${consoleLines.join('\n  ')}`);
+    }
+    if (cspViolations.length) {
+      console.log(`browser: /docs CSP violations (a canary's included):\n  ${cspViolations.map((v) => JSON.stringify(v)).join('\n  ')}`);
     }
     await context.close();
     const exit = await listo.stop();
@@ -468,7 +571,7 @@ const ACCOUNT_SIGNED_IN = ['change_password', 'list_sessions', 'end_session', 'd
 
 test('Swagger UI: the Account operations with the prefilled examples', { timeout: 240_000 }, async (t) => {
   const listo = await startListo('swagger-account');
-  const { context, page, consoleLines } = await newPage();
+  const { context, page, consoleLines, cspViolations } = await newPage();
   const step = storySteps(t, page, listo);
   const state = {};
   // The session list Swagger UI shows now: asserts 200 and returns the items.
@@ -553,9 +656,14 @@ test('Swagger UI: the Account operations with the prefilled examples', { timeout
       assert.equal(res.status, 401, res.describe());
       assert.equal(res.json?.code, 'session_revoked', res.describe());
     });
+
+    await cspSteps(step, page, consoleLines, cspViolations);
   } finally {
     if (consoleLines.some((l) => l.startsWith('error') || l.startsWith('pageerror'))) {
       console.log(`browser: /docs console:\n  ${consoleLines.join('\n  ')}`);
+    }
+    if (cspViolations.length) {
+      console.log(`browser: /docs CSP violations (a canary's included):\n  ${cspViolations.map((v) => JSON.stringify(v)).join('\n  ')}`);
     }
     await context.close();
     const exit = await listo.stop();

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Real-browser test of listo: Swagger UI's "Try it out" with the prefilled examples, and CORS from
-# a page on another origin (scripts/browser/docs.test.mjs). Run from the repo root, as root:
+# Real-browser test of listo: Swagger UI's "Try it out" with the prefilled examples, under the
+# Content-Security-Policy /docs is sent with (the header present, X-Frame-Options: DENY, no
+# violation reported while the page loads and works), and CORS from a page on another origin
+# (scripts/browser/docs.test.mjs). Run from the repo root, as root:
 #
 #   bash scripts/browser/run.sh                              # uses target/release/listo
 #   LISTO_BIN=/path/to/listo bash scripts/browser/run.sh
