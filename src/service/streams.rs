@@ -8,10 +8,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::Notify;
 
+/// Each user's open streams, oldest first: a stream's number and how to tell it to end.
+type Open = HashMap<i64, VecDeque<(u64, Arc<Notify>)>>;
+
 /// The open streams of every user here, oldest first.
 pub(super) struct StreamSlots {
     cap: Option<u32>,
-    users: Mutex<HashMap<i64, VecDeque<(u64, Arc<Notify>)>>>,
+    users: Mutex<Open>,
     next: AtomicU64,
 }
 
@@ -62,7 +65,7 @@ impl StreamSlots {
         self.users().get(&user_id).map_or(0, VecDeque::len)
     }
 
-    fn users(&self) -> MutexGuard<'_, HashMap<i64, VecDeque<(u64, Arc<Notify>)>>> {
+    fn users(&self) -> MutexGuard<'_, Open> {
         self.users.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
