@@ -201,7 +201,11 @@ impl PgStore {
             .map_err(StoreError::from)?;
         let mut tx = PgTx::new(Conn::Tx(tx));
         let value = work(&mut tx).await?;
-        tx.commit().await?;
+        // A read changed nothing, whether or not its commit's answer came back.
+        tx.commit().await.map_err(|e| match e {
+            StoreError::CommitUnknown(cause) => StoreError::Unavailable(cause),
+            e => e,
+        })?;
         Ok(value)
     }
 
