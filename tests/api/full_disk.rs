@@ -162,8 +162,27 @@ async fn on_a_full_disk_writes_answer_503_then_recover_and_nothing_acknowledged_
     )
     .await;
     assert_unavailable(app.verify(&challenge, &code).await, "a verify").await;
-    // Reads still answer.
+    // Reads still answer, and so does liveness: `listo healthcheck` (Docker's HEALTHCHECK)
+    // must not restart a process whose disk is full.
     assert_eq!(app.list_page(&user.token, 1, 3).await, ids);
+    assert_eq!(
+        app.send(Method::GET, "/healthz", None, None).await.status(),
+        200
+    );
+    let port = app.base.rsplit(':').next().unwrap();
+    // (tokio's Command: the server runs on this test's one thread, which must not block.)
+    let healthcheck = tokio::process::Command::new(env!("CARGO_BIN_EXE_listo"))
+        .arg("healthcheck")
+        .env_clear()
+        .env("LISTO_ADDR", format!("127.0.0.1:{port}"))
+        .output()
+        .await
+        .expect("listo runs");
+    assert!(
+        healthcheck.status.success(),
+        "listo healthcheck on a full disk: {}",
+        String::from_utf8_lossy(&healthcheck.stderr)
+    );
     // Past the few seconds a failure is remembered, the probe's own write decides: still no.
     tokio::time::sleep(listo::store::FAILURE_HOLD).await;
     assert_eq!(
