@@ -190,3 +190,56 @@ fn run_jobs(conn: &mut Connection, batch: &mut [Box<dyn Job>]) -> Result<bool, S
     }
     Ok(wrote)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// A job that runs `sql` on the batch's connection, keeping its own error.
+    struct Sql(&'static str, Arc<Mutex<Option<StoreError>>>);
+
+    impl Job for Sql {
+        fn run(&mut self, conn: &mut Connection) -> bool {
+            let outcome = conn.execute_batch(self.0);
+            let ok = outcome.is_ok();
+            *self.1.lock().unwrap() = outcome.err().map(StoreError::from);
+            ok
+        }
+        fn finish(self: Box<Self>, _: Result<(), &StoreError>, _: &Signals) {}
+    }
+
+    #[test]
+    fn a_batch_sqlite_rolled_back_under_a_full_disk_is_transient() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = super::super::open_connection(&dir.path().join("t.db")).unwrap();
+        conn.execute_batch("CREATE TABLE t (v BLOB)").unwrap();
+        let pages: i64 = conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .unwrap();
+        // The file may not grow past two more pages: a bigger write is a full disk
+        // (SQLITE_FULL) in the middle of its statement, not at COMMIT.
+        conn.pragma_update(None, "max_page_count", pages + 2)
+            .unwrap();
+        let (small, big) = (Arc::default(), Arc::default());
+        let mut batch: Vec<Box<dyn Job>> = vec![
+            Box::new(Sql("INSERT INTO t VALUES (x'00')", Arc::clone(&small))),
+            Box::new(Sql(
+                "INSERT INTO t VALUES (zeroblob(100000))",
+                Arc::clone(&big),
+            )),
+        ];
+        let outcome = run_batch(&mut conn, &mut batch);
+        // SQLite rolled the whole transaction back, the first job's row with it: the batch
+        // failed, and that passes (503), as does the failing job's own error.
+        let err = outcome.expect_err("the batch failed");
+        assert!(err.is_transient(), "{err}");
+        let own = big.lock().unwrap().take().expect("the big job failed");
+        assert!(own.is_transient(), "{own}");
+        assert!(small.lock().unwrap().is_none());
+        let rows: i64 = conn
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 0);
+    }
+}
