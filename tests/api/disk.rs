@@ -39,7 +39,12 @@ impl FullDisk {
                 let filler = mount.path().join("filler");
                 return Some(Self { mount, filler });
             }
-            Ok(out) => String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            // Its first line says why (the rest points at dmesg).
+            Ok(out) => String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .next()
+                .unwrap_or("mount failed")
+                .to_owned(),
             Err(e) => format!("mount: {e}"),
         };
         let line = format!("needs root to mount a tmpfs (CI runs as root): {why}");
