@@ -86,11 +86,20 @@ pub enum StoreError {
 
 /// The server's own words for a refused statement (its `Display` says only "db error"). The
 /// message names tables and constraints, never row values (those are in `detail`, left out).
+/// Any other failure with its causes: "error connecting to server" alone does not say that the
+/// connection was refused.
 fn postgres_cause(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("{} ({})", db.message(), db.code().code()),
-        None => e.to_string(),
+    if let Some(db) = e.as_db_error() {
+        return format!("{} ({})", db.message(), db.code().code());
     }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 impl StoreError {
@@ -157,11 +166,13 @@ fn postgres_transient(e: &tokio_postgres::Error) -> bool {
                     "57P01" | "57P02" | "57P03" | "40001" | "40P01" | "55P03" | "58030" | "57014"
                 )
         }
-        // No answer from the server: the connection closed or could not be made.
+        // No answer from the server: the connection closed, could not be made, or timed out
+        // ("timeout waiting for server" is tokio-postgres's connect timeout).
         None => {
             e.is_closed()
                 || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
                 || e.to_string().contains("timed out")
+                || e.to_string().starts_with("timeout")
         }
     }
 }

@@ -341,7 +341,7 @@ impl PgTx<'_> {
         match self.conn {
             Conn::Tx(tx) => tx.commit().await.map_err(|e| match e.as_db_error() {
                 Some(_) => StoreError::Postgres(e),
-                None => StoreError::CommitUnknown(e.to_string()),
+                None => StoreError::CommitUnknown(causes(&e)),
             }),
             Conn::Single(_) => Ok(()),
         }
