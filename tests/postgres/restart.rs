@@ -25,14 +25,16 @@ struct OwnCluster {
 }
 
 /// Runs bash with `script` (a body that may source SCRIPT, which only defines functions then)
-/// and `args` as `$1`…; panics with its output when it fails. Returns stdout.
-fn bash(script: &str, args: &[&str]) -> String {
-    let out = Command::new("bash")
+/// and `args` as `$1`…; panics with its output when it fails. Returns stdout. Async: listo and
+/// the clients run on this test's thread, and must go on while the cluster stops and starts.
+async fn bash(script: &str, args: &[&str]) -> String {
+    let out = tokio::process::Command::new("bash")
         .arg("-c")
         .arg(script)
         .arg("bash")
         .args(args)
         .output()
+        .await
         .expect("bash runs");
     assert!(
         out.status.success(),
@@ -44,10 +46,11 @@ fn bash(script: &str, args: &[&str]) -> String {
 }
 
 impl OwnCluster {
-    fn start() -> Self {
+    async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().to_str().unwrap();
         let url = bash(r#"bash "$1" start "$2""#, &[SCRIPT, path])
+            .await
             .trim()
             .to_owned();
         let pid = std::process::id().to_string();
@@ -55,21 +58,23 @@ impl OwnCluster {
             r#". "$1"; since="$(pg_pid_start "$2")" &&
                { setsid bash "$1" watch "$2" "$since" "$3" </dev/null >/dev/null 2>&1 & }"#,
             &[SCRIPT, &pid, path],
-        );
+        )
+        .await;
         Self { dir, url }
     }
 
     /// `pg_ctl stop -m fast`: open connections are ended, the server exits.
-    fn stop(&self) {
-        bash(r#"bash "$1" stop "$2""#, &[SCRIPT, self.path()]);
+    async fn stop(&self) {
+        bash(r#"bash "$1" stop "$2""#, &[SCRIPT, self.path()]).await;
     }
 
     /// Starts the stopped cluster again, on the same port.
-    fn start_again(&self) {
+    async fn start_again(&self) {
         bash(
             r#". "$1"; pg_as "$(pg_bin_dir)/pg_ctl" -D "$2" -w -t 60 -l "$2/log" start >/dev/null"#,
             &[SCRIPT, self.path()],
-        );
+        )
+        .await;
     }
 
     fn path(&self) -> &str {
@@ -174,7 +179,7 @@ async fn readyz(app: &TestApp) -> u16 {
 
 #[tokio::test]
 async fn postgres_restarting_under_load_answers_503_loses_nothing_and_recovers() {
-    let cluster = OwnCluster::start();
+    let cluster = OwnCluster::start().await;
     let url = cluster.url.clone();
     let app = Arc::new(
         spawn_app_with(|c| {
@@ -214,14 +219,14 @@ async fn postgres_restarting_under_load_answers_503_loses_nothing_and_recovers()
         "the clients created tasks before the restart"
     );
     phase.store(DOWN, Ordering::Relaxed);
-    cluster.stop();
+    cluster.stop().await;
     let mut ready_while_down = BTreeSet::new();
     for _ in 0..10 {
         ready_while_down.insert(readyz(&app).await);
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     phase.store(BACK, Ordering::Relaxed);
-    cluster.start_again();
+    cluster.start_again().await;
 
     // The pool finds the server again by itself: creates succeed again.
     let before_back = created.load(Ordering::Relaxed);
