@@ -26,7 +26,7 @@ enum Command {
         /// Where to write the copy; must not exist yet.
         path: PathBuf,
     },
-    /// Exit 0 if the local server's /readyz answers 200 (for container health checks).
+    /// Exit 0 if the local server's /healthz answers 200 (liveness, for container health checks).
     Healthcheck,
     /// Copy a SQLite database (users, tasks, live sessions) into an empty PostgreSQL database;
     /// stop the listo serving the file first.
@@ -124,7 +124,9 @@ fn backup(config: Config, dest: &std::path::Path) -> ExitCode {
     }
 }
 
-/// A bare HTTP/1.0 GET of /readyz on the local port, so images need no curl.
+/// A bare HTTP/1.0 GET of /healthz on the local port, so images need no curl. Liveness, not
+/// readiness: a full disk or a database restarting makes `/readyz` answer 503, and restarting
+/// the container for it would not help.
 fn healthcheck(config: Config) -> ExitCode {
     let addr = if config.addr.ip().is_unspecified() {
         SocketAddr::from((Ipv4Addr::LOCALHOST, config.addr.port()))
@@ -135,7 +137,7 @@ fn healthcheck(config: Config) -> ExitCode {
         let timeout = Duration::from_secs(3);
         let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
         stream.set_read_timeout(Some(timeout))?;
-        stream.write_all(b"GET /readyz HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+        stream.write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
         let mut head = [0u8; 12];
         stream.read_exact(&mut head)?;
         Ok(head.starts_with(b"HTTP/1.") && &head[9..12] == b"200")
@@ -143,11 +145,11 @@ fn healthcheck(config: Config) -> ExitCode {
     match probe() {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => {
-            eprintln!("listo: {addr}/readyz did not answer 200");
+            eprintln!("listo: {addr}/healthz did not answer 200");
             ExitCode::FAILURE
         }
         Err(e) => {
-            eprintln!("listo: {addr}/readyz unreachable: {e}");
+            eprintln!("listo: {addr}/healthz unreachable: {e}");
             ExitCode::FAILURE
         }
     }

@@ -15,10 +15,10 @@ pub struct Health {
 
 #[derive(ApiResponse)]
 enum Readiness {
-    /// The database answers.
+    /// Writes reach the database.
     #[oai(status = 200)]
     Ready(Json<Health>),
-    /// The database does not answer (`not_ready`).
+    /// Writes fail right now (`not_ready`).
     #[oai(status = 503, content_type = "application/problem+json")]
     NotReady(Json<super::problem::Problem>),
 }
@@ -30,7 +30,9 @@ pub struct SystemApi;
 impl SystemApi {
     /// The process is up.
     ///
-    /// Answers 200 as long as the process serves HTTP; it does not touch the database.
+    /// Answers 200 as long as the process serves HTTP; it does not touch the database. This is
+    /// the liveness check (Docker `HEALTHCHECK`, fly, railway): a full disk is no reason to
+    /// restart the process.
     #[oai(path = "/healthz", method = "get", operation_id = "healthz")]
     async fn healthz(&self) -> Json<Health> {
         Json(Health {
@@ -38,9 +40,12 @@ impl SystemApi {
         })
     }
 
-    /// The database answers queries.
+    /// Writes reach the database.
     ///
-    /// 200 when a read and a write both reach the database; 503 `not_ready` otherwise.
+    /// For routing: 503 `not_ready` while writes fail (a write failed in the last few seconds
+    /// and none has committed since, or a probe write fails), 200 once they succeed again. A
+    /// write that committed in the last two seconds answers for the probe, so asking every
+    /// second costs at most one small write every two seconds.
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
     async fn readyz(&self, health: poem::web::Data<&HealthCheck>) -> Readiness {
         match health.ready().await {
@@ -48,8 +53,11 @@ impl SystemApi {
                 status: "ok".into(),
             })),
             Err(e) => {
-                tracing::error!(error = %e, "readiness check failed");
-                let err = ApiError::new(Code::NotReady, "The database does not answer.");
+                tracing::warn!(error = %e, "readiness check failed");
+                let err = ApiError::new(
+                    Code::NotReady,
+                    "Writes to the database fail right now; send traffic elsewhere.",
+                );
                 Readiness::NotReady(Json(err.problem().clone()))
             }
         }

@@ -8,6 +8,7 @@
 
 pub mod copy;
 mod filter_sql;
+mod health;
 mod location;
 pub mod postgres;
 mod rows;
@@ -15,6 +16,7 @@ mod signals;
 pub mod sqlite;
 mod tx;
 
+pub use health::{FAILURE_HOLD, Verdict, WriteHealth};
 pub use location::{Location, PostgresUrl};
 pub use rows::{
     Challenge, IdempotencyRecord, LiveSession, Purpose, Revoked, SessionRow, Side, StoredResponse,
@@ -84,11 +86,20 @@ pub enum StoreError {
 
 /// The server's own words for a refused statement (its `Display` says only "db error"). The
 /// message names tables and constraints, never row values (those are in `detail`, left out).
+/// Any other failure with its causes: "error connecting to server" alone does not say that the
+/// connection was refused.
 fn postgres_cause(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("{} ({})", db.message(), db.code().code()),
-        None => e.to_string(),
+    if let Some(db) = e.as_db_error() {
+        return format!("{} ({})", db.message(), db.code().code());
     }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 impl StoreError {
@@ -155,11 +166,13 @@ fn postgres_transient(e: &tokio_postgres::Error) -> bool {
                     "57P01" | "57P02" | "57P03" | "40001" | "40P01" | "55P03" | "58030" | "57014"
                 )
         }
-        // No answer from the server: the connection closed or could not be made.
+        // No answer from the server: the connection closed, could not be made, or timed out
+        // ("timeout waiting for server" is tokio-postgres's connect timeout).
         None => {
             e.is_closed()
                 || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
                 || e.to_string().contains("timed out")
+                || e.to_string().starts_with("timeout")
         }
     }
 }
@@ -255,13 +268,35 @@ impl Store {
         matches!(self.engine, Engine::Sqlite(_))
     }
 
-    /// Whether the database answers reads and writes (for `/readyz`).
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        fn probe(tx: &mut dyn Tx) -> Work<'_, (), StoreError> {
-            Box::pin(async move { tx.user_by_id(0).await.map(|_| ()) })
+    /// Whether writes reach the disk now (for `/readyz`). A write that failed transiently in
+    /// the last few seconds, with nothing committed since, answers no without probing (a probe
+    /// small enough to fit can succeed where real writes fail); a commit in the last moment
+    /// answers yes without writing. Otherwise a read and a real, durable write decide: a write
+    /// through the same path as every request's, so once writes succeed again so does this.
+    pub async fn ready(&self) -> Result<(), StoreError> {
+        match self.write_health().verdict(std::time::Instant::now()) {
+            Verdict::Failing(ago) => {
+                return Err(StoreError::Unavailable(format!(
+                    "a write failed {} ms ago and none has committed since",
+                    ago.as_millis()
+                )));
+            }
+            Verdict::Committing => return Ok(()),
+            Verdict::Unknown => {}
         }
-        self.read(probe).await?;
-        self.write(probe).await
+        self.read(|tx| Box::pin(async move { tx.user_by_id(0).await.map(|_| ()) }))
+            .await?;
+        let now_ms = to_millis(chrono::Utc::now());
+        self.write(move |tx| Box::pin(async move { tx.touch_probe(now_ms).await }))
+            .await
+    }
+
+    /// The outcomes of this process's latest commits.
+    fn write_health(&self) -> &WriteHealth {
+        match &self.engine {
+            Engine::Sqlite(s) => s.write_health(),
+            Engine::Postgres(p) => p.write_health(),
+        }
     }
 
     /// Leaves the database tidy at shutdown (SQLite folds its WAL into the file).

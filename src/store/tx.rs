@@ -178,6 +178,8 @@ pub trait Settings: Send {
     /// The stored hashing secret; `candidate` becomes it when none is stored yet (the first
     /// process to store one wins, and every process reads the same).
     async fn secret_or_insert(&mut self, candidate: [u8; 32]) -> Result<[u8; 32], StoreError>;
+    /// Rewrites the readiness probe's one row with `now_ms`: a real, durable write.
+    async fn touch_probe(&mut self, now_ms: i64) -> Result<(), StoreError>;
 }
 
 /// Tasks and the order keys that place each in its owner's list. Every statement is scoped by

@@ -10,8 +10,12 @@ mod client_address;
 // Shared by both test binaries, which each use a part.
 #[allow(dead_code)]
 mod database;
+// A tmpfs to fill up; SQLite stories only (see full_disk.rs).
+#[allow(dead_code)]
+mod disk;
 mod events;
 mod filters;
+mod full_disk;
 mod hardening;
 mod headers;
 #[allow(dead_code)]

@@ -47,6 +47,7 @@ mod versions;
 mod cluster;
 mod connect;
 mod copy;
+mod restart;
 
 /// The engine every story in this binary runs on.
 const ENGINE: database::Engine = database::Engine::Postgres;

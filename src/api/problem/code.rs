@@ -369,7 +369,7 @@ impl Code {
                 "not_ready",
                 "Not ready",
                 None,
-                "the database does not answer",
+                "`/readyz` only: writes to the database fail right now (a write failed in the last few seconds with none committed since, or the probe's own write failed)",
             ),
         }
     }

@@ -9,6 +9,9 @@ use tokio::sync::oneshot;
 use tokio_postgres::{AsyncMessage, Config};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+/// The first wait after the connection broke.
+const FIRST_RETRY: Duration = Duration::from_millis(100);
+
 /// The longest wait between attempts to listen again after the connection broke.
 const MAX_RETRY: Duration = Duration::from_secs(5);
 
@@ -48,9 +51,15 @@ async fn run(
     ready: oneshot::Sender<Result<(), StoreError>>,
 ) {
     let mut ready = Some(ready);
-    let mut retry = Duration::from_millis(100);
+    let mut retry = FIRST_RETRY;
     loop {
-        let outcome = listen(&config, tls.clone(), &signals, &mut ready).await;
+        let mut listened = false;
+        let outcome = listen(&config, tls.clone(), &signals, &mut ready, &mut listened).await;
+        if listened {
+            // It had listened: a server restarted after days is tried again at once, not after
+            // the longest wait the last outage reached.
+            retry = FIRST_RETRY;
+        }
         match (outcome, ready.take()) {
             // Start-up hears why it could not listen.
             (Err(e), Some(ready)) => {
@@ -73,6 +82,7 @@ async fn listen(
     tls: MakeRustlsConnect,
     signals: &Signals,
     ready: &mut Option<oneshot::Sender<Result<(), StoreError>>>,
+    listened: &mut bool,
 ) -> Result<(), StoreError> {
     let (client, mut connection) = config.connect(tls).await?;
     // The connection does its work only while polled: messages are read beside the LISTEN.
@@ -88,6 +98,7 @@ async fn listen(
     };
     let subscribe = async {
         client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
+        *listened = true;
         match ready.take() {
             Some(ready) => {
                 let _ = ready.send(Ok(()));

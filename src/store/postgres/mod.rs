@@ -18,7 +18,7 @@ mod settings;
 mod tasks;
 mod users;
 
-use super::{Signals, StoreError, Tx, Work};
+use super::{Signals, StoreError, Tx, Work, WriteHealth};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,6 +57,9 @@ pub struct PgTx<'c> {
     conn: Conn<'c>,
     /// Statements run so far (a single read may run one).
     statements: std::sync::atomic::AtomicU32,
+    /// Whether a statement failed in a way that passes (for readiness: the closure's own
+    /// error type hides the cause).
+    transient: std::sync::atomic::AtomicBool,
 }
 
 /// Where a [`PgTx`] sends its statements.
@@ -83,7 +86,23 @@ impl<'c> PgTx<'c> {
         Self {
             conn,
             statements: std::sync::atomic::AtomicU32::new(0),
+            transient: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// A statement's failure, noted when it passes.
+    fn failed(&self, e: tokio_postgres::Error) -> StoreError {
+        let e = StoreError::Postgres(e);
+        if e.is_transient() {
+            self.transient
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        e
+    }
+
+    /// Whether a statement failed in a way that passes.
+    fn saw_transient(&self) -> bool {
+        self.transient.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Counts a statement; a single read refuses a second (it would see another snapshot).
@@ -105,6 +124,8 @@ impl<'c> PgTx<'c> {
 pub struct PgStore {
     pool: Pool,
     signals: Signals,
+    /// The outcome of this process's latest writes.
+    health: WriteHealth,
     /// Hears every process's signals while any clone of the store lives.
     _listener: Arc<listener::Listener>,
 }
@@ -137,6 +158,7 @@ impl PgStore {
         Ok(Self {
             pool,
             signals,
+            health: WriteHealth::default(),
             _listener: Arc::new(listener),
         })
     }
@@ -144,6 +166,18 @@ impl PgStore {
     /// Where committed writes of every process announce themselves.
     pub fn signals(&self) -> &Signals {
         &self.signals
+    }
+
+    /// The outcome of this process's latest writes (for readiness).
+    pub fn write_health(&self) -> &WriteHealth {
+        &self.health
+    }
+
+    /// Remembers a write's failure when it passes.
+    fn note(&self, e: &StoreError) {
+        if e.is_transient() {
+            self.health.failed();
+        }
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
@@ -167,7 +201,11 @@ impl PgStore {
             .map_err(StoreError::from)?;
         let mut tx = PgTx::new(Conn::Tx(tx));
         let value = work(&mut tx).await?;
-        tx.commit().await?;
+        // A read changed nothing, whether or not its commit's answer came back.
+        tx.commit().await.map_err(|e| match e {
+            StoreError::CommitUnknown(cause) => StoreError::Unavailable(cause),
+            e => e,
+        })?;
         Ok(value)
     }
 
@@ -192,12 +230,25 @@ impl PgStore {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(StoreError::from)?;
+        let mut client = self.client().await.inspect_err(|e| self.note(e))?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(StoreError::from)
+            .inspect_err(|e| self.note(e))?;
         let mut tx = PgTx::new(Conn::Tx(tx));
         // On `Err` the transaction is dropped, which rolls it back.
-        let value = work(&mut tx).await?;
-        tx.commit().await?;
+        let value = match work(&mut tx).await {
+            Ok(value) => value,
+            Err(e) => {
+                if tx.saw_transient() {
+                    self.health.failed();
+                }
+                return Err(e);
+            }
+        };
+        tx.commit().await.inspect_err(|e| self.note(e))?;
+        self.health.committed();
         Ok(value)
     }
 }
@@ -290,7 +341,7 @@ impl PgTx<'_> {
         match self.conn {
             Conn::Tx(tx) => tx.commit().await.map_err(|e| match e.as_db_error() {
                 Some(_) => StoreError::Postgres(e),
-                None => StoreError::CommitUnknown(e.to_string()),
+                None => StoreError::CommitUnknown(causes(&e)),
             }),
             Conn::Single(_) => Ok(()),
         }
@@ -303,8 +354,8 @@ impl PgTx<'_> {
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Option<tokio_postgres::Row>, StoreError> {
         self.count_statement()?;
-        let stmt = on_conn!(self, c => c.prepare_cached(sql).await?);
-        Ok(on_conn!(self, c => c.query_opt(&stmt, params).await?))
+        let stmt = on_conn!(self, c => c.prepare_cached(sql).await).map_err(|e| self.failed(e))?;
+        on_conn!(self, c => c.query_opt(&stmt, params).await).map_err(|e| self.failed(e))
     }
 
     /// Runs a cached statement and returns its rows.
@@ -314,8 +365,8 @@ impl PgTx<'_> {
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
         self.count_statement()?;
-        let stmt = on_conn!(self, c => c.prepare_cached(sql).await?);
-        Ok(on_conn!(self, c => c.query(&stmt, params).await?))
+        let stmt = on_conn!(self, c => c.prepare_cached(sql).await).map_err(|e| self.failed(e))?;
+        on_conn!(self, c => c.query(&stmt, params).await).map_err(|e| self.failed(e))
     }
 
     /// Runs a statement planned for these very values (not cached) and returns its rows: for
@@ -329,7 +380,7 @@ impl PgTx<'_> {
         params: &[(&(dyn tokio_postgres::types::ToSql + Sync), Type)],
     ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
         self.count_statement()?;
-        Ok(on_conn!(self, c => c.query_typed(sql, params).await?))
+        on_conn!(self, c => c.query_typed(sql, params).await).map_err(|e| self.failed(e))
     }
 
     /// [`Self::all_planned_now`] for a statement that returns no rows.
@@ -339,7 +390,9 @@ impl PgTx<'_> {
         params: &[(&(dyn tokio_postgres::types::ToSql + Sync), Type)],
     ) -> Result<usize, StoreError> {
         self.count_statement()?;
-        Ok(on_conn!(self, c => c.execute_typed(sql, params).await?) as usize)
+        let n =
+            on_conn!(self, c => c.execute_typed(sql, params).await).map_err(|e| self.failed(e))?;
+        Ok(n as usize)
     }
 
     /// Runs a cached statement and returns how many rows it changed.
@@ -349,7 +402,8 @@ impl PgTx<'_> {
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<usize, StoreError> {
         self.count_statement()?;
-        let stmt = on_conn!(self, c => c.prepare_cached(sql).await?);
-        Ok(on_conn!(self, c => c.execute(&stmt, params).await?) as usize)
+        let stmt = on_conn!(self, c => c.prepare_cached(sql).await).map_err(|e| self.failed(e))?;
+        let n = on_conn!(self, c => c.execute(&stmt, params).await).map_err(|e| self.failed(e))?;
+        Ok(n as usize)
     }
 }

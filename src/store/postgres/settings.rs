@@ -6,6 +6,7 @@ use crate::store::{Settings, StoreError};
 use async_trait::async_trait;
 
 const SECRET_KEY: &str = "hash_secret";
+const PROBE_KEY: &str = "ready_probe";
 
 #[async_trait]
 impl Settings for PgTx<'_> {
@@ -21,5 +22,16 @@ impl Settings for PgTx<'_> {
             .await?
             .ok_or_else(|| StoreError::Corrupt("the stored secret vanished".into()))?;
         hash32(row.try_get(0)?, "stored secret")
+    }
+
+    async fn touch_probe(&mut self, now_ms: i64) -> Result<(), StoreError> {
+        // Every process bumps the same row: one row, whatever the number of processes.
+        self.exec(
+            "INSERT INTO settings (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            &[&PROBE_KEY, &now_ms.to_be_bytes().as_slice()],
+        )
+        .await?;
+        Ok(())
     }
 }

@@ -16,7 +16,7 @@ mod tasks;
 mod users;
 mod writer;
 
-use super::{Signal, Signals, StoreError, Tx, Work};
+use super::{Signal, Signals, StoreError, Tx, Work, WriteHealth};
 use rusqlite::Connection;
 use rusqlite_migration::{M, Migrations};
 use std::future::Future;
@@ -98,6 +98,8 @@ pub struct SqliteStore {
     readers: readers::Readers,
     writer: writer::Writer,
     signals: Signals,
+    /// The outcome of the writer's latest batches.
+    health: WriteHealth,
     /// Held while the store lives: a second process on the same file would keep its own
     /// session cache and rate limits, and answer for tokens this one has revoked.
     _lock: std::sync::Arc<std::fs::File>,
@@ -123,10 +125,12 @@ impl SqliteStore {
             .map(|_| open_connection(path))
             .collect::<Result<Vec<_>, _>>()?;
         let signals = Signals::default();
+        let health = WriteHealth::default();
         Ok(Self {
             readers: readers::Readers::start(read_conns),
-            writer: writer::Writer::start(write_conn, signals.clone())?,
+            writer: writer::Writer::start(write_conn, signals.clone(), health.clone())?,
             signals,
+            health,
             _lock: std::sync::Arc::new(lock),
         })
     }
@@ -155,6 +159,11 @@ impl SqliteStore {
     /// Where committed writes announce themselves.
     pub fn signals(&self) -> &Signals {
         &self.signals
+    }
+
+    /// The outcome of the writer's latest batches (for readiness).
+    pub fn write_health(&self) -> &WriteHealth {
+        &self.health
     }
 
     /// Folds the WAL back into the database file (at shutdown, so the file alone is complete).

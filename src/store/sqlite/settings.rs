@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
 const SECRET_KEY: &str = "hash_secret";
+const PROBE_KEY: &str = "ready_probe";
 
 #[async_trait]
 impl Settings for SqliteTx<'_> {
@@ -27,5 +28,15 @@ impl Settings for SqliteTx<'_> {
             params![SECRET_KEY, candidate.as_slice()],
         )?;
         Ok(candidate)
+    }
+
+    async fn touch_probe(&mut self, now_ms: i64) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )?
+            .execute(params![PROBE_KEY, now_ms.to_be_bytes().as_slice()])?;
+        Ok(())
     }
 }

@@ -3,10 +3,11 @@
 //!
 //! Each job runs inside its own SAVEPOINT, so a job that fails is rolled back alone and its error
 //! stays its own; every job is answered only after the shared COMMIT reached the disk, and its
-//! signals are sent then too.
+//! signals are sent then too. Each batch's outcome is remembered for readiness
+//! ([`WriteHealth`]): a commit that wrote something, or a failure that passes.
 
 use super::{StoreError, Tx, Work, run_on};
-use crate::store::{Signal, Signals};
+use crate::store::{Signal, Signals, WriteHealth};
 use rusqlite::Connection;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -81,11 +82,15 @@ pub struct Writer {
 
 impl Writer {
     /// Starts the writer thread on `conn`; it ends when the last handle is dropped.
-    pub fn start(conn: Connection, signals: Signals) -> Result<Self, StoreError> {
+    pub fn start(
+        conn: Connection,
+        signals: Signals,
+        health: WriteHealth,
+    ) -> Result<Self, StoreError> {
         let (jobs, queue) = channel();
         std::thread::Builder::new()
             .name("listo-writer".into())
-            .spawn(move || write_loop(conn, queue, signals))
+            .spawn(move || write_loop(conn, queue, signals, health))
             .map_err(|e| StoreError::Worker(format!("starting the writer thread: {e}")))?;
         Ok(Self { jobs })
     }
@@ -114,7 +119,12 @@ impl Writer {
     }
 }
 
-fn write_loop(mut conn: Connection, queue: Receiver<Box<dyn Job>>, signals: Signals) {
+fn write_loop(
+    mut conn: Connection,
+    queue: Receiver<Box<dyn Job>>,
+    signals: Signals,
+    health: WriteHealth,
+) {
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -124,8 +134,19 @@ fn write_loop(mut conn: Connection, queue: Receiver<Box<dyn Job>>, signals: Sign
             }
         }
         let committed = run_batch(&mut conn, &mut batch);
-        if let Err(e) = &committed {
-            tracing::error!(error = %e, jobs = batch.len(), "write batch failed");
+        match &committed {
+            // A batch whose jobs all failed on their own commits nothing: it proves nothing.
+            Ok(wrote) => {
+                if *wrote {
+                    health.committed();
+                }
+            }
+            Err(e) => {
+                if e.is_transient() {
+                    health.failed();
+                }
+                tracing::error!(error = %e, jobs = batch.len(), "write batch failed");
+            }
         }
         for job in batch {
             job.finish(committed.as_ref().map(|_| ()), &signals);
@@ -133,9 +154,13 @@ fn write_loop(mut conn: Connection, queue: Receiver<Box<dyn Job>>, signals: Sign
     }
 }
 
-fn run_batch(conn: &mut Connection, batch: &mut [Box<dyn Job>]) -> Result<(), StoreError> {
+/// Runs the batch in one transaction; `Ok(true)` when its commit wrote rows.
+fn run_batch(conn: &mut Connection, batch: &mut [Box<dyn Job>]) -> Result<bool, StoreError> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
-    let outcome = run_jobs(conn, batch).and_then(|()| Ok(conn.execute_batch("COMMIT")?));
+    let outcome = run_jobs(conn, batch).and_then(|wrote| {
+        conn.execute_batch("COMMIT")?;
+        Ok(wrote)
+    });
     if outcome.is_err() && !conn.is_autocommit() {
         // Nothing of a failed batch may stay: the next batch starts clean.
         let _ = conn.execute_batch("ROLLBACK");
@@ -143,14 +168,78 @@ fn run_batch(conn: &mut Connection, batch: &mut [Box<dyn Job>]) -> Result<(), St
     outcome
 }
 
-fn run_jobs(conn: &mut Connection, batch: &mut [Box<dyn Job>]) -> Result<(), StoreError> {
+/// Runs each job in its own savepoint; `Ok(true)` when a job that is kept changed rows.
+fn run_jobs(conn: &mut Connection, batch: &mut [Box<dyn Job>]) -> Result<bool, StoreError> {
+    let mut wrote = false;
     for job in batch.iter_mut() {
         conn.execute_batch("SAVEPOINT job")?;
+        let before = conn.total_changes();
         if job.run(conn) {
+            wrote |= conn.total_changes() > before;
             conn.execute_batch("RELEASE job")?;
+        } else if conn.is_autocommit() {
+            // SQLite rolled the whole transaction back under the failed job: it does so only
+            // for a full disk, an I/O error, a lock or memory it could not get, all of which
+            // pass. The jobs before it are gone with it.
+            return Err(StoreError::Unavailable(
+                "SQLite rolled back the batch after a write failed (disk full or I/O error)".into(),
+            ));
         } else {
             conn.execute_batch("ROLLBACK TO job; RELEASE job")?;
         }
     }
-    Ok(())
+    Ok(wrote)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// A job that runs `sql` on the batch's connection, keeping its own error.
+    struct Sql(&'static str, Arc<Mutex<Option<StoreError>>>);
+
+    impl Job for Sql {
+        fn run(&mut self, conn: &mut Connection) -> bool {
+            let outcome = conn.execute_batch(self.0);
+            let ok = outcome.is_ok();
+            *self.1.lock().unwrap() = outcome.err().map(StoreError::from);
+            ok
+        }
+        fn finish(self: Box<Self>, _: Result<(), &StoreError>, _: &Signals) {}
+    }
+
+    #[test]
+    fn a_batch_sqlite_rolled_back_under_a_full_disk_is_transient() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = super::super::open_connection(&dir.path().join("t.db")).unwrap();
+        conn.execute_batch("CREATE TABLE t (v BLOB)").unwrap();
+        let pages: i64 = conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .unwrap();
+        // The file may not grow past two more pages: a bigger write is a full disk
+        // (SQLITE_FULL) in the middle of its statement, not at COMMIT.
+        conn.pragma_update(None, "max_page_count", pages + 2)
+            .unwrap();
+        let (small, big) = (Arc::default(), Arc::default());
+        let mut batch: Vec<Box<dyn Job>> = vec![
+            Box::new(Sql("INSERT INTO t VALUES (x'00')", Arc::clone(&small))),
+            Box::new(Sql(
+                "INSERT INTO t VALUES (zeroblob(100000))",
+                Arc::clone(&big),
+            )),
+        ];
+        let outcome = run_batch(&mut conn, &mut batch);
+        // SQLite rolled the whole transaction back, the first job's row with it: the batch
+        // failed, and that passes (503), as does the failing job's own error.
+        let err = outcome.expect_err("the batch failed");
+        assert!(err.is_transient(), "{err}");
+        let own = big.lock().unwrap().take().expect("the big job failed");
+        assert!(own.is_transient(), "{own}");
+        assert!(small.lock().unwrap().is_none());
+        let rows: i64 = conn
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 0);
+    }
 }
