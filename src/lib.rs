@@ -96,7 +96,7 @@ impl App {
                 hash_concurrency: std::thread::available_parallelism().map_or(1, |n| n.get() / 2),
             },
         );
-        let tasks = Tasks::new(store.clone());
+        let tasks = Tasks::new(store.clone(), config.quotas);
         let feed = Feed::new(store.clone(), auth.clone());
         let sweeper = service::sweeper::spawn(store.clone(), auth.clone(), SWEEP_EVERY);
         let endpoint = api::routes(api::Deps {
