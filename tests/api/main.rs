@@ -15,6 +15,7 @@ mod hardening;
 mod headers;
 #[allow(dead_code)]
 mod helpers;
+mod kept_answers;
 mod openapi;
 mod requests;
 mod retries;
