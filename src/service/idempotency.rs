@@ -42,12 +42,20 @@ pub enum Outcome<T> {
     Replayed(StoredResponse),
 }
 
-/// Runs `write` (as [`Store::write`] would) unless the key says it ran before. `limit`: the
-/// bytes of kept answers the user may hold before a keyed request that would run is refused.
+/// Where keyed writes keep their answers, and how much each user may keep.
+#[derive(Clone)]
+pub(super) struct KeptAnswers {
+    /// The store the writes and their answers go to.
+    pub store: Store,
+    /// Bytes of kept answers (as stored) one user may hold before a keyed request that would
+    /// run is refused; `None`: no limit.
+    pub limit: Option<u64>,
+}
+
+/// Runs `write` (as [`Store::write`] would) unless the key says it ran before.
 pub(super) async fn run_once<T, F>(
-    store: &Store,
+    kept: &KeptAnswers,
     user: i64,
-    limit: Option<u64>,
     idempotent: Option<Idempotent<T>>,
     write: F,
 ) -> Result<Outcome<T>, ServiceError>
@@ -55,6 +63,7 @@ where
     F: for<'t> FnOnce(&'t mut dyn Tx) -> Work<'t, T, ServiceError> + Send + 'static,
     T: Send + 'static,
 {
+    let (store, limit) = (&kept.store, kept.limit);
     let Some(Idempotent {
         key,
         fingerprint,

@@ -1,6 +1,6 @@
 //! Task rules: create, edit, delete, list, and the owner's order (sort a page, move one task).
 
-use super::idempotency::{Idempotent, Outcome, run_once};
+use super::idempotency::{Idempotent, KeptAnswers, Outcome, run_once};
 use super::{ServiceError, Session, now_ms};
 use crate::config::Quotas;
 use crate::domain::{
@@ -53,17 +53,18 @@ async fn check_version(
 #[derive(Clone)]
 pub struct Tasks {
     store: Store,
-    /// Bytes of kept idempotent answers one user may hold (`None`: no limit).
-    kept_answers: Option<u64>,
+    /// Where keyed writes keep their answers, and how much each user may keep.
+    kept: KeptAnswers,
 }
 
 impl Tasks {
     /// Builds the service, with the quotas it enforces.
     pub fn new(store: Store, quotas: Quotas) -> Self {
-        Self {
-            store,
-            kept_answers: quotas.idempotency_bytes,
-        }
+        let kept = KeptAnswers {
+            store: store.clone(),
+            limit: quotas.idempotency_bytes,
+        };
+        Self { store, kept }
     }
 
     /// Adds a task at the end of the owner's order (once per idempotency key).
@@ -76,30 +77,24 @@ impl Tasks {
         idempotent: Option<Idempotent<Task>>,
     ) -> Result<Outcome<Task>, ServiceError> {
         let user = session.user_id;
-        run_once(
-            &self.store,
-            user,
-            self.kept_answers,
-            idempotent,
-            move |tx| {
-                Box::pin(async move {
-                    tx.hold_list(user).await?;
-                    // Skipping id 0 skips nothing: ids start at 1.
-                    let last = tx.neighbour(user, None, Side::Before, 0).await?;
-                    let key = SortKey::between(last.as_ref(), None);
-                    let new = NewTask {
-                        date,
-                        text: &text,
-                        status,
-                        key: &key,
-                    };
-                    let task = tx.insert_task(user, new, now_ms()).await?;
-                    respace_if_long(tx, user, &key).await?;
-                    tx.announce(user, Signal::TasksChanged).await?;
-                    Ok(task)
-                })
-            },
-        )
+        run_once(&self.kept, user, idempotent, move |tx| {
+            Box::pin(async move {
+                tx.hold_list(user).await?;
+                // Skipping id 0 skips nothing: ids start at 1.
+                let last = tx.neighbour(user, None, Side::Before, 0).await?;
+                let key = SortKey::between(last.as_ref(), None);
+                let new = NewTask {
+                    date,
+                    text: &text,
+                    status,
+                    key: &key,
+                };
+                let task = tx.insert_task(user, new, now_ms()).await?;
+                respace_if_long(tx, user, &key).await?;
+                tx.announce(user, Signal::TasksChanged).await?;
+                Ok(task)
+            })
+        })
         .await
     }
 
@@ -208,52 +203,46 @@ impl Tasks {
                 ids: duplicates,
             });
         }
-        run_once(
-            &self.store,
-            user,
-            self.kept_answers,
-            idempotent,
-            move |tx| {
-                Box::pin(async move {
-                    tx.hold_list(user).await?;
-                    let owned: HashSet<i64> = tx.owned(user, &ids).await?.into_iter().collect();
-                    let foreign: Vec<i64> = ids
-                        .iter()
-                        .copied()
-                        .filter(|id| !owned.contains(id))
-                        .collect();
-                    if !foreign.is_empty() {
-                        return Err(ServiceError::InvalidOrder {
-                            message: "task_ids holds ids that are not among your tasks".into(),
-                            ids: foreign,
-                        });
-                    }
-                    let current = tx.page_keys(user, page.offset(), page.per_page()).await?;
-                    let same_set = current.len() == ids.len()
-                        && current.iter().all(|(id, _)| seen.contains(id));
-                    if !same_set {
-                        return Err(ServiceError::OrderConflict {
-                            current: current.into_iter().map(|(id, _)| id).collect(),
-                        });
-                    }
-                    // The page hands its own keys (ascending) to the posted sequence: no task off the
-                    // page moves, keys never grow however often a page is sorted, and a cursor into a
-                    // later page still starts exactly where it did.
-                    // A task that keeps its slot keeps its key, and its version.
-                    let placed: Vec<(i64, SortKey)> = ids
-                        .into_iter()
-                        .zip(current)
-                        .filter(|(posted, (held, _))| posted != held)
-                        .map(|(posted, (_, key))| (posted, key))
-                        .collect();
-                    if !placed.is_empty() {
-                        tx.set_keys(user, &placed, Some(now_ms())).await?;
-                        tx.announce(user, Signal::TasksChanged).await?;
-                    }
-                    read_page(tx, user, page, None, &TaskFilter::default()).await
-                })
-            },
-        )
+        run_once(&self.kept, user, idempotent, move |tx| {
+            Box::pin(async move {
+                tx.hold_list(user).await?;
+                let owned: HashSet<i64> = tx.owned(user, &ids).await?.into_iter().collect();
+                let foreign: Vec<i64> = ids
+                    .iter()
+                    .copied()
+                    .filter(|id| !owned.contains(id))
+                    .collect();
+                if !foreign.is_empty() {
+                    return Err(ServiceError::InvalidOrder {
+                        message: "task_ids holds ids that are not among your tasks".into(),
+                        ids: foreign,
+                    });
+                }
+                let current = tx.page_keys(user, page.offset(), page.per_page()).await?;
+                let same_set =
+                    current.len() == ids.len() && current.iter().all(|(id, _)| seen.contains(id));
+                if !same_set {
+                    return Err(ServiceError::OrderConflict {
+                        current: current.into_iter().map(|(id, _)| id).collect(),
+                    });
+                }
+                // The page hands its own keys (ascending) to the posted sequence: no task off the
+                // page moves, keys never grow however often a page is sorted, and a cursor into a
+                // later page still starts exactly where it did.
+                // A task that keeps its slot keeps its key, and its version.
+                let placed: Vec<(i64, SortKey)> = ids
+                    .into_iter()
+                    .zip(current)
+                    .filter(|(posted, (held, _))| posted != held)
+                    .map(|(posted, (_, key))| (posted, key))
+                    .collect();
+                if !placed.is_empty() {
+                    tx.set_keys(user, &placed, Some(now_ms())).await?;
+                    tx.announce(user, Signal::TasksChanged).await?;
+                }
+                read_page(tx, user, page, None, &TaskFilter::default()).await
+            })
+        })
         .await
     }
 
@@ -267,43 +256,35 @@ impl Tasks {
         idempotent: Option<Idempotent<Task>>,
     ) -> Result<Outcome<Task>, ServiceError> {
         let user = session.user_id;
-        run_once(
-            &self.store,
-            user,
-            self.kept_answers,
-            idempotent,
-            move |tx| {
-                Box::pin(async move {
-                    tx.hold_list(user).await?;
-                    check_version(tx, user, id, if_match.as_ref()).await?;
-                    if tx.key_of(user, id).await?.is_none() {
-                        return Err(ServiceError::TaskNotFound);
+        run_once(&self.kept, user, idempotent, move |tx| {
+            Box::pin(async move {
+                tx.hold_list(user).await?;
+                check_version(tx, user, id, if_match.as_ref()).await?;
+                if tx.key_of(user, id).await?.is_none() {
+                    return Err(ServiceError::TaskNotFound);
+                }
+                let (lower, upper) = match to {
+                    Placement::Start => (None, tx.neighbour(user, None, Side::After, id).await?),
+                    Placement::End => (tx.neighbour(user, None, Side::Before, id).await?, None),
+                    Placement::Before(anchor) => {
+                        let key = anchor_key(tx, user, id, "before_id", anchor).await?;
+                        let previous = tx.neighbour(user, Some(&key), Side::Before, id).await?;
+                        (previous, Some(key))
                     }
-                    let (lower, upper) = match to {
-                        Placement::Start => {
-                            (None, tx.neighbour(user, None, Side::After, id).await?)
-                        }
-                        Placement::End => (tx.neighbour(user, None, Side::Before, id).await?, None),
-                        Placement::Before(anchor) => {
-                            let key = anchor_key(tx, user, id, "before_id", anchor).await?;
-                            let previous = tx.neighbour(user, Some(&key), Side::Before, id).await?;
-                            (previous, Some(key))
-                        }
-                        Placement::After(anchor) => {
-                            let key = anchor_key(tx, user, id, "after_id", anchor).await?;
-                            let next = tx.neighbour(user, Some(&key), Side::After, id).await?;
-                            (Some(key), next)
-                        }
-                    };
-                    let key = SortKey::between(lower.as_ref(), upper.as_ref());
-                    tx.set_keys(user, &[(id, key.clone())], Some(now_ms()))
-                        .await?;
-                    respace_if_long(tx, user, &key).await?;
-                    tx.announce(user, Signal::TasksChanged).await?;
-                    tx.task(user, id).await?.ok_or(ServiceError::TaskNotFound)
-                })
-            },
-        )
+                    Placement::After(anchor) => {
+                        let key = anchor_key(tx, user, id, "after_id", anchor).await?;
+                        let next = tx.neighbour(user, Some(&key), Side::After, id).await?;
+                        (Some(key), next)
+                    }
+                };
+                let key = SortKey::between(lower.as_ref(), upper.as_ref());
+                tx.set_keys(user, &[(id, key.clone())], Some(now_ms()))
+                    .await?;
+                respace_if_long(tx, user, &key).await?;
+                tx.announce(user, Signal::TasksChanged).await?;
+                tx.task(user, id).await?.ok_or(ServiceError::TaskNotFound)
+            })
+        })
         .await
     }
 }
