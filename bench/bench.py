@@ -13,7 +13,7 @@ change takes to reach all of them. Writes BENCHMARKS.md.
 
   BENCH_STORES=sqlite|postgres   one store only (the report shows "–" for the other)
   BENCH_ONLY=changes,streams     only these scenario groups (session, list, changes, sort, writes,
-                                 storm, streams, processes); the report then goes to
+                                 storm, kept, streams, processes); the report then goes to
                                  $BENCH_REPORT or /tmp/listo-BENCHMARKS.partial.md, not BENCHMARKS.md
   CARGO_TARGET_DIR               where bench/run.sh built listo (default: target/)
 """
@@ -35,6 +35,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import kept
+
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
 if not TARGET.is_absolute():
@@ -53,7 +55,7 @@ PG_SECRET = "listo-bench-secret-0123456789abcdef0123456789abcdef"
 STORES = [("sqlite", "SQLite"), ("postgres", "PostgreSQL")]
 # BENCH_STORES=postgres runs one store only (while developing the benchmark); the report shows "–" for the other.
 ONLY = [x for x in os.environ.get("BENCH_STORES", "").split(",") if x]
-GROUPS = ["session", "list", "changes", "sort", "writes", "storm", "streams", "processes"]
+GROUPS = ["session", "list", "changes", "sort", "writes", "storm", "kept", "streams", "processes"]
 # BENCH_ONLY=changes,streams runs only these groups of scenarios (while developing the benchmark).
 ONLY_GROUPS = [x for x in os.environ.get("BENCH_ONLY", "").split(",") if x]
 for _g in ONLY_GROUPS:
@@ -299,6 +301,7 @@ class Run:
         self.figures = []
         self.processes = None
         self.streams = None
+        self.kept = None
 
     def latest_seq(self, email):
         """The newest position of the user's change feed (users.change_seq), read from the database."""
@@ -412,6 +415,10 @@ def scenarios(run):
         s = parse(storm_out)
         print(f"  storm itself: {s['rps']:.0f} logins/s, p99 {s['p99']:.0f} ms, errors {s['errors']}")
         run.record("storm_itself", "POST /v1/auth/login (the storm itself)", s)
+
+    if want("kept"):
+        print(f"8. kept answers: {kept.SORTS} sorts of a {kept.TASKS}-task page, without and with Idempotency-Key")
+        run.kept = kept.measure(server, run.database, run.pg, PASSWORD)
 
 
 def figures(run):
@@ -970,6 +977,7 @@ def write_report():
             "| measure | SQLite | PostgreSQL |",
             "| --- | ---: | ---: |",
         ] + [f"| {name} | {cell('sqlite', fmt)} | {cell('postgres', fmt)} |" for name, fmt in measures]
+    lines += kept.report({store: run.kept for store, run in RUNS.items() if run.kept}, STORES)
     lines += instructions_section()
     lines.append("")
     notes = ROOT / "bench/NOTES.md"

@@ -8,7 +8,7 @@
 #   DURATION=5 bench/run.sh      shorter runs
 #   BENCH_ONLY=changes,streams bench/run.sh
 #                                only these groups of scenarios (session, list, changes, sort, writes,
-#                                storm, streams, processes); the report then goes to
+#                                storm, kept, streams, processes); the report then goes to
 #                                /tmp/listo-BENCHMARKS.partial.md (or $BENCH_REPORT), not BENCHMARKS.md
 #   BENCH_STORES=sqlite bench/run.sh   one store only
 #   CARGO_TARGET_DIR=/elsewhere bench/run.sh   builds there, and bench.py runs the binaries from there

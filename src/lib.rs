@@ -97,7 +97,7 @@ impl App {
                 sessions_per_user: config.quotas.sessions,
             },
         );
-        let tasks = Tasks::new(store.clone(), config.quotas.tasks);
+        let tasks = Tasks::new(store.clone(), config.quotas);
         let feed = Feed::new(store.clone(), auth.clone(), config.quotas.streams);
         let sweeper = service::sweeper::spawn(store.clone(), auth.clone(), SWEEP_EVERY);
         let endpoint = api::routes(api::Deps {

@@ -4,7 +4,7 @@ use super::ApiTags;
 use super::answer::{JsonAnswer, Members, WriteJson, write_array};
 use super::date::DateText;
 use super::etag;
-use super::idempotency;
+use super::idempotency::{self, KeyHeader};
 use super::json::{JsonBody, present};
 use super::problem::{ApiError, BODY, Code, Failure, SESSION, both, declare};
 use super::security::SignedIn;
@@ -474,7 +474,12 @@ enum Deleted {
 const NOT_FOUND: &[Code] = &[Code::TaskNotFound];
 const INVALID: &[Code] = &[Code::ValidationFailed];
 
-const RETRY: &[Code] = &[Code::IdempotencyKeyReused, Code::IdempotencyInProgress];
+/// What a keyed write may answer besides its own codes.
+const RETRY: &[Code] = &[
+    Code::IdempotencyKeyReused,
+    Code::IdempotencyInProgress,
+    Code::QuotaExceededForNow,
+];
 
 declare!(CreateErrors: BODY, SESSION, RETRY, &[Code::QuotaExceeded]);
 declare!(ListErrors: SESSION, INVALID, &[Code::InvalidCursor]);
@@ -538,18 +543,14 @@ impl TaskApi {
         &self,
         session: SignedIn,
         /// Any unique string (a UUID): a retry with the same key and body runs once.
-        #[oai(
-            name = "Idempotency-Key",
-            example = "example_idempotency_key",
-            validator(pattern = r"^[!-~]{1,255}$")
-        )]
-        idempotency_key: Header<Option<String>>,
+        #[oai(name = "Idempotency-Key", example = "example_idempotency_key")]
+        idempotency_key: KeyHeader,
         body: JsonBody<NewTask>,
         tasks: poem::web::Data<&Tasks>,
     ) -> Result<Created, Failure<CreateErrors>> {
         let new = body.0;
         let once = idempotency::request(
-            idempotency_key.0.as_deref(),
+            idempotency_key.0,
             "create_task",
             &[],
             &new,
@@ -557,7 +558,7 @@ impl TaskApi {
                 let view = TaskView::from(task.clone());
                 idempotency::stored(201, &view, Some(location_of(task.id)))
             },
-        )?;
+        );
         let (date, text) = both(
             ("date", TaskDate::parse(&new.date.0)),
             ("task", TaskText::parse(&new.task)),
@@ -759,12 +760,8 @@ impl TaskApi {
         )]
         per_page: Query<Option<i64>>,
         /// Any unique string (a UUID): a retry with the same key, page and body runs once.
-        #[oai(
-            name = "Idempotency-Key",
-            example = "example_idempotency_key",
-            validator(pattern = r"^[!-~]{1,255}$")
-        )]
-        idempotency_key: Header<Option<String>>,
+        #[oai(name = "Idempotency-Key", example = "example_idempotency_key")]
+        idempotency_key: KeyHeader,
         request: &poem::Request,
         body: JsonBody<SortRequest>,
         tasks: poem::web::Data<&Tasks>,
@@ -783,12 +780,12 @@ impl TaskApi {
         let page = page_request(page.0, per_page.0)?;
         let parts = [page.page().to_string(), page.per_page().to_string()];
         let once = idempotency::request(
-            idempotency_key.0.as_deref(),
+            idempotency_key.0,
             "sort_tasks",
             &parts,
             &body.0,
             |sorted: &TaskPage| idempotency::stored(200, &TaskPageView::from(sorted.clone()), None),
-        )?;
+        );
         match tasks.sort(&session.0, page, body.0.task_ids, once).await? {
             Outcome::Done(sorted) => Ok(Sorted::Ok(JsonAnswer(sorted.into()), None)),
             Outcome::Replayed(answer) => Ok(Sorted::Ok(
@@ -818,23 +815,19 @@ impl TaskApi {
         )]
         if_match: Header<Option<String>>,
         /// Any unique string (a UUID): a retry with the same key and body runs once.
-        #[oai(
-            name = "Idempotency-Key",
-            example = "example_idempotency_key",
-            validator(pattern = r"^[!-~]{1,255}$")
-        )]
-        idempotency_key: Header<Option<String>>,
+        #[oai(name = "Idempotency-Key", example = "example_idempotency_key")]
+        idempotency_key: KeyHeader,
         body: JsonBody<MoveRequest>,
         tasks: poem::web::Data<&Tasks>,
     ) -> Result<Moved, Failure<MoveErrors>> {
         let precondition = etag::if_match(if_match.0.as_deref())?;
         let once = idempotency::request(
-            idempotency_key.0.as_deref(),
+            idempotency_key.0,
             "move_task",
             &[id.0.to_string()],
             &body.0,
             |task: &Task| idempotency::stored(200, &TaskView::from(task.clone()), None),
-        )?;
+        );
         let m = body.0;
         let to = m.to.map(|e| match e {
             End::Start => "start",

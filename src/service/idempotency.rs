@@ -6,13 +6,22 @@
 //! write is never done without its answer kept, nor an answer kept without the write). A run
 //! that stalled (its process died between the two) lets go of the key after a minute: the
 //! write it never committed may then run again.
+//!
+//! What one user keeps is bounded (`LISTO_IDEMPOTENCY_BYTES_PER_USER`, counted as stored,
+//! compressed): at or past it, a keyed request that would run is refused before it takes its
+//! key (429 until the oldest answer expires), so nothing runs whose answer could not be kept.
+//! A repeat of a kept answer costs nothing and is always answered.
 
 use super::{ServiceError, now_ms};
 use crate::domain::{ChallengeId, IdempotencyKey};
 use crate::store::{Store, StoredResponse, Tx, Work};
+use std::time::Duration;
 
 /// A run holding a key this long without finishing is taken to have died.
 const STALLED_AFTER_MS: i64 = 60_000;
+
+/// How long a key answers repeats; the sweeper deletes it after.
+pub(super) const KEPT: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// A write sent with an `Idempotency-Key`: the key, what identifies the request (its operation,
 /// its path and query, its body), and how its answer is kept.
@@ -33,9 +42,19 @@ pub enum Outcome<T> {
     Replayed(StoredResponse),
 }
 
+/// Where keyed writes keep their answers, and how much each user may keep.
+#[derive(Clone)]
+pub(super) struct KeptAnswers {
+    /// The store the writes and their answers go to.
+    pub store: Store,
+    /// Bytes of kept answers (as stored) one user may hold before a keyed request that would
+    /// run is refused; `None`: no limit.
+    pub limit: Option<u64>,
+}
+
 /// Runs `write` (as [`Store::write`] would) unless the key says it ran before.
 pub(super) async fn run_once<T, F>(
-    store: &Store,
+    kept: &KeptAnswers,
     user: i64,
     idempotent: Option<Idempotent<T>>,
     write: F,
@@ -44,6 +63,7 @@ where
     F: for<'t> FnOnce(&'t mut dyn Tx) -> Work<'t, T, ServiceError> + Send + 'static,
     T: Send + 'static,
 {
+    let (store, limit) = (&kept.store, kept.limit);
     let Some(Idempotent {
         key,
         fingerprint,
@@ -52,7 +72,7 @@ where
     else {
         return Ok(Outcome::Done(store.write(write).await?));
     };
-    let claim = match begin(store, user, &key, fingerprint).await? {
+    let claim = match begin(store, user, limit, &key, fingerprint).await? {
         Ok(claim) => claim,
         Err(replay) => return Ok(Outcome::Replayed(replay)),
     };
@@ -87,6 +107,7 @@ where
 async fn begin(
     store: &Store,
     user: i64,
+    limit: Option<u64>,
     key: &IdempotencyKey,
     fingerprint: [u8; 32],
 ) -> Result<Result<String, StoredResponse>, ServiceError> {
@@ -107,6 +128,9 @@ async fn begin(
                         // Held by a run that stalled: this one takes over.
                         None => {}
                     }
+                }
+                if let Some(limit) = limit {
+                    within_quota(tx, user, limit, now).await?;
                 }
                 tx.claim_idempotency(user, key.as_str(), &fingerprint, &claim, now)
                     .await?;
@@ -131,4 +155,29 @@ async fn finish(
     }
     tx.complete_idempotency(user, key.as_str(), answer).await?;
     Ok(())
+}
+
+/// Refuses a run when the user's kept answers already fill `limit` bytes; Retry-After is when
+/// the oldest of them expires (it then stops counting, swept or not).
+async fn within_quota(
+    tx: &mut dyn Tx,
+    user: i64,
+    limit: u64,
+    now: i64,
+) -> Result<(), ServiceError> {
+    let kept_since = now - KEPT.as_millis() as i64;
+    let used = tx.kept_answer_bytes(user, kept_since).await?;
+    if used < limit {
+        return Ok(());
+    }
+    let oldest = tx.oldest_kept_answer(user, kept_since).await?;
+    let frees_at = oldest.map_or(now, |at| at + KEPT.as_millis() as i64);
+    // Rounded up: a retry at Retry-After finds the answer expired.
+    let wait_ms = u64::try_from(frees_at - now).unwrap_or(0);
+    Err(ServiceError::QuotaExceeded {
+        what: "kept answers (bytes)",
+        limit,
+        used,
+        retry_after_secs: Some(wait_ms.div_ceil(1000).max(1)),
+    })
 }

@@ -11,7 +11,7 @@ const EXPIRED_CODE_GRACE: Duration = Duration::from_secs(60 * 60);
 /// Failures older than this no longer count against any budget (the longest window is an hour).
 const FAILURES_KEPT: Duration = Duration::from_secs(60 * 60);
 /// Idempotency keys answer repeats this long.
-const IDEMPOTENCY_KEPT: Duration = Duration::from_secs(24 * 60 * 60);
+const IDEMPOTENCY_KEPT: Duration = super::idempotency::KEPT;
 /// Tombstones of deleted tasks stay in the change feed this long (the contract says at least 30
 /// days); a client further behind is told to read its list afresh.
 const TOMBSTONES_KEPT: Duration = Duration::from_secs(30 * 24 * 60 * 60);

@@ -1,7 +1,8 @@
 //! Task rules: create, edit, delete, list, and the owner's order (sort a page, move one task).
 
-use super::idempotency::{Idempotent, Outcome, run_once};
+use super::idempotency::{Idempotent, KeptAnswers, Outcome, run_once};
 use super::{ServiceError, Session, now_ms};
+use crate::config::Quotas;
 use crate::domain::{
     MAX_PER_PAGE, PageCursor, PageRequest, Placement, SortKey, Task, TaskChanges, TaskDate,
     TaskFilter, TaskStatus, TaskText,
@@ -52,14 +53,24 @@ async fn check_version(
 #[derive(Clone)]
 pub struct Tasks {
     store: Store,
+    /// Where keyed writes keep their answers, and how much each user may keep.
+    kept: KeptAnswers,
     /// Tasks one user may hold (`None`: no limit).
     max_tasks: Option<u64>,
 }
 
 impl Tasks {
-    /// Builds the service; a user holds at most `max_tasks` tasks.
-    pub fn new(store: Store, max_tasks: Option<u64>) -> Self {
-        Self { store, max_tasks }
+    /// Builds the service, with the quotas it enforces.
+    pub fn new(store: Store, quotas: Quotas) -> Self {
+        let kept = KeptAnswers {
+            store: store.clone(),
+            limit: quotas.idempotency_bytes,
+        };
+        Self {
+            store,
+            kept,
+            max_tasks: quotas.tasks,
+        }
     }
 
     /// Adds a task at the end of the owner's order (once per idempotency key).
@@ -73,7 +84,7 @@ impl Tasks {
     ) -> Result<Outcome<Task>, ServiceError> {
         let user = session.user_id;
         let max_tasks = self.max_tasks;
-        run_once(&self.store, user, idempotent, move |tx| {
+        run_once(&self.kept, user, idempotent, move |tx| {
             Box::pin(async move {
                 tx.hold_list(user).await?;
                 if let Some(limit) = max_tasks {
@@ -211,7 +222,7 @@ impl Tasks {
                 ids: duplicates,
             });
         }
-        run_once(&self.store, user, idempotent, move |tx| {
+        run_once(&self.kept, user, idempotent, move |tx| {
             Box::pin(async move {
                 tx.hold_list(user).await?;
                 let owned: HashSet<i64> = tx.owned(user, &ids).await?.into_iter().collect();
@@ -264,7 +275,7 @@ impl Tasks {
         idempotent: Option<Idempotent<Task>>,
     ) -> Result<Outcome<Task>, ServiceError> {
         let user = session.user_id;
-        run_once(&self.store, user, idempotent, move |tx| {
+        run_once(&self.kept, user, idempotent, move |tx| {
             Box::pin(async move {
                 tx.hold_list(user).await?;
                 check_version(tx, user, id, if_match.as_ref()).await?;

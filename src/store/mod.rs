@@ -6,6 +6,7 @@
 //! - [`sqlite`]: the embedded default, one file, reader threads and a group-commit writer;
 //! - [`postgres`]: for several listo processes on one database server.
 
+mod answers;
 pub mod copy;
 mod filter_sql;
 mod health;

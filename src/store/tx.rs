@@ -154,7 +154,8 @@ pub trait Idempotency: Send {
         claim: &str,
         now_ms: i64,
     ) -> Result<(), StoreError>;
-    /// Stores the response of the run that holds the key.
+    /// Stores the response of the run that holds the key, compressed, and counts its bytes in
+    /// the user's total.
     async fn complete_idempotency(
         &mut self,
         user_id: i64,
@@ -170,6 +171,20 @@ pub trait Idempotency: Send {
     ) -> Result<(), StoreError>;
     /// Deletes keys taken before `before_ms`; returns how many.
     async fn delete_idempotency_before(&mut self, before_ms: i64) -> Result<usize, StoreError>;
+    /// Bytes the user's kept answers take as stored, leaving out those taken before
+    /// `expired_before_ms` (past their day, not yet swept).
+    async fn kept_answer_bytes(
+        &mut self,
+        user_id: i64,
+        expired_before_ms: i64,
+    ) -> Result<u64, StoreError>;
+    /// When the user's oldest answer still kept (taken at or after `expired_before_ms`) was
+    /// taken, in Unix ms.
+    async fn oldest_kept_answer(
+        &mut self,
+        user_id: i64,
+        expired_before_ms: i64,
+    ) -> Result<Option<i64>, StoreError>;
 }
 
 /// Server-wide settings.

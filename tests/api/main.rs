@@ -20,6 +20,7 @@ mod hardening;
 mod headers;
 #[allow(dead_code)]
 mod helpers;
+mod kept_answers;
 mod openapi;
 mod quotas;
 mod requests;

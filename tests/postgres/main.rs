@@ -27,6 +27,8 @@ mod headers;
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;
+#[path = "../api/kept_answers.rs"]
+mod kept_answers;
 #[path = "../api/openapi.rs"]
 mod openapi;
 #[path = "../api/quotas.rs"]

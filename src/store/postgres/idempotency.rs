@@ -1,6 +1,7 @@
 //! The `idempotency_keys` table.
 
 use super::PgTx;
+use crate::store::answers::{pack, unpack};
 use crate::store::rows::{IdempotencyRecord, StoredResponse, hash32};
 use crate::store::{Idempotency, StoreError};
 use async_trait::async_trait;
@@ -15,14 +16,19 @@ impl Idempotency for PgTx<'_> {
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
         let row = self
             .opt(
-                "SELECT fingerprint, claim, claimed_at, status, body, location
+                "SELECT fingerprint, claim, claimed_at, status, body, location, answer
                  FROM idempotency_keys WHERE user_id = $1 AND key = $2 FOR UPDATE",
                 &[&user_id, &key],
             )
             .await?;
         row.map(|r| {
             let status: Option<i32> = r.try_get(3)?;
-            let body: Option<String> = r.try_get(4)?;
+            // `body`: an answer kept before answers were compressed.
+            let answer: Option<Vec<u8>> = r.try_get(6)?;
+            let body: Option<String> = match answer {
+                Some(packed) => Some(unpack(&packed)?),
+                None => r.try_get(4)?,
+            };
             Ok(IdempotencyRecord {
                 fingerprint: hash32(r.try_get(0)?, "request fingerprint")?,
                 claim: r.try_get(1)?,
@@ -49,11 +55,13 @@ impl Idempotency for PgTx<'_> {
         claim: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
+        // Taking over a stalled run starts afresh: nothing of it is kept.
         self.exec(
             "INSERT INTO idempotency_keys (user_id, key, fingerprint, claim, claimed_at)
              VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (user_id, key) DO UPDATE
-             SET claim = excluded.claim, claimed_at = excluded.claimed_at",
+             SET claim = excluded.claim, claimed_at = excluded.claimed_at, status = NULL,
+                 body = NULL, location = NULL, answer = NULL, stored_bytes = 0",
             &[&user_id, &key, &fingerprint.as_slice(), &claim, &now_ms],
         )
         .await?;
@@ -66,14 +74,19 @@ impl Idempotency for PgTx<'_> {
         key: &str,
         response: &StoredResponse,
     ) -> Result<(), StoreError> {
+        // stored_bytes moves the user's total (a trigger).
         self.exec(
-            "UPDATE idempotency_keys SET status = $3, body = $4, location = $5
+            "UPDATE idempotency_keys
+             SET status = $3, body = NULL, answer = $4, location = $5,
+                 stored_bytes = octet_length(key) + octet_length(fingerprint)
+                     + octet_length(claim) + octet_length($4::bytea)
+                     + coalesce(octet_length($5::text), 0)
              WHERE user_id = $1 AND key = $2",
             &[
                 &user_id,
                 &key,
                 &i32::from(response.status),
-                &response.body,
+                &pack(&response.body),
                 &response.location,
             ],
         )
@@ -102,5 +115,46 @@ impl Idempotency for PgTx<'_> {
             &[&before_ms],
         )
         .await
+    }
+
+    async fn kept_answer_bytes(
+        &mut self,
+        user_id: i64,
+        expired_before_ms: i64,
+    ) -> Result<u64, StoreError> {
+        // The total, less what has expired but awaits the sweeper.
+        let row = self
+            .opt(
+                "SELECT u.kept_answer_bytes - coalesce(
+                     (SELECT sum(k.stored_bytes) FROM idempotency_keys k
+                       WHERE k.user_id = u.id AND k.claimed_at < $2), 0)::bigint
+                 FROM users u WHERE u.id = $1",
+                &[&user_id, &expired_before_ms],
+            )
+            .await?;
+        let bytes: i64 = match row {
+            Some(r) => r.try_get(0)?,
+            None => 0,
+        };
+        Ok(u64::try_from(bytes).unwrap_or(0))
+    }
+
+    async fn oldest_kept_answer(
+        &mut self,
+        user_id: i64,
+        expired_before_ms: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let row = self
+            .opt(
+                "SELECT claimed_at FROM idempotency_keys
+                 WHERE user_id = $1 AND claimed_at >= $2 AND stored_bytes > 0
+                 ORDER BY claimed_at LIMIT 1",
+                &[&user_id, &expired_before_ms],
+            )
+            .await?;
+        Ok(match row {
+            Some(r) => Some(r.try_get(0)?),
+            None => None,
+        })
     }
 }

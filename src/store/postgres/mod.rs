@@ -44,6 +44,7 @@ const MIGRATIONS: &[Migration] = &[
     (4, sql!("0004_filters.sql")),
     (5, sql!("0005_idempotency.sql")),
     (6, sql!("0006_changes.sql")),
+    (8, sql!("0008_idempotency_compressed.sql")),
 ];
 
 /// Any number, the same in every listo: processes starting together migrate one at a time.

@@ -1,11 +1,14 @@
 //! The `idempotency_keys` table.
 
 use super::SqliteTx;
+use crate::store::answers::{pack, unpack};
 use crate::store::rows::{IdempotencyRecord, StoredResponse, hash32};
 use crate::store::{Idempotency, StoreError};
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
+/// fingerprint, claim, claimed_at, status, body (kept before answers were compressed),
+/// location, answer (compressed).
 type Raw = (
     Vec<u8>,
     String,
@@ -13,6 +16,7 @@ type Raw = (
     Option<u16>,
     Option<String>,
     Option<String>,
+    Option<Vec<u8>>,
 );
 
 #[async_trait]
@@ -26,7 +30,7 @@ impl Idempotency for SqliteTx<'_> {
         let row: Option<Raw> = self
             .conn()
             .prepare_cached(
-                "SELECT fingerprint, claim, claimed_at, status, body, location
+                "SELECT fingerprint, claim, claimed_at, status, body, location, answer
                  FROM idempotency_keys WHERE user_id = ?1 AND key = ?2",
             )?
             .query_row(params![user_id, key], |r| {
@@ -37,24 +41,27 @@ impl Idempotency for SqliteTx<'_> {
                     r.get(3)?,
                     r.get(4)?,
                     r.get(5)?,
+                    r.get(6)?,
                 ))
             })
             .optional()?;
-        row.map(
-            |(fingerprint, claim, claimed_at_ms, status, body, location)| {
-                Ok(IdempotencyRecord {
-                    fingerprint: hash32(fingerprint, "request fingerprint")?,
-                    claim,
-                    claimed_at_ms,
-                    response: status.zip(body).map(|(status, body)| StoredResponse {
-                        status,
-                        body,
-                        location,
-                    }),
-                })
-            },
-        )
-        .transpose()
+        let Some((fingerprint, claim, claimed_at_ms, status, body, location, answer)) = row else {
+            return Ok(None);
+        };
+        let body = match (answer, body) {
+            (Some(packed), _) => Some(unpack(&packed)?),
+            (None, body) => body,
+        };
+        Ok(Some(IdempotencyRecord {
+            fingerprint: hash32(fingerprint, "request fingerprint")?,
+            claim,
+            claimed_at_ms,
+            response: status.zip(body).map(|(status, body)| StoredResponse {
+                status,
+                body,
+                location,
+            }),
+        }))
     }
 
     async fn claim_idempotency(
@@ -65,12 +72,14 @@ impl Idempotency for SqliteTx<'_> {
         claim: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
+        // Taking over a stalled run starts afresh: nothing of it is kept.
         self.conn()
             .prepare_cached(
                 "INSERT INTO idempotency_keys (user_id, key, fingerprint, claim, claimed_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (user_id, key) DO UPDATE
-                 SET claim = excluded.claim, claimed_at = excluded.claimed_at",
+                 SET claim = excluded.claim, claimed_at = excluded.claimed_at, status = NULL,
+                     body = NULL, location = NULL, answer = NULL, stored_bytes = 0",
             )?
             .execute(params![user_id, key, fingerprint.as_slice(), claim, now_ms])?;
         Ok(())
@@ -82,16 +91,21 @@ impl Idempotency for SqliteTx<'_> {
         key: &str,
         response: &StoredResponse,
     ) -> Result<(), StoreError> {
+        // stored_bytes moves the user's total (a trigger).
         self.conn()
             .prepare_cached(
-                "UPDATE idempotency_keys SET status = ?3, body = ?4, location = ?5
+                "UPDATE idempotency_keys
+                 SET status = ?3, body = NULL, answer = ?4, location = ?5,
+                     stored_bytes = length(CAST(key AS BLOB)) + length(fingerprint)
+                         + length(CAST(claim AS BLOB)) + length(?4)
+                         + coalesce(length(CAST(?5 AS BLOB)), 0)
                  WHERE user_id = ?1 AND key = ?2",
             )?
             .execute(params![
                 user_id,
                 key,
                 response.status,
-                response.body,
+                pack(&response.body),
                 response.location
             ])?;
         Ok(())
@@ -116,5 +130,43 @@ impl Idempotency for SqliteTx<'_> {
             "DELETE FROM idempotency_keys WHERE claimed_at < ?1",
             [before_ms],
         )?)
+    }
+
+    async fn kept_answer_bytes(
+        &mut self,
+        user_id: i64,
+        expired_before_ms: i64,
+    ) -> Result<u64, StoreError> {
+        // The total, less what has expired but awaits the sweeper (at most a minute's worth:
+        // a short range of idempotency_keys_by_user_age).
+        let bytes: i64 = self
+            .conn()
+            .prepare_cached(
+                "SELECT u.kept_answer_bytes - coalesce(
+                     (SELECT sum(k.stored_bytes) FROM idempotency_keys k
+                       WHERE k.user_id = u.id AND k.claimed_at < ?2), 0)
+                 FROM users u WHERE u.id = ?1",
+            )?
+            .query_row(params![user_id, expired_before_ms], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0);
+        Ok(u64::try_from(bytes).unwrap_or(0))
+    }
+
+    async fn oldest_kept_answer(
+        &mut self,
+        user_id: i64,
+        expired_before_ms: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        // ORDER BY … LIMIT 1: the first entry of idempotency_keys_by_user_age in range.
+        Ok(self
+            .conn()
+            .prepare_cached(
+                "SELECT claimed_at FROM idempotency_keys
+                 WHERE user_id = ?1 AND claimed_at >= ?2 AND stored_bytes > 0
+                 ORDER BY claimed_at LIMIT 1",
+            )?
+            .query_row(params![user_id, expired_before_ms], |r| r.get(0))
+            .optional()?)
     }
 }

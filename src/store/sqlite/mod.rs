@@ -42,6 +42,7 @@ const MIGRATION_STEPS: &[M<'static>] = &[
     M::up(sql!("0006_idempotency.sql")),
     M::up(sql!("0007_changes.sql")),
     M::up(sql!("0008_change_trigger_of_version.sql")),
+    M::up(sql!("0010_idempotency_compressed.sql")),
 ];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATION_STEPS);
 
