@@ -58,6 +58,8 @@ pub struct App {
     connections: ConnectionLimits,
     store: Store,
     sweeper: tokio::task::JoinHandle<()>,
+    /// Sends queued password-reset emails.
+    mail_worker: tokio::task::JoinHandle<()>,
     addr: SocketAddr,
 }
 
@@ -99,6 +101,8 @@ impl App {
         let tasks = Tasks::new(store.clone());
         let feed = Feed::new(store.clone(), auth.clone());
         let sweeper = service::sweeper::spawn(store.clone(), auth.clone(), SWEEP_EVERY);
+        // Resumes what the queue holds (from before a restart, or from other processes) at once.
+        let mail_worker = service::mail_queue::spawn(auth.clone());
         let endpoint = api::routes(api::Deps {
             auth,
             tasks,
@@ -122,6 +126,7 @@ impl App {
             connections: config.connections,
             store,
             sweeper,
+            mail_worker,
             addr,
         })
     }
@@ -158,9 +163,12 @@ impl App {
             SHUTDOWN_GRACE,
         )
         .await;
+        // Not waited for past the grace: an email being sent now is sent again after a restart.
         self.sweeper.abort();
+        self.mail_worker.abort();
         // Awaited so every handle on the store is gone when this returns (the file lock too).
         let _ = self.sweeper.await;
+        let _ = self.mail_worker.await;
         if let Err(e) = self.store.close().await {
             tracing::error!(error = %e, "closing the database at shutdown failed");
         }

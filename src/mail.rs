@@ -7,7 +7,8 @@ use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, To
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// How long one SMTP conversation may take before login gives up with `email_unavailable`.
+/// How long one SMTP command may wait before login gives up with `email_unavailable` (and a
+/// queued reset email is retried later).
 const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why an email did not leave.
@@ -31,9 +32,6 @@ pub enum MailError {
     /// The outbox folder could not be created.
     #[error("creating outbox {0}: {1}")]
     OutboxDir(PathBuf, std::io::Error),
-    /// The last email failed moments ago; answered without trying, like that one.
-    #[error("the last email failed {0} s ago")]
-    RecentlyFailed(u64),
 }
 
 enum Transport {

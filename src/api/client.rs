@@ -38,7 +38,7 @@ fn forwarded_for(headers: &HeaderMap, hops: u8) -> Option<IpAddr> {
         .flat_map(|line| line.to_str().unwrap_or("").split(','))
         .map(str::trim)
         .collect();
-    let at = entries.len().checked_sub(usize::from(hops)).unwrap_or(0);
+    let at = entries.len().saturating_sub(usize::from(hops));
     entries.get(at)?.parse().ok()
 }
 

@@ -17,6 +17,7 @@ mod headers;
 mod helpers;
 mod openapi;
 mod requests;
+mod reset_mail;
 mod retries;
 mod sort;
 mod sqlite_file;

@@ -29,6 +29,8 @@ mod helpers;
 mod openapi;
 #[path = "../api/requests.rs"]
 mod requests;
+#[path = "../api/reset_mail.rs"]
+mod reset_mail;
 #[path = "../api/retries.rs"]
 mod retries;
 #[path = "../api/sort.rs"]
