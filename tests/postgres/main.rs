@@ -45,6 +45,7 @@ mod versions;
 mod cluster;
 mod connect;
 mod copy;
+mod reset_mail_race;
 
 /// The engine every story in this binary runs on.
 const ENGINE: database::Engine = database::Engine::Postgres;
