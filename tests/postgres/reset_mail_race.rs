@@ -96,11 +96,6 @@ async fn two_processes_racing_for_queued_reset_emails_send_each_exactly_once() {
             .count();
         assert_eq!(copies, 1, "{email} got {copies} emails");
     }
-    eprintln!(
-        a.output().matches("password reset email sent").count(),
-        b.output().matches("password reset email sent").count(),
-        sent.len()
-    );
     assert_eq!(sent.len(), USERS);
     let logged = |p: &Listo| p.output().matches("password reset email sent").count();
     assert_eq!(
