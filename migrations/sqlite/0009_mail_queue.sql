@@ -1,5 +1,6 @@
 -- Password-reset emails waiting to be sent, one per reset challenge. A request answers once its
--- row is committed; a worker sends it, retrying with backoff. No code is stored here: the worker
+-- row is committed; a worker sends it, retrying with backoff. A reset for an email with no
+-- account queues a row too (the same work, so the same time), which the worker drops unsent. No code is stored here: the worker
 -- derives it again from the server secret and the challenge id. Removing the challenge (used,
 -- swept, or its account deleted) removes its email.
 CREATE TABLE mail_queue (

@@ -6,6 +6,10 @@ use super::{Auth, ClientAddr, LoginStarted, ServiceError, Session, codes, now, n
 use crate::domain::{ChallengeId, Email, OtpCode, Password};
 use crate::store::{self, Challenge, Purpose, Signal, StoreError};
 
+/// A user id no account has (ids start at 1): what an unknown email's reset runs its
+/// statements for, so they cost what a known one's do.
+const NO_ACCOUNT: i64 = 0;
+
 impl Auth {
     /// Sets a new password after checking the current one; every other session of the user
     /// ends, this one lives, and pending codes die.
@@ -43,8 +47,9 @@ impl Auth {
 
     /// Queues a reset code's email when `email` has an account, and answers at once: the
     /// email is sent by the worker in [`super::mail_queue`], so a slow or failing mail server
-    /// neither delays nor changes the answer. An unknown email gets a challenge no code opens
-    /// and no email; both take the same steps (a read, then one write) and the same answer.
+    /// neither delays nor changes the answer. An unknown email gets a challenge no code opens,
+    /// and takes the very same steps (a read, then one write of the same statements), so its
+    /// answer takes the same time; the worker drops its queue row without sending anything.
     pub async fn request_reset(
         &self,
         email: Email,
@@ -79,25 +84,22 @@ impl Auth {
             .write(move |tx| {
                 Box::pin(async move {
                     let now = now_ms();
-                    if let Some(user) = user_id {
-                        // One live reset per account: the older codes now answer `code_expired`,
-                        // and their queued emails are dropped.
-                        tx.end_challenges_of(user, Some(Purpose::Reset), now)
-                            .await?;
-                    }
+                    // One live reset per account: the older codes now answer `code_expired`,
+                    // and their queued emails are dropped. With no account the same statement
+                    // runs for an id no account has (ids start at 1), as does the queueing:
+                    // both answers cost the same.
+                    let user = user_id.unwrap_or(NO_ACCOUNT);
+                    tx.end_challenges_of(user, Some(Purpose::Reset), now)
+                        .await?;
                     tx.insert_challenge(id.as_str(), &row).await?;
-                    if user_id.is_some() {
-                        tx.queue_mail(id.as_str(), now).await?;
-                    }
+                    tx.queue_mail(id.as_str(), now).await?;
                     Ok::<_, ServiceError>(())
                 })
             })
             .await?;
+        self.mail_queued.notify_one();
         match user_id {
-            Some(user_id) => {
-                self.mail_queued.notify_one();
-                tracing::info!(user_id, "password reset code queued for email");
-            }
+            Some(user_id) => tracing::info!(user_id, "password reset code queued for email"),
             None => tracing::info!("password reset asked for an email with no account"),
         }
         Ok(LoginStarted {

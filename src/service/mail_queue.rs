@@ -1,7 +1,8 @@
 //! The worker that sends queued password-reset emails.
 //!
 //! A reset request only stores its challenge and a queue row, in one transaction, and answers:
-//! the same work whether or not the account exists, and no wait on the mail server. This worker
+//! the same work whether or not the account exists (an unknown email's row is dropped here
+//! without sending), and no wait on the mail server. This worker
 //! sends the queued emails: woken when one is queued here, and by a timer (for retries, for rows
 //! queued by another process, and for what a previous run left). A failed send is retried with
 //! exponential backoff; an email whose challenge expired, was replaced by a newer reset, was
@@ -127,8 +128,11 @@ async fn deliver(auth: &Auth, mail: QueuedMail) {
     let target = match sendable(&mail, now) {
         Ok(target) => target,
         Err(reason) => {
-            let user_id = mail.challenge.and_then(|c| c.user_id);
-            tracing::info!(user_id, reason, "password reset email dropped");
+            match mail.challenge.and_then(|c| c.user_id) {
+                Some(user_id) => tracing::info!(user_id, reason, "password reset email dropped"),
+                // An unknown email's row, queued only so its request did the same work.
+                None => tracing::debug!(reason, "password reset queue row dropped"),
+            }
             return finish(auth, mail_id, None).await;
         }
     };
