@@ -247,3 +247,41 @@ async fn deleting_the_account_deletes_its_queued_email() {
     assert_eq!(resp.status(), 204);
     assert_eq!(app.count_rows("mail_queue").await, 0);
 }
+
+#[tokio::test]
+async fn without_an_smtp_server_the_reset_email_lands_in_the_outbox_whole() {
+    let outbox = tempfile::tempdir().unwrap();
+    let folder = outbox.path().join("outbox");
+    let dir = folder.clone();
+    let app = spawn_app_with(move |c| c.mail = listo::config::MailConfig::Outbox(dir)).await;
+    app.account("fin@example.com").await;
+    let started = app.quick_reset("fin@example.com").await;
+
+    let mut text = String::new();
+    eventually("an .eml in the outbox", RETRY_WITHIN, || {
+        let found = std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "eml"));
+        if let Some(path) = found {
+            text = std::fs::read_to_string(path).unwrap().replace("=\r\n", "");
+        }
+        std::future::ready(!text.is_empty())
+    })
+    .await;
+    let at = text.find("reset code is ").expect("the code") + "reset code is ".len();
+    let code = &text[at..at + 6];
+    let names: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names.len(),
+        1,
+        "one file, nothing half-written left: {names:?}"
+    );
+
+    let challenge = started["challenge_id"].as_str().unwrap();
+    let resp = app.confirm_reset(challenge, code, NEW_PASSWORD).await;
+    assert_eq!(resp.status(), 204);
+}
