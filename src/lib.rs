@@ -147,7 +147,8 @@ impl App {
     }
 
     /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish
-    /// (at most 10 s) and checkpoints the WAL into the database file.
+    /// (at most 10 s), stops the background tasks without waiting for them (a reset email being
+    /// sent is sent again later) and checkpoints the WAL into the database file.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
         let signals = self.store.signals().clone();
         let shutdown = async move {

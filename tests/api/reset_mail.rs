@@ -106,6 +106,10 @@ async fn with_smtp_failing_known_and_unknown_emails_answer_alike_at_once_and_the
         .arriving_to("ann@example.com", before, RETRY_WITHIN)
         .await;
     assert!(mail.data.contains("password reset code"), "{}", mail.data);
+    // Neither the failures nor the retry logged it.
+    if let Some(line) = crate::auth::line_logging(&captured_logs(), &mail.code()) {
+        panic!("the reset code was logged: {line}");
+    }
 
     let challenge = known["challenge_id"].as_str().unwrap();
     let resp = app
