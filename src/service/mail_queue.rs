@@ -2,10 +2,10 @@
 //!
 //! A reset request only stores its challenge and a queue row, in one transaction, and answers:
 //! the same work whether or not the account exists (an unknown email's row is dropped here
-//! without sending), and no wait on the mail server. This worker
-//! sends the queued emails: woken when one is queued here, and by a timer (for retries, for rows
-//! queued by another process, and for what a previous run left). A failed send is retried with
-//! exponential backoff; an email whose challenge expired, was replaced by a newer reset, was
+//! without sending), and no wait on the mail server. This worker sends the queued emails:
+//! woken when one is queued here, and by a timer (for retries, for rows queued by another
+//! process, and for what a previous run left). A failed send is retried with exponential
+//! backoff; an email whose challenge expired, was replaced by a newer reset, was
 //! used or burned is dropped. The code is derived again from the secret and the challenge id
 //! at each send; the queue never holds it.
 //!
@@ -43,7 +43,7 @@ pub fn spawn(auth: Auth) -> tokio::task::JoinHandle<()> {
             let next = match send_due(&auth).await {
                 Ok(next) => next,
                 Err(e) => {
-                    tracing::error!(error = %e, "reading the reset email queue failed");
+                    tracing::error!(error = %e, "the reset email queue could not be read or claimed");
                     Some(now_ms() + AFTER_ERROR.as_millis() as i64)
                 }
             };
