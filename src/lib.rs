@@ -58,6 +58,8 @@ pub struct App {
     connections: ConnectionLimits,
     store: Store,
     sweeper: tokio::task::JoinHandle<()>,
+    /// Sends queued password-reset emails.
+    mail_worker: tokio::task::JoinHandle<()>,
     addr: SocketAddr,
 }
 
@@ -100,6 +102,8 @@ impl App {
         let tasks = Tasks::new(store.clone(), config.quotas);
         let feed = Feed::new(store.clone(), auth.clone(), config.quotas.streams);
         let sweeper = service::sweeper::spawn(store.clone(), auth.clone(), SWEEP_EVERY);
+        // Resumes what the queue holds (from before a restart, or from other processes) at once.
+        let mail_worker = service::mail_queue::spawn(auth.clone());
         let endpoint = api::routes(api::Deps {
             auth,
             tasks,
@@ -123,6 +127,7 @@ impl App {
             connections: config.connections,
             store,
             sweeper,
+            mail_worker,
             addr,
         })
     }
@@ -143,7 +148,8 @@ impl App {
     }
 
     /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish
-    /// (at most 10 s) and checkpoints the WAL into the database file.
+    /// (at most 10 s), stops the background tasks without waiting for them (a reset email being
+    /// sent is sent again later) and checkpoints the WAL into the database file.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
         let signals = self.store.signals().clone();
         let shutdown = async move {
@@ -159,9 +165,12 @@ impl App {
             SHUTDOWN_GRACE,
         )
         .await;
+        // Not waited for past the grace: an email being sent now is sent again after a restart.
         self.sweeper.abort();
+        self.mail_worker.abort();
         // Awaited so every handle on the store is gone when this returns (the file lock too).
         let _ = self.sweeper.await;
+        let _ = self.mail_worker.await;
         if let Err(e) = self.store.close().await {
             tracing::error!(error = %e, "closing the database at shutdown failed");
         }

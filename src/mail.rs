@@ -3,11 +3,12 @@
 use crate::config::MailConfig;
 use crate::domain::{Email, OtpCode};
 use lettre::message::{Mailbox, header::ContentType};
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use std::path::PathBuf;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// How long one SMTP conversation may take before login gives up with `email_unavailable`.
+/// How long one SMTP command may wait before login gives up with `email_unavailable` (and a
+/// queued reset email is retried later).
 const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why an email did not leave.
@@ -26,19 +27,16 @@ pub enum MailError {
     #[error("smtp: {0}")]
     Smtp(#[from] lettre::transport::smtp::Error),
     /// The outbox folder could not be written.
-    #[error("outbox: {0}")]
-    Outbox(#[from] lettre::transport::file::Error),
+    #[error("writing {0}: {1}")]
+    Outbox(PathBuf, std::io::Error),
     /// The outbox folder could not be created.
     #[error("creating outbox {0}: {1}")]
     OutboxDir(PathBuf, std::io::Error),
-    /// The last email failed moments ago; answered without trying, like that one.
-    #[error("the last email failed {0} s ago")]
-    RecentlyFailed(u64),
 }
 
 enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    Outbox(AsyncFileTransport<Tokio1Executor>, PathBuf),
+    Outbox(PathBuf),
 }
 
 /// Sends listo's emails.
@@ -59,7 +57,7 @@ impl Mailer {
             ),
             MailConfig::Outbox(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| MailError::OutboxDir(dir.clone(), e))?;
-                Transport::Outbox(AsyncFileTransport::new(dir), dir.clone())
+                Transport::Outbox(dir.clone())
             }
         };
         Ok(Self { transport, from })
@@ -112,13 +110,27 @@ impl Mailer {
                 smtp.send(message).await?;
                 tracing::info!("{what} emailed over smtp");
             }
-            Transport::Outbox(files, dir) => {
-                let id = files.send(message).await?;
-                tracing::info!(file = %dir.join(format!("{id}.eml")).display(), "{what} written to the outbox (no LISTO_SMTP_URL set)");
+            Transport::Outbox(dir) => {
+                let mut id = [0u8; 16];
+                rand::Rng::fill_bytes(&mut rand::rng(), &mut id);
+                let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
+                let file = dir.join(format!("{id}.eml"));
+                write_whole(&file, &message.formatted()).await?;
+                tracing::info!(file = %file.display(), "{what} written to the outbox (no LISTO_SMTP_URL set)");
             }
         }
         Ok(())
     }
+}
+
+/// Writes `bytes` to `file` under a hidden name first, then renames it into place: whoever
+/// watches the outbox (a reset's email now follows its answer) never reads half a message.
+async fn write_whole(file: &Path, bytes: &[u8]) -> Result<(), MailError> {
+    let fail = |e| MailError::Outbox(file.to_owned(), e);
+    let name = file.file_name().unwrap_or_default().to_string_lossy();
+    let partial = file.with_file_name(format!(".{name}.partial"));
+    tokio::fs::write(&partial, bytes).await.map_err(fail)?;
+    tokio::fs::rename(&partial, file).await.map_err(fail)
 }
 
 /// What an emailed code is for; each says so in its subject and body.

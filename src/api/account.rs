@@ -157,14 +157,14 @@ enum Done {
 
 #[derive(ApiResponse)]
 enum ResetStarted {
-    /// If the email has an account, a 6-digit reset code was emailed to it. The answer is the
-    /// same either way.
+    /// If the email has an account, an email with a 6-digit reset code is on its way to it. The
+    /// answer is the same either way.
     #[oai(status = 202)]
     Accepted(Json<Challenge>),
 }
 
 declare!(PasswordChangeErrors: BODY, SESSION, &[Code::InvalidCredentials, Code::RateLimited, Code::Busy]);
-declare!(ResetRequestErrors: BODY, &[Code::RateLimited, Code::EmailUnavailable]);
+declare!(ResetRequestErrors: BODY, &[Code::RateLimited]);
 declare!(ResetConfirmErrors: BODY, &[Code::InvalidCode, Code::CodeExpired, Code::TooManyAttempts, Code::Busy]);
 declare!(SessionListErrors: SESSION);
 declare!(SessionEndErrors: SESSION, &[Code::SessionNotFound, Code::ValidationFailed]);
@@ -200,9 +200,11 @@ impl AccountApi {
     /// Ask for a password reset code by email.
     ///
     /// If the email has an account, a 6-digit code is emailed to it; send it with a new
-    /// password to /v1/auth/password-reset/confirm, with this `challenge_id`. The answer is the
-    /// same, in about the same time, whether or not the account exists. Requests are limited
-    /// per email and client address, as failed sign-ins are.
+    /// password to /v1/auth/password-reset/confirm, with this `challenge_id`. The answer comes
+    /// at once and is the same whether or not the account exists; the email follows, and may
+    /// take a while when the mail server is slow or failing (it is retried until the code
+    /// expires). In rare cases it arrives twice (the same code). Requests are limited per email
+    /// and client address, as failed sign-ins are.
     #[oai(
         path = "/password-reset",
         method = "post",
@@ -218,8 +220,8 @@ impl AccountApi {
         let started = auth.request_reset(email, client.0).await?;
         Ok(ResetStarted::Accepted(Json(Challenge::sent(
             started,
-            "If this email has an account, a 6-digit code was emailed to it; send it with a new \
-             password to /v1/auth/password-reset/confirm with this challenge_id.",
+            "If this email has an account, a 6-digit code is being emailed to it; send it with a \
+             new password to /v1/auth/password-reset/confirm with this challenge_id.",
         ))))
     }
 

@@ -8,8 +8,12 @@ pub struct OtpCode(String);
 impl OtpCode {
     /// A fresh code from the OS-seeded CSPRNG, uniform over 000000..=999999.
     pub fn generate() -> Self {
-        let n: u32 = rand::rng().random_range(0..1_000_000);
-        Self(format!("{n:06}"))
+        Self::from_number(rand::rng().random_range(0..1_000_000))
+    }
+
+    /// The code `n` stands for: its last six decimal digits.
+    pub fn from_number(n: u64) -> Self {
+        Self(format!("{:06}", n % 1_000_000))
     }
 
     /// Exactly six ASCII digits (surrounding spaces from a copy-paste are forgiven).

@@ -4,8 +4,11 @@
 use super::auth::CODE_ATTEMPTS;
 use super::{Auth, ClientAddr, LoginStarted, ServiceError, Session, codes, now, now_ms};
 use crate::domain::{ChallengeId, Email, OtpCode, Password};
-use crate::mail::{CodePurpose, MailError};
 use crate::store::{self, Challenge, Purpose, Signal, StoreError};
+
+/// A user id no account has (ids start at 1): what an unknown email's reset runs its
+/// statements for, so they cost what a known one's do.
+const NO_ACCOUNT: i64 = 0;
 
 impl Auth {
     /// Sets a new password after checking the current one; every other session of the user
@@ -42,9 +45,11 @@ impl Auth {
         Ok(())
     }
 
-    /// Emails a reset code when `email` has an account. The answer is the same either way, and
-    /// takes about as long: an unknown email gets a challenge no code opens, and waits as long
-    /// as sending an email takes.
+    /// Queues a reset code's email when `email` has an account, and answers at once: the
+    /// email is sent by the worker in [`super::mail_queue`], so a slow or failing mail server
+    /// neither delays nor changes the answer. An unknown email gets a challenge no code opens,
+    /// and takes the very same steps (a read, then one write of the same statements), so its
+    /// answer takes the same time; the worker drops its queue row without sending anything.
     pub async fn request_reset(
         &self,
         email: Email,
@@ -61,28 +66,15 @@ impl Auth {
             })
             .await?;
         let challenge_id = ChallengeId::generate();
-        let code = OtpCode::generate();
-        match &user {
-            Some(_) => {
-                self.send_code(CodePurpose::PasswordReset, &email, &code)
-                    .await?
-            }
-            None => {
-                tokio::time::sleep(self.mail_timing.stand_in()).await;
-                if let Some(ago) = self.mail_timing.failing() {
-                    return Err(ServiceError::EmailUnavailable(MailError::RecentlyFailed(
-                        ago,
-                    )));
-                }
-            }
-        }
+        // Never stored nor queued: the worker derives it again from the secret and the id. With
+        // no account it is never sent, and no code opens a challenge without a user.
+        let code = self.keys.reset_code(&challenge_id);
         let expires_at = now() + self.otp_ttl;
         let user_id = user.map(|u| u.id);
         let row = Challenge {
             purpose: Purpose::Reset,
             user_id,
             email: Some(email.as_str().to_owned()),
-            // With no account no code may match: the hash of one never sent stands in.
             code_hash: self.keys.code_hash(&challenge_id, &code),
             attempts_left: CODE_ATTEMPTS,
             expires_at_ms: store::to_millis(expires_at),
@@ -91,17 +83,23 @@ impl Auth {
         self.store
             .write(move |tx| {
                 Box::pin(async move {
-                    if let Some(user) = user_id {
-                        // One live reset per account: the older codes now answer `code_expired`.
-                        tx.end_challenges_of(user, Some(Purpose::Reset), now_ms())
-                            .await?;
-                    }
-                    Ok::<_, ServiceError>(tx.insert_challenge(id.as_str(), &row).await?)
+                    let now = now_ms();
+                    // One live reset per account: the older codes now answer `code_expired`,
+                    // and their queued emails are dropped. With no account the same statement
+                    // runs for an id no account has (ids start at 1), as does the queueing:
+                    // both answers cost the same.
+                    let user = user_id.unwrap_or(NO_ACCOUNT);
+                    tx.end_challenges_of(user, Some(Purpose::Reset), now)
+                        .await?;
+                    tx.insert_challenge(id.as_str(), &row).await?;
+                    tx.queue_mail(id.as_str(), now).await?;
+                    Ok::<_, ServiceError>(())
                 })
             })
             .await?;
+        self.mail_queued.notify_one();
         match user_id {
-            Some(user_id) => tracing::info!(user_id, "password reset code issued"),
+            Some(user_id) => tracing::info!(user_id, "password reset code queued for email"),
             None => tracing::info!("password reset asked for an email with no account"),
         }
         Ok(LoginStarted {

@@ -4,7 +4,6 @@
 
 use super::credentials::{Keys, PasswordHasher};
 use super::limits::Limits;
-use super::mail_timing::MailTiming;
 use super::revocations::{Revocations, Standing};
 use super::session_cache::SessionCache;
 use super::sessions::LogoutTarget;
@@ -18,6 +17,7 @@ use chrono::{DateTime, Utc};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
 
 /// Wrong codes allowed per challenge; the fifth wrong one burns it.
 pub(super) const CODE_ATTEMPTS: u32 = 5;
@@ -89,7 +89,8 @@ pub struct Account {
 pub struct Auth {
     pub(super) store: Store,
     pub(super) mailer: Arc<Mailer>,
-    pub(super) mail_timing: Arc<MailTiming>,
+    /// Wakes the reset-mail worker ([`super::mail_queue`]) when an email is queued.
+    pub(super) mail_queued: Arc<Notify>,
     pub(super) keys: Keys,
     pub(super) hasher: PasswordHasher,
     pub(super) limits: Arc<Limits>,
@@ -125,7 +126,7 @@ impl Auth {
     pub fn new(store: Store, mailer: Arc<Mailer>, settings: AuthSettings) -> Self {
         Self {
             mailer,
-            mail_timing: Arc::new(MailTiming::default()),
+            mail_queued: Arc::new(Notify::new()),
             keys: Keys::derive(&settings.secret),
             hasher: PasswordHasher::new(settings.hash_concurrency),
             sessions: store.exclusive().then(|| Arc::new(SessionCache::new())),
@@ -385,17 +386,17 @@ impl Auth {
         })
     }
 
-    /// Emails a code, recording how long sending took (an unknown-email reset waits as long).
-    pub(super) async fn send_code(
+    /// Emails a login code and waits until the server has it.
+    async fn send_code(
         &self,
         purpose: CodePurpose,
         to: &Email,
         code: &OtpCode,
     ) -> Result<(), ServiceError> {
-        let started = std::time::Instant::now();
-        let sent = self.mailer.send_code(purpose, to, code, self.otp_ttl).await;
-        self.mail_timing.record(started.elapsed(), sent.is_ok());
-        sent.map_err(ServiceError::EmailUnavailable)
+        self.mailer
+            .send_code(purpose, to, code, self.otp_ttl)
+            .await
+            .map_err(ServiceError::EmailUnavailable)
     }
 
     /// Marks sessions dead in this process's memory once the database revoked them; a read

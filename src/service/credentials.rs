@@ -15,6 +15,7 @@ use tokio::sync::oneshot;
 pub struct Keys {
     token: [u8; 32],
     code: [u8; 32],
+    reset_code: [u8; 32],
 }
 
 impl Keys {
@@ -23,7 +24,19 @@ impl Keys {
         Self {
             token: blake3::derive_key("listo 2026-11 session token hash", secret),
             code: blake3::derive_key("listo 2026-11 one-time code hash", secret),
+            reset_code: blake3::derive_key("listo 2026-12 password reset code", secret),
         }
+    }
+
+    /// The code of a reset challenge, derived from the secret and its id: the mail queue holds
+    /// only the id, and the sender derives the code again when it sends (the same on every
+    /// attempt and every process). Without the secret the id says nothing of the code.
+    pub fn reset_code(&self, challenge: &ChallengeId) -> OtpCode {
+        let digest = blake3::keyed_hash(&self.reset_code, challenge.as_str().as_bytes());
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest.as_bytes()[..8]);
+        // 2^64 is not a multiple of 10^6, but the bias is below 10^-13.
+        OtpCode::from_number(u64::from_le_bytes(first))
     }
 
     /// What the database stores for a session token.
@@ -224,6 +237,21 @@ fn verify(password: &str, phc: &str, memory: &mut Memory) -> Result<bool, Servic
 mod tests {
     use super::*;
     use argon2::password_hash::PasswordVerifier as _;
+
+    #[test]
+    fn a_reset_code_is_fixed_by_secret_and_challenge_and_differs_otherwise() {
+        let keys = Keys::derive(b"one secret");
+        let id = |c: &str| ChallengeId::parse(&c.repeat(22)).unwrap();
+        let code = keys.reset_code(&id("A"));
+        assert!(OtpCode::parse(code.expose()).is_ok());
+        assert!(
+            code == keys.reset_code(&id("A")),
+            "the same on every attempt"
+        );
+        // Fixed inputs, so no chance clash: another id or another secret gives another code.
+        assert!(code != keys.reset_code(&id("B")));
+        assert!(code != Keys::derive(b"another secret").reset_code(&id("A")));
+    }
 
     #[tokio::test]
     async fn past_the_waiting_limit_a_hash_is_turned_away_at_once() {

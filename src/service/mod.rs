@@ -8,7 +8,7 @@ mod credentials;
 mod health;
 pub mod idempotency;
 mod limits;
-mod mail_timing;
+pub mod mail_queue;
 mod revocations;
 mod session_cache;
 mod sessions;

@@ -2,9 +2,11 @@
 //!
 //! Users keep their ids and password hashes, tasks their ids, keys and times, live sessions
 //! their token hashes; the hashing secret comes along, so every copied token still opens its
-//! session. Pending login codes and failure counts are not copied: they live minutes. The copy
-//! is one PostgreSQL transaction that checks what it wrote before it commits, so a failed copy
-//! leaves the target as empty as it found it.
+//! session. Pending login and reset codes and failure counts are not copied: they live minutes;
+//! nor are queued reset emails (`mail_queue`), whose rows belong to those challenges: a reset
+//! asked for just before the copy is asked for again. The copy is one PostgreSQL transaction
+//! that checks what it wrote before it commits, so a failed copy leaves the target as empty as
+//! it found it.
 
 use super::location::PostgresUrl;
 use super::{StoreError, postgres, sqlite};

@@ -28,6 +28,7 @@ pub use tx::{
     Challenges, Changes, Failures, Horizon, Idempotency, NewTask, Sessions, Settings, TaskRows, Tx,
     Users,
 };
+pub use tx::{MailQueue, QueuedMail};
 
 use std::future::Future;
 use std::path::PathBuf;

@@ -16,12 +16,20 @@ use async_trait::async_trait;
 
 /// One transaction on either engine: everything the service layer may ask of storage.
 pub trait Tx:
-    Users + Challenges + Sessions + Failures + Settings + TaskRows + Idempotency + Changes
+    Users + Challenges + Sessions + Failures + Settings + TaskRows + Idempotency + Changes + MailQueue
 {
 }
 
 impl<T> Tx for T where
-    T: Users + Challenges + Sessions + Failures + Settings + TaskRows + Idempotency + Changes
+    T: Users
+        + Challenges
+        + Sessions
+        + Failures
+        + Settings
+        + TaskRows
+        + Idempotency
+        + Changes
+        + MailQueue
 {
 }
 
@@ -320,4 +328,38 @@ pub struct NewTask<'a> {
     pub status: TaskStatus,
     /// Its place.
     pub key: &'a SortKey,
+}
+
+/// Password-reset emails waiting to be sent, one per reset challenge. No code is kept: the
+/// sender derives it again from the server secret and the challenge id.
+#[async_trait]
+pub trait MailQueue: Send {
+    /// Queues the email of challenge `challenge_id`, due at `now_ms`.
+    async fn queue_mail(&mut self, challenge_id: &str, now_ms: i64) -> Result<(), StoreError>;
+    /// When the earliest queued email is due (or its lease ends); `None` when none is queued.
+    async fn next_mail_due(&mut self) -> Result<Option<i64>, StoreError>;
+    /// Takes up to `limit` emails due at `now_ms`, earliest first, skipping any another worker
+    /// is taking this moment: each counts one attempt more and is not due again before
+    /// `lease_until_ms`, so no other worker (on any process) sends it meanwhile.
+    async fn claim_mails(
+        &mut self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<QueuedMail>, StoreError>;
+    /// Makes a claimed email due again at `due_ms` (after a failed attempt).
+    async fn retry_mail(&mut self, challenge_id: &str, due_ms: i64) -> Result<(), StoreError>;
+    /// Removes an email from the queue (sent, or dropped).
+    async fn delete_mail(&mut self, challenge_id: &str) -> Result<(), StoreError>;
+}
+
+/// A queued email just claimed, with its challenge as it is now.
+#[derive(Debug, Clone)]
+pub struct QueuedMail {
+    /// The challenge whose code it carries.
+    pub challenge_id: String,
+    /// Attempts so far, the one just claimed included.
+    pub attempts: u32,
+    /// The challenge; `None` if it is gone.
+    pub challenge: Option<Challenge>,
 }

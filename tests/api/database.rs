@@ -162,3 +162,48 @@ impl Db<'_> {
         }
     }
 }
+
+impl Db<'_> {
+    /// Every row of `table`, each a JSON object of its columns: numbers as numbers, text as
+    /// strings, bytes as `\x…` hex.
+    pub async fn rows(&self, table: &str) -> Vec<serde_json::Value> {
+        use serde_json::Value;
+        match self.0 {
+            Location::Sqlite(path) => {
+                let db = rusqlite::Connection::open(path).unwrap();
+                let mut stmt = db.prepare(&format!("SELECT * FROM {table}")).unwrap();
+                let names: Vec<String> =
+                    stmt.column_names().iter().map(|n| n.to_string()).collect();
+                stmt.query_map([], |r| {
+                    let mut row = serde_json::Map::new();
+                    for (i, name) in names.iter().enumerate() {
+                        use rusqlite::types::ValueRef;
+                        let value = match r.get_ref(i)? {
+                            ValueRef::Null => Value::Null,
+                            ValueRef::Integer(n) => n.into(),
+                            ValueRef::Real(x) => x.into(),
+                            ValueRef::Text(t) => String::from_utf8_lossy(t).into(),
+                            ValueRef::Blob(b) => {
+                                let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+                                format!("\\x{hex}").into()
+                            }
+                        };
+                        row.insert(name.clone(), value);
+                    }
+                    Ok(Value::Object(row))
+                })
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+            }
+            Location::Postgres(url) => connect(url.expose())
+                .await
+                .query(&format!("SELECT row_to_json(t)::text FROM {table} t"), &[])
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| serde_json::from_str(r.get(0)).unwrap())
+                .collect(),
+        }
+    }
+}

@@ -4,6 +4,7 @@ use listo::App;
 use listo::config::{Config, MailConfig};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -47,14 +48,20 @@ pub fn captured_logs() -> String {
 
 // ---------------------------------------------------------------- SMTP
 
-/// A minimal SMTP server on 127.0.0.1 that keeps every message it is given.
+/// A minimal SMTP server on 127.0.0.1 that keeps every message it is given, or, while told to
+/// [`refuse`](SmtpCatcher::refuse), answers each one slowly with a temporary failure.
 #[derive(Clone)]
 pub struct SmtpCatcher {
     /// `smtp://127.0.0.1:<port>`.
     pub url: String,
     messages: Arc<Mutex<Vec<Email>>>,
     arrived: Arc<Notify>,
+    refusing: Arc<AtomicBool>,
+    refused: Arc<AtomicUsize>,
 }
+
+/// How long a refusing catcher takes to refuse: a sender that waited for it would be slow.
+pub const SMTP_REFUSAL_DELAY: Duration = Duration::from_millis(1500);
 
 /// A message as it crossed the wire.
 #[derive(Debug, Clone)]
@@ -87,6 +94,8 @@ impl SmtpCatcher {
             url,
             messages: Arc::default(),
             arrived: Arc::default(),
+            refusing: Arc::default(),
+            refused: Arc::default(),
         };
         let served = catcher.clone();
         tokio::spawn(async move {
@@ -118,6 +127,11 @@ impl SmtpCatcher {
                     let addr = line.split(['<', '>']).nth(1).unwrap_or("").to_owned();
                     to.push(addr);
                     b"250 OK\r\n"
+                }
+                "DATA" if self.refusing.load(Ordering::SeqCst) => {
+                    tokio::time::sleep(SMTP_REFUSAL_DELAY).await;
+                    self.refused.fetch_add(1, Ordering::SeqCst);
+                    b"451 4.3.0 try again later\r\n"
                 }
                 "DATA" => {
                     let _ = write.write_all(b"354 go on\r\n").await;
@@ -152,6 +166,36 @@ impl SmtpCatcher {
     /// Every message so far.
     pub fn messages(&self) -> Vec<Email> {
         self.messages.lock().unwrap().clone()
+    }
+
+    /// While `on`, every message is refused (451, after [`SMTP_REFUSAL_DELAY`]) and not kept.
+    pub fn refuse(&self, on: bool) {
+        self.refusing.store(on, Ordering::SeqCst);
+    }
+
+    /// How many messages were refused so far.
+    pub fn refused(&self) -> usize {
+        self.refused.load(Ordering::SeqCst)
+    }
+
+    /// The first message to `address` among those after the first `since`, waiting up to
+    /// `within` for it.
+    pub async fn arriving_to(&self, address: &str, since: usize, within: Duration) -> Email {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let notified = self.arrived.notified();
+            if let Some(m) = self
+                .messages()
+                .into_iter()
+                .skip(since)
+                .find(|m| m.to.iter().any(|t| t == address))
+            {
+                return m;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!("no new email to {address} arrived within {within:?}");
+            }
+        }
     }
 
     /// The newest message to `address`, waiting up to 5 s for it.

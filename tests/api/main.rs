@@ -24,6 +24,7 @@ mod kept_answers;
 mod openapi;
 mod quotas;
 mod requests;
+mod reset_mail;
 mod retries;
 mod sort;
 mod sqlite_file;

@@ -22,7 +22,7 @@ const SECRET: &str = "cluster-test-secret-shared-by-both-processes";
 
 /// A `listo` process serving on loopback, with a [`TestApp`] client for it (through `Deref`);
 /// killed and reaped on drop.
-struct Listo {
+pub(crate) struct Listo {
     app: TestApp,
     child: Child,
     /// Holds `stdout.log` and `stderr.log`; also the process's working folder.
@@ -56,7 +56,7 @@ impl Listo {
     /// Starts `listo` with a clean environment: `database`, a free loopback port, mail to `smtp`,
     /// the shared secret, sessions of an hour and every sign-in limit off, then `vars` on top;
     /// returns once `/readyz` answers 200.
-    async fn start(database: &str, smtp: &SmtpCatcher, vars: &[(&str, &str)]) -> Listo {
+    pub(crate) async fn start(database: &str, smtp: &SmtpCatcher, vars: &[(&str, &str)]) -> Listo {
         let addr = format!("127.0.0.1:{}", free_port());
         let dir = tempfile::tempdir().unwrap();
         let log = |name: &str| std::fs::File::create(dir.path().join(name)).unwrap();
@@ -116,7 +116,7 @@ impl Listo {
     }
 
     /// What the process wrote so far.
-    fn output(&self) -> String {
+    pub(crate) fn output(&self) -> String {
         let read =
             |name: &str| std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
         format!(

@@ -35,6 +35,8 @@ mod openapi;
 mod quotas;
 #[path = "../api/requests.rs"]
 mod requests;
+#[path = "../api/reset_mail.rs"]
+mod reset_mail;
 #[path = "../api/retries.rs"]
 mod retries;
 #[path = "../api/sort.rs"]
@@ -49,6 +51,7 @@ mod versions;
 mod cluster;
 mod connect;
 mod copy;
+mod reset_mail_race;
 mod restart;
 
 /// The engine every story in this binary runs on.

@@ -13,6 +13,7 @@ mod copy;
 mod failures;
 mod idempotency;
 mod listener;
+mod mail_queue;
 mod sessions;
 mod settings;
 mod tasks;
@@ -44,6 +45,7 @@ const MIGRATIONS: &[Migration] = &[
     (4, sql!("0004_filters.sql")),
     (5, sql!("0005_idempotency.sql")),
     (6, sql!("0006_changes.sql")),
+    (7, sql!("0007_mail_queue.sql")),
     (8, sql!("0008_idempotency_compressed.sql")),
 ];
 

@@ -9,6 +9,7 @@ mod changes;
 mod copy;
 mod failures;
 mod idempotency;
+mod mail_queue;
 mod readers;
 mod sessions;
 mod settings;
@@ -42,6 +43,7 @@ const MIGRATION_STEPS: &[M<'static>] = &[
     M::up(sql!("0006_idempotency.sql")),
     M::up(sql!("0007_changes.sql")),
     M::up(sql!("0008_change_trigger_of_version.sql")),
+    M::up(sql!("0009_mail_queue.sql")),
     M::up(sql!("0010_idempotency_compressed.sql")),
 ];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATION_STEPS);
