@@ -76,6 +76,26 @@ async fn wait_for_readyz(app: &TestApp, status: u16, within: Duration) {
     }
 }
 
+/// Creates tasks of 1,000 characters until one answers 503 `unavailable` (the disk is full);
+/// adds those acknowledged to `acknowledged` and returns the text of the one refused.
+async fn create_until_refused(
+    app: &TestApp,
+    token: &str,
+    acknowledged: &mut Vec<String>,
+) -> String {
+    for i in 0..MAX_FILL_CREATES {
+        let text = format!("{i:04} {}", "x".repeat(995));
+        let resp = create(app, token, &text).await;
+        if resp.status() == StatusCode::CREATED {
+            acknowledged.push(text);
+            continue;
+        }
+        assert_unavailable(resp, &format!("create {i} on a full disk")).await;
+        return text;
+    }
+    panic!("no create failed after {MAX_FILL_CREATES} tasks of 1,000 characters on a full disk")
+}
+
 /// Every task text of the user, in list order.
 async fn texts(app: &TestApp, token: &str) -> Vec<String> {
     let mut all = Vec::new();
@@ -109,22 +129,7 @@ async fn on_a_full_disk_writes_answer_503_then_recover_and_nothing_acknowledged_
     let (challenge, code) = app.login_and_read_code(&user.email, PASSWORD).await;
 
     disk.fill();
-    let mut refused = Vec::new();
-    for i in 0..MAX_FILL_CREATES {
-        let text = format!("{i:04} {}", "x".repeat(995));
-        let resp = create(&app, &user.token, &text).await;
-        if resp.status() == StatusCode::CREATED {
-            acknowledged.push(text);
-            continue;
-        }
-        assert_unavailable(resp, &format!("create {i} on a full disk")).await;
-        refused.push(text);
-        break;
-    }
-    assert!(
-        !refused.is_empty(),
-        "no create failed after {MAX_FILL_CREATES} tasks of 1,000 characters on a full disk"
-    );
+    let mut refused = vec![create_until_refused(&app, &user.token, &mut acknowledged).await];
     let filled_with = acknowledged.len() - 3;
 
     // Every kind of write fails now, and says so with 503, never 500.
@@ -256,19 +261,7 @@ async fn writes_that_still_fit_on_a_full_disk_are_kept_and_the_first_refused_is_
     let frames = checkpoint_restart(&db);
 
     disk.fill();
-    let mut refused = None;
-    for i in 0..MAX_FILL_CREATES {
-        let text = format!("{i:04} {}", "x".repeat(995));
-        let resp = create(&app, &user.token, &text).await;
-        if resp.status() == StatusCode::CREATED {
-            acknowledged.push(text);
-            continue;
-        }
-        assert_unavailable(resp, &format!("create {i} on a full disk")).await;
-        refused = Some(text);
-        break;
-    }
-    let refused = refused.expect("a create failed on the full disk");
+    let refused = create_until_refused(&app, &user.token, &mut acknowledged).await;
     let fitted = acknowledged.len() - 60;
     println!("full disk: a WAL of {frames} frames took {fitted} more tasks before a 503");
     assert!(
@@ -288,5 +281,57 @@ async fn writes_that_still_fit_on_a_full_disk_are_kept_and_the_first_refused_is_
         "every acknowledged task, in order, and no other"
     );
     assert!(!kept.contains(&refused));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_logout_on_a_full_disk_answers_503_until_stored_then_204_and_survives_a_restart() {
+    let Some(disk) = FullDisk::mount(16 << 20) else {
+        return;
+    };
+    let db = disk.path().join("listo.db");
+    let mut app = spawn_app_with(|c| {
+        c.database = Location::Sqlite(db);
+        c.session_ttl = Duration::from_secs(3600);
+    })
+    .await;
+    let user = app.signed_in_user().await;
+    let logout = |token: String| {
+        let app = &app;
+        async move {
+            app.send(Method::POST, "/v1/auth/logout", None, Some(&token))
+                .await
+        }
+    };
+
+    disk.fill();
+    create_until_refused(&app, &user.token, &mut Vec::new()).await;
+    // Not stored: not done. The token is refused here at once all the same.
+    assert_unavailable(logout(user.token.clone()).await, "a logout on a full disk").await;
+    let refused = app.get("/v1/auth/session", &user.token).await;
+    assert_problem(refused, 401, "session_revoked").await;
+    // A retry is not told the logout happened while it still waits.
+    assert_unavailable(logout(user.token.clone()).await, "the retried logout").await;
+
+    // Room again: listo stores the logout by itself; the retry answers 204, as the first
+    // would have.
+    disk.free();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let resp = logout(user.token.clone()).await;
+        if resp.status() == StatusCode::NO_CONTENT {
+            break;
+        }
+        assert_unavailable(resp, "a logout retried while it waits").await;
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the logout was never stored"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // Stored: a restart does not bring the token back (before, it answered 200 here).
+    app.restart().await;
+    let after = app.get("/v1/auth/session", &user.token).await;
+    assert_problem(after, 401, "session_revoked").await;
     app.stop().await;
 }

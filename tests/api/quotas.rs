@@ -150,27 +150,9 @@ async fn ending_a_session_by_id_reset_or_deleting_the_account_closes_its_streams
     // A password reset.
     let user = app.signed_in_user().await;
     let mut stream = app.follow(&user.token, None).await;
-    let asked = app
-        .send(
-            Method::POST,
-            "/v1/auth/password-reset",
-            Some(json!({"email": user.email})),
-            None,
-        )
-        .await;
-    assert_eq!(asked.status(), 202);
-    let challenge = body(asked).await["challenge_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let code = app.smtp.latest_to(&user.email).await.code();
+    let (challenge, code) = app.reset_code(&user.email).await;
     let confirmed = app
-        .send(
-            Method::POST,
-            "/v1/auth/password-reset/confirm",
-            Some(json!({"challenge_id": challenge, "code": code, "new_password": "a brand new password"})),
-            None,
-        )
+        .confirm_reset(&challenge, &code, "a brand new password")
         .await;
     assert_eq!(confirmed.status(), 204);
     assert_eq!(

@@ -276,7 +276,8 @@ async fn sorting_a_page_rewrites_no_key_off_that_page_first_middle_and_last() {
 async fn a_thousand_inserts_into_one_gap_keep_the_order_exact_and_the_keys_short() {
     const INSERTS: usize = 1000;
     const BATCH: usize = 25;
-    let app = spawn_app().await;
+    // A thousand requests can take past the 30 s default session on a loaded machine.
+    let app = spawn_app_with(|c| c.session_ttl = std::time::Duration::from_secs(600)).await;
     let user = app.signed_in_user().await;
     let token = user.token.as_str();
     let [head, a, b, tail]: [i64; 4] = app.create_tasks(token, 4).await.try_into().unwrap();
