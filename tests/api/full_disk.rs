@@ -96,6 +96,18 @@ async fn create_until_refused(
     panic!("no create failed after {MAX_FILL_CREATES} tasks of 1,000 characters on a full disk")
 }
 
+/// A listo whose SQLite file is on `disk`, with sessions long enough for a slow story; the
+/// file's path.
+async fn app_on(disk: &FullDisk) -> (TestApp, std::path::PathBuf) {
+    let db = disk.path().join("listo.db");
+    let app = spawn_app_with(|c| {
+        c.database = Location::Sqlite(db.clone());
+        c.session_ttl = Duration::from_secs(3600);
+    })
+    .await;
+    (app, db)
+}
+
 /// Every task text of the user, in list order.
 async fn texts(app: &TestApp, token: &str) -> Vec<String> {
     let mut all = Vec::new();
@@ -116,12 +128,7 @@ async fn on_a_full_disk_writes_answer_503_then_recover_and_nothing_acknowledged_
     let Some(disk) = FullDisk::mount(16 << 20) else {
         return;
     };
-    let db = disk.path().join("listo.db");
-    let mut app = spawn_app_with(|c| {
-        c.database = Location::Sqlite(db);
-        c.session_ttl = Duration::from_secs(3600);
-    })
-    .await;
+    let (mut app, _) = app_on(&disk).await;
     let user = app.signed_in_user().await;
     let ids = app.create_tasks(&user.token, 3).await;
     let mut acknowledged: Vec<String> = (1..=3).map(|i| format!("task {i}")).collect();
@@ -245,12 +252,7 @@ async fn writes_that_still_fit_on_a_full_disk_are_kept_and_the_first_refused_is_
     let Some(disk) = FullDisk::mount(16 << 20) else {
         return;
     };
-    let db = disk.path().join("listo.db");
-    let mut app = spawn_app_with(|c| {
-        c.database = Location::Sqlite(db.clone());
-        c.session_ttl = Duration::from_secs(3600);
-    })
-    .await;
+    let (mut app, db) = app_on(&disk).await;
     let user = app.signed_in_user().await;
     let mut acknowledged = Vec::new();
     for i in 0..60 {
@@ -289,12 +291,7 @@ async fn a_logout_on_a_full_disk_answers_503_until_stored_then_204_and_survives_
     let Some(disk) = FullDisk::mount(16 << 20) else {
         return;
     };
-    let db = disk.path().join("listo.db");
-    let mut app = spawn_app_with(|c| {
-        c.database = Location::Sqlite(db);
-        c.session_ttl = Duration::from_secs(3600);
-    })
-    .await;
+    let (mut app, _) = app_on(&disk).await;
     let user = app.signed_in_user().await;
     let logout = |token: String| {
         let app = &app;

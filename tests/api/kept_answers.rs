@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 impl TestApp {
     /// `method path` with a JSON body, the token, and `key` as the raw `Idempotency-Key`.
-    async fn send_with_key(
+    pub(crate) async fn send_with_key(
         &self,
         method: Method,
         path: &str,

@@ -16,14 +16,8 @@ impl TestApp {
         token: &str,
         key: &str,
     ) -> Response {
-        self.http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .header("idempotency-key", key)
-            .json(&body)
-            .send()
-            .await
-            .expect("request sent")
+        let key = reqwest::header::HeaderValue::from_str(key).expect("a header value");
+        self.send_with_key(method, path, body, token, key).await
     }
 }
 
