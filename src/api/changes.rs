@@ -5,7 +5,7 @@ use super::ApiTags;
 use super::answer::{JsonAnswer, Members, WriteJson};
 use super::problem::{ApiError, Code, Failure, SESSION, declare};
 use super::security::SignedIn;
-use super::tasks::TaskView;
+use super::tasks::view::TaskView;
 use crate::domain::{Change, ChangeSeq};
 use crate::service::{ChangePage, Feed, FeedEvent, SessionEnd};
 use futures_util::StreamExt;

@@ -1,8 +1,11 @@
-//! Entity tags for tasks: `ETag: "<version>"` on every answer carrying one task, `If-Match` to
-//! change a task only at a version the client saw, `If-None-Match` to skip an unchanged one.
+//! Entity tags for tasks: the grammar alone. `ETag: "<version>"` on every answer carrying one
+//! task; `If-Match` and `If-None-Match` read as tag lists (the headers themselves, their
+//! refusals and what each asks of the service are [`super::headers`]).
 
-use super::problem::ApiError;
-use crate::service::IfMatch;
+/// The grammar of `If-Match` and `If-None-Match` (RFC 9110 §13.1): `*`, or a comma-separated
+/// list of strong or weak entity tags. The document states it, and a value is checked against
+/// it before [`parse`] reads it.
+pub const LIST_PATTERN: &str = r#"^(\*|(W/)?"[!#-+\--~]*"( *, *(W/)?"[!#-+\--~]*")*)$"#;
 
 /// The entity tag of a task at `version`: a strong tag, the version in quotes.
 pub fn of(version: i64) -> String {
@@ -27,10 +30,13 @@ pub enum Comparison {
     Weak,
 }
 
-/// Reads `If-Match` or `If-None-Match`: `*`, or a comma-separated list of entity tags (`"3"`,
-/// or weak `W/"3"`, which only the weak comparison matches). A tag this server never wrote
-/// matches no version.
-pub fn parse(header: &'static str, raw: &str, comparison: Comparison) -> Result<Tags, ApiError> {
+/// A list member that is not an entity tag, as sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotATag(pub String);
+
+/// Reads `*`, or a comma-separated list of entity tags (`"3"`, or weak `W/"3"`, which only the
+/// weak comparison matches). A tag this server never wrote matches no version.
+pub fn parse(raw: &str, comparison: Comparison) -> Result<Tags, NotATag> {
     let raw = raw.trim();
     if raw == "*" {
         return Ok(Tags::Any);
@@ -43,12 +49,7 @@ pub fn parse(header: &'static str, raw: &str, comparison: Comparison) -> Result<
             .strip_prefix('"')
             .and_then(|t| t.strip_suffix('"'))
             .filter(|t| !t.contains('"'))
-            .ok_or_else(|| {
-                ApiError::field(
-                    header,
-                    format!("must be * or entity tags like \"3\" (from ETag); got {tag:?}"),
-                )
-            })?;
+            .ok_or_else(|| NotATag(tag.to_owned()))?;
         if let Ok(version) = inner.parse::<i64>()
             && !(weak && comparison == Comparison::Strong)
         {
@@ -58,34 +59,6 @@ pub fn parse(header: &'static str, raw: &str, comparison: Comparison) -> Result<
     Ok(Tags::Versions(versions))
 }
 
-/// The service's precondition for an optional `If-Match` (`*` asks only that the task exists,
-/// which every change needs anyway).
-pub fn if_match(raw: Option<&str>) -> Result<Option<IfMatch>, ApiError> {
-    Ok(
-        match raw
-            .map(|r| parse("If-Match", r, Comparison::Strong))
-            .transpose()?
-        {
-            None | Some(Tags::Any) => None,
-            Some(Tags::Versions(v)) => Some(IfMatch(v)),
-        },
-    )
-}
-
-/// Whether `If-None-Match` names the task's current version (then the client's copy is fresh).
-pub fn none_match(raw: Option<&str>, version: i64) -> Result<bool, ApiError> {
-    Ok(
-        match raw
-            .map(|r| parse("If-None-Match", r, Comparison::Weak))
-            .transpose()?
-        {
-            None => false,
-            Some(Tags::Any) => true,
-            Some(Tags::Versions(v)) => v.contains(&version),
-        },
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,23 +66,19 @@ mod tests {
     #[test]
     fn tags_parse_as_rfc_9110_writes_them() {
         let (strong, weak) = (Comparison::Strong, Comparison::Weak);
-        assert_eq!(parse("If-Match", "*", strong).unwrap(), Tags::Any);
+        assert_eq!(parse("*", strong).unwrap(), Tags::Any);
         assert_eq!(
-            parse("If-None-Match", "\"3\", W/\"4\" ,\"x\"", weak).unwrap(),
+            parse("\"3\", W/\"4\" ,\"x\"", weak).unwrap(),
             Tags::Versions(vec![3, 4])
         );
         // RFC 9110 §13.1.1: If-Match compares strongly, so a weak tag matches nothing.
         assert_eq!(
-            parse("If-Match", "\"3\", W/\"4\"", strong).unwrap(),
+            parse("\"3\", W/\"4\"", strong).unwrap(),
             Tags::Versions(vec![3])
         );
-        assert!(none_match(Some("W/\"7\""), 7).unwrap());
         for bad in ["3", "\"3", "W/3", "\"a\"b\""] {
-            assert!(parse("If-Match", bad, strong).is_err(), "{bad}");
+            assert_eq!(parse(bad, strong), Err(NotATag(bad.into())), "{bad}");
         }
         assert_eq!(of(7), "\"7\"");
-        assert!(none_match(Some("\"7\""), 7).unwrap());
-        assert!(!none_match(Some("\"6\""), 7).unwrap());
-        assert!(if_match(Some("*")).unwrap().is_none());
     }
 }

@@ -9,6 +9,7 @@ mod cors;
 mod date;
 mod document;
 mod etag;
+mod headers;
 mod idempotency;
 mod json;
 pub mod problem;

@@ -23,6 +23,48 @@ const STALLED_AFTER_MS: i64 = 60_000;
 /// How long a key answers repeats; the sweeper deletes it after.
 pub(super) const KEPT: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// An answer kept for a key, given again to a repeat of the request that made it: what the
+/// HTTP layer rendered, kept as it was (the service's own type, so `api` never sees `store`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptAnswer {
+    /// HTTP status.
+    pub status: u16,
+    /// The JSON body.
+    pub body: String,
+    /// The `Location` header, if it had one.
+    pub location: Option<String>,
+}
+
+impl From<StoredResponse> for KeptAnswer {
+    fn from(r: StoredResponse) -> Self {
+        let StoredResponse {
+            status,
+            body,
+            location,
+        } = r;
+        Self {
+            status,
+            body,
+            location,
+        }
+    }
+}
+
+impl From<KeptAnswer> for StoredResponse {
+    fn from(a: KeptAnswer) -> Self {
+        let KeptAnswer {
+            status,
+            body,
+            location,
+        } = a;
+        Self {
+            status,
+            body,
+            location,
+        }
+    }
+}
+
 /// A write sent with an `Idempotency-Key`: the key, what identifies the request (its operation,
 /// its path and query, its body), and how its answer is kept.
 pub struct Idempotent<T> {
@@ -31,7 +73,7 @@ pub struct Idempotent<T> {
     /// A hash of the request: the same key with another request is refused.
     pub fingerprint: [u8; 32],
     /// The answer to keep, made from the write's result.
-    pub render: Box<dyn FnOnce(&T) -> StoredResponse + Send>,
+    pub render: Box<dyn FnOnce(&T) -> KeptAnswer + Send>,
 }
 
 /// What a write that may be a repeat did.
@@ -39,7 +81,7 @@ pub enum Outcome<T> {
     /// It ran now.
     Done(T),
     /// It had run before: this is its answer.
-    Replayed(StoredResponse),
+    Replayed(KeptAnswer),
 }
 
 /// Where keyed writes keep their answers, and how much each user may keep.
@@ -74,14 +116,14 @@ where
     };
     let claim = match begin(store, user, limit, &key, fingerprint).await? {
         Ok(claim) => claim,
-        Err(replay) => return Ok(Outcome::Replayed(replay)),
+        Err(replay) => return Ok(Outcome::Replayed(replay.into())),
     };
     let (held, by) = (key.clone(), claim.clone());
     let done = store
         .write(move |tx| {
             Box::pin(async move {
                 let value = write(&mut *tx).await?;
-                let answer = render(&value);
+                let answer = render(&value).into();
                 finish(tx, user, &held, &by, &answer).await?;
                 Ok(value)
             })

@@ -19,12 +19,13 @@ pub mod tasks;
 pub use auth::{Auth, ClientAddr, LoginStarted, Session, SessionIssued};
 pub use changes::{ChangePage, Feed, FeedEvent, SessionEnd};
 pub use health::Health;
-pub use idempotency::{Idempotent, Outcome};
+pub use idempotency::{Idempotent, KeptAnswer, Outcome};
 pub use sessions::{LogoutScope, LogoutTarget, SessionSummary};
 pub use tasks::{IfMatch, TaskPage, Tasks};
 
 use crate::mail::MailError;
-use crate::store::StoreError;
+/// What [`ServiceError::Store`] carries, for the HTTP layer to classify (it never imports `store`).
+pub use crate::store::StoreError;
 
 /// Everything a service call can refuse or fail with; `api` maps each variant to one problem code.
 #[derive(Debug, thiserror::Error)]

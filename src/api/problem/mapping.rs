@@ -61,7 +61,7 @@ impl From<ServiceError> for ApiError {
                 "This session was logged out; log in again.",
             ),
             ServiceError::PreconditionFailed { current } => {
-                let current = crate::api::tasks::TaskView::from(*current);
+                let current = crate::api::tasks::view::TaskView::from(*current);
                 let mut e = Self::new(
                     Code::PreconditionFailed,
                     format!(
@@ -234,7 +234,7 @@ mod tests {
 
     #[test]
     fn internal_errors_show_no_cause() {
-        let cause = crate::store::StoreError::Corrupt("secret table detail".into());
+        let cause = crate::service::StoreError::Corrupt("secret table detail".into());
         let err = ApiError::from(ServiceError::Store(cause));
         assert_eq!(err.problem().code, "internal");
         assert!(!err.problem().detail.contains("secret table detail"));

@@ -57,7 +57,7 @@ pub struct Problem {
     // The task as it is now (`precondition_failed`): its `version` is the one to send next.
     // (Undocumented here: a described `$ref` comes out as an `allOf` clients stumble on.)
     #[oai(skip_serializing_if_is_none)]
-    pub current: Option<Box<crate::api::tasks::TaskView>>,
+    pub current: Option<Box<crate::api::tasks::view::TaskView>>,
 }
 
 /// One refused input field.
@@ -131,7 +131,7 @@ impl ApiError {
 
     /// 503 `unavailable` for a storage failure that passes; the cause is logged, never shown.
     /// A write whose commit may have been applied says so.
-    pub fn unavailable(cause: &crate::store::StoreError) -> Self {
+    pub fn unavailable(cause: &crate::service::StoreError) -> Self {
         tracing::warn!(error = %cause, "storage unavailable");
         let detail = if cause.maybe_committed() {
             "Storage failed while saving: if this request changed something, the change may or may not have been saved. Retry in a moment; with the same Idempotency-Key the retry is safe, or read the data back first."

@@ -1,0 +1,205 @@
+//! What the task operations take in a body (`NewTask`, `TaskPatch`, `SortRequest`,
+//! `MoveRequest`), their examples, and [`TaskTextField`], the task text with its schema, stated
+//! once for both bodies that carry it.
+
+use super::view::Status;
+use crate::api::date::DateText;
+use crate::api::json::present;
+use crate::api::problem::{ApiError, both};
+use crate::domain::{TaskChanges, TaskDate, TaskStatus, TaskText};
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+use poem_openapi::types::{Example, ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
+use poem_openapi::{Enum, Object};
+use serde::Deserialize;
+use serde_json::Value;
+use std::borrow::Cow;
+
+/// Task text as a body carries it, not yet checked: `TaskText::parse` trims it and names the
+/// field when it refuses. The schema asks for 1 to 1000 characters that are already trimmed
+/// and have no control characters but tab and newline: a safe subset of what `TaskText::parse`
+/// takes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct TaskTextField(pub String);
+
+impl Type for TaskTextField {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "string_task_text".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            max_length: Some(1000),
+            min_length: Some(1),
+            pattern: Some(
+                r"^[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]([^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?$".into(),
+            ),
+            ..MetaSchema::new("string")
+        }))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl ToJSON for TaskTextField {
+    fn to_json(&self) -> Option<Value> {
+        Some(Value::String(self.0.clone()))
+    }
+}
+
+impl ParseFromJSON for TaskTextField {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        String::parse_from_json(value)
+            .map(TaskTextField)
+            .map_err(ParseError::propagate)
+    }
+}
+
+/// A new task; all fields required (`status`: done or not).
+#[derive(Debug, Object, Deserialize)]
+#[oai(deny_unknown_fields, example)]
+#[serde(deny_unknown_fields)]
+pub struct NewTask {
+    /// A real calendar date, `YYYY-MM-DD`.
+    pub(super) date: DateText,
+    /// 1 to 1000 characters after trimming.
+    pub(super) task: TaskTextField,
+    pub(super) status: Status,
+}
+
+impl Example for NewTask {
+    fn example() -> Self {
+        Self {
+            date: DateText("2026-11-24".into()),
+            task: TaskTextField("Swimming for one hour".into()),
+            status: Status::Incomplete,
+        }
+    }
+}
+
+/// Any non-empty subset of a task's fields; `null` is refused.
+#[derive(Debug, Object, Deserialize)]
+#[oai(deny_unknown_fields, example)]
+#[serde(deny_unknown_fields)]
+pub struct TaskPatch {
+    /// A real calendar date, `YYYY-MM-DD`.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, deserialize_with = "present")]
+    date: Option<DateText>,
+    /// 1 to 1000 characters after trimming.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, deserialize_with = "present")]
+    task: Option<TaskTextField>,
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, deserialize_with = "present")]
+    status: Option<Status>,
+}
+
+impl Example for TaskPatch {
+    fn example() -> Self {
+        Self {
+            date: None,
+            task: None,
+            status: Some(Status::Completed),
+        }
+    }
+}
+
+/// The ids of one page's tasks in the wanted sequence.
+#[derive(Debug, Object, Deserialize)]
+#[oai(deny_unknown_fields, example)]
+#[serde(deny_unknown_fields)]
+pub struct SortRequest {
+    /// Exactly the ids GET shows on this page (same `per_page`), in the new order.
+    #[oai(validator(max_items = 100))]
+    pub(super) task_ids: Vec<i64>,
+}
+
+impl Example for SortRequest {
+    fn example() -> Self {
+        // What page 1 of someone whose first task is task 1 holds.
+        Self { task_ids: vec![1] }
+    }
+}
+
+/// Where to move a task: exactly one of the fields (`to`: `start` or `end` of the list).
+#[derive(Debug, Object, Deserialize)]
+#[oai(deny_unknown_fields, example)]
+#[serde(deny_unknown_fields)]
+pub struct MoveRequest {
+    /// Place it immediately before this task.
+    #[oai(skip_serializing_if_is_none, validator(minimum(value = "1")))]
+    #[serde(default, deserialize_with = "present")]
+    pub(super) before_id: Option<i64>,
+    /// Place it immediately after this task.
+    #[oai(skip_serializing_if_is_none, validator(minimum(value = "1")))]
+    #[serde(default, deserialize_with = "present")]
+    pub(super) after_id: Option<i64>,
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, deserialize_with = "present")]
+    pub(super) to: Option<End>,
+}
+
+impl Example for MoveRequest {
+    fn example() -> Self {
+        Self {
+            before_id: None,
+            after_id: None,
+            to: Some(End::Start),
+        }
+    }
+}
+
+/// An end of the list.
+#[derive(Debug, Clone, Copy, Enum, Deserialize)]
+#[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum End {
+    /// First.
+    Start,
+    /// Last.
+    End,
+}
+
+impl TaskPatch {
+    /// The changes asked for, each field checked and named when refused.
+    pub(super) fn parse(self) -> Result<TaskChanges, ApiError> {
+        if self.date.is_none() && self.task.is_none() && self.status.is_none() {
+            return Err(ApiError::field(
+                "body",
+                "give at least one of date, task, status",
+            ));
+        }
+        let (date, text) = both(
+            (
+                "date",
+                self.date
+                    .as_ref()
+                    .map(|d| TaskDate::parse(&d.0))
+                    .transpose(),
+            ),
+            (
+                "task",
+                self.task
+                    .as_ref()
+                    .map(|t| TaskText::parse(&t.0))
+                    .transpose(),
+            ),
+        )?;
+        Ok(TaskChanges {
+            date,
+            text,
+            status: self.status.map(TaskStatus::from),
+        })
+    }
+}
