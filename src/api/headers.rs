@@ -30,28 +30,15 @@ trait Grammar: Sized {
 /// precondition, like no header.
 pub struct IfMatchHeader(pub Option<IfMatch>);
 
-impl IfMatchHeader {
-    fn of(raw: Option<&str>) -> Result<Self, ApiError> {
-        let tags = raw
-            .map(|r| tag_list(Self::NAME, r, Comparison::Strong))
-            .transpose()?;
-        Ok(Self(match tags {
+impl TagList for IfMatchHeader {
+    const NAME: &'static str = "If-Match";
+    const COMPARISON: Comparison = Comparison::Strong;
+
+    fn of(tags: Option<Tags>) -> Self {
+        Self(match tags {
             None | Some(Tags::Any) => None,
             Some(Tags::Versions(v)) => Some(IfMatch(v)),
-        }))
-    }
-}
-
-impl Grammar for IfMatchHeader {
-    const NAME: &'static str = "If-Match";
-    const EXAMPLE: &'static str = ETAG_EXAMPLE;
-
-    fn pattern() -> Cow<'static, str> {
-        etag::LIST_PATTERN.into()
-    }
-
-    fn read(request: &Request) -> Result<Self, ApiError> {
-        Self::of(first_text(request, Self::NAME))
+        })
     }
 }
 
@@ -60,13 +47,6 @@ impl Grammar for IfMatchHeader {
 pub struct IfNoneMatchHeader(Option<Tags>);
 
 impl IfNoneMatchHeader {
-    fn of(raw: Option<&str>) -> Result<Self, ApiError> {
-        let tags = raw
-            .map(|r| tag_list(Self::NAME, r, Comparison::Weak))
-            .transpose()?;
-        Ok(Self(tags))
-    }
-
     /// Whether the header names `version` (then the client's copy is fresh: 304).
     pub fn names(&self, version: i64) -> bool {
         match &self.0 {
@@ -77,16 +57,42 @@ impl IfNoneMatchHeader {
     }
 }
 
-impl Grammar for IfNoneMatchHeader {
+impl TagList for IfNoneMatchHeader {
     const NAME: &'static str = "If-None-Match";
-    const EXAMPLE: &'static str = ETAG_EXAMPLE;
+    const COMPARISON: Comparison = Comparison::Weak;
+
+    fn of(tags: Option<Tags>) -> Self {
+        Self(tags)
+    }
+}
+
+/// `If-Match` and `If-None-Match`: entity-tag lists ([`etag::LIST_PATTERN`]), told apart by
+/// name and by how their tags compare.
+trait TagList: Sized {
+    /// The header's name.
+    const NAME: &'static str;
+    /// How its tags compare with a version.
+    const COMPARISON: Comparison;
+    /// What the tags sent (if any) ask.
+    fn of(tags: Option<Tags>) -> Self;
+
+    /// Reads a value as sent (`None`: no header).
+    fn from_raw(raw: Option<&str>) -> Result<Self, ApiError> {
+        let tags = raw.map(|r| tag_list(Self::NAME, r, Self::COMPARISON));
+        Ok(Self::of(tags.transpose()?))
+    }
+}
+
+impl<T: TagList> Grammar for T {
+    const NAME: &'static str = <T as TagList>::NAME;
+    const EXAMPLE: &'static str = "\"1\"";
 
     fn pattern() -> Cow<'static, str> {
         etag::LIST_PATTERN.into()
     }
 
     fn read(request: &Request) -> Result<Self, ApiError> {
-        Self::of(first_text(request, Self::NAME))
+        Self::from_raw(first_text(request, <T as TagList>::NAME))
     }
 }
 
@@ -117,9 +123,6 @@ impl Grammar for IdempotencyKeyHeader {
         }
     }
 }
-
-/// What the document shows for an entity-tag header.
-const ETAG_EXAMPLE: &str = "\"1\"";
 
 /// The first value of `name` that is text, as poem-openapi's `Header<Option<String>>` reads
 /// one (a value that is not visible ASCII is skipped): how the tag headers were always read.
@@ -196,19 +199,23 @@ mod tests {
 
     #[test]
     fn tag_headers_ask_what_their_comparison_says() {
-        assert!(IfNoneMatchHeader::of(Some("W/\"7\"")).unwrap().names(7));
-        assert!(IfNoneMatchHeader::of(Some("\"7\"")).unwrap().names(7));
-        assert!(!IfNoneMatchHeader::of(Some("\"6\"")).unwrap().names(7));
-        assert!(IfNoneMatchHeader::of(Some("*")).unwrap().names(7));
-        assert!(!IfNoneMatchHeader::of(None).unwrap().names(7));
-        assert!(IfMatchHeader::of(Some("*")).unwrap().0.is_none());
-        let weak_only = IfMatchHeader::of(Some("W/\"4\"")).unwrap().0;
+        assert!(
+            IfNoneMatchHeader::from_raw(Some("W/\"7\""))
+                .unwrap()
+                .names(7)
+        );
+        assert!(IfNoneMatchHeader::from_raw(Some("\"7\"")).unwrap().names(7));
+        assert!(!IfNoneMatchHeader::from_raw(Some("\"6\"")).unwrap().names(7));
+        assert!(IfNoneMatchHeader::from_raw(Some("*")).unwrap().names(7));
+        assert!(!IfNoneMatchHeader::from_raw(None).unwrap().names(7));
+        assert!(IfMatchHeader::from_raw(Some("*")).unwrap().0.is_none());
+        let weak_only = IfMatchHeader::from_raw(Some("W/\"4\"")).unwrap().0;
         assert!(weak_only.is_some_and(|m| m.0.is_empty()));
     }
 
     #[test]
     fn a_bad_tag_list_is_refused_naming_the_header_and_its_pattern() {
-        let err = IfMatchHeader::of(Some("3")).err().unwrap();
+        let err = IfMatchHeader::from_raw(Some("3")).err().unwrap();
         let refused = &err.problem().errors.as_ref().unwrap()[0];
         assert_eq!(refused.field, "If-Match");
         assert_eq!(

@@ -17,6 +17,7 @@ mod security;
 mod swagger;
 mod system;
 pub(crate) mod tasks;
+mod text;
 
 use crate::service::{Auth, Feed, Health, Tasks};
 use client::TrustProxy;

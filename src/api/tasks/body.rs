@@ -6,13 +6,12 @@ use super::view::Status;
 use crate::api::date::DateText;
 use crate::api::json::present;
 use crate::api::problem::{ApiError, both};
+use crate::api::text::wire_text;
 use crate::domain::{TaskChanges, TaskDate, TaskStatus, TaskText};
-use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
-use poem_openapi::types::{Example, ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
+use poem_openapi::registry::MetaSchema;
+use poem_openapi::types::Example;
 use poem_openapi::{Enum, Object};
 use serde::Deserialize;
-use serde_json::Value;
-use std::borrow::Cow;
 
 /// Task text as a body carries it, not yet checked: `TaskText::parse` trims it and names the
 /// field when it refuses. The schema asks for 1 to 1000 characters that are already trimmed
@@ -22,48 +21,16 @@ use std::borrow::Cow;
 #[serde(transparent)]
 pub struct TaskTextField(pub String);
 
-impl Type for TaskTextField {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> Cow<'static, str> {
-        "string_task_text".into()
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(MetaSchema {
-            max_length: Some(1000),
-            min_length: Some(1),
-            pattern: Some(
-                r"^[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]([^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?$".into(),
-            ),
-            ..MetaSchema::new("string")
-        }))
-    }
-
-    fn as_raw_value(&self) -> Option<&Self> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
+wire_text!(TaskTextField, "string_task_text", || {
+    MetaSchema {
+    max_length: Some(1000),
+    min_length: Some(1),
+    pattern: Some(
+        r"^[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]([^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?$".into(),
+    ),
+    ..MetaSchema::new("string")
 }
-
-impl ToJSON for TaskTextField {
-    fn to_json(&self) -> Option<Value> {
-        Some(Value::String(self.0.clone()))
-    }
-}
-
-impl ParseFromJSON for TaskTextField {
-    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
-        String::parse_from_json(value)
-            .map(TaskTextField)
-            .map_err(ParseError::propagate)
-    }
-}
+});
 
 /// A new task; all fields required (`status`: done or not).
 #[derive(Debug, Object, Deserialize)]
