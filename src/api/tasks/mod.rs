@@ -2,9 +2,9 @@
 //! each reading its request into domain values and answering what the service did. What they
 //! take and give is [`body`], [`view`], [`responses`] and [`json`].
 
-pub(crate) mod body;
-pub(crate) mod json;
-pub(crate) mod responses;
+mod body;
+mod json;
+mod responses;
 pub(crate) mod view;
 
 use super::ApiTags;
