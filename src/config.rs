@@ -2,7 +2,7 @@
 //! of a group it flattens, whose `env` names the variable and whose doc comment, default and
 //! parser are its `--help` line, its value when unset and what it accepts.
 
-use clap::error::{ContextKind, ContextValue};
+use clap::error::ContextKind;
 use clap::{ArgAction, Args, FromArgMatches};
 use secrecy::{ExposeSecret, SecretString};
 use std::error::Error;
@@ -199,11 +199,12 @@ pub fn help() -> String {
         Some((arg.get_env()?.to_string_lossy(), row))
     });
     let rows: Vec<_> = rows.collect();
-    let width = rows.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
-    let lines = rows
-        .iter()
-        .map(|(name, row)| format!("  {name:width$}  {row}\n"));
-    format!("Environment (all optional):\n{}", lines.collect::<String>())
+    let width = rows.iter().map(|(var, _)| var.len()).max().unwrap_or(0);
+    let mut text = String::from("Environment (all optional):\n");
+    for (var, row) in rows {
+        text += &format!("  {var:width$}  {row}\n");
+    }
+    text
 }
 
 impl Config {
@@ -218,9 +219,8 @@ impl Config {
         // Each variable set goes in as its flag: clap reading the environment itself would take
         // blank values as set, and could not read `lookup`.
         let mut command = Config::augment_args(clap::Command::new("listo")).mut_args(|arg| {
-            if let (Some(var), Some(flag)) =
-                (arg.get_env().and_then(|v| v.to_str()), arg.get_long())
-            {
+            let var = arg.get_env().and_then(|var| var.to_str());
+            if let (Some(var), Some(flag)) = (var, arg.get_long()) {
                 if let Some(value) = lookup(var).filter(|v| !v.trim().is_empty()) {
                     args.push(format!("--{flag}={value}"));
                 }
@@ -230,22 +230,19 @@ impl Config {
         });
         // clap's refusal as one line: the variable, then what its parser said.
         let refusal = |error: clap::Error| {
-            let var = match error.get(ContextKind::InvalidArg) {
-                Some(ContextValue::String(arg)) => flags.iter().find(|(f, _)| arg.starts_with(f)),
-                _ => None,
-            };
+            let arg = error.get(ContextKind::InvalidArg).map(ToString::to_string);
+            let arg = arg.unwrap_or_default();
+            let var = flags.iter().find(|(flag, _)| arg.starts_with(flag));
+            let said = error.source().map(ToString::to_string);
             ConfigError {
                 var: var.map_or("environment".into(), |(_, var)| var.clone()),
-                message: error
-                    .source()
-                    .map_or(error.kind().to_string(), ToString::to_string),
+                message: said.unwrap_or_else(|| error.kind().to_string()),
             }
         };
         let matches = command.try_get_matches_from_mut(args).map_err(refusal)?;
         let mut config = Self::from_arg_matches(&matches).map_err(refusal)?;
-        config.addr = config
-            .listen
-            .unwrap_or(SocketAddr::from(([0; 4], config.port)));
+        let every_interface = SocketAddr::from(([0; 4], config.port));
+        config.addr = config.listen.unwrap_or(every_interface);
         let outbox = MailConfig::Outbox(config.outbox.clone());
         config.mail = config.smtp_url.take().map_or(outbox, MailConfig::Smtp);
         Ok(config)
@@ -298,15 +295,9 @@ fn cors_origins(raw: &str) -> Result<Vec<String>, String> {
         .collect()
 }
 
-/// A parser of whole numbers, refusing with "expected {expected}, got …".
-fn whole<T: FromStr>(
-    expected: &'static str,
-) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync {
-    move |raw| {
-        raw.trim()
-            .parse()
-            .map_err(|_| format!("expected {expected}, got {raw:?}"))
-    }
+/// A parser of whole numbers, refusing with "expected {what}, got …".
+fn whole<T: FromStr>(what: &'static str) -> impl Fn(&str) -> Result<T, String> + Clone {
+    move |raw| (raw.trim().parse()).map_err(|_| format!("expected {what}, got {raw:?}"))
 }
 
 const PER_MINUTE: &str = "a whole number of failures per minute (0 turns the limit off)";
@@ -353,5 +344,139 @@ fn seconds_or_off(raw: &str) -> Result<Option<Duration>, String> {
     match raw.trim() {
         "0" => Ok(None),
         _ => seconds(raw).map(Some),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| vars.iter().find(|v| v.0 == name).map(|v| v.1.to_owned()))
+    }
+
+    #[test]
+    fn defaults_match_the_help_and_blank_values_are_unset() {
+        let c = config(&[("LISTO_SESSION_TTL", " "), ("PORT", "")]).unwrap();
+        assert_eq!(c.addr.to_string(), "0.0.0.0:8080");
+        assert_eq!((c.session_ttl.as_secs(), c.otp_ttl.as_secs()), (30, 300));
+        assert!(matches!(c.mail, MailConfig::Outbox(ref p) if p == &PathBuf::from("./outbox")));
+        let (l, q, k) = (c.limits, c.quotas, c.connections);
+        let limits = [
+            l.per_email_addr,
+            l.per_addr,
+            l.per_email_hourly,
+            l.codes_per_hour,
+        ];
+        assert_eq!((limits, l.resets_per_hour), ([5, 30, 100, 10], 5));
+        assert_eq!((q.sessions, q.streams), (Some(50), Some(8)));
+        assert_eq!(
+            (q.tasks, q.idempotency_bytes),
+            (Some(100_000), Some(64 << 20))
+        );
+        let timeouts = (k.header_timeout, k.idle_timeout, k.max_connections);
+        assert_eq!(
+            timeouts,
+            (
+                Some(Duration::from_secs(10)),
+                Some(Duration::from_secs(60)),
+                None
+            )
+        );
+        assert!(c.cors_origins.is_empty() && c.secret.is_none() && !c.log_json);
+        assert_eq!(
+            (c.trust_proxy, c.database_pool, c.log_filter.as_str()),
+            (0, 16, "info")
+        );
+    }
+
+    #[test]
+    fn values_are_read_as_documented() {
+        for (raw, hops) in [("true", 1), ("false", 0), ("2", 2), ("0", 0)] {
+            assert_eq!(
+                config(&[("LISTO_TRUST_PROXY", raw)]).unwrap().trust_proxy,
+                hops
+            );
+        }
+        let c = config(&[
+            ("PORT", "9000"),
+            ("LISTO_TASKS_PER_USER", "0"),
+            ("LISTO_HEADER_TIMEOUT", "0"),
+            ("LISTO_MAX_CONNECTIONS", "0"),
+            (
+                "LISTO_CORS_ORIGINS",
+                "https://app.example.com, http://127.0.0.1:5173/",
+            ),
+        ]);
+        let c = c.unwrap();
+        assert_eq!(c.addr.to_string(), "0.0.0.0:9000");
+        let zeros = (
+            c.quotas.tasks,
+            c.connections.header_timeout,
+            c.connections.max_connections,
+        );
+        assert_eq!(zeros, (None, None, Some(0)));
+        assert_eq!(
+            c.cors_origins,
+            ["https://app.example.com", "http://127.0.0.1:5173"]
+        );
+        let c = config(&[("PORT", "9000"), ("LISTO_ADDR", "127.0.0.1:1")]).unwrap();
+        assert_eq!(c.addr.to_string(), "127.0.0.1:1");
+        for local in [
+            "smtp://user:pass@127.0.0.1:2525",
+            "smtp://user:pass@localhost:25",
+        ] {
+            assert!(config(&[("LISTO_SMTP_URL", local)]).is_ok(), "{local}");
+        }
+    }
+
+    #[test]
+    fn a_bad_value_is_refused_in_one_line_naming_its_variable() {
+        let bad = "LISTO_SESSION_TTL=0.5|LISTO_OTP_TTL=-5|LISTO_DATABASE_POOL=0|PORT=eighty
+            |LISTO_SMTP_URL=smtp://user:pass@smtp.example.com:587|LISTO_SECRET=short
+            |LISTO_LOGIN_LIMIT_PER_EMAIL=many|LISTO_CODE_LIMIT_PER_HOUR=ten|LISTO_TRUST_PROXY=17
+            |LISTO_SESSIONS_PER_USER=-2|LISTO_LOG_FORMAT=xml|LISTO_MAIL_FROM=not an address
+            |LISTO_CORS_ORIGINS=https://app.example.com/path|LISTO_CORS_ORIGINS=app.example.com
+            |LISTO_HEADER_TIMEOUT=soon|LISTO_MAX_CONNECTIONS=-3|LISTO_ADDR=nowhere";
+        for (var, value) in bad.split('|').filter_map(|v| v.trim().split_once('=')) {
+            let err = config(&[(var, value)]).unwrap_err();
+            assert_eq!(err.var, var, "{err}");
+            assert!(
+                err.message.starts_with("expected")
+                    || var.contains("SMTP")
+                    || var.contains("SECRET")
+            );
+        }
+        let err = config(&[("LISTO_SESSION_TTL", "abc")])
+            .unwrap_err()
+            .to_string();
+        let expected = r#"expected a whole number of seconds between 1 and 31536000, got "abc""#;
+        assert_eq!(err, format!("LISTO_SESSION_TTL: {expected}"));
+    }
+
+    #[test]
+    fn help_lists_every_variable_once_with_its_default() {
+        let help = help();
+        assert_eq!(
+            help.lines().filter(|l| l.contains("[default: ")).count(),
+            26
+        );
+        assert!(help.contains("[default: 0.0.0.0:$PORT]\n") && help.contains("[default: unset]\n"));
+        assert!(help.contains("to believe: the client") && !help.contains("addr]"));
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let smtp = (
+            "LISTO_SMTP_URL",
+            "smtps://user:hunter2@mail.example.com:587",
+        );
+        let c = config(&[smtp, ("LISTO_SECRET", "0123456789abcdef0123456789abcdef-k")]).unwrap();
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("0123456789abcdef"),
+            "{shown}"
+        );
+        assert!(shown.contains("mail.example.com:587"), "{shown}");
     }
 }
