@@ -74,7 +74,7 @@ impl App {
             .await
             .map_err(database)?;
         let secret = match &config.secret {
-            Some(s) => s.as_bytes().to_vec(),
+            Some(s) => secrecy::ExposeSecret::expose_secret(s).as_bytes().to_vec(),
             None => {
                 let mut candidate = [0u8; 32];
                 rand::Rng::fill_bytes(&mut rand::rng(), &mut candidate);

@@ -4,6 +4,7 @@ use crate::config::MailConfig;
 use crate::domain::{Email, OtpCode};
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -50,7 +51,7 @@ impl Mailer {
     pub fn new(config: &MailConfig, from: Mailbox) -> Result<Self, MailError> {
         let transport = match config {
             MailConfig::Smtp(url) => Transport::Smtp(
-                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
                     .map_err(MailError::Settings)?
                     .timeout(Some(SMTP_TIMEOUT))
                     .build(),

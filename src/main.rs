@@ -163,7 +163,7 @@ async fn serve() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    listo::telemetry::init(config.log_json, std::io::stdout);
+    listo::telemetry::init(config.log_json, &config.log_filter, std::io::stdout);
     let shutdown = match shutdown_signal() {
         Ok(signal) => signal,
         Err(e) => {

@@ -44,33 +44,20 @@ pub fn connection_cap(limits: &ConnectionLimits) -> Option<usize> {
     match limits.max_connections {
         Some(0) => None,
         Some(n) => Some(n),
-        None => Some(open_file_limit().saturating_sub(RESERVED_FILES).max(16) as usize),
+        None => Some(
+            raise_open_file_limit()
+                .saturating_sub(RESERVED_FILES)
+                .max(16) as usize,
+        ),
     }
 }
 
 /// Raises the soft open-file limit to the hard one (as Go and nginx do: the soft default, often
 /// 1,024, is a leftover of `select`), and returns the limit now in force.
-fn open_file_limit() -> u64 {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit only read and write the struct passed to them.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-            return 1024;
-        }
-        if limit.rlim_cur < limit.rlim_max {
-            let raised = libc::rlimit {
-                rlim_cur: limit.rlim_max,
-                rlim_max: limit.rlim_max,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
-                limit = raised;
-            }
-        }
-    }
-    limit.rlim_cur
+fn raise_open_file_limit() -> u64 {
+    rlimit::increase_nofile_limit(u64::MAX)
+        .or_else(|_| rlimit::Resource::NOFILE.get().map(|(soft, _)| soft))
+        .unwrap_or(1024)
 }
 
 /// Accepts and serves connections until `shutdown` resolves, then lets open requests finish

@@ -20,12 +20,12 @@ pub fn filter(directives: &str) -> EnvFilter {
     filter
 }
 
-/// Installs the global subscriber; `RUST_LOG` filters (default `info`).
-pub fn init<W>(json: bool, writer: W)
+/// Installs the global subscriber, filtered by `directives` (`RUST_LOG`).
+pub fn init<W>(json: bool, directives: &str, writer: W)
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let filter = filter(&std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()));
+    let filter = filter(directives);
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -5,7 +5,7 @@
 #   LISTO_BIN=/path/to/listo bash scripts/readme/run.sh
 #
 # 0. settings.py (beside this file): docs/DEPLOY.md's configuration table is `listo --help`'s list
-#    (SETTINGS in src/config.rs): same variables, order, defaults and meanings; and every LISTO_*
+#    (Config in src/config.rs): same variables, order, defaults and meanings; and every LISTO_*
 #    name in README.md and docs/*.md is a setting listo reads.
 # 1. blocks.py (beside this file) takes README.md's ```sh blocks whose fence follows the line
 #    `<!-- readme-test: run -->`, in order, with `localhost:8080` replaced by a free port; it fails

@@ -1,6 +1,6 @@
 """The documentation names the settings the binary has, with the same defaults and meanings.
 
-Reads `listo --help` on stdin (its "Environment" list is `SETTINGS` in src/config.rs) and checks:
+Reads `listo --help` on stdin (its "Environment" list is read from `Config` in src/config.rs) and checks:
 - the table under "## Configuration" in docs/DEPLOY.md lists exactly those variables, in the same
   order, with the same default and meaning (backticks aside);
 - every `LISTO_*` name in README.md and docs/*.md is one of them (or one the scripts and tests read: LISTO_BIN, LISTO_TEST_POSTGRES, LISTO_TEST_SEED).
@@ -73,7 +73,7 @@ def main() -> None:
                 print(f"  {' ' * len(row[0])}  the table says default {match[0][1]!r}, meaning {match[0][2]!r}", file=sys.stderr)
         if [d[0] for d in documented] != names and sorted(d[0] for d in documented) == sorted(names):
             print("  the rows are in a different order than listo --help", file=sys.stderr)
-        fail("docs/DEPLOY.md's configuration table differs from listo --help (SETTINGS in src/config.rs)")
+        fail("docs/DEPLOY.md's configuration table differs from listo --help (Config in src/config.rs)")
     known = {r[0] for r in code} | SCRIPT_VARIABLES
     for doc in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
         for n, line in enumerate(doc.read_text(encoding="utf-8").splitlines(), 1):

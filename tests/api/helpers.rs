@@ -255,8 +255,14 @@ pub fn test_config(dir: &std::path::Path, smtp: &SmtpCatcher) -> Config {
     let mut config = Config::from_lookup(|_| None).expect("defaults are valid");
     config.addr = "127.0.0.1:0".parse().unwrap();
     config.database = crate::database::fresh(crate::ENGINE, dir);
-    config.mail = MailConfig::Smtp(smtp.url.clone());
-    config.limits = listo::config::SignInLimits::OFF;
+    config.mail = MailConfig::Smtp(smtp.url.clone().into());
+    config.limits = listo::config::SignInLimits {
+        per_email_addr: 0,
+        per_addr: 0,
+        per_email_hourly: 0,
+        codes_per_hour: 0,
+        resets_per_hour: 0,
+    };
     config
 }
 
@@ -319,7 +325,7 @@ impl TestApp {
     pub fn attach(base: &str, database: &str, smtp: &SmtpCatcher) -> TestApp {
         let mut config = Config::from_lookup(|_| None).expect("defaults are valid");
         config.database = listo::store::Location::parse(database).expect("a database location");
-        config.mail = MailConfig::Smtp(smtp.url.clone());
+        config.mail = MailConfig::Smtp(smtp.url.clone().into());
         TestApp {
             base: base.to_owned(),
             http: reqwest::Client::new(),
