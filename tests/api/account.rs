@@ -461,10 +461,7 @@ async fn the_account_flows_log_no_password_code_or_token() {
     let third = "leak-canary third 5a6b7c";
     assert_eq!(app.register(email, first).await.status(), 201);
     let (challenge, code) = app.login_and_read_code(email, first).await;
-    let token = body(app.verify(&challenge, &code).await).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = app.verified_token(&challenge, &code).await;
     assert_eq!(
         app.change_password(&token, first, second).await.status(),
         204
@@ -481,10 +478,7 @@ async fn the_account_flows_log_no_password_code_or_token() {
         204
     );
     let (challenge, code2) = app.login_and_read_code(email, third).await;
-    let token2 = body(app.verify(&challenge, &code2).await).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token2 = app.verified_token(&challenge, &code2).await;
     let resp = app
         .send(
             Method::DELETE,

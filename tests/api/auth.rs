@@ -490,12 +490,7 @@ async fn secrets_never_reach_the_logs() {
     let password = "leak-canary password 7f3a9c";
     assert_eq!(app.register(email, password).await.status(), 201);
     let (challenge, code) = app.login_and_read_code(email, password).await;
-    let resp = app.verify(&challenge, &code).await;
-    assert_eq!(resp.status(), 200);
-    let token = body(resp).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = app.verified_token(&challenge, &code).await;
     let resp = app
         .send(Method::GET, "/v1/auth/session", None, Some(&token))
         .await;

@@ -51,12 +51,7 @@ async fn sign_in_across(
 ) -> String {
     assert_eq!(register.register(email, PASSWORD).await.status(), 201);
     let (challenge, code) = login.login_and_read_code(email, PASSWORD).await;
-    let resp = verify.verify(&challenge, &code).await;
-    assert_eq!(resp.status(), 200, "verify");
-    body(resp).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    verify.verified_token(&challenge, &code).await
 }
 
 /// A 429 `rate_limited` whose `Retry-After` is whole seconds within `max_secs`.

@@ -191,12 +191,7 @@ async fn a_copied_database_serves_the_same_users_sessions_tasks_and_order() {
     assert_eq!(page["changes"][0]["seq"], seq + 1, "{page}");
     // The old password still signs in, and sees the same tasks.
     let (challenge, code) = app.login_and_read_code("bob@example.com", PASSWORD).await;
-    let resp = app.verify(&challenge, &code).await;
-    assert_eq!(resp.status(), 200);
-    let token = body(resp).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = app.verified_token(&challenge, &code).await;
     assert_eq!(app.list_all(&token).await, before["bob@example.com"]);
     // Ids go on from the highest ever handed out, the deleted one included.
     let next = app.create_task(&token, "after the move").await["id"]

@@ -170,10 +170,7 @@ async fn a_stream_of_another_device_lives_on_when_one_device_logs_out() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
     let (challenge, code) = app.login_and_read_code(&user.email, PASSWORD).await;
-    let laptop = body(app.verify(&challenge, &code).await).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let laptop = app.verified_token(&challenge, &code).await;
     let mut stream = app.follow(&laptop, None).await;
     let resp = app
         .send(Method::POST, "/v1/auth/logout", None, Some(&user.token))

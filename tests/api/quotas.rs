@@ -2,7 +2,7 @@
 //! user's requests are refused or their oldest sign-in or stream ends; other users never notice.
 
 use crate::support::*;
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::json;
 use std::time::Duration;
 
@@ -19,12 +19,7 @@ impl TestApp {
     /// Signs `email` in once more (another device); returns the new token.
     pub async fn another_session(&self, email: &str) -> String {
         let (challenge, code) = self.login_and_read_code(email, PASSWORD).await;
-        let resp = self.verify(&challenge, &code).await;
-        assert_eq!(resp.status(), StatusCode::OK, "verify");
-        body(resp).await["access_token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        self.verified_token(&challenge, &code).await
     }
 }
 

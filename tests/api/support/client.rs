@@ -79,6 +79,16 @@ impl TestApp {
         .await
     }
 
+    /// `POST /v1/auth/verify`, asserting 200; returns the access token.
+    pub async fn verified_token(&self, challenge_id: &str, code: &str) -> String {
+        let resp = self.verify(challenge_id, code).await;
+        assert_eq!(resp.status(), StatusCode::OK, "verify failed");
+        body(resp).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     /// Logs in and returns the challenge id and the code read out of the email that arrived.
     pub async fn login_and_read_code(&self, email: &str, password: &str) -> (String, String) {
         let before = self.smtp.messages().len();
@@ -101,12 +111,7 @@ impl TestApp {
         let resp = self.register(email, PASSWORD).await;
         assert_eq!(resp.status(), StatusCode::CREATED, "register failed");
         let (challenge, code) = self.login_and_read_code(email, PASSWORD).await;
-        let resp = self.verify(&challenge, &code).await;
-        assert_eq!(resp.status(), StatusCode::OK, "verify failed");
-        let token = body(resp).await["access_token"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let token = self.verified_token(&challenge, &code).await;
         SignedIn {
             email: email.to_owned(),
             token,
