@@ -63,33 +63,28 @@ impl Db<'_> {
 
     /// The first column of every row of `sql`, as text.
     pub async fn texts(&self, sql: &str) -> Vec<String> {
-        match self.0 {
-            Location::Sqlite(path) => {
-                let db = rusqlite::Connection::open(path).unwrap();
-                let mut stmt = db.prepare(sql).unwrap();
-                stmt.query_map([], |r| r.get(0))
-                    .unwrap()
-                    .collect::<Result<_, _>>()
-                    .unwrap()
-            }
-            Location::Postgres(url) => connect(url.expose())
-                .await
-                .query(sql, &[])
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| r.get(0))
-                .collect(),
-        }
+        self.each_row(sql, |r| r.get(0), |r| r.get(0)).await
     }
 
     /// The first two columns of every row of `sql`: an integer and a text.
     pub async fn pairs(&self, sql: &str) -> BTreeMap<i64, String> {
+        let sqlite = |r: &rusqlite::Row| Ok((r.get(0)?, r.get(1)?));
+        let pairs = self.each_row(sql, sqlite, |r| (r.get(0), r.get(1)));
+        pairs.await.into_iter().collect()
+    }
+
+    /// Every row of `sql`, each read by the reader of its engine.
+    async fn each_row<T>(
+        &self,
+        sql: &str,
+        sqlite: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
+        postgres: impl FnMut(&tokio_postgres::Row) -> T,
+    ) -> Vec<T> {
         match self.0 {
             Location::Sqlite(path) => {
                 let db = rusqlite::Connection::open(path).unwrap();
                 let mut stmt = db.prepare(sql).unwrap();
-                stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                stmt.query_map([], sqlite)
                     .unwrap()
                     .collect::<Result<_, _>>()
                     .unwrap()
@@ -100,7 +95,7 @@ impl Db<'_> {
                 .await
                 .unwrap()
                 .iter()
-                .map(|r| (r.get(0), r.get(1)))
+                .map(postgres)
                 .collect(),
         }
     }
