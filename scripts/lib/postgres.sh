@@ -14,13 +14,20 @@
 #                                                  pg_stop (and free_port from listo.sh)
 #
 # The URL is postgres://postgres@127.0.0.1:PORT/postgres; everything else goes to stderr.
+# PG_BINDIR=DIR names the folder of the server binaries to use: then nothing is looked for and
+# nothing is ever installed (the tests run the script so; they never install PostgreSQL).
 
 # shellcheck source-path=SCRIPTDIR source=listo.sh
 . "$(dirname "${BASH_SOURCE[0]}")/listo.sh"  # free_port; it only defines functions
 
-# pg_bin_dir: the folder of initdb/pg_ctl/postgres: Debian's newest /usr/lib/postgresql/N/bin, else initdb's on PATH.
+# pg_bin_dir: the folder of initdb/pg_ctl/postgres: $PG_BINDIR when set, else Debian's newest
+# /usr/lib/postgresql/N/bin, else initdb's on PATH.
 pg_bin_dir() {
   local newest initdb
+  if [ -n "${PG_BINDIR:-}" ]; then
+    [ -x "$PG_BINDIR/initdb" ] && [ -x "$PG_BINDIR/pg_ctl" ] && printf '%s\n' "$PG_BINDIR"
+    return
+  fi
   # Debian keeps the server binaries off PATH, one folder per major version; sort -V puts 9.6 before 15.
   newest="$(printf '%s\n' /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)"
   if [ -x "$newest" ]; then
@@ -32,9 +39,14 @@ pg_bin_dir() {
   fi
 }
 
-# pg_install: apt-get install postgresql unless its binaries are already here (root only).
+# pg_install: apt-get install postgresql unless its binaries are already here (root only); never
+# with PG_BINDIR set.
 pg_install() {
   pg_bin_dir >/dev/null && return 0
+  if [ -n "${PG_BINDIR:-}" ]; then
+    echo "postgres: PG_BINDIR=$PG_BINDIR holds no initdb and pg_ctl (nothing is installed when it is set)" >&2
+    return 1
+  fi
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
     echo "postgres: PostgreSQL is not installed (needs root and apt-get: apt-get install postgresql)" >&2
     return 1

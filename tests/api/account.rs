@@ -1,10 +1,26 @@
 //! An account's life after sign-up: change the password, reset a forgotten one by email, see
 //! and end sessions, log out by scope, delete the account.
 
-use crate::helpers::*;
+use crate::support::*;
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use std::time::Duration;
+
+stories!(sqlite, postgres => [
+    a_password_change_ends_the_other_sessions_keeps_this_one_and_retires_the_old_password,
+    a_wrong_current_password_is_401_and_changes_nothing,
+    a_reset_code_from_the_email_sets_a_new_password_and_ends_every_session,
+    a_reset_for_an_unknown_email_answers_the_same_and_sends_nothing,
+    a_code_works_only_where_it_belongs,
+    reset_codes_burn_after_five_wrong_tries_and_a_newer_request_ends_the_older,
+    reset_requests_are_limited_the_same_for_known_and_unknown_emails,
+    a_bad_reset_body_is_422_naming_each_field,
+    the_session_list_shows_each_device_marks_this_one_and_never_shows_a_token,
+    ending_a_session_by_id_revokes_that_one_only_and_another_users_id_is_404,
+    each_logout_scope_ends_what_it_names,
+    deleting_the_account_removes_its_tasks_kills_its_token_and_frees_the_email,
+    the_account_flows_log_no_password_code_or_token,
+]);
 
 const NEW_PASSWORD: &str = "a brand new passphrase";
 
@@ -14,42 +30,6 @@ impl TestApp {
         let body = json!({"current_password": current, "new_password": new});
         self.send(Method::POST, "/v1/auth/password", Some(body), Some(token))
             .await
-    }
-
-    /// `POST /v1/auth/password-reset`.
-    pub(crate) async fn request_reset(&self, email: &str) -> Response {
-        let body = json!({ "email": email });
-        self.send(Method::POST, "/v1/auth/password-reset", Some(body), None)
-            .await
-    }
-
-    /// `POST /v1/auth/password-reset/confirm`.
-    pub(crate) async fn confirm_reset(&self, challenge: &str, code: &str, new: &str) -> Response {
-        let body = json!({"challenge_id": challenge, "code": code, "new_password": new});
-        self.send(
-            Method::POST,
-            "/v1/auth/password-reset/confirm",
-            Some(body),
-            None,
-        )
-        .await
-    }
-
-    /// Asks for a reset of `email` and reads the code out of the email it sent.
-    pub(crate) async fn reset_code(&self, email: &str) -> (String, String) {
-        let before = self.smtp.messages().len();
-        let resp = self.request_reset(email).await;
-        assert_eq!(resp.status(), 202);
-        let challenge = body(resp).await["challenge_id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        // The email follows the answer: wait for this one, not an earlier one.
-        let mail = self
-            .smtp
-            .arriving_to(email, before, Duration::from_secs(5))
-            .await;
-        (challenge, mail.code())
     }
 
     /// `GET /v1/auth/sessions`, asserting 200; returns the items.
@@ -112,7 +92,6 @@ async fn assert_live(app: &TestApp, token: &str) {
 
 // ---------------------------------------------------------------- changing the password
 
-#[tokio::test]
 async fn a_password_change_ends_the_other_sessions_keeps_this_one_and_retires_the_old_password() {
     let app = spawn_app().await;
     let laptop = app.sign_in_as("ada@example.com").await;
@@ -139,7 +118,6 @@ async fn a_password_change_ends_the_other_sessions_keeps_this_one_and_retires_th
     assert_eq!(app.verify(&challenge, &code).await.status(), 200);
 }
 
-#[tokio::test]
 async fn a_wrong_current_password_is_401_and_changes_nothing() {
     let app = spawn_app().await;
     let user = app.sign_in_as("bob@example.com").await;
@@ -169,7 +147,6 @@ async fn a_wrong_current_password_is_401_and_changes_nothing() {
 
 // ---------------------------------------------------------------- resetting a forgotten password
 
-#[tokio::test]
 async fn a_reset_code_from_the_email_sets_a_new_password_and_ends_every_session() {
     let app = spawn_app().await;
     let laptop = app.sign_in_as("cy@example.com").await;
@@ -213,7 +190,6 @@ async fn a_reset_code_from_the_email_sets_a_new_password_and_ends_every_session(
     assert_problem(again, 401, "invalid_code").await;
 }
 
-#[tokio::test]
 async fn a_reset_for_an_unknown_email_answers_the_same_and_sends_nothing() {
     let app = spawn_app().await;
     app.sign_in_as("dee@example.com").await;
@@ -252,7 +228,6 @@ async fn a_reset_for_an_unknown_email_answers_the_same_and_sends_nothing() {
     assert_eq!(problem["attempts_left"], 4);
 }
 
-#[tokio::test]
 async fn a_code_works_only_where_it_belongs() {
     let app = spawn_app().await;
     assert_eq!(
@@ -272,7 +247,6 @@ async fn a_code_works_only_where_it_belongs() {
     assert_eq!(resp.status(), 204);
 }
 
-#[tokio::test]
 async fn reset_codes_burn_after_five_wrong_tries_and_a_newer_request_ends_the_older() {
     let app = spawn_app().await;
     assert_eq!(
@@ -298,7 +272,6 @@ async fn reset_codes_burn_after_five_wrong_tries_and_a_newer_request_ends_the_ol
     assert_eq!(app.login("fay@example.com", PASSWORD).await.status(), 202);
 }
 
-#[tokio::test]
 async fn reset_requests_are_limited_the_same_for_known_and_unknown_emails() {
     let app = spawn_app_with(|c| c.limits.resets_per_hour = 2).await;
     assert_eq!(
@@ -316,7 +289,6 @@ async fn reset_requests_are_limited_the_same_for_known_and_unknown_emails() {
     }
 }
 
-#[tokio::test]
 async fn a_bad_reset_body_is_422_naming_each_field() {
     let app = spawn_app().await;
     let resp = app.request_reset("not an email").await;
@@ -331,7 +303,6 @@ async fn a_bad_reset_body_is_422_naming_each_field() {
 
 // ---------------------------------------------------------------- sessions
 
-#[tokio::test]
 async fn the_session_list_shows_each_device_marks_this_one_and_never_shows_a_token() {
     let app = spawn_app().await;
     let laptop = app.sign_in_as("hal@example.com").await;
@@ -360,7 +331,6 @@ async fn the_session_list_shows_each_device_marks_this_one_and_never_shows_a_tok
     assert_eq!(app.session_list(&other.token).await.len(), 1);
 }
 
-#[tokio::test]
 async fn ending_a_session_by_id_revokes_that_one_only_and_another_users_id_is_404() {
     let app = spawn_app().await;
     let laptop = app.sign_in_as("ivy@example.com").await;
@@ -406,7 +376,6 @@ async fn ending_a_session_by_id_revokes_that_one_only_and_another_users_id_is_40
     assert_invalid_field(resp, "id").await;
 }
 
-#[tokio::test]
 async fn each_logout_scope_ends_what_it_names() {
     let app = spawn_app().await;
     let a = app.sign_in_as("jo@example.com").await.token;
@@ -444,7 +413,6 @@ async fn each_logout_scope_ends_what_it_names() {
 
 // ---------------------------------------------------------------- deleting the account
 
-#[tokio::test]
 async fn deleting_the_account_removes_its_tasks_kills_its_token_and_frees_the_email() {
     let app = spawn_app().await;
     let user = app.sign_in_as("kim@example.com").await;
@@ -485,7 +453,6 @@ async fn deleting_the_account_removes_its_tasks_kills_its_token_and_frees_the_em
 
 // ---------------------------------------------------------------- secrets
 
-#[tokio::test]
 async fn the_account_flows_log_no_password_code_or_token() {
     let app = spawn_app().await;
     let email = "leak-check-account@example.com";
@@ -494,10 +461,7 @@ async fn the_account_flows_log_no_password_code_or_token() {
     let third = "leak-canary third 5a6b7c";
     assert_eq!(app.register(email, first).await.status(), 201);
     let (challenge, code) = app.login_and_read_code(email, first).await;
-    let token = body(app.verify(&challenge, &code).await).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = app.verified_token(&challenge, &code).await;
     assert_eq!(
         app.change_password(&token, first, second).await.status(),
         204
@@ -514,10 +478,7 @@ async fn the_account_flows_log_no_password_code_or_token() {
         204
     );
     let (challenge, code2) = app.login_and_read_code(email, third).await;
-    let token2 = body(app.verify(&challenge, &code2).await).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token2 = app.verified_token(&challenge, &code2).await;
     let resp = app
         .send(
             Method::DELETE,
@@ -543,7 +504,7 @@ async fn the_account_flows_log_no_password_code_or_token() {
         ("access token", token.as_str()),
         ("second access token", token2.as_str()),
     ] {
-        if let Some(line) = crate::auth::line_logging(&logs, secret) {
+        if let Some(line) = line_logging(&logs, secret) {
             panic!("the {what} was logged: {line}");
         }
     }

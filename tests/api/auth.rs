@@ -1,10 +1,35 @@
 //! Sign-in: register, password + emailed code, sessions, logout — and every auth error code.
 
-use crate::helpers::*;
+use crate::support::*;
 use reqwest::Method;
 use std::time::Duration;
 
-#[tokio::test]
+stories!(sqlite, postgres => [
+    full_sign_in_flow_reads_the_code_from_the_email,
+    a_session_expires_after_the_configured_ttl,
+    register_refuses_bad_fields_and_names_each_one,
+    register_twice_is_email_taken_whatever_the_case,
+    unknown_email_and_wrong_password_get_the_same_answer,
+    failed_logins_for_one_email_from_one_address_are_limited_and_other_emails_are_not,
+    a_taken_email_counts_against_the_address_that_registers_it,
+    failures_from_one_address_limit_it_whatever_the_email,
+    behind_a_trusted_proxy_the_address_it_appended_is_the_one_limited,
+    login_is_email_unavailable_when_smtp_cannot_be_reached_and_stores_no_challenge,
+    wrong_codes_count_down_and_the_fifth_burns_the_challenge,
+    a_code_past_its_life_is_code_expired,
+    a_code_works_once,
+    an_unknown_challenge_is_invalid_code_and_a_malformed_code_is_refused,
+    no_authorization_header_is_session_missing,
+    a_token_listo_never_issued_is_session_invalid,
+    an_authorization_header_that_is_not_a_bearer_token_is_session_invalid,
+    a_logged_out_token_is_session_revoked,
+    an_expired_token_is_session_expired_on_every_session_endpoint,
+    secrets_never_reach_the_logs,
+    the_sweeper_deletes_long_expired_challenges_and_keeps_the_rest,
+    the_sweeper_keeps_a_just_expired_session_so_it_still_reads_as_expired,
+    a_session_survives_a_restart_and_logout_still_kills_it,
+]);
+
 async fn full_sign_in_flow_reads_the_code_from_the_email() {
     let app = spawn_app().await;
 
@@ -59,7 +84,6 @@ async fn full_sign_in_flow_reads_the_code_from_the_email() {
     );
 }
 
-#[tokio::test]
 async fn a_session_expires_after_the_configured_ttl() {
     let app = spawn_app_with(|c| c.session_ttl = Duration::from_millis(1000)).await;
     let user = app.signed_in_user().await;
@@ -106,7 +130,6 @@ async fn assert_rate_limited(resp: reqwest::Response) {
 
 // ---------------------------------------------------------------- register
 
-#[tokio::test]
 async fn register_refuses_bad_fields_and_names_each_one() {
     let app = spawn_app().await;
 
@@ -129,7 +152,6 @@ async fn register_refuses_bad_fields_and_names_each_one() {
     );
 }
 
-#[tokio::test]
 async fn register_twice_is_email_taken_whatever_the_case() {
     let app = spawn_app().await;
     assert_eq!(app.register("ada@x.com", PASSWORD).await.status(), 201);
@@ -158,7 +180,6 @@ async fn register_twice_is_email_taken_whatever_the_case() {
 
 // ---------------------------------------------------------------- login
 
-#[tokio::test]
 async fn unknown_email_and_wrong_password_get_the_same_answer() {
     let app = spawn_app().await;
     assert_eq!(
@@ -179,7 +200,6 @@ async fn unknown_email_and_wrong_password_get_the_same_answer() {
     assert_eq!(app.count_rows("challenges").await, 0);
 }
 
-#[tokio::test]
 async fn failed_logins_for_one_email_from_one_address_are_limited_and_other_emails_are_not() {
     let app = spawn_app_with(|c| c.limits.per_email_addr = 2).await;
     for who in ["ada@example.com", "bob@example.com"] {
@@ -205,7 +225,6 @@ async fn failed_logins_for_one_email_from_one_address_are_limited_and_other_emai
     assert_eq!(app.login("bob@example.com", PASSWORD).await.status(), 202);
 }
 
-#[tokio::test]
 async fn a_taken_email_counts_against_the_address_that_registers_it() {
     let app = spawn_app_with(|c| c.limits.per_addr = 2).await;
 
@@ -222,7 +241,6 @@ async fn a_taken_email_counts_against_the_address_that_registers_it() {
     assert_eq!(app.count_rows("users").await, 1);
 }
 
-#[tokio::test]
 async fn failures_from_one_address_limit_it_whatever_the_email() {
     let app = spawn_app_with(|c| c.limits.per_addr = 2).await;
 
@@ -248,7 +266,6 @@ async fn failures_from_one_address_limit_it_whatever_the_email() {
     assert_eq!(app.count_rows("users").await, 1);
 }
 
-#[tokio::test]
 async fn behind_a_trusted_proxy_the_address_it_appended_is_the_one_limited() {
     let app = spawn_app_with(|c| {
         c.limits.per_addr = 2;
@@ -274,7 +291,6 @@ async fn behind_a_trusted_proxy_the_address_it_appended_is_the_one_limited() {
     assert_problem(resp, 401, "invalid_credentials").await;
 }
 
-#[tokio::test]
 async fn login_is_email_unavailable_when_smtp_cannot_be_reached_and_stores_no_challenge() {
     let closed_port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -308,7 +324,6 @@ async fn login_is_email_unavailable_when_smtp_cannot_be_reached_and_stores_no_ch
 
 // ---------------------------------------------------------------- verify
 
-#[tokio::test]
 async fn wrong_codes_count_down_and_the_fifth_burns_the_challenge() {
     let app = spawn_app().await;
     assert_eq!(
@@ -340,7 +355,6 @@ async fn wrong_codes_count_down_and_the_fifth_burns_the_challenge() {
     assert_eq!(app.count_rows("sessions").await, 0);
 }
 
-#[tokio::test]
 async fn a_code_past_its_life_is_code_expired() {
     let app = spawn_app_with(|c| c.otp_ttl = Duration::from_secs(1)).await;
     assert_eq!(
@@ -354,7 +368,6 @@ async fn a_code_past_its_life_is_code_expired() {
     assert_eq!(app.count_rows("sessions").await, 0);
 }
 
-#[tokio::test]
 async fn a_code_works_once() {
     let app = spawn_app().await;
     assert_eq!(
@@ -368,7 +381,6 @@ async fn a_code_works_once() {
     assert_eq!(app.count_rows("sessions").await, 1);
 }
 
-#[tokio::test]
 async fn an_unknown_challenge_is_invalid_code_and_a_malformed_code_is_refused() {
     let app = spawn_app().await;
     assert_eq!(
@@ -400,7 +412,6 @@ async fn an_unknown_challenge_is_invalid_code_and_a_malformed_code_is_refused() 
 
 // ---------------------------------------------------------------- sessions
 
-#[tokio::test]
 async fn no_authorization_header_is_session_missing() {
     let app = spawn_app().await;
     for (method, path) in SESSION_ENDPOINTS {
@@ -414,7 +425,6 @@ async fn no_authorization_header_is_session_missing() {
     }
 }
 
-#[tokio::test]
 async fn a_token_listo_never_issued_is_session_invalid() {
     let app = spawn_app().await;
     let never_issued = "A".repeat(43);
@@ -426,7 +436,6 @@ async fn a_token_listo_never_issued_is_session_invalid() {
     }
 }
 
-#[tokio::test]
 async fn an_authorization_header_that_is_not_a_bearer_token_is_session_invalid() {
     let app = spawn_app().await;
     for (method, path) in SESSION_ENDPOINTS {
@@ -443,7 +452,6 @@ async fn an_authorization_header_that_is_not_a_bearer_token_is_session_invalid()
     }
 }
 
-#[tokio::test]
 async fn a_logged_out_token_is_session_revoked() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -462,7 +470,6 @@ async fn a_logged_out_token_is_session_revoked() {
     }
 }
 
-#[tokio::test]
 async fn an_expired_token_is_session_expired_on_every_session_endpoint() {
     let app = spawn_app_with(|c| c.session_ttl = Duration::from_secs(1)).await;
     let user = app.signed_in_user().await;
@@ -477,19 +484,13 @@ async fn an_expired_token_is_session_expired_on_every_session_endpoint() {
 
 // ---------------------------------------------------------------- logs
 
-#[tokio::test]
 async fn secrets_never_reach_the_logs() {
     let app = spawn_app().await;
     let email = "log-check@example.com";
     let password = "leak-canary password 7f3a9c";
     assert_eq!(app.register(email, password).await.status(), 201);
     let (challenge, code) = app.login_and_read_code(email, password).await;
-    let resp = app.verify(&challenge, &code).await;
-    assert_eq!(resp.status(), 200);
-    let token = body(resp).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = app.verified_token(&challenge, &code).await;
     let resp = app
         .send(Method::GET, "/v1/auth/session", None, Some(&token))
         .await;
@@ -515,43 +516,8 @@ async fn secrets_never_reach_the_logs() {
     }
 }
 
-/// The first log line holding `secret` as a token of its own. Six digits also turn up inside
-/// other numbers (microseconds of a timestamp, a latency's fraction, a hex request id), so an
-/// occurrence counts only when no letter or digit touches it and it is not a decimal fraction.
-pub fn line_logging<'a>(logs: &'a str, secret: &str) -> Option<&'a str> {
-    let bytes = logs.as_bytes();
-    logs.match_indices(secret).map(|(at, _)| at).find_map(|at| {
-        let end = at + secret.len();
-        let before = at.checked_sub(1).map(|i| bytes[i]);
-        let fraction = before == Some(b'.') && at >= 2 && bytes[at - 2].is_ascii_digit();
-        let glued = before.is_some_and(|b| b.is_ascii_alphanumeric())
-            || bytes.get(end).is_some_and(|b| b.is_ascii_alphanumeric());
-        (!fraction && !glued).then(|| {
-            let start = logs[..at].rfind('\n').map_or(0, |i| i + 1);
-            let stop = logs[end..].find('\n').map_or(logs.len(), |i| end + i);
-            &logs[start..stop]
-        })
-    })
-}
-
-#[test]
-fn line_logging_finds_a_code_on_its_own_but_not_inside_other_numbers() {
-    let logs = "2026-11-24T09:21:22.417612Z INFO latency_ms=1.417612 id=ab417612cd\n\
-                2026-11-24T09:21:23.000001Z TRACE mail: code=\"417612\" sent\n";
-    assert_eq!(
-        line_logging(logs, "417612"),
-        Some("2026-11-24T09:21:23.000001Z TRACE mail: code=\"417612\" sent")
-    );
-    assert_eq!(line_logging(logs, "000001"), None);
-    assert_eq!(
-        line_logging("your code is 417612.", "417612"),
-        Some("your code is 417612.")
-    );
-}
-
 // ---------------------------------------------------------------- the sweeper
 
-#[tokio::test]
 async fn the_sweeper_deletes_long_expired_challenges_and_keeps_the_rest() {
     let mut app = spawn_app().await;
     for who in ["old", "recent", "new"] {
@@ -611,7 +577,6 @@ async fn the_sweeper_deletes_long_expired_challenges_and_keeps_the_rest() {
     assert_eq!(app.verify(&new_challenge, &new_code).await.status(), 200);
 }
 
-#[tokio::test]
 async fn the_sweeper_keeps_a_just_expired_session_so_it_still_reads_as_expired() {
     let mut app = spawn_app_with(|c| c.session_ttl = Duration::from_secs(1)).await;
     let user = app.signed_in_user().await;
@@ -632,7 +597,6 @@ async fn the_sweeper_keeps_a_just_expired_session_so_it_still_reads_as_expired()
     assert_session_problem(resp, "session_expired").await;
 }
 
-#[tokio::test]
 async fn a_session_survives_a_restart_and_logout_still_kills_it() {
     let mut second = spawn_app().await;
     let user = second.signed_in_user().await;

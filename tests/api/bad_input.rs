@@ -1,16 +1,30 @@
 //! Bad input gets a 4xx problem+json naming what is wrong — never a 500 — and a real
 //! internal failure is a bare 500 `internal` that gives nothing of the database away.
 
-use crate::helpers::*;
+use crate::support::*;
 use reqwest::Method;
 use serde_json::json;
+
+stories!(sqlite, postgres => [
+    malformed_json_is_400_malformed_json,
+    a_missing_field_is_422_naming_it,
+    a_field_of_the_wrong_type_is_422_naming_it,
+    an_unknown_extra_field_is_422_naming_it,
+    a_body_that_is_not_a_json_object_is_422_naming_body,
+    a_body_over_64_kib_is_413_payload_too_large,
+    a_non_ascii_or_overlong_email_is_422_naming_email,
+    a_body_that_is_not_declared_json_is_415_unsupported_media_type,
+    an_unknown_route_is_a_404_not_found_problem,
+    a_wrong_method_is_a_405_method_not_allowed_problem_saying_which_are_allowed,
+    a_stored_task_listo_could_not_have_written_is_a_bare_500_not_an_answer,
+    an_internal_failure_is_a_bare_500_that_shows_no_database_text,
+]);
 
 const JSON: Option<&str> = Some("application/json");
 
 /// The body-taking auth endpoints: every body rule must hold on each.
 const BODY_ENDPOINTS: [&str; 3] = ["/v1/auth/register", "/v1/auth/login", "/v1/auth/verify"];
 
-#[tokio::test]
 async fn malformed_json_is_400_malformed_json() {
     let app = spawn_app().await;
     for path in BODY_ENDPOINTS {
@@ -28,7 +42,6 @@ async fn malformed_json_is_400_malformed_json() {
     }
 }
 
-#[tokio::test]
 async fn a_missing_field_is_422_naming_it() {
     let app = spawn_app().await;
     let cases = [
@@ -56,7 +69,6 @@ async fn a_missing_field_is_422_naming_it() {
     }
 }
 
-#[tokio::test]
 async fn a_field_of_the_wrong_type_is_422_naming_it() {
     let app = spawn_app().await;
     let cases = [
@@ -87,7 +99,6 @@ async fn a_field_of_the_wrong_type_is_422_naming_it() {
     }
 }
 
-#[tokio::test]
 async fn an_unknown_extra_field_is_422_naming_it() {
     let app = spawn_app().await;
     let body = json!({"email": "ada@example.com", "password": PASSWORD, "is_admin": true});
@@ -102,7 +113,6 @@ async fn an_unknown_extra_field_is_422_naming_it() {
     );
 }
 
-#[tokio::test]
 async fn a_body_that_is_not_a_json_object_is_422_naming_body() {
     let app = spawn_app().await;
     for path in BODY_ENDPOINTS {
@@ -120,7 +130,6 @@ async fn a_body_that_is_not_a_json_object_is_422_naming_body() {
     }
 }
 
-#[tokio::test]
 async fn a_body_over_64_kib_is_413_payload_too_large() {
     let app = spawn_app().await;
     let body_of = |padding: usize| {
@@ -148,7 +157,6 @@ async fn a_body_over_64_kib_is_413_payload_too_large() {
     assert_problem(resp, 413, "payload_too_large").await;
 }
 
-#[tokio::test]
 async fn a_non_ascii_or_overlong_email_is_422_naming_email() {
     let app = spawn_app().await;
     let long = format!("{}@example.com", "a".repeat(300 - "@example.com".len()));
@@ -160,7 +168,6 @@ async fn a_non_ascii_or_overlong_email_is_422_naming_email() {
     assert_eq!(app.count_rows("users").await, 0);
 }
 
-#[tokio::test]
 async fn a_body_that_is_not_declared_json_is_415_unsupported_media_type() {
     let app = spawn_app().await;
     let json_text = json!({"email": "ada@example.com", "password": PASSWORD}).to_string();
@@ -188,7 +195,6 @@ async fn a_body_that_is_not_declared_json_is_415_unsupported_media_type() {
     assert_eq!(resp.status(), 201);
 }
 
-#[tokio::test]
 async fn an_unknown_route_is_a_404_not_found_problem() {
     let app = spawn_app().await;
     for path in [
@@ -202,7 +208,6 @@ async fn an_unknown_route_is_a_404_not_found_problem() {
     }
 }
 
-#[tokio::test]
 async fn a_wrong_method_is_a_405_method_not_allowed_problem_saying_which_are_allowed() {
     let app = spawn_app().await;
     for (method, path, allowed) in [
@@ -219,7 +224,6 @@ async fn a_wrong_method_is_a_405_method_not_allowed_problem_saying_which_are_all
     }
 }
 
-#[tokio::test]
 async fn a_stored_task_listo_could_not_have_written_is_a_bare_500_not_an_answer() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -256,7 +260,6 @@ async fn a_stored_task_listo_could_not_have_written_is_a_bare_500_not_an_answer(
     }
 }
 
-#[tokio::test]
 async fn an_internal_failure_is_a_bare_500_that_shows_no_database_text() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;

@@ -2,25 +2,21 @@
 //! exactly the list `GET /v1/tasks` shows, sees only its own user's changes, and is told 410
 //! once deletes it has not seen are no longer kept.
 
-use crate::helpers::*;
-use reqwest::{Method, Response};
+use crate::support::*;
+use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-impl TestApp {
-    /// `GET /v1/tasks/changes` with this query (`since=..&limit=..`, or empty).
-    pub async fn changes(&self, token: &str, query: &str) -> Response {
-        self.get(&format!("/v1/tasks/changes?{query}"), token).await
-    }
-
-    /// `GET /v1/tasks/changes`, asserting 200; returns the page.
-    pub async fn changes_page(&self, token: &str, query: &str) -> Value {
-        let resp = self.changes(token, query).await;
-        assert_eq!(resp.status(), 200, "GET changes?{query}");
-        body(resp).await
-    }
-}
+stories!(sqlite, postgres => [
+    a_client_applying_changes_from_its_position_ends_with_the_list_and_order_get_shows,
+    a_sort_or_move_lists_only_the_tasks_whose_position_changed,
+    the_feed_never_shows_another_users_changes,
+    a_position_the_feed_never_gave_is_refused,
+    a_limit_outside_1_to_500_is_refused_naming_limit,
+    the_feed_needs_a_session,
+    a_position_older_than_the_deletes_kept_is_410_changes_expired,
+]);
 
 /// What a client keeps: its copy of the tasks and the position it holds.
 #[derive(Default)]
@@ -110,7 +106,6 @@ async fn assert_replica_matches(app: &TestApp, token: &str, replica: &Replica) {
     }
 }
 
-#[tokio::test]
 async fn a_client_applying_changes_from_its_position_ends_with_the_list_and_order_get_shows() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -179,7 +174,6 @@ async fn a_client_applying_changes_from_its_position_ends_with_the_list_and_orde
     assert_eq!(page["has_more"], false);
 }
 
-#[tokio::test]
 async fn a_sort_or_move_lists_only_the_tasks_whose_position_changed() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -206,7 +200,6 @@ async fn a_sort_or_move_lists_only_the_tasks_whose_position_changed() {
     assert_eq!(sorted, vec![ids[0], ids[1]], "{page}");
 }
 
-#[tokio::test]
 async fn the_feed_never_shows_another_users_changes() {
     let app = spawn_app().await;
     let alice = app.sign_in_as("alice@example.com").await;
@@ -242,7 +235,6 @@ async fn the_feed_never_shows_another_users_changes() {
     assert!(ids(&page).iter().all(|id| alices.contains(id)), "{page}");
 }
 
-#[tokio::test]
 async fn a_position_the_feed_never_gave_is_refused() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -261,7 +253,6 @@ async fn a_position_the_feed_never_gave_is_refused() {
     );
 }
 
-#[tokio::test]
 async fn a_limit_outside_1_to_500_is_refused_naming_limit() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -273,14 +264,12 @@ async fn a_limit_outside_1_to_500_is_refused_naming_limit() {
     assert_eq!(page["changes"], json!([]));
 }
 
-#[tokio::test]
 async fn the_feed_needs_a_session() {
     let app = spawn_app().await;
     let resp = app.send(Method::GET, "/v1/tasks/changes", None, None).await;
     assert_problem(resp, 401, "session_missing").await;
 }
 
-#[tokio::test]
 async fn a_position_older_than_the_deletes_kept_is_410_changes_expired() {
     let mut app = spawn_app().await;
     let user = app.signed_in_user().await;

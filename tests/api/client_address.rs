@@ -1,9 +1,15 @@
 //! Which client a sign-in failure is counted against: behind trusted proxies, the address the
 //! outermost of them wrote, never one the client sent; an IPv6 client by its /64.
 
-use crate::helpers::*;
+use crate::support::*;
 use reqwest::Response;
 use serde_json::json;
+
+stories!(sqlite, postgres => [
+    a_client_sending_its_own_forwarded_for_line_first_is_still_limited,
+    with_two_trusted_hops_the_entry_the_outer_proxy_wrote_decides,
+    ipv6_clients_count_per_64_and_mapped_ipv4_counts_as_ipv4,
+]);
 
 /// A login with a wrong password sent with these `X-Forwarded-For` field lines.
 async fn wrong_password_via(app: &TestApp, lines: &[String]) -> Response {
@@ -17,7 +23,6 @@ async fn wrong_password_via(app: &TestApp, lines: &[String]) -> Response {
     req.send().await.unwrap()
 }
 
-#[tokio::test]
 async fn a_client_sending_its_own_forwarded_for_line_first_is_still_limited() {
     let app = spawn_app_with(|c| {
         c.limits.per_addr = 3;
@@ -38,7 +43,6 @@ async fn a_client_sending_its_own_forwarded_for_line_first_is_still_limited() {
     assert_problem(wrong_password_via(&app, &lines).await, 429, "rate_limited").await;
 }
 
-#[tokio::test]
 async fn with_two_trusted_hops_the_entry_the_outer_proxy_wrote_decides() {
     let app = spawn_app_with(|c| {
         c.limits.per_addr = 2;
@@ -59,7 +63,6 @@ async fn with_two_trusted_hops_the_entry_the_outer_proxy_wrote_decides() {
     assert_problem(wrong_password_via(&app, &lines).await, 429, "rate_limited").await;
 }
 
-#[tokio::test]
 async fn ipv6_clients_count_per_64_and_mapped_ipv4_counts_as_ipv4() {
     let app = spawn_app_with(|c| {
         c.limits.per_addr = 3;

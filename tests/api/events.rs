@@ -1,41 +1,24 @@
 //! Live events: an SSE client receives each change in order, resumes after the last event it
 //! got with nothing missed, and is told when its session ends.
 
-use crate::helpers::*;
-use crate::sse::{Block, SseEvent, Stream};
+use crate::support::sse::{Block, SseEvent, Stream};
+use crate::support::*;
 use reqwest::Method;
 use serde_json::json;
 use std::time::Duration;
 
+stories!(sqlite, postgres => [
+    a_stream_receives_create_edit_delete_and_move_in_order,
+    a_stream_resumed_with_last_event_id_misses_nothing_and_repeats_nothing,
+    a_stream_ends_with_session_expired_when_its_session_expires,
+    a_stream_ends_with_session_revoked_when_its_session_is_logged_out,
+    a_stream_of_another_device_lives_on_when_one_device_logs_out,
+    a_quiet_stream_gets_a_comment_heartbeat_every_15_seconds,
+    a_bad_or_expired_resume_point_is_refused_before_the_stream_opens,
+    every_stream_of_one_user_gets_every_event_whatever_its_position,
+]);
+
 const WAIT: Duration = Duration::from_secs(10);
-
-impl TestApp {
-    /// `GET /v1/tasks/events` with these extra headers and query; the raw answer.
-    pub async fn events_request(
-        &self,
-        token: &str,
-        query: &str,
-        headers: &[(&str, &str)],
-    ) -> reqwest::Response {
-        let mut req = self
-            .http
-            .get(format!("{}/v1/tasks/events?{query}", self.base))
-            .bearer_auth(token)
-            .header("accept", "text/event-stream");
-        for (name, value) in headers {
-            req = req.header(*name, *value);
-        }
-        req.send().await.expect("request sent")
-    }
-
-    /// Opens the stream (from now, or after `last_event_id`).
-    pub async fn follow(&self, token: &str, last_event_id: Option<&str>) -> Stream {
-        let headers: Vec<(&str, &str)> = last_event_id
-            .map(|id| vec![("last-event-id", id)])
-            .unwrap_or_default();
-        Stream::new(self.events_request(token, "", &headers).await)
-    }
-}
 
 /// `(event, id of the task)` of each event.
 fn summary(events: &[SseEvent]) -> Vec<(String, i64)> {
@@ -56,7 +39,6 @@ fn assert_ids_rise(events: &[SseEvent]) {
     }
 }
 
-#[tokio::test]
 async fn a_stream_receives_create_edit_delete_and_move_in_order() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -120,7 +102,6 @@ async fn a_stream_receives_create_edit_delete_and_move_in_order() {
     );
 }
 
-#[tokio::test]
 async fn a_stream_resumed_with_last_event_id_misses_nothing_and_repeats_nothing() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -160,7 +141,6 @@ async fn a_stream_resumed_with_last_event_id_misses_nothing_and_repeats_nothing(
     assert_eq!(by_query.events(4).await[0].json()["id"], ids[1]);
 }
 
-#[tokio::test]
 async fn a_stream_ends_with_session_expired_when_its_session_expires() {
     let app = spawn_app_with(|c| c.session_ttl = Duration::from_secs(2)).await;
     let user = app.signed_in_user().await;
@@ -172,7 +152,6 @@ async fn a_stream_ends_with_session_expired_when_its_session_expires() {
     stream.assert_ends().await;
 }
 
-#[tokio::test]
 async fn a_stream_ends_with_session_revoked_when_its_session_is_logged_out() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -187,15 +166,11 @@ async fn a_stream_ends_with_session_revoked_when_its_session_is_logged_out() {
     stream.assert_ends().await;
 }
 
-#[tokio::test]
 async fn a_stream_of_another_device_lives_on_when_one_device_logs_out() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
     let (challenge, code) = app.login_and_read_code(&user.email, PASSWORD).await;
-    let laptop = body(app.verify(&challenge, &code).await).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let laptop = app.verified_token(&challenge, &code).await;
     let mut stream = app.follow(&laptop, None).await;
     let resp = app
         .send(Method::POST, "/v1/auth/logout", None, Some(&user.token))
@@ -211,7 +186,6 @@ async fn a_stream_of_another_device_lives_on_when_one_device_logs_out() {
     );
 }
 
-#[tokio::test]
 async fn a_quiet_stream_gets_a_comment_heartbeat_every_15_seconds() {
     let app = spawn_app_with(|c| c.session_ttl = Duration::from_secs(120)).await;
     let user = app.signed_in_user().await;
@@ -226,7 +200,6 @@ async fn a_quiet_stream_gets_a_comment_heartbeat_every_15_seconds() {
     );
 }
 
-#[tokio::test]
 async fn a_bad_or_expired_resume_point_is_refused_before_the_stream_opens() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -245,7 +218,6 @@ async fn a_bad_or_expired_resume_point_is_refused_before_the_stream_opens() {
     assert_problem(resp, 401, "session_missing").await;
 }
 
-#[tokio::test]
 async fn every_stream_of_one_user_gets_every_event_whatever_its_position() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;

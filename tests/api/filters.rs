@@ -1,9 +1,15 @@
 //! Filtered lists: by status and by date range, combined, in the owner's order, with the
 //! totals of the filtered list and cursors that carry their filter.
 
-use crate::helpers::*;
+use crate::support::*;
 use reqwest::Method;
 use serde_json::{Value, json};
+
+stories!(sqlite, postgres => [
+    filters_combine_and_page_in_the_owners_order_with_the_filtered_totals,
+    a_cursor_is_good_only_with_the_filters_it_was_made_with,
+    bad_filters_are_422_naming_the_filter_and_sort_takes_none,
+]);
 
 /// Creates a task for `date` with `status`; returns its id.
 async fn task_on(app: &TestApp, token: &str, date: &str, status: &str) -> i64 {
@@ -60,7 +66,6 @@ async fn walk_by_cursor(app: &TestApp, token: &str, query: &str, per_page: u32) 
     }
 }
 
-#[tokio::test]
 async fn filters_combine_and_page_in_the_owners_order_with_the_filtered_totals() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -158,7 +163,6 @@ async fn filters_combine_and_page_in_the_owners_order_with_the_filtered_totals()
     assert_eq!(page["total_items"], ids.len() - 1);
 }
 
-#[tokio::test]
 async fn a_cursor_is_good_only_with_the_filters_it_was_made_with() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -195,7 +199,6 @@ async fn a_cursor_is_good_only_with_the_filters_it_was_made_with() {
     }
 }
 
-#[tokio::test]
 async fn bad_filters_are_422_naming_the_filter_and_sort_takes_none() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;

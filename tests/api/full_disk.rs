@@ -3,7 +3,7 @@
 //! every write answered 2xx is there and none answered 503 is.
 //!
 //! How the disk is made to refuse writes: a filler file takes every free block of a small tmpfs
-//! (`crate::disk`). Whether the next commit fails depends on SQLite's WAL. Each commit appends
+//! (`support::disk`). Whether the next commit fails depends on SQLite's WAL. Each commit appends
 //! its pages to the `-wal` file as frames of 4,120 bytes, more than a block, so a WAL that only
 //! grows needs a new block at once: on a fresh database (its WAL never checkpointed) the first
 //! write after the filler fails. After a checkpoint that finished (SQLite's own at 1,000 pages,
@@ -14,12 +14,18 @@
 //! bounded loop of 1,000-character tasks until the first 503: measured here, none fit on a
 //! fresh WAL, and about 65 in a restarted WAL of 565 frames (8-9 frames a task).
 
-use crate::disk::FullDisk;
-use crate::helpers::*;
+use crate::support::disk::FullDisk;
+use crate::support::*;
 use listo::store::Location;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use std::time::Duration;
+
+stories!(sqlite => [
+    on_a_full_disk_writes_answer_503_then_recover_and_nothing_acknowledged_is_lost,
+    writes_that_still_fit_on_a_full_disk_are_kept_and_the_first_refused_is_not,
+    a_logout_on_a_full_disk_answers_503_until_stored_then_204_and_survives_a_restart,
+]);
 
 /// Creates of 1,000-character tasks tried before giving up on a write failing.
 const MAX_FILL_CREATES: usize = 2_000;
@@ -122,7 +128,6 @@ async fn texts(app: &TestApp, token: &str) -> Vec<String> {
     unreachable!()
 }
 
-#[tokio::test]
 async fn on_a_full_disk_writes_answer_503_then_recover_and_nothing_acknowledged_is_lost() {
     // The guard first: dropped last, after the app let go of its files.
     let Some(disk) = FullDisk::mount(16 << 20) else {
@@ -247,7 +252,6 @@ fn checkpoint_restart(db: &std::path::Path) -> i64 {
     frames
 }
 
-#[tokio::test]
 async fn writes_that_still_fit_on_a_full_disk_are_kept_and_the_first_refused_is_not() {
     let Some(disk) = FullDisk::mount(16 << 20) else {
         return;
@@ -286,7 +290,6 @@ async fn writes_that_still_fit_on_a_full_disk_are_kept_and_the_first_refused_is_
     app.stop().await;
 }
 
-#[tokio::test]
 async fn a_logout_on_a_full_disk_answers_503_until_stored_then_204_and_survives_a_restart() {
     let Some(disk) = FullDisk::mount(16 << 20) else {
         return;

@@ -1,10 +1,19 @@
 //! Abuse: nobody can lock an owner out, code guesses are capped per account, ids are never
 //! reused.
 
-use crate::helpers::*;
+use crate::support::*;
 use reqwest::{Method, Response};
 use serde_json::json;
 use std::net::IpAddr;
+
+stories!(sqlite, postgres => [
+    the_owner_signs_in_from_a_clean_address_while_an_attacker_is_throttled,
+    the_hourly_backstop_stops_failing_addresses_but_never_a_clean_one,
+    a_new_login_ends_the_older_challenge,
+    ten_wrong_codes_in_an_hour_close_login_for_the_account,
+    the_code_budget_also_holds_inside_a_challenge,
+    a_retried_delete_of_a_deleted_task_is_404_and_the_newer_task_lives,
+]);
 
 /// A client whose connections come from `addr` (any 127.0.0.0/8 address is this machine).
 fn client_from(addr: &str) -> reqwest::Client {
@@ -35,7 +44,6 @@ async fn assert_limited(resp: Response, max_secs: u64) {
     assert_problem(resp, 429, "rate_limited").await;
 }
 
-#[tokio::test]
 async fn the_owner_signs_in_from_a_clean_address_while_an_attacker_is_throttled() {
     let app =
         spawn_app_with(|c| c.limits = listo::config::Config::from_lookup(|_| None).unwrap().limits)
@@ -66,7 +74,6 @@ async fn the_owner_signs_in_from_a_clean_address_while_an_attacker_is_throttled(
     assert_eq!(resp.status(), 202);
 }
 
-#[tokio::test]
 async fn the_hourly_backstop_stops_failing_addresses_but_never_a_clean_one() {
     let app = spawn_app_with(|c| c.limits.per_email_hourly = 3).await;
     assert_eq!(
@@ -94,7 +101,6 @@ async fn the_hourly_backstop_stops_failing_addresses_but_never_a_clean_one() {
     );
 }
 
-#[tokio::test]
 async fn a_new_login_ends_the_older_challenge() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -105,7 +111,6 @@ async fn a_new_login_ends_the_older_challenge() {
     assert_eq!(app.verify(&newer, &newer_code).await.status(), 200);
 }
 
-#[tokio::test]
 async fn ten_wrong_codes_in_an_hour_close_login_for_the_account() {
     let app = spawn_app_with(|c| c.limits.codes_per_hour = 10).await;
     let user = app.signed_in_user().await;
@@ -131,7 +136,6 @@ async fn ten_wrong_codes_in_an_hour_close_login_for_the_account() {
     );
 }
 
-#[tokio::test]
 async fn the_code_budget_also_holds_inside_a_challenge() {
     let app = spawn_app_with(|c| c.limits.codes_per_hour = 3).await;
     let user = app.signed_in_user().await;
@@ -153,7 +157,6 @@ async fn the_code_budget_also_holds_inside_a_challenge() {
     .await;
 }
 
-#[tokio::test]
 async fn a_retried_delete_of_a_deleted_task_is_404_and_the_newer_task_lives() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;

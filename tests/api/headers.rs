@@ -1,12 +1,20 @@
 //! Headers every client relies on: nosniff everywhere, no-store on sign-in answers, CORS for
 //! the listed browser origins only.
 
-use crate::helpers::*;
+use crate::support::*;
 use reqwest::Method;
+
+stories!(sqlite, postgres => [
+    every_response_says_nosniff_and_sign_in_answers_are_never_cached,
+    a_listed_origin_gets_cors_on_answers_preflights_and_problems,
+    other_origins_and_unconfigured_servers_send_no_cors_headers,
+    api_answers_are_private_and_revalidated_and_sign_in_answers_never_kept,
+    the_docs_page_sends_a_content_security_policy_and_refuses_frames,
+    a_request_head_over_32_kib_is_431_and_one_under_it_is_served,
+]);
 
 const APP_ORIGIN: &str = "http://127.0.0.1:5173";
 
-#[tokio::test]
 async fn every_response_says_nosniff_and_sign_in_answers_are_never_cached() {
     let app = spawn_app().await;
     for path in ["/healthz", "/v1/tasks", "/nowhere", "/openapi.json"] {
@@ -26,7 +34,6 @@ async fn every_response_says_nosniff_and_sign_in_answers_are_never_cached() {
     );
 }
 
-#[tokio::test]
 async fn a_listed_origin_gets_cors_on_answers_preflights_and_problems() {
     let app = spawn_app_with(|c| c.cors_origins = vec![APP_ORIGIN.into()]).await;
     let preflight = app
@@ -73,7 +80,6 @@ async fn a_listed_origin_gets_cors_on_answers_preflights_and_problems() {
     assert_problem(refused, 401, "session_missing").await;
 }
 
-#[tokio::test]
 async fn other_origins_and_unconfigured_servers_send_no_cors_headers() {
     let listed = spawn_app_with(|c| c.cors_origins = vec![APP_ORIGIN.into()]).await;
     let unconfigured = spawn_app().await;
@@ -109,7 +115,6 @@ async fn other_origins_and_unconfigured_servers_send_no_cors_headers() {
     }
 }
 
-#[tokio::test]
 async fn api_answers_are_private_and_revalidated_and_sign_in_answers_never_kept() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -142,7 +147,6 @@ async fn api_answers_are_private_and_revalidated_and_sign_in_answers_never_kept(
     assert_eq!(header(&resp, "cache-control"), "private, no-cache");
 }
 
-#[tokio::test]
 async fn the_docs_page_sends_a_content_security_policy_and_refuses_frames() {
     let app = spawn_app().await;
     let resp = app.send(Method::GET, "/docs", None, None).await;
@@ -161,7 +165,6 @@ async fn the_docs_page_sends_a_content_security_policy_and_refuses_frames() {
     assert!(!policy.contains("unsafe-eval"), "{policy}");
 }
 
-#[tokio::test]
 async fn a_request_head_over_32_kib_is_431_and_one_under_it_is_served() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = spawn_app().await;

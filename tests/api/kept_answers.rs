@@ -3,31 +3,19 @@
 //! replayed when kept before they were compressed; and an `Idempotency-Key` that is not 1..255
 //! visible ASCII characters is 422, never taken for no key.
 
-use crate::helpers::*;
+use crate::support::*;
 use reqwest::header::HeaderValue;
 use reqwest::{Method, Response};
-use serde_json::{Value, json};
+use serde_json::json;
+
+stories!(sqlite, postgres => [
+    past_the_kept_answers_quota_a_keyed_write_is_429_and_does_nothing,
+    a_sorted_page_is_kept_in_far_fewer_bytes_than_its_json,
+    an_answer_kept_before_answers_were_compressed_still_replays,
+    a_key_that_is_not_visible_ascii_is_422_naming_the_header_and_nothing_is_created,
+]);
 
 impl TestApp {
-    /// `method path` with a JSON body, the token, and `key` as the raw `Idempotency-Key`.
-    pub(crate) async fn send_with_key(
-        &self,
-        method: Method,
-        path: &str,
-        body: Value,
-        token: &str,
-        key: HeaderValue,
-    ) -> Response {
-        self.http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .header("idempotency-key", key)
-            .json(&body)
-            .send()
-            .await
-            .expect("request sent")
-    }
-
     /// `POST /v1/tasks` creating `text`, with `key`.
     async fn create_with_key(&self, token: &str, text: &str, key: &str) -> Response {
         let task = json!({"date": TASK_DATE, "task": text, "status": "Incomplete"});
@@ -56,7 +44,6 @@ impl TestApp {
 
 const DAY_SECS: u64 = 24 * 60 * 60;
 
-#[tokio::test]
 async fn past_the_kept_answers_quota_a_keyed_write_is_429_and_does_nothing() {
     // One byte: the first kept answer fills it.
     let app = spawn_app_with(|config| config.quotas.idempotency_bytes = Some(1)).await;
@@ -135,7 +122,6 @@ async fn past_the_kept_answers_quota_a_keyed_write_is_429_and_does_nothing() {
     assert_eq!(app.list_all(token).await.len(), 3);
 }
 
-#[tokio::test]
 async fn a_sorted_page_is_kept_in_far_fewer_bytes_than_its_json() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -184,7 +170,6 @@ async fn a_sorted_page_is_kept_in_far_fewer_bytes_than_its_json() {
     );
 }
 
-#[tokio::test]
 async fn an_answer_kept_before_answers_were_compressed_still_replays() {
     let app = spawn_app().await;
     let first = app.signed_in_user().await;
@@ -222,7 +207,6 @@ async fn an_answer_kept_before_answers_were_compressed_still_replays() {
     assert!(app.list_all(&user.token).await.is_empty(), "nothing ran");
 }
 
-#[tokio::test]
 async fn a_key_that_is_not_visible_ascii_is_422_naming_the_header_and_nothing_is_created() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;

@@ -1,25 +1,22 @@
-//! Black-box tests on SQLite: each starts the real server on a random port with its own SQLite
-//! file and a real SMTP listener on 127.0.0.1, then talks HTTP to it as a client would.
-//! `tests/postgres/` runs the same stories against PostgreSQL.
+//! The black-box suite, one test binary: each story starts the real server on a random port with
+//! a real SMTP listener on 127.0.0.1, then talks HTTP to it as a client would. Each file lists
+//! its stories once in `stories!`, which runs each on the engines it names: tests are named
+//! `<file>::sqlite::<story>` and `<file>::postgres::<story>` (`cargo test sqlite::`,
+//! `cargo test postgres::`). PostgreSQL stories skip, with one line saying so, where no server
+//! can be found (see `support::postgres`).
 
+mod support;
+
+// On both engines.
 mod account;
 mod auth;
 mod bad_input;
 mod changes;
 mod client_address;
-// Shared by both test binaries, which each use a part.
-#[allow(dead_code)]
-mod database;
-// A tmpfs to fill up; SQLite stories only (see full_disk.rs).
-#[allow(dead_code)]
-mod disk;
 mod events;
 mod filters;
-mod full_disk;
 mod hardening;
 mod headers;
-#[allow(dead_code)]
-mod helpers;
 mod kept_answers;
 mod openapi;
 mod quotas;
@@ -27,11 +24,17 @@ mod requests;
 mod reset_mail;
 mod retries;
 mod sort;
-mod sqlite_file;
-mod sse;
-mod startup;
 mod tasks;
 mod versions;
 
-/// The engine every story in this binary runs on.
-const ENGINE: database::Engine = database::Engine::Sqlite;
+// SQLite only: the file itself, a full disk, the binary's start-up.
+mod full_disk;
+mod sqlite_file;
+mod startup;
+
+// PostgreSQL only: several processes on one database, `listo copy`, the server going away.
+mod cluster;
+mod connect;
+mod copy;
+mod reset_mail_race;
+mod restart;

@@ -1,8 +1,12 @@
 //! The committed `openapi.json` is the spec the code produces, and the docs are served.
 
-use crate::helpers::*;
+use crate::support::*;
 use reqwest::Method;
 use serde_json::Value;
+
+stories!(sqlite, postgres => [
+    the_server_serves_the_spec_and_swagger_ui,
+]);
 
 fn committed() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json"))
@@ -17,7 +21,6 @@ fn committed_spec_matches_the_code() {
     );
 }
 
-#[tokio::test]
 async fn the_server_serves_the_spec_and_swagger_ui() {
     let app = spawn_app().await;
     let served = app.send(Method::GET, "/openapi.json", None, None).await;

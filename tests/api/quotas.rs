@@ -1,10 +1,17 @@
 //! Quotas on what one user holds: tasks, live sign-ins, open event streams. Past a quota a
 //! user's requests are refused or their oldest sign-in or stream ends; other users never notice.
 
-use crate::helpers::*;
-use reqwest::{Method, StatusCode};
+use crate::support::*;
+use reqwest::Method;
 use serde_json::json;
 use std::time::Duration;
+
+stories!(sqlite, postgres => [
+    a_create_past_the_task_quota_is_409_quota_exceeded_and_writes_nothing,
+    a_sign_in_past_the_session_quota_ends_the_oldest_and_its_stream,
+    a_stream_past_the_per_user_cap_ends_that_users_oldest_with_stream_replaced,
+    ending_a_session_by_id_reset_or_deleting_the_account_closes_its_streams_at_once,
+]);
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -12,24 +19,18 @@ impl TestApp {
     /// Signs `email` in once more (another device); returns the new token.
     pub async fn another_session(&self, email: &str) -> String {
         let (challenge, code) = self.login_and_read_code(email, PASSWORD).await;
-        let resp = self.verify(&challenge, &code).await;
-        assert_eq!(resp.status(), StatusCode::OK, "verify");
-        body(resp).await["access_token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        self.verified_token(&challenge, &code).await
     }
 }
 
 /// The stream says `session_revoked` and ends within 3 s: well within the 15 s a stream waits
 /// between its own checks of its session.
-async fn assert_closed_at_once(stream: &mut crate::sse::Stream) {
+async fn assert_closed_at_once(stream: &mut crate::support::sse::Stream) {
     let event = stream.next_event(Duration::from_secs(3)).await;
     assert_eq!(event.event, "session_revoked");
     stream.assert_ends().await;
 }
 
-#[tokio::test]
 async fn a_create_past_the_task_quota_is_409_quota_exceeded_and_writes_nothing() {
     let app = spawn_app_with(|c| c.quotas.tasks = Some(3)).await;
     let user = app.signed_in_user().await;
@@ -64,7 +65,6 @@ async fn a_create_past_the_task_quota_is_409_quota_exceeded_and_writes_nothing()
     app.create_task(&user.token, "fits again").await;
 }
 
-#[tokio::test]
 async fn a_sign_in_past_the_session_quota_ends_the_oldest_and_its_stream() {
     let app = spawn_app_with(|c| c.quotas.sessions = Some(2)).await;
     let user = app.signed_in_user().await;
@@ -86,7 +86,6 @@ async fn a_sign_in_past_the_session_quota_ends_the_oldest_and_its_stream() {
     assert_eq!(listed["items"].as_array().unwrap().len(), 2, "{listed}");
 }
 
-#[tokio::test]
 async fn a_stream_past_the_per_user_cap_ends_that_users_oldest_with_stream_replaced() {
     let app = spawn_app_with(|c| c.quotas.streams = Some(2)).await;
     let user = app.signed_in_user().await;
@@ -122,7 +121,6 @@ async fn a_stream_past_the_per_user_cap_ends_that_users_oldest_with_stream_repla
     );
 }
 
-#[tokio::test]
 async fn ending_a_session_by_id_reset_or_deleting_the_account_closes_its_streams_at_once() {
     let app = spawn_app().await;
     // Ending a session by id, from another device.

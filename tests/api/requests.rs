@@ -1,9 +1,12 @@
 //! Every request is logged once, under an id the response carries as `X-Request-Id`.
 
-use crate::helpers::*;
+use crate::support::*;
 use reqwest::Method;
 
-#[tokio::test]
+stories!(sqlite, postgres => [
+    each_response_carries_the_request_id_its_log_line_has,
+]);
+
 async fn each_response_carries_the_request_id_its_log_line_has() {
     let app = spawn_app().await;
     let resp = app

@@ -2,11 +2,20 @@
 //! server does, and a worker sends the email, retrying while the server fails, dropping the
 //! email of a replaced reset, and resuming after a restart. The queue never holds the code.
 
-use crate::helpers::*;
+use crate::support::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::future::Future;
 use std::time::{Duration, Instant};
+
+stories!(sqlite, postgres => [
+    with_smtp_failing_known_and_unknown_emails_answer_alike_at_once_and_the_mail_follows,
+    a_reset_email_waiting_when_listo_stops_is_sent_after_the_restart,
+    a_reset_replaced_while_smtp_fails_sends_only_the_newer_code,
+    the_queue_never_holds_the_code,
+    deleting_the_account_deletes_its_queued_email,
+    without_an_smtp_server_the_reset_email_lands_in_the_outbox_whole,
+]);
 
 const NEW_PASSWORD: &str = "a brand new passphrase";
 
@@ -75,7 +84,6 @@ impl TestApp {
     }
 }
 
-#[tokio::test]
 async fn with_smtp_failing_known_and_unknown_emails_answer_alike_at_once_and_the_mail_follows() {
     let app = spawn_app().await;
     app.account("ann@example.com").await;
@@ -107,7 +115,7 @@ async fn with_smtp_failing_known_and_unknown_emails_answer_alike_at_once_and_the
         .await;
     assert!(mail.data.contains("password reset code"), "{}", mail.data);
     // Neither the failures nor the retry logged it.
-    if let Some(line) = crate::auth::line_logging(&captured_logs(), &mail.code()) {
+    if let Some(line) = line_logging(&captured_logs(), &mail.code()) {
         panic!("the reset code was logged: {line}");
     }
 
@@ -132,7 +140,6 @@ async fn with_smtp_failing_known_and_unknown_emails_answer_alike_at_once_and_the
     assert_eq!(to_unknown, 0);
 }
 
-#[tokio::test]
 async fn a_reset_email_waiting_when_listo_stops_is_sent_after_the_restart() {
     let mut app = spawn_app().await;
     app.account("bo@example.com").await;
@@ -162,7 +169,6 @@ async fn a_reset_email_waiting_when_listo_stops_is_sent_after_the_restart() {
     assert_eq!(resp.status(), 204);
 }
 
-#[tokio::test]
 async fn a_reset_replaced_while_smtp_fails_sends_only_the_newer_code() {
     let app = spawn_app().await;
     app.account("cal@example.com").await;
@@ -202,7 +208,6 @@ async fn a_reset_replaced_while_smtp_fails_sends_only_the_newer_code() {
     assert_eq!(resp.status(), 204);
 }
 
-#[tokio::test]
 async fn the_queue_never_holds_the_code() {
     let app = spawn_app().await;
     app.account("dot@example.com").await;
@@ -232,7 +237,6 @@ async fn the_queue_never_holds_the_code() {
     }
 }
 
-#[tokio::test]
 async fn deleting_the_account_deletes_its_queued_email() {
     let app = spawn_app().await;
     let user = app.sign_in_as("eli@example.com").await;
@@ -252,7 +256,6 @@ async fn deleting_the_account_deletes_its_queued_email() {
     assert_eq!(app.count_rows("mail_queue").await, 0);
 }
 
-#[tokio::test]
 async fn without_an_smtp_server_the_reset_email_lands_in_the_outbox_whole() {
     let outbox = tempfile::tempdir().unwrap();
     let folder = outbox.path().join("outbox");

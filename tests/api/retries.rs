@@ -1,10 +1,17 @@
 //! Retry-safe writes: `Idempotency-Key` on create, move and sort. A repeat with the same key and
 //! the same request answers the first answer again and changes nothing.
 
-use crate::helpers::*;
+use crate::support::*;
 use listo::store::Location;
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
+
+stories!(sqlite, postgres => [
+    a_create_retried_with_its_key_makes_one_task_and_answers_the_same_again,
+    a_key_used_with_another_body_or_operation_is_422_and_changes_nothing,
+    a_retried_move_or_sort_answers_the_first_answer_and_moves_nothing_again,
+    a_key_still_running_is_409_and_one_whose_run_stalled_is_taken_over,
+]);
 
 impl TestApp {
     /// `method path` with a JSON body, the token and an `Idempotency-Key`.
@@ -26,7 +33,6 @@ fn new_task(text: &str) -> Value {
     json!({"date": "2026-06-01", "task": text, "status": "Incomplete"})
 }
 
-#[tokio::test]
 async fn a_create_retried_with_its_key_makes_one_task_and_answers_the_same_again() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -78,7 +84,6 @@ async fn a_create_retried_with_its_key_makes_one_task_and_answers_the_same_again
     assert_ne!(body(theirs).await["id"], created["id"]);
 }
 
-#[tokio::test]
 async fn a_key_used_with_another_body_or_operation_is_422_and_changes_nothing() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -131,7 +136,6 @@ async fn a_key_used_with_another_body_or_operation_is_422_and_changes_nothing() 
     assert_eq!(app.list_all(&user.token).await, vec![id]);
 }
 
-#[tokio::test]
 async fn a_retried_move_or_sort_answers_the_first_answer_and_moves_nothing_again() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -206,7 +210,6 @@ async fn a_retried_move_or_sort_answers_the_first_answer_and_moves_nothing_again
     assert_eq!(app.list_all(token).await, reversed);
 }
 
-#[tokio::test]
 async fn a_key_still_running_is_409_and_one_whose_run_stalled_is_taken_over() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;

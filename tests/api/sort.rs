@@ -1,9 +1,22 @@
 //! The user's order: sorting one page, moving one task, what that does to the stored order keys,
 //! and every way a sort or a move is refused.
 
-use crate::helpers::*;
+use crate::support::*;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
+
+stories!(sqlite, postgres => [
+    sort_a_middle_page_then_move_tasks_and_every_other_task_keeps_its_place,
+    a_moved_task_comes_back_with_its_fields_and_a_later_updated_at,
+    sorting_a_page_rewrites_no_key_off_that_page_first_middle_and_last,
+    a_thousand_inserts_into_one_gap_keep_the_order_exact_and_the_keys_short,
+    a_sort_with_duplicates_or_ids_that_are_not_yours_is_422_invalid_order,
+    a_sort_that_is_not_exactly_the_page_now_is_409_order_conflict_listing_the_page,
+    a_sort_body_of_the_wrong_shape_is_422_naming_the_field,
+    a_move_to_a_bad_target_is_422_and_a_move_of_a_missing_task_is_404,
+    a_cursor_into_a_later_page_survives_sorting_an_earlier_one,
+    a_sort_with_more_ids_than_a_page_holds_is_422_naming_task_ids,
+]);
 
 // ---------------------------------------------------------------- helpers for this file
 
@@ -125,7 +138,6 @@ async fn longest_key(app: &TestApp) -> usize {
 
 // ---------------------------------------------------------------- the story
 
-#[tokio::test]
 async fn sort_a_middle_page_then_move_tasks_and_every_other_task_keeps_its_place() {
     let app = spawn_app().await;
     // Signing in reads the code out of the email that really crossed SMTP.
@@ -189,7 +201,6 @@ async fn sort_a_middle_page_then_move_tasks_and_every_other_task_keeps_its_place
     sort_and_check(&app, token, 2, 10, &shuffled).await;
 }
 
-#[tokio::test]
 async fn a_moved_task_comes_back_with_its_fields_and_a_later_updated_at() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -215,7 +226,6 @@ async fn a_moved_task_comes_back_with_its_fields_and_a_later_updated_at() {
 
 // ---------------------------------------------------------------- keys
 
-#[tokio::test]
 async fn sorting_a_page_rewrites_no_key_off_that_page_first_middle_and_last() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -272,7 +282,6 @@ async fn sorting_a_page_rewrites_no_key_off_that_page_first_middle_and_last() {
     assert_eq!(app.list_all(&other.token).await, other_ids);
 }
 
-#[tokio::test]
 async fn a_thousand_inserts_into_one_gap_keep_the_order_exact_and_the_keys_short() {
     const INSERTS: usize = 1000;
     const BATCH: usize = 25;
@@ -330,7 +339,6 @@ async fn a_thousand_inserts_into_one_gap_keep_the_order_exact_and_the_keys_short
 
 // ---------------------------------------------------------------- sort errors
 
-#[tokio::test]
 async fn a_sort_with_duplicates_or_ids_that_are_not_yours_is_422_invalid_order() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -381,7 +389,6 @@ async fn a_sort_with_duplicates_or_ids_that_are_not_yours_is_422_invalid_order()
     assert_eq!(app.list_all(token).await, ids);
 }
 
-#[tokio::test]
 async fn a_sort_that_is_not_exactly_the_page_now_is_409_order_conflict_listing_the_page() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -434,7 +441,6 @@ async fn a_sort_that_is_not_exactly_the_page_now_is_409_order_conflict_listing_t
     sort_and_check(&app, token, 2, 10, &fresh).await;
 }
 
-#[tokio::test]
 async fn a_sort_body_of_the_wrong_shape_is_422_naming_the_field() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -462,7 +468,6 @@ async fn a_sort_body_of_the_wrong_shape_is_422_naming_the_field() {
 
 // ---------------------------------------------------------------- move errors
 
-#[tokio::test]
 async fn a_move_to_a_bad_target_is_422_and_a_move_of_a_missing_task_is_404() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -531,7 +536,6 @@ async fn a_move_to_a_bad_target_is_422_and_a_move_of_a_missing_task_is_404() {
     assert_eq!(app.list_all(&other.token).await, [foreign]);
 }
 
-#[tokio::test]
 async fn a_cursor_into_a_later_page_survives_sorting_an_earlier_one() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -559,7 +563,6 @@ async fn a_cursor_into_a_later_page_survives_sorting_an_earlier_one() {
     assert_eq!(page["page"], 3);
 }
 
-#[tokio::test]
 async fn a_sort_with_more_ids_than_a_page_holds_is_422_naming_task_ids() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;

@@ -1,10 +1,15 @@
 //! The SQLite file itself: one listo per file, and a file written by an older release upgraded
 //! in place with every row and id kept.
 
-use crate::helpers::*;
+use crate::support::*;
 use reqwest::Method;
 
-#[tokio::test]
+stories!(sqlite => [
+    a_second_listo_on_the_same_file_is_refused_naming_listo_database,
+    a_version_1_database_keeps_every_row_and_id_and_never_reuses_one,
+    a_stored_text_that_is_not_utf8_is_a_bare_500_not_an_answer,
+]);
+
 async fn a_second_listo_on_the_same_file_is_refused_naming_listo_database() {
     let app = spawn_app().await;
     let mut config = app.config().clone();
@@ -52,7 +57,6 @@ fn write_version_1_database(path: &std::path::Path, email: &str) {
     }
 }
 
-#[tokio::test]
 async fn a_version_1_database_keeps_every_row_and_id_and_never_reuses_one() {
     let mut app = spawn_app().await;
     app.stop().await;
@@ -92,7 +96,6 @@ async fn a_version_1_database_keeps_every_row_and_id_and_never_reuses_one() {
     assert!(body(resp).await["user"]["id"].as_i64().unwrap() > 7);
 }
 
-#[tokio::test]
 async fn a_stored_text_that_is_not_utf8_is_a_bare_500_not_an_answer() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;

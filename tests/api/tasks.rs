@@ -1,11 +1,30 @@
 //! Tasks: create, read, edit, delete, list — each user sees only their own — and every way a
 //! request can be refused (always a 4xx problem naming what is wrong, never a 500).
 
-use crate::helpers::*;
+use crate::support::*;
 use chrono::{DateTime, Utc};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
+
+stories!(sqlite, postgres => [
+    create_answers_201_with_location_and_the_trimmed_task,
+    patch_changes_only_the_fields_sent_and_moves_updated_at_forward,
+    patch_refuses_an_empty_body_an_unknown_field_and_null_naming_the_field,
+    delete_is_204_then_the_task_is_gone_for_every_endpoint,
+    another_users_tasks_are_404_to_them_and_never_change,
+    bad_dates_are_422_naming_date_on_create_and_patch,
+    task_text_must_be_1_to_1000_characters_after_trimming,
+    status_must_be_completed_or_incomplete_exactly,
+    create_needs_every_field_and_no_other,
+    bad_page_values_are_422_naming_the_parameter,
+    a_task_id_that_is_not_a_number_is_422_naming_id,
+    an_expired_session_is_401_session_expired_on_every_task_endpoint_whatever_else_is_wrong,
+    pages_split_the_list_in_order_and_a_page_past_the_end_is_empty,
+    a_page_by_number_offers_next_cursor_exactly_when_tasks_follow_it,
+    next_cursor_walks_the_same_pages_as_page_numbers,
+    a_forged_cursor_is_422_invalid_cursor_and_a_cursor_with_page_is_refused,
+]);
 
 // ---------------------------------------------------------------- helpers for this file
 
@@ -90,7 +109,6 @@ async fn assert_patch_changes_only(app: &TestApp, token: &str, before: &Value, c
 
 // ---------------------------------------------------------------- create and read
 
-#[tokio::test]
 async fn create_answers_201_with_location_and_the_trimmed_task() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -161,7 +179,6 @@ async fn create_answers_201_with_location_and_the_trimmed_task() {
 
 // ---------------------------------------------------------------- edit
 
-#[tokio::test]
 async fn patch_changes_only_the_fields_sent_and_moves_updated_at_forward() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -189,7 +206,6 @@ async fn patch_changes_only_the_fields_sent_and_moves_updated_at_forward() {
     assert_eq!(last["created_at"], original["created_at"]);
 }
 
-#[tokio::test]
 async fn patch_refuses_an_empty_body_an_unknown_field_and_null_naming_the_field() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -223,7 +239,6 @@ async fn patch_refuses_an_empty_body_an_unknown_field_and_null_naming_the_field(
 
 // ---------------------------------------------------------------- delete
 
-#[tokio::test]
 async fn delete_is_204_then_the_task_is_gone_for_every_endpoint() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -258,7 +273,6 @@ async fn delete_is_204_then_the_task_is_gone_for_every_endpoint() {
 
 // ---------------------------------------------------------------- two users
 
-#[tokio::test]
 async fn another_users_tasks_are_404_to_them_and_never_change() {
     let app = spawn_app().await;
     let ada = app.signed_in_user().await;
@@ -322,7 +336,6 @@ async fn another_users_tasks_are_404_to_them_and_never_change() {
 
 // ---------------------------------------------------------------- bad input
 
-#[tokio::test]
 async fn bad_dates_are_422_naming_date_on_create_and_patch() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -360,7 +373,6 @@ async fn bad_dates_are_422_naming_date_on_create_and_patch() {
     assert_eq!(get_task(&app, &user.token, id).await, task);
 }
 
-#[tokio::test]
 async fn task_text_must_be_1_to_1000_characters_after_trimming() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -417,7 +429,6 @@ async fn task_text_must_be_1_to_1000_characters_after_trimming() {
     );
 }
 
-#[tokio::test]
 async fn status_must_be_completed_or_incomplete_exactly() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -449,7 +460,6 @@ async fn status_must_be_completed_or_incomplete_exactly() {
     assert_eq!(get_task(&app, &user.token, id).await, task);
 }
 
-#[tokio::test]
 async fn create_needs_every_field_and_no_other() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -482,7 +492,6 @@ async fn create_needs_every_field_and_no_other() {
     assert_eq!(app.count_rows("tasks").await, 0);
 }
 
-#[tokio::test]
 async fn bad_page_values_are_422_naming_the_parameter() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -538,7 +547,6 @@ async fn bad_page_values_are_422_naming_the_parameter() {
     }
 }
 
-#[tokio::test]
 async fn a_task_id_that_is_not_a_number_is_422_naming_id() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -563,7 +571,6 @@ async fn a_task_id_that_is_not_a_number_is_422_naming_id() {
     }
 }
 
-#[tokio::test]
 async fn an_expired_session_is_401_session_expired_on_every_task_endpoint_whatever_else_is_wrong() {
     let app = spawn_app_with(|c| c.session_ttl = Duration::from_millis(1000)).await;
     let user = app.signed_in_user().await;
@@ -676,7 +683,6 @@ async fn an_expired_session_is_401_session_expired_on_every_task_endpoint_whatev
 
 // ---------------------------------------------------------------- paging
 
-#[tokio::test]
 async fn pages_split_the_list_in_order_and_a_page_past_the_end_is_empty() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -753,7 +759,6 @@ async fn pages_split_the_list_in_order_and_a_page_past_the_end_is_empty() {
     assert_eq!(ids_of(&page3), ids[21..]);
 }
 
-#[tokio::test]
 async fn a_page_by_number_offers_next_cursor_exactly_when_tasks_follow_it() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -784,7 +789,6 @@ async fn a_page_by_number_offers_next_cursor_exactly_when_tasks_follow_it() {
     assert!(last.get("next_cursor").is_none(), "{last}");
 }
 
-#[tokio::test]
 async fn next_cursor_walks_the_same_pages_as_page_numbers() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -831,7 +835,6 @@ async fn next_cursor_walks_the_same_pages_as_page_numbers() {
     assert_eq!(ids_of(&body(resp).await), ids[10..20].to_vec());
 }
 
-#[tokio::test]
 async fn a_forged_cursor_is_422_invalid_cursor_and_a_cursor_with_page_is_refused() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;

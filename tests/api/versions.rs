@@ -1,9 +1,17 @@
 //! Several devices, one task: versions, `ETag`, `If-Match` (412 with the task as it is now) and
 //! `If-None-Match` (304), and `position`, whose byte order is the list's order.
 
-use crate::helpers::*;
+use crate::support::*;
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
+
+stories!(sqlite, postgres => [
+    two_devices_editing_with_the_etag_they_read_get_one_200_and_one_412_with_the_current_task,
+    if_none_match_answers_304_while_the_task_is_unchanged,
+    a_stale_if_match_keeps_a_delete_or_a_move_from_happening,
+    versions_count_every_change_and_positions_sort_as_the_list,
+    if_match_compares_strongly_so_a_weak_tag_never_matches,
+]);
 
 impl TestApp {
     /// `method path` with a JSON body (or none), the token and one extra header.
@@ -40,7 +48,6 @@ fn id(task: &Value) -> i64 {
     task["id"].as_i64().unwrap()
 }
 
-#[tokio::test]
 async fn two_devices_editing_with_the_etag_they_read_get_one_200_and_one_412_with_the_current_task()
 {
     let app = spawn_app().await;
@@ -95,7 +102,6 @@ async fn two_devices_editing_with_the_etag_they_read_get_one_200_and_one_412_wit
     assert_eq!(body(retry).await["version"], 3);
 }
 
-#[tokio::test]
 async fn if_none_match_answers_304_while_the_task_is_unchanged() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -139,7 +145,6 @@ async fn if_none_match_answers_304_while_the_task_is_unchanged() {
     assert_eq!(body(stale).await["status"], "Completed");
 }
 
-#[tokio::test]
 async fn a_stale_if_match_keeps_a_delete_or_a_move_from_happening() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -218,7 +223,6 @@ async fn a_stale_if_match_keeps_a_delete_or_a_move_from_happening() {
     assert_eq!(app.list_all(&user.token).await, vec![ids[2], ids[0]]);
 }
 
-#[tokio::test]
 async fn versions_count_every_change_and_positions_sort_as_the_list() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -270,7 +274,6 @@ async fn versions_count_every_change_and_positions_sort_as_the_list() {
     assert_eq!(ids_of(&page), sorted);
 }
 
-#[tokio::test]
 async fn if_match_compares_strongly_so_a_weak_tag_never_matches() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;

@@ -1,13 +1,17 @@
 //! `listo copy`: a SQLite database with several users and thousands of tasks, moved into
 //! PostgreSQL by the real binary, serves the same accounts, sessions, tasks and order.
 
-use crate::database::fresh_postgres_database;
-use crate::helpers::*;
+use crate::support::postgres::fresh_database;
+use crate::support::*;
 use listo::store::Location;
 use reqwest::Method;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::process::Output;
+
+stories!(postgres => [
+    a_copied_database_serves_the_same_users_sessions_tasks_and_order,
+]);
 
 const LISTO: &str = env!("CARGO_BIN_EXE_listo");
 
@@ -47,7 +51,6 @@ async fn create_many(app: &TestApp, token: &str, n: usize) {
     }
 }
 
-#[tokio::test]
 async fn a_copied_database_serves_the_same_users_sessions_tasks_and_order() {
     // The source: a listo on a SQLite file, used for a while.
     let folder = tempfile::tempdir().unwrap();
@@ -116,7 +119,7 @@ async fn a_copied_database_serves_the_same_users_sessions_tasks_and_order() {
         .await;
 
     // While the source is served, the copy refuses: writes after its snapshot would be lost.
-    let target = fresh_postgres_database();
+    let target = fresh_database();
     let busy = run_copy(&file, &target);
     assert!(!busy.status.success(), "copied a file still being served");
     assert!(
@@ -188,12 +191,7 @@ async fn a_copied_database_serves_the_same_users_sessions_tasks_and_order() {
     assert_eq!(page["changes"][0]["seq"], seq + 1, "{page}");
     // The old password still signs in, and sees the same tasks.
     let (challenge, code) = app.login_and_read_code("bob@example.com", PASSWORD).await;
-    let resp = app.verify(&challenge, &code).await;
-    assert_eq!(resp.status(), 200);
-    let token = body(resp).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = app.verified_token(&challenge, &code).await;
     assert_eq!(app.list_all(&token).await, before["bob@example.com"]);
     // Ids go on from the highest ever handed out, the deleted one included.
     let next = app.create_task(&token, "after the move").await["id"]

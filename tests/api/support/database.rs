@@ -1,86 +1,45 @@
 //! The test's own view of the app's database, on either engine: a fresh database per test, and
 //! direct reads for checks a client cannot make.
 
+use crate::support::postgres::{connect, fresh_database};
+use crate::support::{Engine, TestApp};
 use listo::store::Location;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-/// Which engine this test binary runs the black-box suite against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Engine {
-    /// A SQLite file in the test's temporary folder.
-    Sqlite,
-    /// A fresh database on a throwaway PostgreSQL server.
-    Postgres,
-}
 
 /// A fresh, empty database for one app under test, inside `dir` when it is a file.
 pub fn fresh(engine: Engine, dir: &Path) -> Location {
     match engine {
         Engine::Sqlite => Location::Sqlite(dir.join("data").join("listo.db")),
-        Engine::Postgres => Location::parse(&fresh_postgres_database()).expect("a postgres URL"),
+        Engine::Postgres => Location::parse(&fresh_database()).expect("a postgres URL"),
     }
 }
 
-/// The throwaway server's URL: `LISTO_TEST_POSTGRES` when set, else one this process starts
-/// (scripts/lib/postgres.sh: initdb + pg_ctl in a temporary folder, stopped when we exit).
-pub fn postgres_server() -> &'static str {
-    static SERVER: OnceLock<String> = OnceLock::new();
-    SERVER.get_or_init(|| {
-        if let Ok(url) = std::env::var("LISTO_TEST_POSTGRES") {
-            return url;
+impl TestApp {
+    /// The app's database, read and written directly (for checks a client cannot make).
+    pub fn db(&self) -> Db<'_> {
+        Db(&self.config().database)
+    }
+
+    /// The app's SQLite file (for tests about the file itself).
+    pub fn db_path(&self) -> &std::path::Path {
+        match &self.config().database {
+            listo::store::Location::Sqlite(path) => path,
+            other => panic!("a SQLite test on {other}"),
         }
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/lib/postgres.sh");
-        let out = std::process::Command::new("bash")
-            .args([script, "while-alive", &std::process::id().to_string()])
-            .stderr(std::process::Stdio::inherit())
-            .output()
-            .expect("bash runs");
-        assert!(
-            out.status.success(),
-            "could not start a throwaway PostgreSQL (install Debian's `postgresql`, or set \
-             LISTO_TEST_POSTGRES to a server's URL): {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
-    })
-}
+    }
 
-/// Creates a new database on the test server and returns its URL.
-pub fn fresh_postgres_database() -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    let server = postgres_server();
-    let name = format!(
-        "listo_test_{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
-    // Tests call this from inside their own runtime: a thread of its own may block on another.
-    let create = format!("CREATE DATABASE {name}");
-    let url = server.to_owned();
-    std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(async move { connect(&url).await.batch_execute(&create).await })
-    })
-    .join()
-    .unwrap()
-    .expect("CREATE DATABASE");
-    let (base, _) = server.rsplit_once('/').expect("a URL with a database");
-    format!("{base}/{name}")
-}
+    /// How many rows `table` holds, read straight from the database.
+    pub async fn count_rows(&self, table: &str) -> i64 {
+        self.db()
+            .integer(&format!("SELECT COUNT(*) FROM {table}"))
+            .await
+    }
 
-/// A client on a PostgreSQL database, its connection driven in the background.
-pub async fn connect(url: &str) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("connecting to the test database: {e}"));
-    tokio::spawn(connection);
-    client
+    /// Every task's order key, read straight from the database.
+    pub async fn sort_keys(&self) -> BTreeMap<i64, String> {
+        self.db().pairs("SELECT id, sort_key FROM tasks").await
+    }
 }
 
 /// Direct access to an app's database, whichever engine holds it.
@@ -104,33 +63,28 @@ impl Db<'_> {
 
     /// The first column of every row of `sql`, as text.
     pub async fn texts(&self, sql: &str) -> Vec<String> {
-        match self.0 {
-            Location::Sqlite(path) => {
-                let db = rusqlite::Connection::open(path).unwrap();
-                let mut stmt = db.prepare(sql).unwrap();
-                stmt.query_map([], |r| r.get(0))
-                    .unwrap()
-                    .collect::<Result<_, _>>()
-                    .unwrap()
-            }
-            Location::Postgres(url) => connect(url.expose())
-                .await
-                .query(sql, &[])
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| r.get(0))
-                .collect(),
-        }
+        self.each_row(sql, |r| r.get(0), |r| r.get(0)).await
     }
 
     /// The first two columns of every row of `sql`: an integer and a text.
     pub async fn pairs(&self, sql: &str) -> BTreeMap<i64, String> {
+        let sqlite = |r: &rusqlite::Row| Ok((r.get(0)?, r.get(1)?));
+        let pairs = self.each_row(sql, sqlite, |r| (r.get(0), r.get(1)));
+        pairs.await.into_iter().collect()
+    }
+
+    /// Every row of `sql`, each read by the reader of its engine.
+    async fn each_row<T>(
+        &self,
+        sql: &str,
+        sqlite: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
+        postgres: impl FnMut(&tokio_postgres::Row) -> T,
+    ) -> Vec<T> {
         match self.0 {
             Location::Sqlite(path) => {
                 let db = rusqlite::Connection::open(path).unwrap();
                 let mut stmt = db.prepare(sql).unwrap();
-                stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                stmt.query_map([], sqlite)
                     .unwrap()
                     .collect::<Result<_, _>>()
                     .unwrap()
@@ -141,7 +95,7 @@ impl Db<'_> {
                 .await
                 .unwrap()
                 .iter()
-                .map(|r| (r.get(0), r.get(1)))
+                .map(postgres)
                 .collect(),
         }
     }

@@ -3,129 +3,23 @@
 //! and moving one list through both leave every task exactly once, in one order; a live stream
 //! on one hears the changes and the logout made on the other.
 
-use crate::helpers::*;
+use crate::support::process::Listo;
+use crate::support::*;
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 use reqwest::Response;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-// ---------------------------------------------------------------- listo processes
-
-const LISTO: &str = env!("CARGO_BIN_EXE_listo");
-
-/// The key both processes hash tokens and codes with.
-const SECRET: &str = "cluster-test-secret-shared-by-both-processes";
-
-/// A `listo` process serving on loopback, with a [`TestApp`] client for it (through `Deref`);
-/// killed and reaped on drop.
-pub(crate) struct Listo {
-    app: TestApp,
-    child: Child,
-    /// Holds `stdout.log` and `stderr.log`; also the process's working folder.
-    dir: tempfile::TempDir,
-}
-
-impl std::ops::Deref for Listo {
-    type Target = TestApp;
-    fn deref(&self) -> &TestApp {
-        &self.app
-    }
-}
-
-impl Drop for Listo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A port nothing listens on right now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-impl Listo {
-    /// Starts `listo` with a clean environment: `database`, a free loopback port, mail to `smtp`,
-    /// the shared secret, sessions of an hour and every sign-in limit off, then `vars` on top;
-    /// returns once `/readyz` answers 200.
-    pub(crate) async fn start(database: &str, smtp: &SmtpCatcher, vars: &[(&str, &str)]) -> Listo {
-        let addr = format!("127.0.0.1:{}", free_port());
-        let dir = tempfile::tempdir().unwrap();
-        let log = |name: &str| std::fs::File::create(dir.path().join(name)).unwrap();
-        let child = Command::new(LISTO)
-            .current_dir(dir.path())
-            .env_clear()
-            .env("LISTO_DATABASE", database)
-            .env("LISTO_ADDR", &addr)
-            .env("LISTO_SMTP_URL", &smtp.url)
-            .env("LISTO_SECRET", SECRET)
-            .env("LISTO_SESSION_TTL", "3600")
-            .env("LISTO_LOGIN_LIMIT_PER_EMAIL", "0")
-            .env("LISTO_LOGIN_LIMIT_PER_ADDR", "0")
-            .env("LISTO_LOGIN_LIMIT_PER_EMAIL_HOURLY", "0")
-            .env("LISTO_CODE_LIMIT_PER_HOUR", "0")
-            .envs(vars.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(log("stdout.log"))
-            .stderr(log("stderr.log"))
-            .spawn()
-            .expect("listo starts");
-        let mut listo = Listo {
-            app: TestApp::attach(&format!("http://{addr}"), database, smtp),
-            child,
-            dir,
-        };
-        listo.wait_until_ready().await;
-        listo
-    }
-
-    /// Polls `/readyz` until it answers 200; fails with the output if listo exits or takes
-    /// more than 30 s.
-    async fn wait_until_ready(&mut self) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        let readyz = format!("{}/readyz", self.base);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!(
-                    "listo exited ({status}) before it was ready\n{}",
-                    self.output()
-                );
-            }
-            let answer = self
-                .http
-                .get(&readyz)
-                .timeout(Duration::from_secs(2))
-                .send()
-                .await;
-            if answer.is_ok_and(|r| r.status() == 200) {
-                return;
-            }
-            if tokio::time::Instant::now() > deadline {
-                panic!("listo was not ready within 30 s\n{}", self.output());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// What the process wrote so far.
-    pub(crate) fn output(&self) -> String {
-        let read =
-            |name: &str| std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
-        format!(
-            "stderr:\n{}\nstdout:\n{}",
-            read("stderr.log"),
-            read("stdout.log")
-        )
-    }
-}
+stories!(postgres => [
+    a_logout_on_either_process_is_refused_on_the_other_at_once,
+    failed_logins_split_across_two_processes_meet_the_limit_as_if_one,
+    wrong_codes_split_across_two_processes_spend_one_account_budget,
+    eight_clients_sorting_and_moving_through_both_processes_leave_every_task_once_in_one_order,
+    a_stream_on_one_process_hears_changes_and_the_logout_made_on_the_other,
+]);
 
 /// Two listo processes on one fresh database, mailing to one catcher.
 struct Cluster {
@@ -137,7 +31,7 @@ impl Cluster {
     /// Starts both, each with `vars` on top of the defaults of [`Listo::start`].
     async fn start(vars: &[(&str, &str)]) -> Cluster {
         let smtp = SmtpCatcher::start().await;
-        let database = crate::database::fresh_postgres_database();
+        let database = crate::support::postgres::fresh_database();
         // Together: they take turns migrating the fresh database.
         let (a, b) = tokio::join!(
             Listo::start(&database, &smtp, vars),
@@ -157,12 +51,7 @@ async fn sign_in_across(
 ) -> String {
     assert_eq!(register.register(email, PASSWORD).await.status(), 201);
     let (challenge, code) = login.login_and_read_code(email, PASSWORD).await;
-    let resp = verify.verify(&challenge, &code).await;
-    assert_eq!(resp.status(), 200, "verify");
-    body(resp).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    verify.verified_token(&challenge, &code).await
 }
 
 /// A 429 `rate_limited` whose `Retry-After` is whole seconds within `max_secs`.
@@ -174,7 +63,6 @@ async fn assert_limited(resp: Response, max_secs: u64) {
 
 // ---------------------------------------------------------------- sessions
 
-#[tokio::test]
 async fn a_logout_on_either_process_is_refused_on_the_other_at_once() {
     let Cluster { a, b } = Cluster::start(&[]).await;
 
@@ -202,7 +90,6 @@ async fn a_logout_on_either_process_is_refused_on_the_other_at_once() {
 
 // ---------------------------------------------------------------- limits
 
-#[tokio::test]
 async fn failed_logins_split_across_two_processes_meet_the_limit_as_if_one() {
     let Cluster { a, b } = Cluster::start(&[("LISTO_LOGIN_LIMIT_PER_EMAIL", "5")]).await;
     assert_eq!(
@@ -232,7 +119,6 @@ async fn failed_logins_split_across_two_processes_meet_the_limit_as_if_one() {
     );
 }
 
-#[tokio::test]
 async fn wrong_codes_split_across_two_processes_spend_one_account_budget() {
     let Cluster { a, b } = Cluster::start(&[("LISTO_CODE_LIMIT_PER_HOUR", "3")]).await;
     let email = "guessed@example.com";
@@ -369,7 +255,6 @@ async fn walk_pages(app: &TestApp, token: &str) -> Vec<i64> {
     unreachable!()
 }
 
-#[tokio::test]
 async fn eight_clients_sorting_and_moving_through_both_processes_leave_every_task_once_in_one_order()
  {
     let seed: u64 = match std::env::var("LISTO_TEST_SEED") {
@@ -438,7 +323,6 @@ async fn eight_clients_sorting_and_moving_through_both_processes_leave_every_tas
 
 // ---------------------------------------------------------------- live events
 
-#[tokio::test]
 async fn a_stream_on_one_process_hears_changes_and_the_logout_made_on_the_other() {
     let Cluster { a, b } = Cluster::start(&[]).await;
     let token = sign_in_across("streams@example.com", &a, &b, &a).await;

@@ -1,17 +1,20 @@
 //! Two listo processes on one database share one reset-mail queue: their workers wake for the
 //! same due emails at the same moments, and each email is still sent exactly once.
 
-use crate::cluster::Listo;
-use crate::helpers::*;
+use crate::support::process::Listo;
+use crate::support::*;
 use std::time::{Duration, Instant};
+
+stories!(postgres => [
+    two_processes_racing_for_queued_reset_emails_send_each_exactly_once,
+]);
 
 /// Users, each with one queued reset email.
 const USERS: usize = 6;
 
-#[tokio::test]
 async fn two_processes_racing_for_queued_reset_emails_send_each_exactly_once() {
     let smtp = SmtpCatcher::start().await;
-    let database = crate::database::fresh_postgres_database();
+    let database = crate::support::postgres::fresh_database();
     let a = Listo::start(&database, &smtp, &[]).await;
     let emails: Vec<String> = (0..USERS).map(|i| format!("race{i}@example.com")).collect();
     for email in &emails {
@@ -46,7 +49,7 @@ async fn two_processes_racing_for_queued_reset_emails_send_each_exactly_once() {
     // Both workers are made to claim at the same moment: the test holds the table so no claim
     // can start, waits until `a` and `b` (which reads the queue at start) are both blocked in
     // one, and lets go. Reading when the next email is due is not blocked.
-    let lock = crate::database::connect(&database).await;
+    let lock = crate::support::postgres::connect(&database).await;
     lock.batch_execute("BEGIN; LOCK TABLE mail_queue IN EXCLUSIVE MODE")
         .await
         .unwrap();

@@ -3,8 +3,8 @@
 //! themselves, and every task answered 201 is in the database; the only others there are
 //! creates whose 503 said the change may have been saved (the commit's answer was lost).
 
-use crate::database::connect;
-use crate::helpers::*;
+use crate::support::postgres::{SCRIPT, connect};
+use crate::support::*;
 use listo::store::Location;
 use reqwest::Method;
 use serde_json::json;
@@ -14,14 +14,25 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::time::Duration;
 
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/lib/postgres.sh");
+stories!(postgres => [
+    postgres_restarting_under_load_answers_503_loses_nothing_and_recovers,
+]);
 
 /// A PostgreSQL cluster of this test's own (the shared test server must not go down under the
 /// other tests): initdb + pg_ctl through scripts/lib/postgres.sh on a free port in a temporary
-/// folder. Stopped and deleted on drop; a watchdog does the same if this process is killed.
+/// folder, from the server binaries the suite found (never installing). Stopped and deleted on
+/// drop; a watchdog does the same if this process is killed.
 struct OwnCluster {
     dir: tempfile::TempDir,
     url: String,
+}
+
+/// The server binaries, for `PG_BINDIR`: the script uses them as they are and installs nothing.
+fn bin_dir() -> &'static std::path::Path {
+    crate::support::postgres::bin_dir().expect(
+        "this story starts a PostgreSQL cluster of its own: it needs the server binaries \
+         (initdb, pg_ctl), also when LISTO_TEST_POSTGRES names a server",
+    )
 }
 
 /// Runs bash with `script` (a body that may source SCRIPT, which only defines functions then)
@@ -29,6 +40,7 @@ struct OwnCluster {
 /// the clients run on this test's thread, and must go on while the cluster stops and starts.
 async fn bash(script: &str, args: &[&str]) -> String {
     let out = tokio::process::Command::new("bash")
+        .env("PG_BINDIR", bin_dir())
         .arg("-c")
         .arg(script)
         .arg("bash")
@@ -85,6 +97,7 @@ impl OwnCluster {
 impl Drop for OwnCluster {
     fn drop(&mut self) {
         let _ = Command::new("bash")
+            .env("PG_BINDIR", bin_dir())
             .args([SCRIPT, "stop", self.path()])
             .status();
     }
@@ -177,7 +190,6 @@ async fn readyz(app: &TestApp) -> u16 {
         .as_u16()
 }
 
-#[tokio::test]
 async fn postgres_restarting_under_load_answers_503_loses_nothing_and_recovers() {
     let cluster = OwnCluster::start().await;
     let url = cluster.url.clone();

@@ -1,0 +1,22 @@
+//! What the stories stand on; each module owns one thing. Stories `use crate::support::*` for
+//! the everyday part (re-exported here) and name the rest by its module.
+
+pub mod app;
+pub mod assertions;
+pub mod client;
+pub mod database;
+pub mod disk;
+pub mod engine;
+pub mod logs;
+pub mod postgres;
+pub mod process;
+pub mod smtp;
+pub mod sse;
+
+pub use app::{TestApp, spawn_app, spawn_app_with, test_config};
+pub use assertions::*;
+pub use client::*;
+pub use engine::Engine;
+pub(crate) use engine::stories;
+pub use logs::{captured_logs, line_logging};
+pub use smtp::*;
