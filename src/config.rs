@@ -42,6 +42,11 @@ pub const SETTINGS: &[Setting] = &[
         "PostgreSQL connections this process may hold open at once (unused on SQLite)",
     ),
     setting(
+        "LISTO_DATABASE_QUEUE",
+        "1024",
+        "requests that may wait for the database (for each of SQLite's read and write queues; on PostgreSQL, for a pooled connection); past it a request answers 503 busy at once",
+    ),
+    setting(
         "LISTO_SESSION_TTL",
         "30",
         "seconds a session lives after it is issued (absolute, not sliding)",
@@ -167,6 +172,8 @@ pub struct Config {
     pub database: crate::store::Location,
     /// PostgreSQL connections per process.
     pub database_pool: usize,
+    /// Requests that may wait in each queue in front of the database; past it, 503 `busy`.
+    pub database_queue: usize,
     /// A session's absolute life.
     pub session_ttl: Duration,
     /// An emailed code's life.
@@ -362,6 +369,22 @@ impl Config {
                         var: "LISTO_DATABASE_POOL",
                         message: format!(
                             "expected a number of connections from 1 to 1000, got {n}"
+                        ),
+                    });
+                }
+            },
+            database_queue: match parse_or(
+                get("LISTO_DATABASE_QUEUE"),
+                "LISTO_DATABASE_QUEUE",
+                crate::store::QUEUE_DEPTH,
+                "a number of waiting requests from 1 to 100000",
+            )? {
+                n @ 1..=100_000 => n,
+                n => {
+                    return Err(ConfigError {
+                        var: "LISTO_DATABASE_QUEUE",
+                        message: format!(
+                            "expected a number of waiting requests from 1 to 100000, got {n}"
                         ),
                     });
                 }

@@ -70,7 +70,11 @@ impl App {
             path: config.database.to_string(),
             source,
         };
-        let store = Store::open(&config.database, config.database_pool)
+        let store = Store::open_queued(
+            &config.database,
+            config.database_pool,
+            config.database_queue,
+        )
             .await
             .map_err(database)?;
         let secret = match &config.secret {

@@ -5,7 +5,7 @@
 //! and per-thread caches bounded under any load, where the blocking pool would grow a thread
 //! (and keep its memory) per waiting job.
 
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 
 /// One piece of work for a thread of the pool, given that thread's state.
@@ -13,8 +13,9 @@ pub type Job<S> = Box<dyn FnOnce(&mut S) + Send>;
 
 /// The handle that queues jobs; the threads end when the last handle is dropped.
 pub struct WorkerPool<S> {
-    jobs: Sender<Job<S>>,
+    jobs: SyncSender<Job<S>>,
     name: &'static str,
+    capacity: usize,
 }
 
 impl<S> Clone for WorkerPool<S> {
@@ -22,20 +23,34 @@ impl<S> Clone for WorkerPool<S> {
         Self {
             jobs: self.jobs.clone(),
             name: self.name,
+            capacity: self.capacity,
         }
     }
 }
 
-/// The pool's threads have all stopped (or none could start).
+/// Why a job was not queued.
 #[derive(Debug, thiserror::Error)]
-#[error("the {0} threads have stopped")]
-pub struct Stopped(pub &'static str);
+pub enum Refused {
+    /// As many jobs as the queue holds are already waiting for a thread.
+    #[error("the {name} queue is full ({capacity} waiting)")]
+    Full {
+        /// The pool's name.
+        name: &'static str,
+        /// How many jobs its queue holds.
+        capacity: usize,
+    },
+    /// The pool's threads have all stopped (or none could start).
+    #[error("the {0} threads have stopped")]
+    Stopped(&'static str),
+}
 
 impl<S: Send + 'static> WorkerPool<S> {
-    /// Starts one thread per state, named `listo-{name}-{i}`. A thread that cannot start is
-    /// logged and the pool runs with the rest; with none, every job answers [`Stopped`].
-    pub fn start(name: &'static str, states: Vec<S>) -> Self {
-        let (jobs, queue) = channel::<Job<S>>();
+    /// Starts one thread per state, named `listo-{name}-{i}`, with room for `capacity` jobs
+    /// waiting for a free thread (at least one). A thread that cannot start is logged and the
+    /// pool runs with the rest; with none, every job answers [`Refused::Stopped`].
+    pub fn start(name: &'static str, states: Vec<S>, capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        let (jobs, queue) = sync_channel::<Job<S>>(capacity);
         let queue = Arc::new(Mutex::new(queue));
         for (i, state) in states.into_iter().enumerate() {
             let queue = queue.clone();
@@ -46,12 +61,22 @@ impl<S: Send + 'static> WorkerPool<S> {
                 tracing::error!(error = %e, pool = name, "could not start a worker thread");
             }
         }
-        Self { jobs, name }
+        Self {
+            jobs,
+            name,
+            capacity,
+        }
     }
 
-    /// Queues `job` for the next free thread.
-    pub fn submit(&self, job: Job<S>) -> Result<(), Stopped> {
-        self.jobs.send(job).map_err(|_| Stopped(self.name))
+    /// Queues `job` for the next free thread, or refuses it at once when the queue is full.
+    pub fn submit(&self, job: Job<S>) -> Result<(), Refused> {
+        self.jobs.try_send(job).map_err(|e| match e {
+            TrySendError::Full(_) => Refused::Full {
+                name: self.name,
+                capacity: self.capacity,
+            },
+            TrySendError::Disconnected(_) => Refused::Stopped(self.name),
+        })
     }
 }
 

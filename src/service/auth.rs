@@ -265,7 +265,7 @@ impl Auth {
                         Ok(Some(user_id)) => user_id,
                         Ok(None) => {
                             return Err(
-                                StoreError::Corrupt("a login without its user".into()).into()
+                                StoreError::corrupt("a login without its user").into()
                             );
                         }
                         Err(refused) => return Ok(Err(refused)),
@@ -277,7 +277,7 @@ impl Auth {
                             .user_by_id(user_id)
                             .await?
                             .ok_or_else(|| {
-                                StoreError::Corrupt("challenge without its user".into())
+                                StoreError::corrupt("challenge without its user")
                             })?
                             .email,
                         issued_at_ms: store::to_millis(now),
@@ -361,9 +361,7 @@ impl Auth {
     async fn stored_row(&self, token_hash: [u8; 32]) -> Result<SessionRow, ServiceError> {
         // One statement: on PostgreSQL one round trip, not a transaction's three.
         self.store
-            .read_single(move |tx| {
-                Box::pin(async move { Ok::<_, ServiceError>(tx.session(&token_hash).await?) })
-            })
+            .session(token_hash)
             .await?
             .ok_or(ServiceError::SessionInvalid)
     }
