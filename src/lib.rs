@@ -75,8 +75,8 @@ impl App {
             config.database_pool,
             config.database_queue,
         )
-            .await
-            .map_err(database)?;
+        .await
+        .map_err(database)?;
         let secret = match &config.secret {
             Some(s) => s.as_bytes().to_vec(),
             None => {

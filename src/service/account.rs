@@ -136,10 +136,9 @@ impl Auth {
                     let user = match redeemed.map(|c| c.user_id) {
                         Ok(Some(user)) => user,
                         Ok(None) => {
-                            return Err(StoreError::corrupt(
-                                "a redeemed reset without its user",
-                            )
-                            .into());
+                            return Err(
+                                StoreError::corrupt("a redeemed reset without its user").into()
+                            );
                         }
                         Err(refused) => return Ok(Err(refused)),
                     };

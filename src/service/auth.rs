@@ -264,9 +264,7 @@ impl Auth {
                     let user_id = match redeemed.map(|c| c.user_id) {
                         Ok(Some(user_id)) => user_id,
                         Ok(None) => {
-                            return Err(
-                                StoreError::corrupt("a login without its user").into()
-                            );
+                            return Err(StoreError::corrupt("a login without its user").into());
                         }
                         Err(refused) => return Ok(Err(refused)),
                     };
@@ -276,9 +274,7 @@ impl Auth {
                         email: tx
                             .user_by_id(user_id)
                             .await?
-                            .ok_or_else(|| {
-                                StoreError::corrupt("challenge without its user")
-                            })?
+                            .ok_or_else(|| StoreError::corrupt("challenge without its user"))?
                             .email,
                         issued_at_ms: store::to_millis(now),
                         expires_at_ms: store::to_millis(now + ttl),

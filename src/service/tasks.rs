@@ -192,16 +192,11 @@ impl Tasks {
         if after_cursor || page.offset() == 0 {
             let limit = page_limit(page, after_cursor);
             let tag = filter.tag();
-            let (total, items) = self
-                .store
-                .tasks_after(user, after, limit, filter)
-                .await?;
+            let (total, items) = self.store.tasks_after(user, after, limit, filter).await?;
             return Ok(page_of(page, total, items, tag, after_cursor));
         }
         self.store
-            .read(move |tx| {
-                Box::pin(async move { read_page(tx, user, page, None, &filter).await })
-            })
+            .read(move |tx| Box::pin(async move { read_page(tx, user, page, None, &filter).await }))
             .await
     }
 
@@ -365,7 +360,13 @@ async fn read_page(
             None => (tx.count_tasks(user, filter).await?, Vec::new()),
         },
     };
-    Ok(page_of(page, total_items, items, filter.tag(), after.is_some()))
+    Ok(page_of(
+        page,
+        total_items,
+        items,
+        filter.tag(),
+        after.is_some(),
+    ))
 }
 
 /// The page envelope of `items` (read with [`page_limit`]), with the cursor to the next page.

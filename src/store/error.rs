@@ -52,7 +52,10 @@ impl StoreError {
 
     /// The commit was sent but its answer was lost.
     pub fn commit_unknown(why: impl std::fmt::Display) -> Self {
-        Self::new(Class::CommitUnknown, format!("commit outcome unknown: {why}"))
+        Self::new(
+            Class::CommitUnknown,
+            format!("commit outcome unknown: {why}"),
+        )
     }
 
     /// The queue in front of the database (`which`) is full.

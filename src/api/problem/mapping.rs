@@ -250,7 +250,11 @@ mod tests {
         let cause = crate::store::StoreError::busy("write", 1024);
         let err = ApiError::from(ServiceError::Store(cause));
         assert_eq!(err.problem().code, "busy");
-        assert!(!err.problem().detail.contains("queue"), "{}", err.problem().detail);
+        assert!(
+            !err.problem().detail.contains("queue"),
+            "{}",
+            err.problem().detail
+        );
         let resp = err.as_response();
         assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(resp.headers()[header::RETRY_AFTER], "1");

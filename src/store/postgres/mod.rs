@@ -19,7 +19,9 @@ mod settings;
 mod tasks;
 mod users;
 
-use super::{Class, MailQueue, SessionRow, Sessions, Signals, StoreError, TaskRows, Tx, Work, WriteHealth};
+use super::{
+    Class, MailQueue, SessionRow, Sessions, Signals, StoreError, TaskRows, Tx, Work, WriteHealth,
+};
 use crate::domain::{SortKey, Task, TaskFilter};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use std::sync::Arc;
@@ -229,9 +231,7 @@ impl PgStore {
     /// round trip where a transaction takes three (BEGIN, the statement, COMMIT).
     pub async fn session(&self, token_hash: [u8; 32]) -> Result<Option<SessionRow>, StoreError> {
         let client = self.client().await?;
-        PgTx::new(Conn::Single(&client))
-            .session(&token_hash)
-            .await
+        PgTx::new(Conn::Single(&client)).session(&token_hash).await
     }
 
     /// The user's task with this id: one statement straight on a connection.
