@@ -5,6 +5,7 @@
 mod account;
 mod auth;
 mod bad_input;
+mod busy;
 mod changes;
 mod client_address;
 // Shared by both test binaries, which each use a part.

@@ -8,6 +8,8 @@ mod account;
 mod auth;
 #[path = "../api/bad_input.rs"]
 mod bad_input;
+#[path = "../api/busy.rs"]
+mod busy;
 #[path = "../api/changes.rs"]
 mod changes;
 #[path = "../api/client_address.rs"]

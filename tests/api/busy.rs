@@ -1,0 +1,142 @@
+//! A full queue in front of the database: the request past it is turned away at once with 503
+//! `busy` and `Retry-After`, and changes nothing; the requests already waiting go through.
+
+use crate::helpers::*;
+use listo::store::Location;
+use reqwest::Method;
+use serde_json::json;
+use std::time::Duration;
+
+/// Time for a request sent to reach its place in the queue (a loopback round trip and a
+/// little work; generous for a loaded machine, well inside SQLite's 5 s busy timeout).
+const SETTLE: Duration = Duration::from_millis(700);
+
+/// Another client holding the database's write lock, as a long transaction would.
+enum WriteLock {
+    Sqlite(rusqlite::Connection),
+    Postgres(tokio_postgres::Client),
+}
+
+impl WriteLock {
+    /// Takes the lock on the app's database: SQLite's one writer slot, or PostgreSQL's tasks
+    /// table against every insert.
+    async fn take(database: &Location) -> Self {
+        match database {
+            Location::Sqlite(path) => {
+                let conn = rusqlite::Connection::open(path).unwrap();
+                conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+                WriteLock::Sqlite(conn)
+            }
+            Location::Postgres(url) => {
+                let client = crate::database::connect(url.expose()).await;
+                client
+                    .batch_execute("BEGIN; LOCK TABLE tasks IN EXCLUSIVE MODE")
+                    .await
+                    .unwrap();
+                WriteLock::Postgres(client)
+            }
+        }
+    }
+
+    /// Lets go, changing nothing.
+    async fn release(self) {
+        match self {
+            WriteLock::Sqlite(conn) => conn.execute_batch("ROLLBACK").unwrap(),
+            WriteLock::Postgres(client) => client.batch_execute("ROLLBACK").await.unwrap(),
+        }
+    }
+}
+
+/// With one request allowed to wait (and, on PostgreSQL, one connection): the first create is
+/// stuck behind another client's lock, the second waits for it, and the third finds the queue
+/// full. It answers 503 `busy` with `Retry-After` at once; once the lock goes, the first two
+/// are stored and the third is nowhere.
+#[tokio::test]
+async fn a_request_past_a_full_queue_answers_busy_and_changes_nothing() {
+    let app = spawn_app_with(|c| {
+        c.database_queue = 1;
+        c.database_pool = 1;
+    })
+    .await;
+    let user = app.signed_in_user().await;
+    let create = |text: &'static str| {
+        app.send(
+            Method::POST,
+            "/v1/tasks",
+            Some(json!({"date": TASK_DATE, "task": text, "status": "Incomplete"})),
+            Some(&user.token),
+        )
+    };
+
+    let lock = WriteLock::take(&app.config().database).await;
+    let first = create("first");
+    let second = async {
+        tokio::time::sleep(SETTLE).await;
+        create("second").await
+    };
+    let refused = async {
+        tokio::time::sleep(SETTLE * 2).await;
+        let sent = std::time::Instant::now();
+        let resp = create("refused").await;
+        let took = sent.elapsed();
+        // Answered while the lock is still held: turned away, not queued.
+        lock.release().await;
+        (resp, took)
+    };
+    let (first, second, (refused, took)) = tokio::join!(first, second, refused);
+
+    assert!(took < SETTLE, "the refusal took {took:?}: it waited");
+    assert_eq!(header(&refused, "retry-after"), "1");
+    let problem = assert_problem(refused, 503, "busy").await;
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("busy") && detail.contains("retry"), "{detail}");
+    assert!(!detail.contains("queue"), "internals in {detail}");
+
+    assert_eq!(first.status(), 201, "the first create, once the lock went");
+    assert_eq!(second.status(), 201, "the waiting create, once the lock went");
+    let page = app.list(&user.token, 1, 100).await;
+    let texts: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["task"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["first", "second"]);
+    assert_eq!(page["total_items"], 2);
+    assert_eq!(app.count_rows("tasks").await, 2);
+}
+
+/// `busy` is declared on every operation that reaches the store, with `Retry-After`.
+#[tokio::test]
+async fn every_operation_declares_busy() {
+    let app = spawn_app().await;
+    let doc = app
+        .http
+        .get(format!("{}/openapi.json", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if !path.starts_with("/v1/") {
+            continue;
+        }
+        for (method, operation) in item.as_object().unwrap() {
+            operations += 1;
+            let answer = &operation["responses"]["503"];
+            let description = answer["description"].as_str().unwrap_or_default();
+            assert!(
+                description.contains("`busy`"),
+                "{method} {path} does not declare busy: {answer}"
+            );
+            assert!(
+                answer["headers"]["Retry-After"].is_object(),
+                "{method} {path}: {answer}"
+            );
+        }
+    }
+    assert!(operations > 10, "{operations} operations");
+}
