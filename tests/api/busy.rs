@@ -89,11 +89,18 @@ async fn a_request_past_a_full_queue_answers_busy_and_changes_nothing() {
     assert_eq!(header(&refused, "retry-after"), "1");
     let problem = assert_problem(refused, 503, "busy").await;
     let detail = problem["detail"].as_str().unwrap();
-    assert!(detail.contains("busy") && detail.contains("retry"), "{detail}");
+    assert!(
+        detail.contains("busy") && detail.contains("retry"),
+        "{detail}"
+    );
     assert!(!detail.contains("queue"), "internals in {detail}");
 
     assert_eq!(first.status(), 201, "the first create, once the lock went");
-    assert_eq!(second.status(), 201, "the waiting create, once the lock went");
+    assert_eq!(
+        second.status(),
+        201,
+        "the waiting create, once the lock went"
+    );
     let page = app.list(&user.token, 1, 100).await;
     let texts: Vec<&str> = page["items"]
         .as_array()

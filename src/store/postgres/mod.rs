@@ -360,6 +360,19 @@ fn tls() -> Result<MakeRustlsConnect, StoreError> {
     Ok(MakeRustlsConnect::new(config))
 }
 
+/// Checks that `url` is one the driver reads (so a bad URL stops start-up with its reason).
+pub fn check_url(url: &str) -> Result<(), String> {
+    url.parse::<tokio_postgres::Config>()
+        .map(|_| ())
+        .map_err(|e| format!("not a PostgreSQL URL: {e}"))
+}
+
+/// The log targets of this engine's libraries that log what they are given at debug level: the
+/// driver writes every statement's parameters (password hashes, session ids, emails), its
+/// connection layer the bytes on the wire. Logging holds them to `info`.
+pub const CHATTY_LOG_TARGETS: &[&str] =
+    &["tokio_postgres", "postgres_protocol", "deadpool_postgres"];
+
 /// The pool could not be set up or give a connection, for a reason that does not pass (a bad
 /// URL, TLS set-up, a closed pool).
 fn pool_error(why: impl std::fmt::Display) -> StoreError {
