@@ -453,9 +453,7 @@ mod tests {
                 .match_indices(needle)
                 .map(|(at, _)| {
                     let rest = &source[at..];
-                    let end = rest
-                        .find(|c: char| c == '"' || c == '\n')
-                        .unwrap_or(rest.len());
+                    let end = rest.find(['"', '\n']).unwrap_or(rest.len());
                     let clause = rest[..end].split(" LIMIT").next().unwrap_or_default();
                     clause.trim().to_owned()
                 })
