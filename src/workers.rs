@@ -5,7 +5,8 @@
 //! and per-thread caches bounded under any load, where the blocking pool would grow a thread
 //! (and keep its memory) per waiting job.
 
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 
 /// One piece of work for a thread of the pool, given that thread's state.
@@ -13,9 +14,13 @@ pub type Job<S> = Box<dyn FnOnce(&mut S) + Send>;
 
 /// The handle that queues jobs; the threads end when the last handle is dropped.
 pub struct WorkerPool<S> {
-    jobs: SyncSender<Job<S>>,
+    jobs: Sender<Job<S>>,
     name: &'static str,
+    /// Jobs that may wait while every thread is busy.
     capacity: usize,
+    /// Jobs queued or running, at most `threads + capacity`.
+    in_flight: Arc<AtomicUsize>,
+    limit: usize,
 }
 
 impl<S> Clone for WorkerPool<S> {
@@ -24,6 +29,8 @@ impl<S> Clone for WorkerPool<S> {
             jobs: self.jobs.clone(),
             name: self.name,
             capacity: self.capacity,
+            in_flight: self.in_flight.clone(),
+            limit: self.limit,
         }
     }
 }
@@ -46,11 +53,14 @@ pub enum Refused {
 
 impl<S: Send + 'static> WorkerPool<S> {
     /// Starts one thread per state, named `listo-{name}-{i}`, with room for `capacity` jobs
-    /// waiting for a free thread (at least one). A thread that cannot start is logged and the
-    /// pool runs with the rest; with none, every job answers [`Refused::Stopped`].
+    /// waiting while every thread is busy (at least one): jobs queued or running are counted,
+    /// so a job handed to an idle thread never takes a waiting job's room. A thread that cannot
+    /// start is logged and the pool runs with the rest; with none, every job answers
+    /// [`Refused::Stopped`].
     pub fn start(name: &'static str, states: Vec<S>, capacity: usize) -> Self {
         let capacity = capacity.max(1);
-        let (jobs, queue) = sync_channel::<Job<S>>(capacity);
+        let limit = states.len() + capacity;
+        let (jobs, queue) = channel::<Job<S>>();
         let queue = Arc::new(Mutex::new(queue));
         for (i, state) in states.into_iter().enumerate() {
             let queue = queue.clone();
@@ -65,18 +75,39 @@ impl<S: Send + 'static> WorkerPool<S> {
             jobs,
             name,
             capacity,
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            limit,
         }
     }
 
     /// Queues `job` for the next free thread, or refuses it at once when the queue is full.
     pub fn submit(&self, job: Job<S>) -> Result<(), Refused> {
-        self.jobs.try_send(job).map_err(|e| match e {
-            TrySendError::Full(_) => Refused::Full {
+        if self.in_flight.fetch_add(1, Ordering::SeqCst) >= self.limit {
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            return Err(Refused::Full {
                 name: self.name,
                 capacity: self.capacity,
-            },
-            TrySendError::Disconnected(_) => Refused::Stopped(self.name),
+            });
+        }
+        let in_flight = self.in_flight.clone();
+        let counted: Job<S> = Box::new(move |state: &mut S| {
+            // Counted out even if the job panics (the thread then ends; the rest go on).
+            let _done = CountedOut(in_flight);
+            job(state);
+        });
+        self.jobs.send(counted).map_err(|_| {
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            Refused::Stopped(self.name)
         })
+    }
+}
+
+/// Counts a job out of its pool's in-flight jobs when dropped.
+struct CountedOut(Arc<AtomicUsize>);
+
+impl Drop for CountedOut {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
