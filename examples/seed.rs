@@ -62,7 +62,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     let user = tx
                         .insert_user(&email, &hash, now)
                         .await?
-                        .ok_or_else(|| StoreError::Corrupt(format!("{email} already seeded")))?;
+                        .ok_or_else(|| StoreError::corrupt(format!("{email} already seeded")))?;
                     Ok::<_, StoreError>(user.id)
                 })
             })

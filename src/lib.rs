@@ -70,9 +70,13 @@ impl App {
             path: config.database.to_string(),
             source,
         };
-        let store = Store::open(&config.database, config.database_pool)
-            .await
-            .map_err(database)?;
+        let store = Store::open_queued(
+            &config.database,
+            config.database_pool,
+            config.database_queue,
+        )
+        .await
+        .map_err(database)?;
         let secret = match &config.secret {
             Some(s) => secrecy::ExposeSecret::expose_secret(s).as_bytes().to_vec(),
             None => {

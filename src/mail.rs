@@ -1,16 +1,45 @@
 //! Outgoing email: lettre over SMTP, or `.eml` files in an outbox folder when no server is set.
 
-use crate::config::MailConfig;
 use crate::domain::{Email, OtpCode};
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// How long one SMTP command may wait before login gives up with `email_unavailable` (and a
 /// queued reset email is retried later).
 const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where emails go; `Debug` shows the SMTP host, never its credentials.
+#[derive(Clone)]
+pub enum MailConfig {
+    /// An SMTP server, as a lettre URL (`smtp://`, `smtps://`, credentials inside).
+    Smtp(SecretString),
+    /// `.eml` files in a folder, for running without a mail server.
+    Outbox(PathBuf),
+}
+
+impl std::fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl MailConfig {
+    /// A log-safe description: the SMTP host without credentials, or the outbox folder.
+    pub fn describe(&self) -> String {
+        match self {
+            MailConfig::Smtp(raw) => {
+                let url = url::Url::parse(raw.expose_secret()).ok();
+                let host = url.as_ref().and_then(|u| u.host_str()).unwrap_or("?");
+                let port = url.as_ref().and_then(|u| u.port()).map(|p| format!(":{p}"));
+                format!("smtp ({host}{})", port.unwrap_or_default())
+            }
+            MailConfig::Outbox(dir) => format!("outbox ({})", dir.display()),
+        }
+    }
+}
 
 /// Why an email did not leave.
 #[derive(Debug, thiserror::Error)]

@@ -3,10 +3,9 @@
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
-/// Libraries that log what they are given at debug level: the PostgreSQL driver writes every
-/// statement's parameters (password hashes, session ids, emails), its connection layer the
-/// bytes on the wire. They are held to `info`, whatever `RUST_LOG` asks for.
-const HELD_TO_INFO: &[&str] = &["tokio_postgres", "postgres_protocol", "deadpool_postgres"];
+/// Libraries that log what they are given at debug level (the PostgreSQL engine's: statement
+/// parameters, bytes on the wire). They are held to `info`, whatever `RUST_LOG` asks for.
+const HELD_TO_INFO: &[&str] = crate::store::postgres::CHATTY_LOG_TARGETS;
 
 /// The log filter for `directives` (the syntax of `RUST_LOG`), with the libraries that would log
 /// secrets held to `info`.

@@ -5,6 +5,7 @@
 //! and per-thread caches bounded under any load, where the blocking pool would grow a thread
 //! (and keep its memory) per waiting job.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 
@@ -15,6 +16,11 @@ pub type Job<S> = Box<dyn FnOnce(&mut S) + Send>;
 pub struct WorkerPool<S> {
     jobs: Sender<Job<S>>,
     name: &'static str,
+    /// Jobs that may wait while every thread is busy.
+    capacity: usize,
+    /// Jobs queued or running, at most `threads + capacity`.
+    in_flight: Arc<AtomicUsize>,
+    limit: usize,
 }
 
 impl<S> Clone for WorkerPool<S> {
@@ -22,19 +28,38 @@ impl<S> Clone for WorkerPool<S> {
         Self {
             jobs: self.jobs.clone(),
             name: self.name,
+            capacity: self.capacity,
+            in_flight: self.in_flight.clone(),
+            limit: self.limit,
         }
     }
 }
 
-/// The pool's threads have all stopped (or none could start).
+/// Why a job was not queued.
 #[derive(Debug, thiserror::Error)]
-#[error("the {0} threads have stopped")]
-pub struct Stopped(pub &'static str);
+pub enum Refused {
+    /// As many jobs as the queue holds are already waiting for a thread.
+    #[error("the {name} queue is full ({capacity} waiting)")]
+    Full {
+        /// The pool's name.
+        name: &'static str,
+        /// How many jobs its queue holds.
+        capacity: usize,
+    },
+    /// The pool's threads have all stopped (or none could start).
+    #[error("the {0} threads have stopped")]
+    Stopped(&'static str),
+}
 
 impl<S: Send + 'static> WorkerPool<S> {
-    /// Starts one thread per state, named `listo-{name}-{i}`. A thread that cannot start is
-    /// logged and the pool runs with the rest; with none, every job answers [`Stopped`].
-    pub fn start(name: &'static str, states: Vec<S>) -> Self {
+    /// Starts one thread per state, named `listo-{name}-{i}`, with room for `capacity` jobs
+    /// waiting while every thread is busy (at least one): jobs queued or running are counted,
+    /// so a job handed to an idle thread never takes a waiting job's room. A thread that cannot
+    /// start is logged and the pool runs with the rest; with none, every job answers
+    /// [`Refused::Stopped`].
+    pub fn start(name: &'static str, states: Vec<S>, capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        let limit = states.len() + capacity;
         let (jobs, queue) = channel::<Job<S>>();
         let queue = Arc::new(Mutex::new(queue));
         for (i, state) in states.into_iter().enumerate() {
@@ -46,12 +71,43 @@ impl<S: Send + 'static> WorkerPool<S> {
                 tracing::error!(error = %e, pool = name, "could not start a worker thread");
             }
         }
-        Self { jobs, name }
+        Self {
+            jobs,
+            name,
+            capacity,
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            limit,
+        }
     }
 
-    /// Queues `job` for the next free thread.
-    pub fn submit(&self, job: Job<S>) -> Result<(), Stopped> {
-        self.jobs.send(job).map_err(|_| Stopped(self.name))
+    /// Queues `job` for the next free thread, or refuses it at once when the queue is full.
+    pub fn submit(&self, job: Job<S>) -> Result<(), Refused> {
+        if self.in_flight.fetch_add(1, Ordering::SeqCst) >= self.limit {
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            return Err(Refused::Full {
+                name: self.name,
+                capacity: self.capacity,
+            });
+        }
+        let in_flight = self.in_flight.clone();
+        let counted: Job<S> = Box::new(move |state: &mut S| {
+            // Counted out even if the job panics (the thread then ends; the rest go on).
+            let _done = CountedOut(in_flight);
+            job(state);
+        });
+        self.jobs.send(counted).map_err(|_| {
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            Refused::Stopped(self.name)
+        })
+    }
+}
+
+/// Counts a job out of its pool's in-flight jobs when dropped.
+struct CountedOut(Arc<AtomicUsize>);
+
+impl Drop for CountedOut {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -136,10 +136,9 @@ impl Auth {
                     let user = match redeemed.map(|c| c.user_id) {
                         Ok(Some(user)) => user,
                         Ok(None) => {
-                            return Err(StoreError::Corrupt(
-                                "a redeemed reset without its user".into(),
-                            )
-                            .into());
+                            return Err(
+                                StoreError::corrupt("a redeemed reset without its user").into()
+                            );
                         }
                         Err(refused) => return Ok(Err(refused)),
                     };
@@ -197,7 +196,7 @@ impl Auth {
         client: ClientAddr,
     ) -> Result<(), ServiceError> {
         let email = Email::parse(&session.email)
-            .map_err(|e| StoreError::Corrupt(format!("stored email: {e}")))?;
+            .map_err(|e| StoreError::corrupt(format!("stored email: {e}")))?;
         self.limits.check_login(&email, client.0).await?;
         let user = session.user_id;
         let phc = self

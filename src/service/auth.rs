@@ -264,9 +264,7 @@ impl Auth {
                     let user_id = match redeemed.map(|c| c.user_id) {
                         Ok(Some(user_id)) => user_id,
                         Ok(None) => {
-                            return Err(
-                                StoreError::Corrupt("a login without its user".into()).into()
-                            );
+                            return Err(StoreError::corrupt("a login without its user").into());
                         }
                         Err(refused) => return Ok(Err(refused)),
                     };
@@ -276,9 +274,7 @@ impl Auth {
                         email: tx
                             .user_by_id(user_id)
                             .await?
-                            .ok_or_else(|| {
-                                StoreError::Corrupt("challenge without its user".into())
-                            })?
+                            .ok_or_else(|| StoreError::corrupt("challenge without its user"))?
                             .email,
                         issued_at_ms: store::to_millis(now),
                         expires_at_ms: store::to_millis(now + ttl),
@@ -361,9 +357,7 @@ impl Auth {
     async fn stored_row(&self, token_hash: [u8; 32]) -> Result<SessionRow, ServiceError> {
         // One statement: on PostgreSQL one round trip, not a transaction's three.
         self.store
-            .read_single(move |tx| {
-                Box::pin(async move { Ok::<_, ServiceError>(tx.session(&token_hash).await?) })
-            })
+            .session(token_hash)
             .await?
             .ok_or(ServiceError::SessionInvalid)
     }

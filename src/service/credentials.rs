@@ -87,7 +87,9 @@ impl PasswordHasher {
     fn with_limit(threads: usize, max_waiting: usize) -> Self {
         let memories = (0..threads.max(1)).map(|_| Memory::new()).collect();
         let hasher = Self {
-            pool: WorkerPool::start("argon2", memories),
+            // Room for every hash `waiting` lets through, and the dummy hash below: the count
+            // turns sign-ins away first.
+            pool: WorkerPool::start("argon2", memories, max_waiting + 1),
             dummy: Arc::new(OnceLock::new()),
             waiting: Arc::new(AtomicUsize::new(0)),
             max_waiting,
@@ -157,7 +159,10 @@ impl PasswordHasher {
         }));
         if let Err(e) = submitted {
             self.waiting.fetch_sub(1, Ordering::SeqCst);
-            return Err(ServiceError::Hashing(e.to_string()));
+            return Err(match e {
+                crate::workers::Refused::Full { .. } => ServiceError::Busy,
+                e @ crate::workers::Refused::Stopped(_) => ServiceError::Hashing(e.to_string()),
+            });
         }
         answer
             .await

@@ -247,7 +247,7 @@ pub struct CodeBudget {
 impl CodeBudget {
     /// The budget of `challenge`.
     pub fn of(challenge: &Challenge) -> Result<Self, StoreError> {
-        let corrupt = || StoreError::Corrupt("a challenge without its owner".into());
+        let corrupt = || StoreError::corrupt("a challenge without its owner");
         Ok(match challenge.purpose {
             Purpose::Login => Self {
                 scope: scope::CODE,

@@ -64,10 +64,7 @@ async fn send_due(auth: &Auth) -> Result<Option<i64>, StoreError> {
     loop {
         let now = now_ms();
         // A read first: an idle queue costs no write.
-        let next = auth
-            .store
-            .read_single(|tx| Box::pin(async move { tx.next_mail_due().await }))
-            .await?;
+        let next = auth.store.next_mail_due().await?;
         match next {
             Some(due) if due <= now => {}
             other => return Ok(other),

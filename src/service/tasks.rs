@@ -7,7 +7,7 @@ use crate::domain::{
     MAX_PER_PAGE, PageCursor, PageRequest, Placement, SortKey, Task, TaskChanges, TaskDate,
     TaskFilter, TaskStatus, TaskText,
 };
-use crate::store::{NewTask, Side, Signal, Store, Tx, Work};
+use crate::store::{NewTask, Side, Signal, Store, Tx};
 use std::collections::HashSet;
 
 /// One page of the owner's list, counted in the same transaction as it was read.
@@ -121,10 +121,9 @@ impl Tasks {
     pub async fn get(&self, session: &Session, id: i64) -> Result<Task, ServiceError> {
         let user = session.user_id;
         self.store
-            .read_single(move |tx| {
-                Box::pin(async move { tx.task(user, id).await?.ok_or(ServiceError::TaskNotFound) })
-            })
-            .await
+            .task(user, id)
+            .await?
+            .ok_or(ServiceError::TaskNotFound)
     }
 
     /// Changes the given fields only (and only if the task is at a version in `if_match`).
@@ -185,16 +184,20 @@ impl Tasks {
         after: Option<SortKey>,
         filter: TaskFilter,
     ) -> Result<TaskPage, ServiceError> {
-        // A first page, or the page after a cursor, is one statement: no transaction needed (on
-        // PostgreSQL one round trip instead of four). A later page by number first looks up
+        // A first page, or the page after a cursor, is one read of its own (on PostgreSQL one
+        // statement, one round trip instead of four). A later page by number first looks up
         // where it starts, and both statements must see one snapshot.
-        let single = after.is_some() || page.offset() == 0;
-        let work = page_work(session.user_id, page, after, filter);
-        if single {
-            self.store.read_single(work).await
-        } else {
-            self.store.read(work).await
+        let user = session.user_id;
+        let after_cursor = after.is_some();
+        if after_cursor || page.offset() == 0 {
+            let limit = page_limit(page, after_cursor);
+            let tag = filter.tag();
+            let (total, items) = self.store.tasks_after(user, after, limit, filter).await?;
+            return Ok(page_of(page, total, items, tag, after_cursor));
         }
+        self.store
+            .read(move |tx| Box::pin(async move { read_page(tx, user, page, None, &filter).await }))
+            .await
     }
 
     /// Puts the tasks of one page in the posted sequence; no task off that page changes key.
@@ -329,13 +332,14 @@ async fn anchor_key(
 }
 
 /// [`read_page`] as work for the store.
-fn page_work(
-    user: i64,
-    page: PageRequest,
-    after: Option<SortKey>,
-    filter: TaskFilter,
-) -> impl for<'t> FnOnce(&'t mut dyn Tx) -> Work<'t, TaskPage, ServiceError> + Send + 'static {
-    move |tx| Box::pin(async move { read_page(tx, user, page, after.as_ref(), &filter).await })
+/// How many tasks a page reads: a page by number learns from the total whether another follows
+/// it; after a cursor, one row more than the page shows says so.
+fn page_limit(page: PageRequest, after_cursor: bool) -> u32 {
+    if after_cursor {
+        page.per_page() + 1
+    } else {
+        page.per_page()
+    }
 }
 
 async fn read_page(
@@ -345,12 +349,8 @@ async fn read_page(
     after: Option<&SortKey>,
     filter: &TaskFilter,
 ) -> Result<TaskPage, ServiceError> {
-    let per_page = page.per_page();
-    // A page by number learns from the total whether another follows it; after a cursor, one
-    // row more than the page shows says so.
-    let by_number = after.is_none();
-    let limit = if by_number { per_page } else { per_page + 1 };
-    let (total_items, mut items) = match (after, page.offset()) {
+    let limit = page_limit(page, after.is_some());
+    let (total_items, items) = match (after, page.offset()) {
         (Some(key), _) => tx.tasks_after(user, Some(key), limit, filter).await?,
         (None, 0) => tx.tasks_after(user, None, limit, filter).await?,
         // A page by number starts after the key of the task just before it: finding that key
@@ -360,26 +360,44 @@ async fn read_page(
             None => (tx.count_tasks(user, filter).await?, Vec::new()),
         },
     };
-    let more = if by_number {
-        page.offset() as u64 + u64::from(per_page) < total_items
-    } else {
+    Ok(page_of(
+        page,
+        total_items,
+        items,
+        filter.tag(),
+        after.is_some(),
+    ))
+}
+
+/// The page envelope of `items` (read with [`page_limit`]), with the cursor to the next page.
+fn page_of(
+    page: PageRequest,
+    total_items: u64,
+    mut items: Vec<Task>,
+    tag: String,
+    after_cursor: bool,
+) -> TaskPage {
+    let per_page = page.per_page();
+    let more = if after_cursor {
         items.len() > per_page as usize
+    } else {
+        page.offset() as u64 + u64::from(per_page) < total_items
     };
     items.truncate(per_page as usize);
     let next = match (more, items.last(), page.next()) {
         (true, Some(last), Some(next)) => Some(PageCursor {
             page: next,
             after: last.sort_key.clone(),
-            filter: filter.tag(),
+            filter: tag,
         }),
         _ => None,
     };
-    Ok(TaskPage {
+    TaskPage {
         items,
         page,
         total_items,
         next,
-    })
+    }
 }
 
 /// Respaces the owner's keys once one has grown past the limit, so keys stay short forever.

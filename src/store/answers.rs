@@ -21,7 +21,7 @@ pub(crate) fn pack(body: &str) -> Vec<u8> {
 
 /// The answer's JSON back from its stored form.
 pub(crate) fn unpack(stored: &[u8]) -> Result<String, StoreError> {
-    let corrupt = |why: &str| StoreError::Corrupt(format!("kept answer: {why}"));
+    let corrupt = |why: &str| StoreError::corrupt(format!("kept answer: {why}"));
     let (length, block) = stored
         .split_first_chunk::<4>()
         .ok_or_else(|| corrupt("shorter than its length"))?;

@@ -172,11 +172,12 @@ pub async fn sqlite_to_postgres(from: &Path, to: &PostgresUrl) -> Result<Copied,
     // Opening takes the file's lock: a listo still serving it would go on writing after the
     // snapshot, so the copy refuses to start until it stops.
     let path = from.to_owned();
-    let source = tokio::task::spawn_blocking(move || sqlite::SqliteStore::open(&path))
-        .await
-        .map_err(StoreError::from)??;
+    let source =
+        tokio::task::spawn_blocking(move || sqlite::SqliteStore::open(&path, super::QUEUE_DEPTH))
+            .await
+            .map_err(StoreError::from)??;
     let snapshot = source.snapshot().await?;
-    let target = postgres::PgStore::open(to.expose(), 1).await?;
+    let target = postgres::PgStore::open(to.expose(), 1, super::QUEUE_DEPTH).await?;
     target.restore(&snapshot).await?;
     Ok(snapshot.counts())
 }

@@ -37,8 +37,7 @@ impl Location {
             };
             // Schemes are case-insensitive; the driver reads only the lower-case spelling.
             let url = format!("{scheme}{rest}");
-            url.parse::<tokio_postgres::Config>()
-                .map_err(|e| format!("not a PostgreSQL URL: {e}"))?;
+            super::postgres::check_url(&url)?;
             return Ok(Self::Postgres(PostgresUrl(url)));
         }
         if raw.trim().is_empty() {

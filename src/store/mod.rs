@@ -8,6 +8,7 @@
 
 mod answers;
 pub mod copy;
+mod error;
 mod filter_sql;
 mod health;
 mod location;
@@ -17,6 +18,7 @@ mod signals;
 pub mod sqlite;
 mod tx;
 
+pub use error::{Class, StoreError};
 pub use health::{FAILURE_HOLD, Verdict, WriteHealth};
 pub use location::{Location, PostgresUrl};
 pub use rows::{
@@ -30,160 +32,26 @@ pub use tx::{
 };
 pub use tx::{MailQueue, QueuedMail};
 
+use crate::domain::{SortKey, Task, TaskFilter};
 use std::future::Future;
-use std::path::PathBuf;
 use std::pin::Pin;
+
+/// Requests that may wait in each queue in front of the database when `LISTO_DATABASE_QUEUE`
+/// is unset; past it a request answers 503 `busy` at once instead of queueing without end.
+///
+/// Reasoned from the measured service times (BENCHMARKS.md, 2 cores): the slowest read
+/// measured, a page 4000 by number at 100,000 tasks, takes 2.2 ms; 1,024 of them queued ahead
+/// on four reader threads over two cores are about 1.1 s of work, the `Retry-After` a `busy`
+/// answer gives. Page-1 reads (16,000/s) drain the same queue in 0.06 s. Writes commit in
+/// groups at 4,900-9,300 requests/s (creates, sorts): 1,024 queued are 0.1-0.2 s of work. On
+/// PostgreSQL 1,024 waiters for 16 connections at 1-4 ms per request are 0.06-0.25 s.
+/// Each waiting request holds little (its closure: ids, a task's text) but also its
+/// connection; the bound keeps a stalled disk from gathering every connection's request.
+pub const QUEUE_DEPTH: usize = 1024;
 
 /// What a closure given to [`Store::read`] or [`Store::write`] returns: its work on the
 /// transaction, as a future that borrows it.
 pub type Work<'t, T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send + 't>>;
-
-/// A failure below the service layer; never shown to clients.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// SQLite refused or failed a statement.
-    #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// PostgreSQL refused or failed a statement, or the connection failed.
-    #[error("postgres: {}", postgres_cause(.0))]
-    Postgres(#[from] tokio_postgres::Error),
-    /// No PostgreSQL connection could be had from the pool.
-    #[error("postgres pool: {0}")]
-    Pool(String),
-    /// The schema could not be brought up to date.
-    #[error("migration: {0}")]
-    Migration(String),
-    /// A stored value is not one listo writes.
-    #[error("corrupt row: {0}")]
-    Corrupt(String),
-    /// The database file's folder could not be created.
-    #[error("creating {path}: {source}")]
-    Io {
-        /// The folder.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// A reader or the writer thread could not run or finish the work (a batch failed as a
-    /// whole, a job panicked, or the thread stopped).
-    #[error("storage thread: {0}")]
-    Worker(String),
-    /// Another listo process holds the database file.
-    #[error(
-        "another listo process is serving this database; one process per SQLite file (several processes need PostgreSQL)"
-    )]
-    InUse,
-    /// A failure that passes (a full disk, an I/O error, a database busy past its timeout or
-    /// unreachable), whose original error could not travel (a group commit answers many jobs).
-    #[error("unavailable: {0}")]
-    Unavailable(String),
-    /// The commit was sent but its answer was lost (the connection dropped): the change may
-    /// or may not be stored.
-    #[error("commit outcome unknown: {0}")]
-    CommitUnknown(String),
-    /// Opening the database on the blocking pool panicked or was cancelled.
-    #[error("opening task: {0}")]
-    Join(#[from] tokio::task::JoinError),
-}
-
-/// The server's own words for a refused statement (its `Display` says only "db error"). The
-/// message names tables and constraints, never row values (those are in `detail`, left out).
-/// Any other failure with its causes: "error connecting to server" alone does not say that the
-/// connection was refused.
-fn postgres_cause(e: &tokio_postgres::Error) -> String {
-    if let Some(db) = e.as_db_error() {
-        return format!("{} ({})", db.message(), db.code().code());
-    }
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-impl StoreError {
-    /// Whether this failure passes by itself (503 `unavailable`, retry later) rather than being
-    /// a bug (500): a full disk, an I/O error, a database busy or locked past its timeout, a
-    /// PostgreSQL server unreachable, restarting or shutting down, a serialization failure.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            StoreError::Sqlite(e) => sqlite_transient(e),
-            StoreError::Postgres(e) => postgres_transient(e),
-            StoreError::Unavailable(_) | StoreError::CommitUnknown(_) => true,
-            StoreError::Pool(_)
-            | StoreError::Migration(_)
-            | StoreError::Corrupt(_)
-            | StoreError::Io { .. }
-            | StoreError::Worker(_)
-            | StoreError::InUse
-            | StoreError::Join(_) => false,
-        }
-    }
-
-    /// Whether a write that failed this way may still have been stored.
-    pub fn maybe_committed(&self) -> bool {
-        matches!(self, StoreError::CommitUnknown(_))
-    }
-
-    /// This failure as text that keeps its class, for answering several callers at once.
-    pub fn shared(&self) -> StoreError {
-        if self.is_transient() {
-            StoreError::Unavailable(self.to_string())
-        } else {
-            StoreError::Worker(self.to_string())
-        }
-    }
-}
-
-fn sqlite_transient(e: &rusqlite::Error) -> bool {
-    use rusqlite::ErrorCode::*;
-    e.sqlite_error_code().is_some_and(|code| {
-        matches!(
-            code,
-            DiskFull
-                | SystemIoFailure
-                | DatabaseBusy
-                | DatabaseLocked
-                | OutOfMemory
-                | CannotOpen
-                | FileLockingProtocolFailed
-        )
-    })
-}
-
-/// SQLSTATE classes and codes that pass: 08 connection exception, 53 insufficient resources
-/// (disk full, out of memory, too many connections), 57P01-57P03 shutting down or starting,
-/// 40001 / 40P01 serialization failure and deadlock, 55P03 lock not available, 58030 I/O.
-fn postgres_transient(e: &tokio_postgres::Error) -> bool {
-    match e.as_db_error() {
-        Some(db) => {
-            let code = db.code().code();
-            code.starts_with("08")
-                || code.starts_with("53")
-                || matches!(
-                    code,
-                    "57P01" | "57P02" | "57P03" | "40001" | "40P01" | "55P03" | "58030" | "57014"
-                )
-        }
-        // No answer from the server: the connection closed, could not be made, or timed out
-        // ("timeout waiting for server" is tokio-postgres's connect timeout).
-        None => {
-            e.is_closed()
-                || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
-                || e.to_string().contains("timed out")
-                || e.to_string().starts_with("timeout")
-        }
-    }
-}
-
-impl From<rusqlite_migration::Error> for StoreError {
-    fn from(e: rusqlite_migration::Error) -> Self {
-        StoreError::Migration(e.to_string())
-    }
-}
 
 /// The database, whichever engine holds it. Cheap to clone: every clone shares the engine.
 #[derive(Clone)]
@@ -198,18 +66,33 @@ enum Engine {
 }
 
 impl Store {
-    /// Opens (creating and migrating as needed) the database at `location`.
+    /// Opens (creating and migrating as needed) the database at `location`, with the default
+    /// queue depth ([`QUEUE_DEPTH`]).
     pub async fn open(location: &Location, pool_size: usize) -> Result<Self, StoreError> {
+        Self::open_queued(location, pool_size, QUEUE_DEPTH).await
+    }
+
+    /// Opens the database at `location`; at most `queue_depth` requests wait in each queue in
+    /// front of it (SQLite: reads, writes; PostgreSQL: a pooled connection), and one more is
+    /// turned away at once as [`Class::Busy`].
+    pub async fn open_queued(
+        location: &Location,
+        pool_size: usize,
+        queue_depth: usize,
+    ) -> Result<Self, StoreError> {
+        let queue_depth = queue_depth.max(1);
         let engine = match location {
             Location::Sqlite(path) => {
                 let path = path.clone();
-                let store =
-                    tokio::task::spawn_blocking(move || sqlite::SqliteStore::open(&path)).await??;
+                let store = tokio::task::spawn_blocking(move || {
+                    sqlite::SqliteStore::open(&path, queue_depth)
+                })
+                .await??;
                 Engine::Sqlite(store)
             }
-            Location::Postgres(url) => {
-                Engine::Postgres(postgres::PgStore::open(url.expose(), pool_size).await?)
-            }
+            Location::Postgres(url) => Engine::Postgres(
+                postgres::PgStore::open(url.expose(), pool_size, queue_depth).await?,
+            ),
         };
         Ok(Self { engine })
     }
@@ -227,18 +110,44 @@ impl Store {
         }
     }
 
-    /// Runs `work`, which makes exactly one statement, as one read: a statement sees one
-    /// snapshot by itself, so PostgreSQL needs no transaction around it (one round trip, not
-    /// three). A second statement fails. On SQLite the same as [`Store::read`].
-    pub async fn read_single<T, E, F>(&self, work: F) -> Result<T, E>
-    where
-        F: for<'t> FnOnce(&'t mut dyn Tx) -> Work<'t, T, E> + Send + 'static,
-        T: Send + 'static,
-        E: From<StoreError> + Send + 'static,
-    {
+    /// The session stored for this token hash. One statement: on PostgreSQL it runs straight
+    /// on a pooled connection, one round trip where a transaction takes three.
+    pub async fn session(&self, token_hash: [u8; 32]) -> Result<Option<SessionRow>, StoreError> {
         match &self.engine {
-            Engine::Sqlite(s) => s.read(work).await,
-            Engine::Postgres(p) => p.read_single(work).await,
+            Engine::Sqlite(s) => s.session(token_hash).await,
+            Engine::Postgres(p) => p.session(token_hash).await,
+        }
+    }
+
+    /// The user's task with this id, in one statement.
+    pub async fn task(&self, user_id: i64, id: i64) -> Result<Option<Task>, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(s) => s.task(user_id, id).await,
+            Engine::Postgres(p) => p.task(user_id, id).await,
+        }
+    }
+
+    /// [`TaskRows::tasks_after`] as one read of its own: how many of the user's tasks `filter`
+    /// lets through, and up to `limit` of them after `key`, from one snapshot (one statement on
+    /// PostgreSQL, the count and the page in one read transaction on SQLite).
+    pub async fn tasks_after(
+        &self,
+        user_id: i64,
+        key: Option<SortKey>,
+        limit: u32,
+        filter: TaskFilter,
+    ) -> Result<(u64, Vec<Task>), StoreError> {
+        match &self.engine {
+            Engine::Sqlite(s) => s.tasks_after(user_id, key, limit, filter).await,
+            Engine::Postgres(p) => p.tasks_after(user_id, key, limit, filter).await,
+        }
+    }
+
+    /// When the next queued email is due (`None`: the queue is empty), in one statement.
+    pub async fn next_mail_due(&self) -> Result<Option<i64>, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(s) => s.next_mail_due().await,
+            Engine::Postgres(p) => p.next_mail_due().await,
         }
     }
 
@@ -278,7 +187,7 @@ impl Store {
     pub async fn ready(&self) -> Result<(), StoreError> {
         match self.write_health().verdict(std::time::Instant::now()) {
             Verdict::Failing(ago) => {
-                return Err(StoreError::Unavailable(format!(
+                return Err(StoreError::unavailable(format!(
                     "a write failed {} ms ago and none has committed since",
                     ago.as_millis()
                 )));

@@ -41,7 +41,7 @@ impl Purpose {
         match raw {
             "login" => Ok(Purpose::Login),
             "reset" => Ok(Purpose::Reset),
-            other => Err(StoreError::Corrupt(format!("challenge purpose {other:?}"))),
+            other => Err(StoreError::corrupt(format!("challenge purpose {other:?}"))),
         }
     }
 }
@@ -143,7 +143,7 @@ pub fn to_millis(t: DateTime<Utc>) -> i64 {
 /// The inverse of [`to_millis`].
 pub fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
     DateTime::from_timestamp_millis(ms)
-        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms} out of range")))
+        .ok_or_else(|| StoreError::corrupt(format!("timestamp {ms} out of range")))
 }
 
 /// A task's columns as both engines read them, borrowed from the row: the task copies the two
@@ -164,7 +164,7 @@ impl TaskColumns<'_> {
     pub fn into_task(self) -> Result<Task, StoreError> {
         let id = self.id;
         let corrupt = |what: &str, e: crate::domain::Invalid| {
-            StoreError::Corrupt(format!("task {id} {what}: {e}"))
+            StoreError::corrupt(format!("task {id} {what}: {e}"))
         };
         Ok(Task {
             id,
@@ -183,10 +183,10 @@ impl TaskColumns<'_> {
 
 /// A stored order key.
 pub(crate) fn parse_key(raw: &str) -> Result<SortKey, StoreError> {
-    SortKey::parse(raw).map_err(|e| StoreError::Corrupt(e.0))
+    SortKey::parse(raw).map_err(|e| StoreError::corrupt(e.0))
 }
 
 /// A stored 32-byte hash.
 pub(crate) fn hash32(bytes: Vec<u8>, what: &str) -> Result<[u8; 32], StoreError> {
-    <[u8; 32]>::try_from(bytes).map_err(|_| StoreError::Corrupt(format!("{what} is not 32 bytes")))
+    <[u8; 32]>::try_from(bytes).map_err(|_| StoreError::corrupt(format!("{what} is not 32 bytes")))
 }

@@ -234,7 +234,7 @@ pub trait TaskRows: Send {
     /// How many of the user's tasks `filter` lets through, and up to `limit` of them in the
     /// user's order after `key` (from the start when `None`): a range read of an index in that
     /// order, the same cost at any depth. One statement on PostgreSQL, so a page needs no
-    /// transaction there ([`crate::store::Store::read_single`]).
+    /// transaction there ([`crate::store::Store::tasks_after`]).
     async fn tasks_after(
         &mut self,
         user_id: i64,

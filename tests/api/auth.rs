@@ -297,7 +297,7 @@ async fn login_is_email_unavailable_when_smtp_cannot_be_reached_and_stores_no_ch
         listener.local_addr().unwrap().port()
     };
     let app = spawn_app_with(|c| {
-        c.mail = listo::config::MailConfig::Smtp(format!("smtp://127.0.0.1:{closed_port}").into())
+        c.mail = listo::mail::MailConfig::Smtp(format!("smtp://127.0.0.1:{closed_port}").into())
     })
     .await;
     assert_eq!(

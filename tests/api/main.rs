@@ -11,6 +11,7 @@ mod support;
 mod account;
 mod auth;
 mod bad_input;
+mod busy;
 mod changes;
 mod client_address;
 mod events;

@@ -260,7 +260,7 @@ async fn without_an_smtp_server_the_reset_email_lands_in_the_outbox_whole() {
     let outbox = tempfile::tempdir().unwrap();
     let folder = outbox.path().join("outbox");
     let dir = folder.clone();
-    let app = spawn_app_with(move |c| c.mail = listo::config::MailConfig::Outbox(dir)).await;
+    let app = spawn_app_with(move |c| c.mail = listo::mail::MailConfig::Outbox(dir)).await;
     app.account("fin@example.com").await;
     let started = app.quick_reset("fin@example.com").await;
 

@@ -355,7 +355,7 @@ impl Code {
                 "busy",
                 "Busy",
                 Some(RetryAfter),
-                "too many sign-ins are being checked right now",
+                "too many sign-ins are being checked, or too many requests already wait for the database; nothing was done; retry after `Retry-After` seconds",
             ),
             Code::Unavailable => entry(
                 503,

@@ -12,20 +12,24 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::marker::PhantomData;
 use std::sync::Mutex;
 
-/// The problem codes one operation can answer (besides `internal` and `unavailable`, which
-/// every one can).
+/// The problem codes one operation can answer (besides [`STORE`]'s, which every one can).
 pub trait Declared: Send + Sync + 'static {
     /// Groups of codes, e.g. `[BODY, SESSION, &[Code::TaskNotFound]]`.
     const CODES: &'static [&'static [Code]];
 
-    /// Every declared code, `internal` included.
+    /// Every declared code, [`STORE`]'s included.
     fn codes() -> impl Iterator<Item = Code> {
         Self::CODES
             .iter()
             .flat_map(|group| group.iter().copied())
-            .chain([Code::Internal, Code::Unavailable])
+            .chain(STORE.iter().copied())
     }
 }
+
+/// Codes every operation declares: each one reaches the store (a session check or its own
+/// work), so each can meet a bug (`internal`), a failure that passes (`unavailable`) and a full
+/// queue in front of the database (`busy`).
+pub const STORE: &[Code] = &[Code::Internal, Code::Unavailable, Code::Busy];
 
 /// An operation's error: an [`ApiError`] documented with the codes of `D`.
 pub struct Failure<D: Declared>(ApiError, PhantomData<D>);

@@ -6,6 +6,10 @@ use crate::service::ServiceError;
 use poem::http::StatusCode;
 use poem_openapi::error::{AuthorizationError, ContentTypeError, ParseParamError, ParsePathError};
 
+/// `Retry-After` of a `busy` answer: a full queue drains in about a second (see
+/// `store::QUEUE_DEPTH`), a hash in about half of one.
+const RETRY_BUSY_SECS: u64 = 1;
+
 impl From<ServiceError> for ApiError {
     fn from(err: ServiceError) -> Self {
         match err {
@@ -116,7 +120,7 @@ impl From<ServiceError> for ApiError {
                 Code::Busy,
                 "Too many sign-ins are being checked right now; try again in a second.",
             )
-            .retry_after(1),
+            .retry_after(RETRY_BUSY_SECS),
             ServiceError::QuotaExceeded {
                 what,
                 limit,
@@ -141,6 +145,15 @@ impl From<ServiceError> for ApiError {
                 e.problem.limit = Some(limit);
                 e.problem.used = Some(used);
                 e
+            }
+            ServiceError::Store(cause) if cause.is_busy() => {
+                // Load, not a fault: a warning, and the queue is not named to the client.
+                tracing::warn!(error = %cause, "turned away: the database queue is full");
+                Self::new(
+                    Code::Busy,
+                    "listo is busy right now and did nothing with this request; retry in a moment.",
+                )
+                .retry_after(RETRY_BUSY_SECS)
             }
             ServiceError::Store(cause) if cause.is_transient() => Self::unavailable(&cause),
             ServiceError::Store(cause) => Self::internal(&cause),
@@ -233,8 +246,23 @@ mod tests {
     }
 
     #[test]
+    fn a_full_queue_is_busy_with_retry_after_and_no_internals() {
+        let cause = crate::service::StoreError::busy("write", 1024);
+        let err = ApiError::from(ServiceError::Store(cause));
+        assert_eq!(err.problem().code, "busy");
+        assert!(
+            !err.problem().detail.contains("queue"),
+            "{}",
+            err.problem().detail
+        );
+        let resp = err.as_response();
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "1");
+    }
+
+    #[test]
     fn internal_errors_show_no_cause() {
-        let cause = crate::service::StoreError::Corrupt("secret table detail".into());
+        let cause = crate::service::StoreError::corrupt("secret table detail");
         let err = ApiError::from(ServiceError::Store(cause));
         assert_eq!(err.problem().code, "internal");
         assert!(!err.problem().detail.contains("secret table detail"));

@@ -6,7 +6,7 @@ use crate::store::{Challenges, StoreError};
 use async_trait::async_trait;
 
 fn attempts(n: u32) -> Result<i32, StoreError> {
-    i32::try_from(n).map_err(|_| StoreError::Corrupt("attempts out of range".into()))
+    i32::try_from(n).map_err(|_| StoreError::corrupt("attempts out of range"))
 }
 
 #[async_trait]
@@ -45,7 +45,7 @@ impl Challenges for PgTx<'_> {
                 email: r.try_get(2)?,
                 code_hash: hash32(r.try_get(3)?, "challenge hash")?,
                 attempts_left: u32::try_from(r.try_get::<_, i32>(4)?)
-                    .map_err(|_| StoreError::Corrupt("negative attempts".into()))?,
+                    .map_err(|_| StoreError::corrupt("negative attempts"))?,
                 expires_at_ms: r.try_get(5)?,
             })
         })

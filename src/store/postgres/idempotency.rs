@@ -36,7 +36,7 @@ impl Idempotency for PgTx<'_> {
                 response: match (status, body) {
                     (Some(status), Some(body)) => Some(StoredResponse {
                         status: u16::try_from(status)
-                            .map_err(|_| StoreError::Corrupt("stored status".into()))?,
+                            .map_err(|_| StoreError::corrupt("stored status"))?,
                         body,
                         location: r.try_get(5)?,
                     }),

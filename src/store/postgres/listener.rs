@@ -38,7 +38,7 @@ impl Listener {
         match listening.await {
             Ok(Ok(())) => Ok(Self { task }),
             Ok(Err(e)) => Err(e),
-            Err(_) => Err(StoreError::Pool("the signal listener stopped".into())),
+            Err(_) => Err(super::pool_error("the signal listener stopped")),
         }
     }
 }

@@ -64,7 +64,7 @@ impl MailQueue for PgTx<'_> {
                             email: r.try_get(4)?,
                             code_hash: hash32(hash, "challenge hash")?,
                             attempts_left: u32::try_from(left)
-                                .map_err(|_| StoreError::Corrupt("negative attempts".into()))?,
+                                .map_err(|_| StoreError::corrupt("negative attempts"))?,
                             expires_at_ms,
                         })
                     }
@@ -73,7 +73,7 @@ impl MailQueue for PgTx<'_> {
                 Ok(QueuedMail {
                     challenge_id: r.try_get(0)?,
                     attempts: u32::try_from(r.try_get::<_, i32>(1)?)
-                        .map_err(|_| StoreError::Corrupt("negative mail attempts".into()))?,
+                        .map_err(|_| StoreError::corrupt("negative mail attempts"))?,
                     challenge,
                 })
             })

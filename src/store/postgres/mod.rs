@@ -19,7 +19,10 @@ mod settings;
 mod tasks;
 mod users;
 
-use super::{Signals, StoreError, Tx, Work, WriteHealth};
+use super::{
+    Class, MailQueue, SessionRow, Sessions, Signals, StoreError, TaskRows, Tx, Work, WriteHealth,
+};
+use crate::domain::{SortKey, Task, TaskFilter};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,7 +61,7 @@ const POOL_TIMEOUT: Duration = Duration::from_secs(10);
 /// One transaction on a pooled PostgreSQL connection, or one statement on its own.
 pub struct PgTx<'c> {
     conn: Conn<'c>,
-    /// Statements run so far (a single read may run one).
+    /// Statements run so far (a one-statement read runs one).
     statements: std::sync::atomic::AtomicU32,
     /// Whether a statement failed in a way that passes (for readiness: the closure's own
     /// error type hides the cause).
@@ -95,7 +98,7 @@ impl<'c> PgTx<'c> {
 
     /// A statement's failure, noted when it passes.
     fn failed(&self, e: tokio_postgres::Error) -> StoreError {
-        let e = StoreError::Postgres(e);
+        let e = StoreError::from(e);
         if e.is_transient() {
             self.transient
                 .store(true, std::sync::atomic::Ordering::Relaxed);
@@ -108,16 +111,17 @@ impl<'c> PgTx<'c> {
         self.transient.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Counts a statement; a single read refuses a second (it would see another snapshot).
+    /// Counts a statement. The one-statement reads ([`PgStore::session`] and its siblings)
+    /// each call one method that makes one statement; a second would see another snapshot, so
+    /// the tests (debug builds) fail if one ever does.
     fn count_statement(&self) -> Result<(), StoreError> {
         let n = 1 + self
             .statements
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if n > 1 && matches!(self.conn, Conn::Single(_)) {
-            return Err(StoreError::Worker(
-                "a single-statement read ran a second statement".into(),
-            ));
-        }
+        debug_assert!(
+            n == 1 || matches!(self.conn, Conn::Tx(_)),
+            "a one-statement read ran a second statement"
+        );
         Ok(())
     }
 }
@@ -126,6 +130,8 @@ impl<'c> PgTx<'c> {
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// Requests that may wait for a connection when every one is in use.
+    queue_depth: usize,
     signals: Signals,
     /// The outcome of this process's latest writes.
     health: WriteHealth,
@@ -134,11 +140,12 @@ pub struct PgStore {
 }
 
 impl PgStore {
-    /// Connects, checks the server answers, and brings the schema up to date.
-    pub async fn open(url: &str, pool_size: usize) -> Result<Self, StoreError> {
+    /// Connects, checks the server answers, and brings the schema up to date; at most
+    /// `queue_depth` requests wait for a connection when all `pool_size` are in use.
+    pub async fn open(url: &str, pool_size: usize, queue_depth: usize) -> Result<Self, StoreError> {
         let config: tokio_postgres::Config = url
             .parse()
-            .map_err(|e| StoreError::Pool(format!("not a PostgreSQL URL: {e}")))?;
+            .map_err(|e| pool_error(format!("not a PostgreSQL URL: {e}")))?;
         let tls = tls()?;
         let manager = Manager::from_config(
             config.clone(),
@@ -154,12 +161,13 @@ impl PgStore {
             .wait_timeout(Some(POOL_TIMEOUT))
             .create_timeout(Some(POOL_TIMEOUT))
             .build()
-            .map_err(|e| StoreError::Pool(causes(&e)))?;
+            .map_err(|e| pool_error(causes(&e)))?;
         migrate(&pool).await?;
         let signals = Signals::default();
         let listener = listener::Listener::start(config, tls, signals.clone()).await?;
         Ok(Self {
             pool,
+            queue_depth: queue_depth.max(1),
             signals,
             health: WriteHealth::default(),
             _listener: Arc::new(listener),
@@ -183,7 +191,17 @@ impl PgStore {
         }
     }
 
+    /// A pooled connection. When every connection is in use, a request waits in deadpool's
+    /// queue (up to [`POOL_TIMEOUT`]); past `queue_depth` waiting, it is turned away at once
+    /// as busy, as on SQLite: the pool's wait is this engine's queue.
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        let status = self.pool.status();
+        // `waiting` counts from the connections open now; those that cannot have one even
+        // once the pool is full are the ones past its size.
+        let queued = (status.size + status.waiting).saturating_sub(status.max_size);
+        if queued >= self.queue_depth {
+            return Err(StoreError::busy("connection", self.queue_depth));
+        }
         client(&self.pool).await
     }
 
@@ -205,24 +223,42 @@ impl PgStore {
         let mut tx = PgTx::new(Conn::Tx(tx));
         let value = work(&mut tx).await?;
         // A read changed nothing, whether or not its commit's answer came back.
-        tx.commit().await.map_err(|e| match e {
-            StoreError::CommitUnknown(cause) => StoreError::Unavailable(cause),
-            e => e,
-        })?;
+        tx.commit_read().await?;
         Ok(value)
     }
 
-    /// Runs `work`, which makes one statement, straight on a connection: one round trip where a
-    /// transaction takes three (BEGIN, the statement, COMMIT). A second statement is refused.
-    pub async fn read_single<T, E, F>(&self, work: F) -> Result<T, E>
-    where
-        F: for<'t> FnOnce(&'t mut dyn Tx) -> Work<'t, T, E> + Send + 'static,
-        T: Send + 'static,
-        E: From<StoreError> + Send + 'static,
-    {
+    /// The session stored for this token hash: one statement straight on a connection, one
+    /// round trip where a transaction takes three (BEGIN, the statement, COMMIT).
+    pub async fn session(&self, token_hash: [u8; 32]) -> Result<Option<SessionRow>, StoreError> {
         let client = self.client().await?;
-        let mut tx = PgTx::new(Conn::Single(&client));
-        work(&mut tx).await
+        PgTx::new(Conn::Single(&client)).session(&token_hash).await
+    }
+
+    /// The user's task with this id: one statement straight on a connection.
+    pub async fn task(&self, user_id: i64, id: i64) -> Result<Option<Task>, StoreError> {
+        let client = self.client().await?;
+        PgTx::new(Conn::Single(&client)).task(user_id, id).await
+    }
+
+    /// A page after `key` with the filtered total: one statement straight on a connection
+    /// (the count joined to the range read, see [`TaskRows::tasks_after`]).
+    pub async fn tasks_after(
+        &self,
+        user_id: i64,
+        key: Option<SortKey>,
+        limit: u32,
+        filter: TaskFilter,
+    ) -> Result<(u64, Vec<Task>), StoreError> {
+        let client = self.client().await?;
+        PgTx::new(Conn::Single(&client))
+            .tasks_after(user_id, key.as_ref(), limit, &filter)
+            .await
+    }
+
+    /// When the next queued email is due: one statement straight on a connection.
+    pub async fn next_mail_due(&self) -> Result<Option<i64>, StoreError> {
+        let client = self.client().await?;
+        PgTx::new(Conn::Single(&client)).next_mail_due().await
     }
 
     /// Runs `work` in a READ COMMITTED transaction, committed only if it returns `Ok`
@@ -260,9 +296,9 @@ async fn client(pool: &Pool) -> Result<deadpool_postgres::Object, StoreError> {
     use deadpool_postgres::PoolError;
     pool.get().await.map_err(|e| match e {
         // No connection in time, or the server refused a new one: both pass.
-        PoolError::Timeout(_) => StoreError::Unavailable(causes(&e)),
-        PoolError::Backend(e) => StoreError::Postgres(e),
-        e => StoreError::Pool(causes(&e)),
+        PoolError::Timeout(_) => StoreError::unavailable(causes(&e)),
+        PoolError::Backend(e) => StoreError::from(e),
+        e => pool_error(causes(&e)),
     })
 }
 
@@ -288,14 +324,14 @@ async fn migrate(pool: &Pool) -> Result<(), StoreError> {
         .get(0);
     let known = MIGRATIONS.last().map_or(0, |(v, _)| *v);
     if done > known {
-        return Err(StoreError::Migration(format!(
+        return Err(StoreError::migration(format!(
             "the database is at schema version {done}, newer than this listo knows ({known}); run the newer listo"
         )));
     }
     for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > done) {
         tx.batch_execute(sql)
             .await
-            .map_err(|e| StoreError::Migration(format!("postgres {version}: {e}")))?;
+            .map_err(|e| StoreError::migration(format!("postgres {version}: {e}")))?;
         tx.execute(
             "INSERT INTO listo_migrations (version) VALUES ($1)",
             &[version],
@@ -318,10 +354,77 @@ fn tls() -> Result<MakeRustlsConnect, StoreError> {
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
-    .map_err(|e| StoreError::Pool(format!("TLS set-up: {e}")))?
+    .map_err(|e| pool_error(format!("TLS set-up: {e}")))?
     .with_root_certificates(roots)
     .with_no_client_auth();
     Ok(MakeRustlsConnect::new(config))
+}
+
+/// Checks that `url` is one the driver reads (so a bad URL stops start-up with its reason).
+pub fn check_url(url: &str) -> Result<(), String> {
+    url.parse::<tokio_postgres::Config>()
+        .map(|_| ())
+        .map_err(|e| format!("not a PostgreSQL URL: {e}"))
+}
+
+/// The log targets of this engine's libraries that log what they are given at debug level: the
+/// driver writes every statement's parameters (password hashes, session ids, emails), its
+/// connection layer the bytes on the wire. Logging holds them to `info`.
+pub const CHATTY_LOG_TARGETS: &[&str] =
+    &["tokio_postgres", "postgres_protocol", "deadpool_postgres"];
+
+/// The pool could not be set up or give a connection, for a reason that does not pass (a bad
+/// URL, TLS set-up, a closed pool).
+fn pool_error(why: impl std::fmt::Display) -> StoreError {
+    StoreError::new(Class::Internal, format!("postgres pool: {why}"))
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        let class = if transient(&e) {
+            Class::Transient
+        } else {
+            Class::Internal
+        };
+        StoreError::new(class, format!("postgres: {}", postgres_cause(&e)))
+    }
+}
+
+/// The server's own words for a refused statement (its `Display` says only "db error"). The
+/// message names tables and constraints, never row values (those are in `detail`, left out).
+/// Any other failure with its causes: "error connecting to server" alone does not say that the
+/// connection was refused.
+fn postgres_cause(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{} ({})", db.message(), db.code().code());
+    }
+    causes(e)
+}
+
+/// SQLSTATE classes and codes that pass: 08 connection exception, 53 insufficient resources
+/// (disk full, out of memory, too many connections), 57P01-57P03 shutting down or starting,
+/// 40001 / 40P01 serialization failure and deadlock, 55P03 lock not available, 58030 I/O,
+/// 57014 statement cancelled (a timeout).
+fn transient(e: &tokio_postgres::Error) -> bool {
+    match e.as_db_error() {
+        Some(db) => {
+            let code = db.code().code();
+            code.starts_with("08")
+                || code.starts_with("53")
+                || matches!(
+                    code,
+                    "57P01" | "57P02" | "57P03" | "40001" | "40P01" | "55P03" | "58030" | "57014"
+                )
+        }
+        // No answer from the server: the connection closed, could not be made, or timed out
+        // ("timeout waiting for server" is tokio-postgres's connect timeout).
+        None => {
+            e.is_closed()
+                || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+                || e.to_string().contains("timed out")
+                || e.to_string().starts_with("timeout")
+        }
+    }
 }
 
 /// An error with its causes ("error connecting to server: Connection refused"): the pool's
@@ -341,10 +444,20 @@ impl PgTx<'_> {
     /// Commits the transaction (nothing to do for a single statement). A commit whose answer
     /// never came (the connection dropped) may or may not have been applied.
     async fn commit(self) -> Result<(), StoreError> {
+        self.end(StoreError::commit_unknown).await
+    }
+
+    /// Ends a read: it changed nothing, whether or not its commit's answer came back.
+    async fn commit_read(self) -> Result<(), StoreError> {
+        self.end(StoreError::unavailable).await
+    }
+
+    /// Commits; a commit with no answer from the server is `unanswered`'s failure.
+    async fn end(self, unanswered: impl FnOnce(String) -> StoreError) -> Result<(), StoreError> {
         match self.conn {
             Conn::Tx(tx) => tx.commit().await.map_err(|e| match e.as_db_error() {
-                Some(_) => StoreError::Postgres(e),
-                None => StoreError::CommitUnknown(causes(&e)),
+                Some(_) => StoreError::from(e),
+                None => unanswered(causes(&e)),
             }),
             Conn::Single(_) => Ok(()),
         }

@@ -20,7 +20,7 @@ impl Settings for PgTx<'_> {
         let row = self
             .opt("SELECT value FROM settings WHERE key = $1", &[&SECRET_KEY])
             .await?
-            .ok_or_else(|| StoreError::Corrupt("the stored secret vanished".into()))?;
+            .ok_or_else(|| StoreError::corrupt("the stored secret vanished"))?;
         hash32(row.try_get(0)?, "stored secret")
     }
 

@@ -84,7 +84,7 @@ impl TaskRows for PgTx<'_> {
                 ],
             )
             .await?
-            .ok_or_else(|| StoreError::Corrupt("INSERT returned no row".into()))?;
+            .ok_or_else(|| StoreError::corrupt("INSERT returned no row"))?;
         self.add_to_task_count(user_id, 1).await?;
         into_task(&row)
     }
@@ -168,7 +168,7 @@ impl TaskRows for PgTx<'_> {
             Some(row) => row.try_get::<_, Option<i64>>(0)?,
             None => None,
         }
-        .ok_or_else(|| StoreError::Corrupt(format!("no user {user_id} to count tasks of")))?;
+        .ok_or_else(|| StoreError::corrupt(format!("no user {user_id} to count tasks of")))?;
         let mut tasks = Vec::with_capacity(rows.len());
         for row in &rows {
             if row.try_get::<_, Option<i64>>(1)?.is_some() {
@@ -185,7 +185,7 @@ impl TaskRows for PgTx<'_> {
         let row = self
             .opt(&sql, &bound)
             .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("no user {user_id} to count tasks of")))?;
+            .ok_or_else(|| StoreError::corrupt(format!("no user {user_id} to count tasks of")))?;
         Ok(row.try_get::<_, i64>(0)? as u64)
     }
 

@@ -17,7 +17,8 @@ mod tasks;
 mod users;
 mod writer;
 
-use super::{Signal, Signals, StoreError, Tx, Work, WriteHealth};
+use super::{Class, SessionRow, Signal, Signals, StoreError, Tx, Work, WriteHealth};
+use crate::domain::{SortKey, Task, TaskFilter};
 use rusqlite::Connection;
 use rusqlite_migration::{M, Migrations};
 use std::future::Future;
@@ -73,8 +74,8 @@ fn run_ready<T, E: From<StoreError>>(work: Work<'_, T, E>) -> Result<T, E> {
     let mut work = pin!(work);
     match work.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(result) => result,
-        Poll::Pending => Err(StoreError::Worker(
-            "a SQLite transaction awaited something other than the store".into(),
+        Poll::Pending => Err(StoreError::worker(
+            "a SQLite transaction awaited something other than the store",
         )
         .into()),
     }
@@ -109,13 +110,11 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating file and folders if needed) and migrates the database.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
+    /// Opens (creating file and folders if needed) and migrates the database; at most
+    /// `queue_depth` reads, and as many writes, wait for a thread.
+    pub fn open(path: &Path, queue_depth: usize) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
-                path: dir.to_owned(),
-                source,
-            })?;
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::io(dir, &source))?;
         }
         let lock = lock_file(path)?;
         let mut write_conn = open_connection(path)?;
@@ -130,8 +129,13 @@ impl SqliteStore {
         let signals = Signals::default();
         let health = WriteHealth::default();
         Ok(Self {
-            readers: readers::Readers::start(read_conns),
-            writer: writer::Writer::start(write_conn, signals.clone(), health.clone())?,
+            readers: readers::Readers::start(read_conns, queue_depth),
+            writer: writer::Writer::start(
+                write_conn,
+                signals.clone(),
+                health.clone(),
+                queue_depth,
+            )?,
             signals,
             health,
             _lock: std::sync::Arc::new(lock),
@@ -157,6 +161,39 @@ impl SqliteStore {
         E: From<StoreError> + Send + 'static,
     {
         self.writer.write(work).await
+    }
+
+    /// The session stored for this token hash: one statement on a reader.
+    pub async fn session(&self, token_hash: [u8; 32]) -> Result<Option<SessionRow>, StoreError> {
+        self.read(move |tx| Box::pin(async move { tx.session(&token_hash).await }))
+            .await
+    }
+
+    /// The user's task with this id: one statement on a reader.
+    pub async fn task(&self, user_id: i64, id: i64) -> Result<Option<Task>, StoreError> {
+        self.read(move |tx| Box::pin(async move { tx.task(user_id, id).await }))
+            .await
+    }
+
+    /// A page after `key` with the filtered total: the count and the page, two statements in
+    /// one read transaction (one snapshot).
+    pub async fn tasks_after(
+        &self,
+        user_id: i64,
+        key: Option<SortKey>,
+        limit: u32,
+        filter: TaskFilter,
+    ) -> Result<(u64, Vec<Task>), StoreError> {
+        self.read(move |tx| {
+            Box::pin(async move { tx.tasks_after(user_id, key.as_ref(), limit, &filter).await })
+        })
+        .await
+    }
+
+    /// When the next queued email is due: one statement on a reader.
+    pub async fn next_mail_due(&self) -> Result<Option<i64>, StoreError> {
+        self.read(|tx| Box::pin(async move { tx.next_mail_due().await }))
+            .await
     }
 
     /// Where committed writes announce themselves.
@@ -188,14 +225,46 @@ impl SqliteStore {
     }
 }
 
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        let class = if transient(&e) {
+            Class::Transient
+        } else {
+            Class::Internal
+        };
+        StoreError::new(class, format!("sqlite: {e}"))
+    }
+}
+
+impl From<rusqlite_migration::Error> for StoreError {
+    fn from(e: rusqlite_migration::Error) -> Self {
+        StoreError::migration(e)
+    }
+}
+
+/// SQLite result codes that pass: a full disk, an I/O error, the database busy or locked past
+/// its timeout, memory it could not get, a file it could not open or lock.
+fn transient(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::*;
+    e.sqlite_error_code().is_some_and(|code| {
+        matches!(
+            code,
+            DiskFull
+                | SystemIoFailure
+                | DatabaseBusy
+                | DatabaseLocked
+                | OutOfMemory
+                | CannotOpen
+                | FileLockingProtocolFailed
+        )
+    })
+}
+
 /// Takes an exclusive advisory lock (`flock`) on the database file, creating it if need be.
 /// SQLite's own locks are `fcntl` locks, which this does not touch; the kernel drops it when the
 /// process ends, however it ends.
 fn lock_file(path: &Path) -> Result<std::fs::File, StoreError> {
-    let io = |source| StoreError::Io {
-        path: path.to_owned(),
-        source,
-    };
+    let io = |source| StoreError::io(path, &source);
     let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -205,7 +274,7 @@ fn lock_file(path: &Path) -> Result<std::fs::File, StoreError> {
         .map_err(io)?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::InUse),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::in_use()),
         Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
     }
 }
@@ -235,15 +304,12 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
 /// final name only once complete.
 pub fn backup(source: &Path, dest: &Path) -> Result<(), StoreError> {
     if !source.exists() {
-        return Err(StoreError::Io {
-            path: source.to_owned(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no database file here"),
-        });
+        return Err(StoreError::io(
+            source,
+            &std::io::Error::new(std::io::ErrorKind::NotFound, "no database file here"),
+        ));
     }
-    let io = |source| StoreError::Io {
-        path: dest.to_owned(),
-        source,
-    };
+    let io = |source| StoreError::io(dest, &source);
     if dest.exists() {
         return Err(io(std::io::Error::new(
             std::io::ErrorKind::AlreadyExists,

@@ -5,7 +5,7 @@
 //! statements.
 
 use super::{StoreError, Tx, Work, run_on};
-use crate::workers::WorkerPool;
+use crate::workers::{Refused, WorkerPool};
 use rusqlite::Connection;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use tokio::sync::oneshot;
@@ -17,10 +17,11 @@ pub struct Readers {
 }
 
 impl Readers {
-    /// Starts one thread per connection; they end when the last handle is dropped.
-    pub fn start(connections: Vec<Connection>) -> Self {
+    /// Starts one thread per connection, with room for `depth` reads waiting for one; they end
+    /// when the last handle is dropped.
+    pub fn start(connections: Vec<Connection>, depth: usize) -> Self {
         Self {
-            pool: WorkerPool::start("reader", connections),
+            pool: WorkerPool::start("reader", connections, depth),
         }
     }
 
@@ -60,17 +61,24 @@ impl Readers {
         let span = tracing::Span::current();
         self.pool
             .submit(Box::new(move |conn: &mut Connection| {
+                // A caller that gave up (its client went away) no longer waits: skip its read.
+                if reply.is_closed() {
+                    return;
+                }
                 let _entered = span.enter();
                 let result = catch_unwind(AssertUnwindSafe(|| work(conn))).unwrap_or_else(|_| {
                     // A panic may have left the snapshot open; end it so the next read is fresh.
                     let _ = conn.execute_batch("ROLLBACK");
-                    Err(StoreError::Worker("a read panicked".into()).into())
+                    Err(StoreError::worker("a read panicked").into())
                 });
                 let _ = reply.send(result);
             }))
-            .map_err(|e| StoreError::Worker(e.to_string()))?;
+            .map_err(|e| match e {
+                Refused::Full { capacity, .. } => StoreError::busy("read", capacity),
+                e @ Refused::Stopped(_) => StoreError::worker(e),
+            })?;
         answer
             .await
-            .map_err(|_| StoreError::Worker("a reader thread dropped a read".into()))?
+            .map_err(|_| StoreError::worker("a reader thread dropped a read"))?
     }
 }

@@ -233,7 +233,7 @@ impl TaskRows for SqliteTx<'_> {
         limit: u32,
     ) -> Result<Vec<(i64, SortKey)>, StoreError> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT id, sort_key FROM tasks WHERE user_id = ?1 ORDER BY sort_key, id
+            "SELECT id, sort_key FROM tasks WHERE user_id = ?1 ORDER BY sort_key
              LIMIT ?2 OFFSET ?3",
         )?;
         let rows = stmt.query_map(params![user_id, limit, offset], |r| {
@@ -341,7 +341,7 @@ impl TaskRows for SqliteTx<'_> {
     async fn order(&mut self, user_id: i64) -> Result<Vec<i64>, StoreError> {
         let mut stmt = self
             .conn()
-            .prepare_cached("SELECT id FROM tasks WHERE user_id = ?1 ORDER BY sort_key, id")?;
+            .prepare_cached("SELECT id FROM tasks WHERE user_id = ?1 ORDER BY sort_key")?;
         Ok(stmt
             .query_map([user_id], |r| r.get(0))?
             .collect::<Result<_, _>>()?)
@@ -393,5 +393,77 @@ mod tests {
                 "{sql}\n{plan:#?}"
             );
         }
+    }
+
+    /// The user's order is `sort_key` alone, as on PostgreSQL: no two of a user's tasks can hold
+    /// one key (the unique `tasks_order` index, on both engines), so no tie is left to break,
+    /// and every ordered statement walks that index with no sort of its own.
+    #[test]
+    fn the_order_is_the_key_alone_walked_in_the_order_index() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        super::super::MIGRATIONS.to_latest(&mut conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO users (id, email, password_hash, created_at) VALUES (1, 'a@b.c', 'x', 0);
+             INSERT INTO tasks (user_id, date, text, status, sort_key, created_at, updated_at)
+             VALUES (1, '2026-01-01', 'one', 'Incomplete', 'm', 0, 0);",
+        )
+        .unwrap();
+        let tie = conn.execute(
+            "INSERT INTO tasks (user_id, date, text, status, sort_key, created_at, updated_at)
+             VALUES (1, '2026-01-01', 'two', 'Incomplete', 'm', 0, 0)",
+            [],
+        );
+        let err = tie.expect_err("two tasks of one user took one key");
+        assert_eq!(
+            err.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::ConstraintViolation),
+            "{err}"
+        );
+
+        let by = concat!("ORDER", " BY sort_key");
+        for sql in [
+            format!("SELECT id, sort_key FROM tasks WHERE user_id = 1 {by} LIMIT 20 OFFSET 40"),
+            format!("SELECT id FROM tasks WHERE user_id = 1 {by}"),
+            format!(
+                "SELECT {COLUMNS} FROM tasks WHERE user_id = 1 AND sort_key > 'a' {by} LIMIT 21"
+            ),
+            format!("SELECT sort_key FROM tasks WHERE user_id = 1 {by} LIMIT 1 OFFSET 40"),
+            format!(
+                "SELECT sort_key FROM tasks WHERE user_id = 1 AND sort_key < 'z' AND id <> 0 {by} DESC LIMIT 1"
+            ),
+        ] {
+            let plan: Vec<String> = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map([], |r| r.get(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            let text = plan.join("\n");
+            assert!(
+                text.contains("tasks_order") && !text.contains("TEMP B-TREE"),
+                "{sql}\n{text}"
+            );
+        }
+
+        // Both engines' ordered statements end the same way, statement for statement.
+        let clauses = |source: &str| -> Vec<String> {
+            let needle = concat!("ORDER", " BY");
+            let mut found: Vec<String> = source
+                .match_indices(needle)
+                .map(|(at, _)| {
+                    let rest = &source[at..];
+                    let end = rest.find(['"', '\n']).unwrap_or(rest.len());
+                    let clause = rest[..end].split(" LIMIT").next().unwrap_or_default();
+                    clause.trim().to_owned()
+                })
+                .collect();
+            found.sort();
+            found
+        };
+        let sqlite = clauses(include_str!("tasks.rs"));
+        let postgres = clauses(include_str!("../postgres/tasks.rs"));
+        assert!(!sqlite.is_empty());
+        assert_eq!(sqlite, postgres);
     }
 }

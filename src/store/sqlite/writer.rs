@@ -10,7 +10,7 @@ use super::{StoreError, Tx, Work, run_on};
 use crate::store::{Signal, Signals, WriteHealth};
 use rusqlite::Connection;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use tokio::sync::oneshot;
 
 /// Jobs one transaction may gather; bounds the time the first waiter waits for the last.
@@ -46,7 +46,7 @@ where
         let _entered = self.span.enter();
         let (outcome, announced) = catch_unwind(AssertUnwindSafe(|| run_on(conn, work)))
             .unwrap_or_else(|_| {
-                let panicked = StoreError::Worker("a write panicked".into());
+                let panicked = StoreError::worker("a write panicked");
                 (Err(panicked.into()), Vec::new())
             });
         let ok = outcome.is_ok();
@@ -67,7 +67,7 @@ where
             (Ok(()), Some(Ok(value))) => Ok(value),
             // The batch's failure is every job's; its class (a full disk is transient) travels.
             (Err(e), _) => Err(e.shared().into()),
-            (Ok(()), None) => Err(StoreError::Worker("write was never run".into()).into()),
+            (Ok(()), None) => Err(StoreError::worker("write was never run").into()),
         };
         // The caller may have gone away (client disconnected); the write stands regardless.
         let _ = self.reply.send(result);
@@ -77,25 +77,31 @@ where
 /// The handle requests use to queue writes.
 #[derive(Clone)]
 pub struct Writer {
-    jobs: Sender<Box<dyn Job>>,
+    jobs: SyncSender<Box<dyn Job>>,
+    /// Writes that may wait for the writer thread (beside the batch it runs).
+    depth: usize,
 }
 
 impl Writer {
-    /// Starts the writer thread on `conn`; it ends when the last handle is dropped.
+    /// Starts the writer thread on `conn`, with room for `depth` writes waiting for it; it
+    /// ends when the last handle is dropped.
     pub fn start(
         conn: Connection,
         signals: Signals,
         health: WriteHealth,
+        depth: usize,
     ) -> Result<Self, StoreError> {
-        let (jobs, queue) = channel();
+        let depth = depth.max(1);
+        let (jobs, queue) = sync_channel(depth);
         std::thread::Builder::new()
             .name("listo-writer".into())
             .spawn(move || write_loop(conn, queue, signals, health))
-            .map_err(|e| StoreError::Worker(format!("starting the writer thread: {e}")))?;
-        Ok(Self { jobs })
+            .map_err(|e| StoreError::worker(format!("starting the writer thread: {e}")))?;
+        Ok(Self { jobs, depth })
     }
 
-    /// Queues `work` and waits until it is committed (or refused).
+    /// Queues `work` and waits until it is committed (or refused); refused at once, with nothing
+    /// run, when `depth` writes already wait.
     pub async fn write<T, E, F>(&self, work: F) -> Result<T, E>
     where
         F: for<'t> FnOnce(&'t mut dyn Tx) -> Work<'t, T, E> + Send + 'static,
@@ -110,12 +116,13 @@ impl Writer {
             reply,
             span: tracing::Span::current(),
         };
-        self.jobs
-            .send(Box::new(job))
-            .map_err(|_| StoreError::Worker("the writer thread has stopped".into()))?;
+        self.jobs.try_send(Box::new(job)).map_err(|e| match e {
+            TrySendError::Full(_) => StoreError::busy("write", self.depth),
+            TrySendError::Disconnected(_) => StoreError::worker("the writer thread has stopped"),
+        })?;
         answer
             .await
-            .map_err(|_| StoreError::Worker("the writer thread dropped a write".into()))?
+            .map_err(|_| StoreError::worker("the writer thread dropped a write"))?
     }
 }
 
@@ -181,8 +188,8 @@ fn run_jobs(conn: &mut Connection, batch: &mut [Box<dyn Job>]) -> Result<bool, S
             // SQLite rolled the whole transaction back under the failed job: it does so only
             // for a full disk, an I/O error, a lock or memory it could not get, all of which
             // pass. The jobs before it are gone with it.
-            return Err(StoreError::Unavailable(
-                "SQLite rolled back the batch after a write failed (disk full or I/O error)".into(),
+            return Err(StoreError::unavailable(
+                "SQLite rolled back the batch after a write failed (disk full or I/O error)",
             ));
         } else {
             conn.execute_batch("ROLLBACK TO job; RELEASE job")?;

@@ -5,7 +5,8 @@
 use crate::support::database::fresh;
 use crate::support::{Engine, SmtpCatcher, logs};
 use listo::App;
-use listo::config::{Config, MailConfig};
+use listo::config::Config;
+use listo::mail::MailConfig;
 
 /// A running listo and a client for it.
 pub struct TestApp {

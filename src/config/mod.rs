@@ -4,12 +4,15 @@
 
 use clap::error::ContextKind;
 use clap::{ArgAction, Args, FromArgMatches};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use std::error::Error;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
+
+mod parse;
+pub use crate::mail::MailConfig;
+use parse::*;
 
 /// Everything listo needs to start; read once ([`Config::from_env`]), then shared read-only.
 /// `Debug` shows no secret. A default that is no value (`0.0.0.0:$PORT`) ends the doc comment as
@@ -31,8 +34,12 @@ pub struct Config {
     #[arg(long, env = "LISTO_DATABASE", default_value = "./listo.db", value_parser = crate::store::Location::parse)]
     pub database: crate::store::Location,
     /// PostgreSQL connections this process may hold open at once (unused on SQLite)
-    #[arg(long, env = "LISTO_DATABASE_POOL", default_value = "16", value_parser = pool)]
+    #[arg(long, env = "LISTO_DATABASE_POOL", default_value = "16", value_parser = counted("a number of connections", 1000))]
     pub database_pool: usize,
+    /// requests that may wait for the database (for each of SQLite's read and write queues; on
+    /// PostgreSQL, for a pooled connection); past it a request answers 503 busy at once
+    #[arg(long, env = "LISTO_DATABASE_QUEUE", default_value_t = crate::store::QUEUE_DEPTH, value_parser = counted("a number of waiting requests", 100_000))]
+    pub database_queue: usize,
     /// seconds a session lives after it is issued (absolute, not sliding)
     #[arg(long, env = "LISTO_SESSION_TTL", default_value = "30", value_parser = seconds)]
     pub session_ttl: Duration,
@@ -143,36 +150,6 @@ pub struct ConnectionLimits {
     pub max_connections: Option<usize>,
 }
 
-/// Where emails go; `Debug` shows the SMTP host, never its credentials.
-#[derive(Clone)]
-pub enum MailConfig {
-    /// An SMTP server, as a lettre URL (`smtp://`, `smtps://`, credentials inside).
-    Smtp(SecretString),
-    /// `.eml` files in a folder, for running without a mail server.
-    Outbox(PathBuf),
-}
-
-impl std::fmt::Debug for MailConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.describe())
-    }
-}
-
-impl MailConfig {
-    /// A log-safe description: the SMTP host without credentials, or the outbox folder.
-    pub fn describe(&self) -> String {
-        match self {
-            MailConfig::Smtp(raw) => {
-                let url = url::Url::parse(raw.expose_secret()).ok();
-                let host = url.as_ref().and_then(|u| u.host_str()).unwrap_or("?");
-                let port = url.as_ref().and_then(|u| u.port()).map(|p| format!(":{p}"));
-                format!("smtp ({host}{})", port.unwrap_or_default())
-            }
-            MailConfig::Outbox(dir) => format!("outbox ({})", dir.display()),
-        }
-    }
-}
-
 /// A setting that cannot be used; `Display` gives the one line start-up prints.
 #[derive(Debug, thiserror::Error)]
 #[error("{var}: {message}")]
@@ -249,234 +226,5 @@ impl Config {
     }
 }
 
-/// An SMTP URL lettre accepts, and one that never sends a password in the clear: credentials on
-/// `smtp://` need `?tls=required` (STARTTLS) unless the server is on this machine.
-fn smtp_url(raw: &str) -> Result<SecretString, String> {
-    let raw = raw.trim();
-    let url = url::Url::parse(raw).map_err(|e| format!("not a URL: {e}"))?;
-    if !matches!(url.scheme(), "smtp" | "smtps") {
-        return Err("expected a URL starting with smtp:// or smtps://".into());
-    }
-    lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(raw)
-        .map_err(|e| format!("not a usable SMTP URL: {e}"))?;
-    // smtp is not a scheme the URL standard knows, so its host stays text, IPs included.
-    let ip = |host: &str| host.trim_matches(['[', ']']).parse::<std::net::IpAddr>();
-    let loopback = (url.host_str())
-        .is_some_and(|host| host == "localhost" || ip(host).is_ok_and(|ip| ip.is_loopback()));
-    let credentials = !url.username().is_empty() || url.password().is_some();
-    let starttls = url
-        .query_pairs()
-        .any(|(key, value)| key == "tls" && value == "required");
-    let encrypted = url.scheme() == "smtps" || starttls;
-    if credentials && !encrypted && !loopback {
-        return Err(
-            "would send the SMTP password unencrypted: use smtps://… or add ?tls=required".into(),
-        );
-    }
-    Ok(raw.into())
-}
-
-/// Comma-separated origins, each exactly `scheme://host[:port]` as browsers send it.
-fn cors_origins(raw: &str) -> Result<Vec<String>, String> {
-    raw.split(',')
-        .map(str::trim)
-        .filter(|o| !o.is_empty())
-        .map(|origin| {
-            let refuse = || format!(
-                "expected origins like https://app.example.com (scheme, host, optional port; no path), got {origin:?}"
-            );
-            let url = url::Url::parse(origin).map_err(|_| refuse())?;
-            let serialized = url.origin().ascii_serialization();
-            if serialized != origin.trim_end_matches('/') || !matches!(url.scheme(), "http" | "https") {
-                return Err(refuse());
-            }
-            Ok(serialized)
-        })
-        .collect()
-}
-
-/// A parser of whole numbers, refusing with "expected {what}, got …".
-fn whole<T: FromStr>(what: &'static str) -> impl Fn(&str) -> Result<T, String> + Clone {
-    move |raw| (raw.trim().parse()).map_err(|_| format!("expected {what}, got {raw:?}"))
-}
-
-const PER_MINUTE: &str = "a whole number of failures per minute (0 turns the limit off)";
-const PER_HOUR: &str = "a whole number per hour (0 turns the limit off)";
-const CONNECTIONS: &str = "a whole number of connections (0 turns the cap off)";
-
-fn pool(raw: &str) -> Result<usize, String> {
-    let expected = "a number of connections from 1 to 1000";
-    match whole(expected)(raw)? {
-        n @ 1..=1000 => Ok(n),
-        n => Err(format!("expected {expected}, got {n}")),
-    }
-}
-
-/// `LISTO_TRUST_PROXY`: a number of hops, `true` (1) or `false` (0).
-fn hops(raw: &str) -> Result<u8, String> {
-    match raw.trim() {
-        "false" => Ok(0),
-        "true" => Ok(1),
-        other => other.parse::<u8>().ok().filter(|n| *n <= 16).ok_or(format!(
-            "expected the number of proxies in front of listo (0 to 16), true (1) or false (0), got {other:?}"
-        )),
-    }
-}
-
-/// A per-user quota: a whole number, 0 for no limit.
-fn quota<T: FromStr + PartialEq + From<u8>>(raw: &str) -> Result<Option<T>, String> {
-    let n = whole("a whole number (0 turns the quota off)")(raw)?;
-    Ok((n != T::from(0)).then_some(n))
-}
-
-/// Whole seconds, 1 up to a year.
-fn seconds(raw: &str) -> Result<Duration, String> {
-    match raw.trim().parse::<u64>() {
-        Ok(s @ 1..=31_536_000) => Ok(Duration::from_secs(s)),
-        _ => Err(format!(
-            "expected a whole number of seconds between 1 and 31536000, got {raw:?}"
-        )),
-    }
-}
-
-/// Like [`seconds`], with 0 meaning off.
-fn seconds_or_off(raw: &str) -> Result<Option<Duration>, String> {
-    match raw.trim() {
-        "0" => Ok(None),
-        _ => seconds(raw).map(Some),
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        Config::from_lookup(|name| vars.iter().find(|v| v.0 == name).map(|v| v.1.to_owned()))
-    }
-
-    #[test]
-    fn defaults_match_the_help_and_blank_values_are_unset() {
-        let c = config(&[("LISTO_SESSION_TTL", " "), ("PORT", "")]).unwrap();
-        assert_eq!(c.addr.to_string(), "0.0.0.0:8080");
-        assert_eq!((c.session_ttl.as_secs(), c.otp_ttl.as_secs()), (30, 300));
-        assert!(matches!(c.mail, MailConfig::Outbox(ref p) if p == &PathBuf::from("./outbox")));
-        let (l, q, k) = (c.limits, c.quotas, c.connections);
-        let limits = [
-            l.per_email_addr,
-            l.per_addr,
-            l.per_email_hourly,
-            l.codes_per_hour,
-        ];
-        assert_eq!((limits, l.resets_per_hour), ([5, 30, 100, 10], 5));
-        assert_eq!((q.sessions, q.streams), (Some(50), Some(8)));
-        assert_eq!(
-            (q.tasks, q.idempotency_bytes),
-            (Some(100_000), Some(64 << 20))
-        );
-        let timeouts = (k.header_timeout, k.idle_timeout, k.max_connections);
-        assert_eq!(
-            timeouts,
-            (
-                Some(Duration::from_secs(10)),
-                Some(Duration::from_secs(60)),
-                None
-            )
-        );
-        assert!(c.cors_origins.is_empty() && c.secret.is_none() && !c.log_json);
-        assert_eq!(
-            (c.trust_proxy, c.database_pool, c.log_filter.as_str()),
-            (0, 16, "info")
-        );
-    }
-
-    #[test]
-    fn values_are_read_as_documented() {
-        for (raw, hops) in [("true", 1), ("false", 0), ("2", 2), ("0", 0)] {
-            assert_eq!(
-                config(&[("LISTO_TRUST_PROXY", raw)]).unwrap().trust_proxy,
-                hops
-            );
-        }
-        let c = config(&[
-            ("PORT", "9000"),
-            ("LISTO_TASKS_PER_USER", "0"),
-            ("LISTO_HEADER_TIMEOUT", "0"),
-            ("LISTO_MAX_CONNECTIONS", "0"),
-            (
-                "LISTO_CORS_ORIGINS",
-                "https://app.example.com, http://127.0.0.1:5173/",
-            ),
-        ]);
-        let c = c.unwrap();
-        assert_eq!(c.addr.to_string(), "0.0.0.0:9000");
-        let zeros = (
-            c.quotas.tasks,
-            c.connections.header_timeout,
-            c.connections.max_connections,
-        );
-        assert_eq!(zeros, (None, None, Some(0)));
-        assert_eq!(
-            c.cors_origins,
-            ["https://app.example.com", "http://127.0.0.1:5173"]
-        );
-        let c = config(&[("PORT", "9000"), ("LISTO_ADDR", "127.0.0.1:1")]).unwrap();
-        assert_eq!(c.addr.to_string(), "127.0.0.1:1");
-        for local in [
-            "smtp://user:pass@127.0.0.1:2525",
-            "smtp://user:pass@localhost:25",
-        ] {
-            assert!(config(&[("LISTO_SMTP_URL", local)]).is_ok(), "{local}");
-        }
-    }
-
-    #[test]
-    fn a_bad_value_is_refused_in_one_line_naming_its_variable() {
-        let bad = "LISTO_SESSION_TTL=0.5|LISTO_OTP_TTL=-5|LISTO_DATABASE_POOL=0|PORT=eighty
-            |LISTO_SMTP_URL=smtp://user:pass@smtp.example.com:587|LISTO_SECRET=short
-            |LISTO_LOGIN_LIMIT_PER_EMAIL=many|LISTO_CODE_LIMIT_PER_HOUR=ten|LISTO_TRUST_PROXY=17
-            |LISTO_SESSIONS_PER_USER=-2|LISTO_LOG_FORMAT=xml|LISTO_MAIL_FROM=not an address
-            |LISTO_CORS_ORIGINS=https://app.example.com/path|LISTO_CORS_ORIGINS=app.example.com
-            |LISTO_HEADER_TIMEOUT=soon|LISTO_MAX_CONNECTIONS=-3|LISTO_ADDR=nowhere";
-        for (var, value) in bad.split('|').filter_map(|v| v.trim().split_once('=')) {
-            let err = config(&[(var, value)]).unwrap_err();
-            assert_eq!(err.var, var, "{err}");
-            assert!(
-                err.message.starts_with("expected")
-                    || var.contains("SMTP")
-                    || var.contains("SECRET")
-            );
-        }
-        let err = config(&[("LISTO_SESSION_TTL", "abc")])
-            .unwrap_err()
-            .to_string();
-        let expected = r#"expected a whole number of seconds between 1 and 31536000, got "abc""#;
-        assert_eq!(err, format!("LISTO_SESSION_TTL: {expected}"));
-    }
-
-    #[test]
-    fn help_lists_every_variable_once_with_its_default() {
-        let help = help();
-        assert_eq!(
-            help.lines().filter(|l| l.contains("[default: ")).count(),
-            26
-        );
-        assert!(help.contains("[default: 0.0.0.0:$PORT]\n") && help.contains("[default: unset]\n"));
-        assert!(help.contains("to believe: the client") && !help.contains("addr]"));
-    }
-
-    #[test]
-    fn debug_shows_no_secret() {
-        let smtp = (
-            "LISTO_SMTP_URL",
-            "smtps://user:hunter2@mail.example.com:587",
-        );
-        let c = config(&[smtp, ("LISTO_SECRET", "0123456789abcdef0123456789abcdef-k")]).unwrap();
-        let shown = format!("{c:?}");
-        assert!(
-            !shown.contains("hunter2") && !shown.contains("0123456789abcdef"),
-            "{shown}"
-        );
-        assert!(shown.contains("mail.example.com:587"), "{shown}");
-    }
-}
+mod tests;
