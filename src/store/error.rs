@@ -3,7 +3,7 @@
 //! A [`StoreError`] carries what callers decide on — its [`Class`] — and a log-safe message
 //! (table and constraint names, never row values or passwords). Each engine turns its own
 //! errors into one, classifying its own error codes: SQLite's result codes in
-//! `sqlite/mod.rs`, PostgreSQL's SQLSTATEs and pool errors in `postgres/mod.rs`.
+//! `sqlite/mod.rs`, PostgreSQL's SQLSTATEs and pool errors in `postgres/error.rs`.
 
 /// What kind of failure a [`StoreError`] is: the API answers from this alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
