@@ -19,12 +19,16 @@ mod filters;
 mod hardening;
 mod headers;
 mod kept_answers;
+mod login_limits;
 mod openapi;
+mod order_refusals;
+mod pages;
 mod quotas;
 mod requests;
 mod reset_mail;
 mod retries;
 mod sort;
+mod task_fields;
 mod tasks;
 mod versions;
 

@@ -162,6 +162,28 @@ impl TestApp {
         body(resp).await
     }
 
+    /// `POST /v1/tasks` with `body` as it is (valid or not).
+    pub async fn post_task(&self, token: &str, body: Value) -> Response {
+        self.send(Method::POST, "/v1/tasks", Some(body), Some(token))
+            .await
+    }
+
+    /// `PATCH /v1/tasks/{id}` with `changes`.
+    pub async fn patch_task(&self, token: &str, id: i64, changes: Value) -> Response {
+        let path = format!("/v1/tasks/{id}");
+        self.send(Method::PATCH, &path, Some(changes), Some(token))
+            .await
+    }
+
+    /// `GET /v1/tasks/{id}`, asserting 200: the task as the API shows it.
+    pub async fn task(&self, token: &str, id: i64) -> Value {
+        let resp = self
+            .send(Method::GET, &format!("/v1/tasks/{id}"), None, Some(token))
+            .await;
+        assert_eq!(resp.status(), 200, "GET task {id}");
+        body(resp).await
+    }
+
     /// Creates `task 1` … `task n` one after the other; returns their ids in creation order.
     pub async fn create_tasks(&self, token: &str, n: usize) -> Vec<i64> {
         let mut ids = Vec::with_capacity(n);

@@ -36,6 +36,11 @@ impl TestApp {
             .await
     }
 
+    /// The stored text of every task, in id order, read straight from the database.
+    pub async fn stored_texts(&self) -> Vec<String> {
+        self.db().texts("SELECT text FROM tasks ORDER BY id").await
+    }
+
     /// Every task's order key, read straight from the database.
     pub async fn sort_keys(&self) -> BTreeMap<i64, String> {
         self.db().pairs("SELECT id, sort_key FROM tasks").await
