@@ -237,9 +237,15 @@ mod tests {
         assert_eq!(code["type"], "string");
         let described = code["description"].as_str().unwrap();
         for c in Code::ALL {
-            assert!(described.contains(&format!("`{}`", c.as_str())), "{described}");
+            assert!(
+                described.contains(&format!("`{}`", c.as_str())),
+                "{described}"
+            );
         }
-        assert!(described.contains("`quota_exceeded` (409, 429)"), "{described}");
+        assert!(
+            described.contains("`quota_exceeded` (409, 429)"),
+            "{described}"
+        );
     }
 
     #[test]

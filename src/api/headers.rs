@@ -62,8 +62,7 @@ impl IfNoneMatchHeader {
 impl TagList for IfNoneMatchHeader {
     const NAME: &'static str = "If-None-Match";
     const COMPARISON: Comparison = Comparison::Weak;
-    const WHAT_TO_SEND: &'static str =
-        "an entity tag in quotes, e.g. \"3\" (the ETag you hold), several separated by commas, or *";
+    const WHAT_TO_SEND: &'static str = "an entity tag in quotes, e.g. \"3\" (the ETag you hold), several separated by commas, or *";
 
     fn of(tags: Option<Tags>) -> Self {
         Self(tags)

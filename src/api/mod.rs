@@ -8,6 +8,7 @@ mod client;
 mod cors;
 mod date;
 mod document;
+mod email;
 mod etag;
 mod headers;
 mod idempotency;
@@ -229,6 +230,9 @@ mod tests {
                 }
             }
         }
-        assert!(checked >= 4, "status, scope, since, Last-Event-ID: {checked}");
+        assert!(
+            checked >= 4,
+            "status, scope, since, Last-Event-ID: {checked}"
+        );
     }
 }

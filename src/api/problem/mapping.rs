@@ -174,18 +174,11 @@ pub fn from_poem(err: poem::Error, had_credentials: bool) -> ApiError {
         return api.clone();
     }
     if let Some(e) = err.downcast_ref::<ParseParamError>() {
-        let message = what_to_send(e.name).unwrap_or_else(|| param_message(&e.reason));
-        return ApiError::field(e.name, message);
+        return ApiError::field(e.name, refusal(e.name, &e.reason));
     }
     if let Some(e) = err.downcast_ref::<ParsePathError>() {
-        // poem-openapi renames path parameters internally (`param0`); listo's only one is `{id}`:
-        // a number for a task, a pattern for a session.
-        let message = if e.reason.contains("pattern(") {
-            "a session id from GET /v1/auth/sessions (letters, digits, _ and -)".into()
-        } else {
-            param_message(&e.reason)
-        };
-        return ApiError::field("id", message);
+        // poem-openapi renames path parameters internally (`param0`); listo's only one is `{id}`.
+        return ApiError::field("id", refusal("id", &e.reason));
     }
     if err.is::<AuthorizationError>() {
         return if had_credentials {
@@ -218,6 +211,18 @@ pub fn from_poem(err: poem::Error, had_credentials: bool) -> ApiError {
         status if status.is_client_error() => ApiError::new(Code::BadRequest, err.to_string()),
         _ => ApiError::internal(&err),
     }
+}
+
+/// What a refused parameter is answered.
+fn refusal(name: &str, reason: &str) -> String {
+    if let Some(message) = what_to_send(name) {
+        return message;
+    }
+    // The `{id}` of a task is a number (worded below); the only one with a pattern is a session's.
+    if name == "id" && reason.contains("pattern(") {
+        return "a session id from GET /v1/auth/sessions (letters, digits, _ and -)".into();
+    }
+    param_message(reason)
 }
 
 /// What to send, for each query or header parameter that poem-openapi checks before an
