@@ -1,6 +1,10 @@
 # listo: one binary, its SQLite database on a volume at /data.
 # Build:  docker build -t listo .
-# Run:    docker run -p 8080:8080 -v listo-data:/data listo
+# Run:    docker run --name listo -p 8080:8080 -v listo-data:/data listo
+# Codes:  without LISTO_SMTP_URL they are .eml files in /data/outbox; the image has no shell, so
+#         copy them out: docker cp listo:/data/outbox ./outbox   (docs/DEPLOY.md)
+# Health: HEALTHCHECK below is liveness (`listo healthcheck` GETs /healthz); /readyz is for
+#         routing only (it answers 503 while database writes fail).
 
 # ---- build: the same command scripts/smoke.sh runs and checks outside Docker
 FROM rust:1.95-slim-bookworm AS build

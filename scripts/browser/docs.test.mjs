@@ -445,6 +445,8 @@ async function swaggerSignIn(step, page, listo, state) {
     await page.locator('.auth-wrapper button.authorize').click();
     const modal = step.focus(page.locator('.dialog-ux .modal-ux'));
     await modal.waitFor();
+    // The bearer scheme's description (src/api/document.rs) says what to paste.
+    assert.match(await modal.textContent(), /Paste the access_token from POST \/v1\/auth\/verify/);
     await modal.locator('input#auth-bearer-value').fill(state.token);
     await modal.locator('button[aria-label="Apply credentials"]').click();
     await modal.locator('button[aria-label="Remove authorization"]').waitFor(); // the "Logout" button: authorized
@@ -489,6 +491,15 @@ test('Swagger UI: try it out with the prefilled examples', { timeout: 240_000 },
         await opBlock(page, tag, id).waitFor();
       }
     });
+
+    await step('the page reads in the order a person works: the sign-in tag first, register login verify', async () => {
+      const tags = await page.locator('h3.opblock-tag').evaluateAll((els) => els.map((el) => el.dataset.tag));
+      assert.equal(tags[0], 'Auth', `tags in order: ${tags.join(', ')}`);
+      const ops = await page.locator('#operations-tag-Auth').locator('xpath=..').locator('.opblock').evaluateAll((els) => els.map((el) => el.id));
+      assert.deepEqual(ops.slice(0, 3), ['operations-Auth-register', 'operations-Auth-login', 'operations-Auth-verify'], ops.join(', '));
+      const about = await page.locator('.information-container .info').textContent();
+      for (const words of ['LISTO_OUTBOX', 'LISTO_SESSION_TTL']) assert.ok(about.includes(words), `the description says ${words}: ${about}`);
+    }, { gate: false });
 
     await step('GET /docs sends a Content-Security-Policy and X-Frame-Options: DENY', async () => {
       const header = state.docsHeaders['content-security-policy'];

@@ -1,6 +1,12 @@
 //! The OpenAPI document as listo publishes it, and the Swagger UI page that shows it.
 
+use super::problem::Code;
 use serde_json::{Value, json};
+
+/// The Bearer scheme as the Authorize dialog shows it.
+const BEARER: &str = "Paste the `access_token` from `POST /v1/auth/verify` (register, log in, then \
+                      verify the emailed code). It is sent as `Authorization: Bearer <access_token>` \
+                      and lasts `LISTO_SESSION_TTL` seconds (30 by default).";
 
 /// Request bodies whose fields are "exactly one" or "at least one": (schema, minProperties,
 /// maxProperties), as the handlers enforce them.
@@ -10,7 +16,8 @@ const BODY_SHAPES: &[(&str, u64, Option<u64>)] =
 /// poem-openapi's document with what its derive macros cannot say: public operations get
 /// `security: []`, so generated clients and linters know they need no token; request bodies
 /// refuse unknown fields (`additionalProperties: false`, as the server does) and carry their
-/// property counts.
+/// property counts; tags come in the order of the paths (sign-in first, as a person works, not
+/// alphabetically); the Bearer scheme says what to paste; `Problem.code` lists every code.
 pub fn finish(generated: &str) -> String {
     let mut doc: Value = match serde_json::from_str(generated) {
         Ok(doc) => doc,
@@ -18,6 +25,13 @@ pub fn finish(generated: &str) -> String {
         // did, the document as generated is still a document.
         Err(_) => return generated.to_owned(),
     };
+    order_tags(&mut doc);
+    if let Some(bearer) = doc.pointer_mut("/components/securitySchemes/bearer") {
+        bearer["description"] = json!(BEARER);
+    }
+    if let Some(code) = doc.pointer_mut("/components/schemas/Problem/properties/code") {
+        code["description"] = json!(every_code());
+    }
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for operation in paths
             .values_mut()
@@ -69,6 +83,58 @@ pub fn finish(generated: &str) -> String {
         }
     }
     serde_json::to_string_pretty(&doc).unwrap_or_else(|_| generated.to_owned())
+}
+
+/// Tags in the order their first operation comes in `paths` (poem-openapi sorts them by name,
+/// which put Account before the sign-in operations of Auth).
+fn order_tags(doc: &mut Value) {
+    let mut order: Vec<String> = Vec::new();
+    let paths = doc.get("paths").and_then(Value::as_object).into_iter();
+    for tag in paths
+        .flat_map(|paths| paths.values())
+        .filter_map(Value::as_object)
+        .flat_map(|item| item.values())
+        .filter_map(|op| op.get("tags"))
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        if !order.iter().any(|t| t == tag) {
+            order.push(tag.to_owned());
+        }
+    }
+    if let Some(tags) = doc.get_mut("tags").and_then(Value::as_array_mut) {
+        let rank = |tag: &Value| {
+            let name = tag.get("name").and_then(Value::as_str).unwrap_or_default();
+            order.iter().position(|t| t == name).unwrap_or(order.len())
+        };
+        tags.sort_by_key(rank);
+    }
+}
+
+/// `Problem.code`'s description: every code of the table with its status and meaning, so a
+/// client can see them all in one place; the field stays a plain string.
+fn every_code() -> String {
+    let mut lines: Vec<(String, Vec<u16>, &str)> = Vec::new();
+    for code in Code::ALL {
+        let entry = code.entry();
+        match lines.iter_mut().find(|(c, ..)| c == entry.code) {
+            Some((_, statuses, _)) => statuses.push(entry.status),
+            None => lines.push((entry.code.to_owned(), vec![entry.status], entry.meaning)),
+        }
+    }
+    let listed: Vec<String> = lines
+        .iter()
+        .map(|(code, statuses, meaning)| {
+            let statuses: Vec<String> = statuses.iter().map(u16::to_string).collect();
+            format!("- `{code}` ({}): {meaning}", statuses.join(", "))
+        })
+        .collect();
+    format!(
+        "A stable machine string to switch on. Codes may be added later: treat an unknown one by \
+         the HTTP status. Each response lists the codes it may carry. Every code:\n{}",
+        listed.join("\n")
+    )
 }
 
 /// An enum parameter with an example comes out as `allOf: [{$ref}, {example}]`, which generated
@@ -151,6 +217,35 @@ mod tests {
         assert_eq!(methods.allowed("/v1/tasks/7/x"), None);
         assert_eq!(methods.allowed("/v1/tasks/"), None);
         assert_eq!(methods.allowed("/nowhere"), None);
+    }
+
+    #[test]
+    fn tags_follow_the_paths_and_every_code_is_listed() {
+        let generated = r#"{"tags": [{"name": "Account"}, {"name": "Auth"}, {"name": "Tasks"}],
+            "paths": {"/r": {"post": {"tags": ["Auth"]}}, "/a": {"get": {"tags": ["Account"]}},
+                      "/t": {"get": {"tags": ["Tasks"]}}},
+            "components": {"schemas": {"Problem": {"properties": {"code": {"type": "string"}}}}}}"#;
+        let doc: Value = serde_json::from_str(&finish(generated)).unwrap();
+        let names: Vec<&str> = doc["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["Auth", "Account", "Tasks"]);
+        let code = &doc["components"]["schemas"]["Problem"]["properties"]["code"];
+        assert_eq!(code["type"], "string");
+        let described = code["description"].as_str().unwrap();
+        for c in Code::ALL {
+            assert!(
+                described.contains(&format!("`{}`", c.as_str())),
+                "{described}"
+            );
+        }
+        assert!(
+            described.contains("`quota_exceeded` (409, 429)"),
+            "{described}"
+        );
     }
 
     #[test]

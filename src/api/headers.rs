@@ -33,6 +33,8 @@ pub struct IfMatchHeader(pub Option<IfMatch>);
 impl TagList for IfMatchHeader {
     const NAME: &'static str = "If-Match";
     const COMPARISON: Comparison = Comparison::Strong;
+    const WHAT_TO_SEND: &'static str =
+        "an entity tag in quotes, e.g. \"3\" (the ETag you read), or *";
 
     fn of(tags: Option<Tags>) -> Self {
         Self(match tags {
@@ -60,6 +62,7 @@ impl IfNoneMatchHeader {
 impl TagList for IfNoneMatchHeader {
     const NAME: &'static str = "If-None-Match";
     const COMPARISON: Comparison = Comparison::Weak;
+    const WHAT_TO_SEND: &'static str = "an entity tag in quotes, e.g. \"3\" (the ETag you hold), several separated by commas, or *";
 
     fn of(tags: Option<Tags>) -> Self {
         Self(tags)
@@ -73,12 +76,14 @@ trait TagList: Sized {
     const NAME: &'static str;
     /// How its tags compare with a version.
     const COMPARISON: Comparison;
+    /// What a refused value is answered: what to send instead.
+    const WHAT_TO_SEND: &'static str;
     /// What the tags sent (if any) ask.
     fn of(tags: Option<Tags>) -> Self;
 
     /// Reads a value as sent (`None`: no header).
     fn from_raw(raw: Option<&str>) -> Result<Self, ApiError> {
-        let tags = raw.map(|r| tag_list(Self::NAME, r, Self::COMPARISON));
+        let tags = raw.map(|r| tag_list(Self::NAME, Self::WHAT_TO_SEND, r, Self::COMPARISON));
         Ok(Self::of(tags.transpose()?))
     }
 }
@@ -135,14 +140,15 @@ fn first_text<'r>(request: &'r Request, name: &str) -> Option<&'r str> {
 }
 
 /// An `If-Match` or `If-None-Match` value: checked against [`etag::LIST_PATTERN`], then read.
-fn tag_list(name: &'static str, raw: &str, comparison: Comparison) -> Result<Tags, ApiError> {
-    let pattern = Pattern::new(etag::LIST_PATTERN);
-    if !pattern.check(&raw) {
-        // Worded as poem-openapi words a failed `validator(pattern)`, as clients have seen it.
-        return Err(ApiError::field(
-            name,
-            format!("verification failed. {pattern}"),
-        ));
+/// A value off the grammar is answered `what_to_send`, never the pattern.
+fn tag_list(
+    name: &'static str,
+    what_to_send: &'static str,
+    raw: &str,
+    comparison: Comparison,
+) -> Result<Tags, ApiError> {
+    if !Pattern::new(etag::LIST_PATTERN).check(&raw) {
+        return Err(ApiError::field(name, what_to_send));
     }
     etag::parse(raw, comparison).map_err(|etag::NotATag(tag)| {
         ApiError::field(
@@ -214,13 +220,17 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_tag_list_is_refused_naming_the_header_and_its_pattern() {
+    fn a_bad_tag_list_is_refused_naming_the_header_and_what_to_send() {
         let err = IfMatchHeader::from_raw(Some("3")).err().unwrap();
         let refused = &err.problem().errors.as_ref().unwrap()[0];
         assert_eq!(refused.field, "If-Match");
         assert_eq!(
             refused.message,
-            format!("verification failed. pattern(\"{}\")", etag::LIST_PATTERN)
+            "an entity tag in quotes, e.g. \"3\" (the ETag you read), or *"
         );
+        let err = IfNoneMatchHeader::from_raw(Some("W/3")).err().unwrap();
+        let refused = &err.problem().errors.as_ref().unwrap()[0];
+        assert_eq!(refused.field, "If-None-Match");
+        assert!(refused.message.starts_with("an entity tag in quotes"));
     }
 }

@@ -8,6 +8,7 @@ mod client;
 mod cors;
 mod date;
 mod document;
+mod email;
 mod etag;
 mod headers;
 mod idempotency;
@@ -62,8 +63,13 @@ fn service() -> OpenApiService<Apis, ()> {
     )
     .description(
         "A task-list API. Register, log in with your password, verify the 6-digit code emailed to you, \
-         then send `Authorization: Bearer <access_token>`. Every error is application/problem+json \
-         with a stable `code`.",
+         then send `Authorization: Bearer <access_token>` (Authorize, on this page). Every error is \
+         application/problem+json with a stable `code`.\n\n\
+         Where codes go: with no SMTP server set (`LISTO_SMTP_URL` unset), nothing is emailed; each \
+         code is an .eml file in the outbox folder, `LISTO_OUTBOX` (`./outbox` by default, \
+         `/data/outbox` in the Docker image).\n\n\
+         How long a session lasts: `LISTO_SESSION_TTL` seconds from verify, 30 by default; using \
+         it does not extend it. When it ends, calls answer 401 `session_expired`: sign in again.",
     )
     .license(LicenseObject::new("MIT").url("https://spdx.org/licenses/MIT.html"))
     .server(ServerObject::new("/").description("The server this document was read from"))
@@ -183,4 +189,50 @@ async fn handle<E: Endpoint>(
         resp.headers_mut().insert("x-request-id", value);
     }
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    /// Every query or header parameter poem-openapi checks before an operation runs (an enum, a
+    /// pattern) has words for its refusal; numbers are worded from their bounds, the tag and key
+    /// headers are read by `headers`, and dates (`DateText` takes any text) by `TaskDate::parse`,
+    /// which word their own refusals.
+    #[test]
+    fn every_checked_parameter_says_what_to_send() {
+        let doc: Value = serde_json::from_str(&super::spec()).unwrap();
+        let read_by_listo = ["If-Match", "If-None-Match", "Idempotency-Key"];
+        let date = |schema: &Value| schema["format"] == "date";
+        let mut checked = 0;
+        for item in doc["paths"].as_object().unwrap().values() {
+            for op in item.as_object().unwrap().values() {
+                for param in op["parameters"].as_array().into_iter().flatten() {
+                    let name = param["name"].as_str().unwrap();
+                    let schema = &param["schema"];
+                    let number = schema["type"] == "integer";
+                    let free = schema["type"] == "string"
+                        && schema["pattern"].is_null()
+                        && schema["enum"].is_null();
+                    if param["in"] == "path"
+                        || number
+                        || free
+                        || date(schema)
+                        || read_by_listo.contains(&name)
+                    {
+                        continue;
+                    }
+                    checked += 1;
+                    assert!(
+                        super::problem::what_to_send(name).is_some(),
+                        "{name}: a refusal would show poem-openapi's words"
+                    );
+                }
+            }
+        }
+        assert!(
+            checked >= 4,
+            "status, scope, since, Last-Event-ID: {checked}"
+        );
+    }
 }

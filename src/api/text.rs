@@ -1,5 +1,11 @@
 //! Strings the wire carries as sent, for a domain type to check later, each documented with its
-//! own schema: [`wire_text!`] writes what poem-openapi asks of such a type, once.
+//! own schema: [`wire_text!`] writes what poem-openapi asks of such a type, once. [`WHITESPACE`]
+//! is what the domain's `trim()` takes off, for the patterns of values sent with spaces around.
+
+/// A pattern class of what `str::trim` removes (Unicode `White_Space`), written so ECMA-262 (the
+/// document's pattern dialect) and the `regex` crate read it alike: a documented pattern that
+/// allows these around a value never refuses one the server trims and takes.
+pub const WHITESPACE: &str = r"[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]";
 
 /// `wire_text!(DateText, "string_date", || schema)`: `DateText(pub String)` becomes a string
 /// parameter or field documented with that inline schema, read and written as the plain string.

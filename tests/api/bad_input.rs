@@ -13,6 +13,7 @@ stories!(sqlite, postgres => [
     a_body_that_is_not_a_json_object_is_422_naming_body,
     a_body_over_64_kib_is_413_payload_too_large,
     a_non_ascii_or_overlong_email_is_422_naming_email,
+    a_bad_header_or_parameter_value_is_told_what_to_send,
     a_body_that_is_not_declared_json_is_415_unsupported_media_type,
     an_unknown_route_is_a_404_not_found_problem,
     a_wrong_method_is_a_405_method_not_allowed_problem_saying_which_are_allowed,
@@ -297,5 +298,98 @@ async fn an_internal_failure_is_a_bare_500_that_shows_no_database_text() {
         captured_logs().contains("no such table: tasks")
             || captured_logs().contains("relation \"tasks\" does not exist"),
         "the internal failure was logged with its cause"
+    );
+}
+
+/// A header, query or path value the server refuses before the operation runs is answered with
+/// what to send, never a parser's words (`verification failed. pattern(…)`, `failed to parse`).
+async fn a_bad_header_or_parameter_value_is_told_what_to_send() {
+    let app = spawn_app().await;
+    let user = app.signed_in_user().await;
+    let task = app.create_task(&user.token, "a task").await;
+    let path = format!("/v1/tasks/{}", task["id"]);
+    let with_header = |method: Method, name: &'static str, value: &'static str| {
+        app.http
+            .request(method, format!("{}{path}", app.base))
+            .bearer_auth(&user.token)
+            .header(name, value)
+            .send()
+    };
+    let cases = [
+        (
+            with_header(Method::DELETE, "if-match", "3").await.unwrap(),
+            "If-Match",
+            "an entity tag in quotes, e.g. \"3\" (the ETag you read), or *",
+        ),
+        (
+            with_header(Method::GET, "if-none-match", "W/3")
+                .await
+                .unwrap(),
+            "If-None-Match",
+            "an entity tag in quotes, e.g. \"3\" (the ETag you hold), several separated by commas, or *",
+        ),
+        (
+            app.send(
+                Method::POST,
+                "/v1/auth/logout?scope=everyone",
+                None,
+                Some(&user.token),
+            )
+            .await,
+            "scope",
+            "one of local, others, global",
+        ),
+        (
+            app.get("/v1/tasks?status=Done", &user.token).await,
+            "status",
+            "one of Completed, Incomplete",
+        ),
+        (
+            app.get("/v1/tasks/changes?since=yesterday", &user.token)
+                .await,
+            "since",
+            "a position: a next_since or an event id you were given (1 to 18 digits)",
+        ),
+        (
+            app.send(
+                Method::DELETE,
+                "/v1/auth/sessions/not%20one",
+                None,
+                Some(&user.token),
+            )
+            .await,
+            "id",
+            "a session id from GET /v1/auth/sessions (letters, digits, _ and -)",
+        ),
+        (
+            app.get("/v1/tasks/abc", &user.token).await,
+            "id",
+            "must be a whole number",
+        ),
+    ];
+    for (resp, field, message) in cases {
+        let problem = assert_invalid_field(resp, field).await;
+        assert_eq!(problem["errors"][0]["message"], message, "{problem}");
+        let text = problem.to_string();
+        assert!(
+            !text.contains("verification failed") && !text.contains("failed to parse"),
+            "{text}"
+        );
+    }
+    let events = app
+        .http
+        .get(format!("{}/v1/tasks/events", app.base))
+        .bearer_auth(&user.token)
+        .header("last-event-id", "x1")
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_invalid_field(events, "Last-Event-ID").await;
+    assert!(
+        problem["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("a position:"),
+        "{problem}"
     );
 }

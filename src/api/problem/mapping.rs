@@ -1,10 +1,14 @@
 //! Which problem each failure becomes: service errors, and errors raised before an operation ran.
 
 use super::{ApiError, Code, FieldError};
+use crate::api::auth::Scope;
 use crate::api::json::MAX_BODY_BYTES;
+use crate::api::tasks::view::Status;
 use crate::service::ServiceError;
 use poem::http::StatusCode;
 use poem_openapi::error::{AuthorizationError, ContentTypeError, ParseParamError, ParsePathError};
+use poem_openapi::registry::Registry;
+use poem_openapi::types::Type;
 
 /// `Retry-After` of a `busy` answer: a full queue drains in about a second (see
 /// `store::QUEUE_DEPTH`), a hash in about half of one.
@@ -170,11 +174,11 @@ pub fn from_poem(err: poem::Error, had_credentials: bool) -> ApiError {
         return api.clone();
     }
     if let Some(e) = err.downcast_ref::<ParseParamError>() {
-        return ApiError::field(e.name, param_message(&e.reason));
+        return ApiError::field(e.name, refusal(e.name, &e.reason));
     }
     if let Some(e) = err.downcast_ref::<ParsePathError>() {
         // poem-openapi renames path parameters internally (`param0`); listo's only one is `{id}`.
-        return ApiError::field("id", param_message(&e.reason));
+        return ApiError::field("id", refusal("id", &e.reason));
     }
     if err.is::<AuthorizationError>() {
         return if had_credentials {
@@ -209,7 +213,53 @@ pub fn from_poem(err: poem::Error, had_credentials: bool) -> ApiError {
     }
 }
 
-/// poem-openapi's reasons, in words a client can act on.
+/// What a refused parameter is answered.
+fn refusal(name: &str, reason: &str) -> String {
+    if let Some(message) = what_to_send(name) {
+        return message;
+    }
+    // The `{id}` of a task is a number (worded below); the only one with a pattern is a session's.
+    if name == "id" && reason.contains("pattern(") {
+        return "a session id from GET /v1/auth/sessions (letters, digits, _ and -)".into();
+    }
+    param_message(reason)
+}
+
+/// What to send, for each query or header parameter that poem-openapi checks before an
+/// operation runs and that is not a number (whose bounds [`param_message`] words): a refusal
+/// says this, never the parser's words. `crate::api` tests that every such parameter of the
+/// document has one.
+pub(crate) fn what_to_send(name: &str) -> Option<String> {
+    Some(match name {
+        "status" => one_of::<Status>(),
+        "scope" => one_of::<Scope>(),
+        "since" | "Last-Event-ID" => {
+            "a position: a next_since or an event id you were given (1 to 18 digits)".into()
+        }
+        _ => return None,
+    })
+}
+
+/// `one of a, b, c`: the values of a string enum, as the document lists them.
+fn one_of<T: Type>() -> String {
+    let mut registry = Registry::new();
+    T::register(&mut registry);
+    let values: Vec<String> = registry
+        .schemas
+        .get(&*T::name())
+        .map(|schema| {
+            schema
+                .enum_items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    format!("one of {}", values.join(", "))
+}
+
+/// poem-openapi's reasons for a number, in words a client can act on; any other reason is not
+/// shown (it reads like parser output).
 fn param_message(reason: &str) -> String {
     if reason.contains("integer") {
         "must be a whole number".into()
@@ -224,7 +274,7 @@ fn param_message(reason: &str) -> String {
             max.trim_end_matches(", exclusive: false)")
         )
     } else {
-        reason.to_owned()
+        "is not a value this parameter takes; see its schema in /docs".into()
     }
 }
 
@@ -233,6 +283,23 @@ mod tests {
     use super::*;
     use poem::error::ResponseError;
     use poem::http::header;
+
+    #[test]
+    fn enum_parameters_say_which_values_to_send() {
+        assert_eq!(
+            what_to_send("scope").as_deref(),
+            Some("one of local, others, global")
+        );
+        assert_eq!(
+            what_to_send("status").as_deref(),
+            Some("one of Completed, Incomplete")
+        );
+        assert_eq!(what_to_send("page"), None);
+        assert_eq!(
+            param_message("failed to parse \"Scope\": Expect a valid enumeration value."),
+            "is not a value this parameter takes; see its schema in /docs"
+        );
+    }
 
     #[test]
     fn busy_is_503_with_retry_after() {

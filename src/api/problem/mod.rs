@@ -11,6 +11,8 @@ pub use code::{BODY, Code, SESSION};
 pub(crate) use declared::declare;
 pub use declared::{Declared, Failure};
 pub use mapping::from_poem;
+#[cfg(test)]
+pub(crate) use mapping::what_to_send;
 
 use crate::domain::Invalid;
 use code::Header;

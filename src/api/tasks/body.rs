@@ -6,7 +6,7 @@ use super::view::Status;
 use crate::api::date::DateText;
 use crate::api::json::present;
 use crate::api::problem::{ApiError, both};
-use crate::api::text::wire_text;
+use crate::api::text::{WHITESPACE, wire_text};
 use crate::domain::{TaskChanges, TaskDate, TaskStatus, TaskText};
 use poem_openapi::registry::MetaSchema;
 use poem_openapi::types::Example;
@@ -14,22 +14,25 @@ use poem_openapi::{Enum, Object};
 use serde::Deserialize;
 
 /// Task text as a body carries it, not yet checked: `TaskText::parse` trims it and names the
-/// field when it refuses. The schema asks for 1 to 1000 characters that are already trimmed
-/// and have no control characters but tab and newline: a safe subset of what `TaskText::parse`
-/// takes.
+/// field when it refuses. The schema takes every text `TaskText::parse` takes, never fewer: any
+/// whitespace around ([`WHITESPACE`]), then text that starts and ends with a character that is
+/// neither whitespace nor a control, with no control but tab and newline inside. The 1000
+/// characters are counted after trimming, which no `maxLength` can say: the description does.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(transparent)]
 pub struct TaskTextField(pub String);
 
-wire_text!(TaskTextField, "string_task_text", || {
-    MetaSchema {
-    max_length: Some(1000),
+/// A character a trimmed text may start or end with.
+const EDGE: &str = r"[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]";
+/// A character inside a text: anything but a control other than tab and newline.
+const INSIDE: &str = r"[^\x00-\x08\x0B-\x1F\x7F-\x9F]";
+
+wire_text!(TaskTextField, "string_task_text", || MetaSchema {
     min_length: Some(1),
-    pattern: Some(
-        r"^[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]([^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?$".into(),
-    ),
+    pattern: Some(format!(
+        "^{WHITESPACE}*{EDGE}({INSIDE}*{EDGE})?{WHITESPACE}*$"
+    )),
     ..MetaSchema::new("string")
-}
 });
 
 /// A new task; all fields required (`status`: done or not).
@@ -39,7 +42,7 @@ wire_text!(TaskTextField, "string_task_text", || {
 pub struct NewTask {
     /// A real calendar date, `YYYY-MM-DD`.
     pub(super) date: DateText,
-    /// 1 to 1000 characters after trimming.
+    /// 1 to 1000 characters after trimming (spaces around are taken off).
     pub(super) task: TaskTextField,
     pub(super) status: Status,
 }
@@ -63,7 +66,7 @@ pub struct TaskPatch {
     #[oai(skip_serializing_if_is_none)]
     #[serde(default, deserialize_with = "present")]
     date: Option<DateText>,
-    /// 1 to 1000 characters after trimming.
+    /// 1 to 1000 characters after trimming (spaces around are taken off).
     #[oai(skip_serializing_if_is_none)]
     #[serde(default, deserialize_with = "present")]
     task: Option<TaskTextField>,
