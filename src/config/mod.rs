@@ -40,7 +40,8 @@ pub struct Config {
     /// PostgreSQL, for a pooled connection); past it a request answers 503 busy at once
     #[arg(long, env = "LISTO_DATABASE_QUEUE", default_value_t = crate::store::QUEUE_DEPTH, value_parser = counted("a number of waiting requests", 100_000))]
     pub database_queue: usize,
-    /// seconds a session lives after it is issued (absolute, not sliding)
+    /// seconds an access token lives after it is issued (absolute, not sliding; a refresh
+    /// issues a new one)
     #[arg(long, env = "LISTO_SESSION_TTL", default_value = "30", value_parser = seconds)]
     pub session_ttl: Duration,
     /// seconds a refresh token lives, counted again from each refresh (POST /v1/auth/refresh

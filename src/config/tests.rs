@@ -13,7 +13,10 @@ fn defaults_match_the_help_and_blank_values_are_unset() {
     assert_eq!((c.session_ttl.as_secs(), c.otp_ttl.as_secs()), (30, 300));
     let refresh = (c.refresh_ttl, c.signin_max_age.as_secs());
     assert_eq!(refresh, (Some(Duration::from_secs(1_209_600)), 7_776_000));
-    assert_eq!(config(&[("LISTO_REFRESH_TTL", "0")]).unwrap().refresh_ttl, None);
+    assert_eq!(
+        config(&[("LISTO_REFRESH_TTL", "0")]).unwrap().refresh_ttl,
+        None
+    );
     assert!(matches!(c.mail, MailConfig::Outbox(ref p) if p == &PathBuf::from("./outbox")));
     let (l, q, k) = (c.limits, c.quotas, c.connections);
     let limits = [

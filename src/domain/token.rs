@@ -243,7 +243,12 @@ mod tests {
         for bad in ["", "abc", &"A".repeat(76), &"*".repeat(75)] {
             assert!(RefreshToken::parse(bad).is_err(), "{bad}");
         }
-        assert!(SessionId::parse("0123456789abcdef0123456789abcdef").unwrap().bytes().is_none());
+        assert!(
+            SessionId::parse("0123456789abcdef0123456789abcdef")
+                .unwrap()
+                .bytes()
+                .is_none()
+        );
     }
 
     #[test]

@@ -10,9 +10,7 @@ use super::sessions::LogoutTarget;
 use super::{ServiceError, codes, now, now_ms};
 use crate::config::SignInLimits;
 use crate::domain::Device;
-use crate::domain::{
-    ChallengeId, Email, OtpCode, Password, RefreshToken, SessionId, SessionToken,
-};
+use crate::domain::{ChallengeId, Email, OtpCode, Password, RefreshToken, SessionId, SessionToken};
 use crate::mail::{CodePurpose, Mailer};
 use crate::store::{
     self, Challenge, Purpose, RefreshState, Revoked, SessionRow, Signal, Store, StoreError,
@@ -261,7 +259,9 @@ impl Auth {
     ) -> Result<SessionIssued, ServiceError> {
         let offered = self.keys.code_hash(&challenge_id, &code);
         let id = SessionId::generate();
-        let id_bytes = id.bytes().ok_or_else(|| StoreError::corrupt("a session id"))?;
+        let id_bytes = id
+            .bytes()
+            .ok_or_else(|| StoreError::corrupt("a session id"))?;
         // With refresh tokens the access token is derived (the sign-in's id, generation 0), so
         // a refresh whose answer was lost can answer it again; without, it is random.
         let token = match self.refresh_ttl {

@@ -16,7 +16,7 @@ use super::auth::ClientAddr;
 use super::revocations::Standing;
 use super::{Auth, ServiceError, Session, SessionIssued, now, now_ms};
 use crate::domain::RefreshToken;
-use crate::store::{self, RefreshState, Revoked, SessionRow, Signal, SignInRow};
+use crate::store::{self, RefreshState, Revoked, SessionRow, SignInRow, Signal};
 use chrono::{DateTime, Utc};
 use subtle::ConstantTimeEq;
 
@@ -88,7 +88,8 @@ impl Auth {
                         .await?
                         .map(|u| u.email)
                         .unwrap_or_default();
-                    let pending = revocations.standing(&session_row(&row, &chain, email.clone()), &row.token_hash)
+                    let pending = revocations
+                        .standing(&session_row(&row, &chain, email.clone()), &row.token_hash)
                         != Standing::Clear;
                     if row.revoked || pending || now_ms >= chain.refresh_expires_at_ms {
                         return Ok(Err(Refused::Ended));

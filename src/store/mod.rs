@@ -23,8 +23,7 @@ pub use health::{FAILURE_HOLD, Verdict, WriteHealth};
 pub use location::{Location, PostgresUrl};
 pub use rows::{
     Challenge, IdempotencyRecord, LiveSession, Purpose, RefreshState, Revoked, SessionRow, Side,
-    SignInRow, StoredResponse,
-    User, from_millis, to_millis,
+    SignInRow, StoredResponse, User, from_millis, to_millis,
 };
 pub use signals::{Pulse, Signal, Signals, Subscription};
 pub use tx::{

@@ -122,8 +122,11 @@ pub trait Sessions: Send {
     async fn delete_expired_sessions(&mut self, before_ms: i64) -> Result<usize, StoreError>;
     /// The sign-in with this public id; `for_update` (writes only) holds its row until commit
     /// on engines where several writers may race.
-    async fn sign_in(&mut self, id: &str, for_update: bool)
-    -> Result<Option<SignInRow>, StoreError>;
+    async fn sign_in(
+        &mut self,
+        id: &str,
+        for_update: bool,
+    ) -> Result<Option<SignInRow>, StoreError>;
     /// Gives the sign-in a new current access token (`token_hash`, expiring at
     /// `expires_at_ms`) and refresh state, used at `now_ms`.
     async fn set_sign_in_tokens(

@@ -147,12 +147,10 @@ impl Sessions for SqliteTx<'_> {
     }
 
     async fn delete_expired_sessions(&mut self, before_ms: i64) -> Result<usize, StoreError> {
-        Ok(self
-            .conn()
-            .execute(
-                "DELETE FROM sessions WHERE COALESCE(refresh_expires_at, expires_at) < ?1",
-                [before_ms],
-            )?)
+        Ok(self.conn().execute(
+            "DELETE FROM sessions WHERE COALESCE(refresh_expires_at, expires_at) < ?1",
+            [before_ms],
+        )?)
     }
 
     async fn sign_in(
