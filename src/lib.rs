@@ -96,6 +96,8 @@ impl App {
             AuthSettings {
                 secret,
                 session_ttl: config.session_ttl,
+                refresh_ttl: config.refresh_ttl,
+                signin_max_age: config.signin_max_age,
                 otp_ttl: config.otp_ttl,
                 limits: config.limits,
                 // Half the cores at most: a login storm must leave room for everything else.

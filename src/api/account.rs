@@ -104,15 +104,16 @@ impl Example for AccountDeletion {
     }
 }
 
-/// One of your live sessions.
+/// One of your live sign-ins: one verify and the refreshes after it.
 #[derive(Debug, Object)]
 #[oai(rename = "Session")]
 pub struct SessionView {
     /// Public id: `DELETE /v1/auth/sessions/{id}` ends it. Not the token, and nothing of it.
     id: String,
-    /// When it was opened.
+    /// When it was opened (the verify).
     issued_at: DateTime<Utc>,
-    /// When it ends.
+    /// When it ends unless refreshed: its refresh token's expiry, or without refresh tokens its
+    /// access token's.
     expires_at: DateTime<Utc>,
     /// Seconds left.
     expires_in: i64,
@@ -122,6 +123,8 @@ pub struct SessionView {
     user_agent: Option<String>,
     /// The client address it was opened from, as the server saw it.
     address: Option<String>,
+    /// When it last got tokens: the verify or its latest refresh.
+    last_used_at: DateTime<Utc>,
 }
 
 impl From<SessionSummary> for SessionView {
@@ -134,6 +137,7 @@ impl From<SessionSummary> for SessionView {
             current: s.current,
             user_agent: s.device.user_agent,
             address: s.device.address,
+            last_used_at: s.last_used_at,
         }
     }
 }

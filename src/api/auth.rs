@@ -8,7 +8,7 @@ use super::json::JsonBody;
 use super::problem::{ApiError, BODY, Code, Failure, SESSION, both, declare};
 use super::security::{LoggingOut, SignedIn};
 use crate::domain::{ChallengeId, Device, Email, OtpCode, Password};
-use crate::service::{Auth, LoginStarted, LogoutScope};
+use crate::service::{Auth, LoginStarted, LogoutScope, SessionIssued};
 use chrono::{DateTime, Utc};
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
@@ -95,17 +95,66 @@ impl Example for CodeSubmission {
     }
 }
 
-/// A new session.
+/// A new access token, and (unless the server turned them off) a refresh token.
 #[derive(Debug, Object)]
 pub struct AccessToken {
     /// Send as `Authorization: Bearer <access_token>`.
     access_token: String,
     /// Always `Bearer`.
     token_type: String,
-    /// Seconds until the session ends.
+    /// Seconds until the access token expires.
     expires_in: i64,
-    /// When the session ends (absolute, not extended by use).
+    /// When the access token expires (absolute, not extended by use).
     expires_at: DateTime<Utc>,
+    /// Trade it at `POST /v1/auth/refresh` for a new pair before `refresh_expires_at`; each
+    /// works once. Keep it secret: it is the sign-in. Absent when the server issues none
+    /// (`LISTO_REFRESH_TTL=0`).
+    #[oai(skip_serializing_if_is_none)]
+    refresh_token: Option<String>,
+    /// Seconds until the refresh token expires.
+    #[oai(skip_serializing_if_is_none)]
+    refresh_expires_in: Option<i64>,
+    /// When the refresh token expires (each refresh issues one that lives longer, up to the
+    /// sign-in's maximum age).
+    #[oai(skip_serializing_if_is_none)]
+    refresh_expires_at: Option<DateTime<Utc>>,
+}
+
+impl From<SessionIssued> for AccessToken {
+    fn from(issued: SessionIssued) -> Self {
+        let (refresh_token, refresh_expires_at) = match issued.refresh {
+            Some((token, at)) => (Some(token.encode()), Some(at)),
+            None => (None, None),
+        };
+        Self {
+            access_token: issued.token.encode(),
+            token_type: "Bearer".into(),
+            expires_in: seconds_until(issued.expires_at),
+            expires_at: issued.expires_at,
+            refresh_token,
+            refresh_expires_in: refresh_expires_at.map(seconds_until),
+            refresh_expires_at,
+        }
+    }
+}
+
+/// A refresh token from verify or an earlier refresh.
+#[derive(Object, Deserialize)]
+#[oai(deny_unknown_fields, example)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    /// The `refresh_token` of the latest answer from `/v1/auth/verify` or `/v1/auth/refresh`.
+    #[oai(validator(max_length = 200))]
+    refresh_token: String,
+}
+
+impl Example for RefreshRequest {
+    fn example() -> Self {
+        // Only a verify's answer carries a real one.
+        Self {
+            refresh_token: "paste_refresh_token_from_verify".into(),
+        }
+    }
 }
 
 /// Who a session belongs to.
@@ -164,6 +213,7 @@ enum LoggedOut {
 declare!(RegisterErrors: BODY, &[Code::EmailTaken, Code::RateLimited, Code::Busy]);
 declare!(LoginErrors: BODY, &[Code::InvalidCredentials, Code::RateLimited, Code::EmailUnavailable, Code::Busy]);
 declare!(VerifyErrors: BODY, &[Code::InvalidCode, Code::CodeExpired, Code::TooManyAttempts]);
+declare!(RefreshErrors: BODY, &[Code::RefreshInvalid, Code::RefreshReused, Code::RateLimited]);
 declare!(SessionErrors: SESSION);
 declare!(LogoutErrors: SESSION, &[Code::ValidationFailed]);
 
@@ -228,7 +278,8 @@ impl AuthApi {
     ///
     /// Send the `challenge_id` from the login answer and the 6 digits from the email. A code
     /// works once; five wrong codes burn the challenge. The token goes in
-    /// `Authorization: Bearer <access_token>` until `expires_at`.
+    /// `Authorization: Bearer <access_token>` until `expires_at`; then trade the
+    /// `refresh_token` for a new pair at `/v1/auth/refresh`.
     #[oai(path = "/verify", method = "post", operation_id = "verify")]
     async fn verify(
         &self,
@@ -243,12 +294,27 @@ impl AuthApi {
         )?;
         let device = Device::new(agent.0.as_deref(), client.0.0);
         let issued = auth.verify(challenge, code, device).await?;
-        Ok(Json(AccessToken {
-            access_token: issued.token.encode(),
-            token_type: "Bearer".into(),
-            expires_in: seconds_until(issued.expires_at),
-            expires_at: issued.expires_at,
-        }))
+        Ok(Json(issued.into()))
+    }
+
+    /// Trade a refresh token for a new access token and refresh token.
+    ///
+    /// Send the `refresh_token` of the latest verify or refresh answer. The answer has the
+    /// shape of verify's: a new access token and a new refresh token; the one sent is spent.
+    /// Sending the spent one again answers the current pair if it is the current one's parent
+    /// (an answer that was lost), or if it was spent less than 10 s ago (two tabs refreshing at
+    /// once); otherwise it is taken as stolen: the whole sign-in ends, every token of it is
+    /// refused, and the answer is 401 `refresh_reused`. An unknown, expired or ended refresh
+    /// token answers 401 `refresh_invalid`: log in again.
+    #[oai(path = "/refresh", method = "post", operation_id = "refresh")]
+    async fn refresh(
+        &self,
+        client: Client,
+        body: JsonBody<RefreshRequest>,
+        auth: poem::web::Data<&Auth>,
+    ) -> Result<Json<AccessToken>, Failure<RefreshErrors>> {
+        let issued = auth.refresh(&body.0.refresh_token, client.0).await?;
+        Ok(Json(issued.into()))
     }
 
     /// End sessions on the server: this one, the others, or all.

@@ -40,9 +40,17 @@ pub struct Config {
     /// PostgreSQL, for a pooled connection); past it a request answers 503 busy at once
     #[arg(long, env = "LISTO_DATABASE_QUEUE", default_value_t = crate::store::QUEUE_DEPTH, value_parser = counted("a number of waiting requests", 100_000))]
     pub database_queue: usize,
-    /// seconds a session lives after it is issued (absolute, not sliding)
+    /// seconds an access token lives after it is issued (absolute, not sliding; a refresh
+    /// issues a new one)
     #[arg(long, env = "LISTO_SESSION_TTL", default_value = "30", value_parser = seconds)]
     pub session_ttl: Duration,
+    /// seconds a refresh token lives, counted again from each refresh (POST /v1/auth/refresh
+    /// trades it for a new access token); 0 = no refresh tokens (a sign-in is its one access token)
+    #[arg(long, env = "LISTO_REFRESH_TTL", default_value = "1209600", value_parser = seconds_or_off)]
+    pub refresh_ttl: std::option::Option<Duration>,
+    /// seconds a sign-in may be kept alive by refreshing, counted from the verify (absolute)
+    #[arg(long, env = "LISTO_SIGNIN_MAX_AGE", default_value = "7776000", value_parser = seconds)]
+    pub signin_max_age: Duration,
     /// seconds an emailed code lives
     #[arg(long, env = "LISTO_OTP_TTL", default_value = "300", value_parser = seconds)]
     pub otp_ttl: Duration,

@@ -11,6 +11,12 @@ fn defaults_match_the_help_and_blank_values_are_unset() {
     let c = config(&[("LISTO_SESSION_TTL", " "), ("PORT", "")]).unwrap();
     assert_eq!(c.addr.to_string(), "0.0.0.0:8080");
     assert_eq!((c.session_ttl.as_secs(), c.otp_ttl.as_secs()), (30, 300));
+    let refresh = (c.refresh_ttl, c.signin_max_age.as_secs());
+    assert_eq!(refresh, (Some(Duration::from_secs(1_209_600)), 7_776_000));
+    assert_eq!(
+        config(&[("LISTO_REFRESH_TTL", "0")]).unwrap().refresh_ttl,
+        None
+    );
     assert!(matches!(c.mail, MailConfig::Outbox(ref p) if p == &PathBuf::from("./outbox")));
     let (l, q, k) = (c.limits, c.quotas, c.connections);
     let limits = [
@@ -88,7 +94,7 @@ fn a_bad_value_is_refused_in_one_line_naming_its_variable() {
         |LISTO_LOGIN_LIMIT_PER_EMAIL=many|LISTO_CODE_LIMIT_PER_HOUR=ten|LISTO_TRUST_PROXY=17
         |LISTO_SESSIONS_PER_USER=-2|LISTO_LOG_FORMAT=xml|LISTO_MAIL_FROM=not an address
         |LISTO_CORS_ORIGINS=https://app.example.com/path|LISTO_CORS_ORIGINS=app.example.com
-        |LISTO_HEADER_TIMEOUT=soon|LISTO_MAX_CONNECTIONS=-3|LISTO_ADDR=nowhere";
+        |LISTO_HEADER_TIMEOUT=soon|LISTO_REFRESH_TTL=-1|LISTO_SIGNIN_MAX_AGE=0|LISTO_MAX_CONNECTIONS=-3|LISTO_ADDR=nowhere";
     for (var, value) in bad.split('|').filter_map(|v| v.trim().split_once('=')) {
         let err = config(&[(var, value)]).unwrap_err();
         assert_eq!(err.var, var, "{err}");
@@ -108,7 +114,7 @@ fn help_lists_every_variable_once_with_its_default() {
     let help = help();
     assert_eq!(
         help.lines().filter(|l| l.contains("[default: ")).count(),
-        27
+        29
     );
     assert!(help.contains("[default: 0.0.0.0:$PORT]\n") && help.contains("[default: unset]\n"));
     assert!(help.contains("to believe: the client") && !help.contains("addr]"));

@@ -29,7 +29,7 @@ pub use placement::Placement;
 pub use sort_key::SortKey;
 pub use task::{Task, TaskChanges, TaskDate, TaskStatus, TaskText};
 pub use timestamp::Timestamp;
-pub use token::{ChallengeId, SessionId, SessionToken};
+pub use token::{ChallengeId, RefreshToken, SessionId, SessionToken};
 
 /// Why a value was refused, in words a client can act on (the caller names the field).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

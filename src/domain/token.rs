@@ -42,6 +42,99 @@ impl std::fmt::Debug for SessionToken {
     }
 }
 
+impl SessionToken {
+    /// A token whose bytes were derived elsewhere (a sign-in's access token, from the secret,
+    /// its id and its generation, so a lost answer can be given again).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+}
+
+/// A refresh token: opaque to clients, 56 bytes as base64url without padding (75 characters):
+/// the sign-in's id (16 bytes), its generation (8 bytes, big-endian) and a keyed MAC of both
+/// (32 bytes). The MAC lets the server tell a spent token of a sign-in from a forged one, so
+/// reuse of any older generation is detected; only keyed hashes are stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RefreshToken {
+    sign_in: [u8; 16],
+    generation: u64,
+    mac: [u8; 32],
+}
+
+impl RefreshToken {
+    /// The bytes the MAC covers: the sign-in's id and the generation.
+    pub fn signed_part(sign_in: &[u8; 16], generation: u64) -> [u8; 24] {
+        let mut part = [0u8; 24];
+        part[..16].copy_from_slice(sign_in);
+        part[16..].copy_from_slice(&generation.to_be_bytes());
+        part
+    }
+
+    /// Assembles a token from its parts (the MAC computed by the caller).
+    pub fn new(sign_in: [u8; 16], generation: u64, mac: [u8; 32]) -> Self {
+        Self {
+            sign_in,
+            generation,
+            mac,
+        }
+    }
+
+    /// Accepts only the exact encoding `encode` produces.
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let refuse = || Invalid("is not a listo refresh token".into());
+        if raw.len() != 75 {
+            return Err(refuse());
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| refuse())?;
+        let bytes = <[u8; 56]>::try_from(bytes).map_err(|_| refuse())?;
+        let mut sign_in = [0u8; 16];
+        sign_in.copy_from_slice(&bytes[..16]);
+        let mut generation = [0u8; 8];
+        generation.copy_from_slice(&bytes[16..24]);
+        let mut mac = [0u8; 32];
+        mac.copy_from_slice(&bytes[24..]);
+        Ok(Self {
+            sign_in,
+            generation: u64::from_be_bytes(generation),
+            mac,
+        })
+    }
+
+    /// The sign-in it belongs to, as its public id.
+    pub fn sign_in(&self) -> SessionId {
+        SessionId(URL_SAFE_NO_PAD.encode(self.sign_in))
+    }
+
+    /// The sign-in's id as bytes.
+    pub fn sign_in_bytes(&self) -> &[u8; 16] {
+        &self.sign_in
+    }
+
+    /// Its place in the sign-in's chain: 0 from the verify, one more per refresh.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The MAC it carries.
+    pub fn mac(&self) -> &[u8; 32] {
+        &self.mac
+    }
+
+    /// The text handed to the client.
+    pub fn encode(&self) -> String {
+        let mut bytes = [0u8; 56];
+        bytes[..24].copy_from_slice(&Self::signed_part(&self.sign_in, self.generation));
+        bytes[24..].copy_from_slice(&self.mac);
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+}
+
+impl std::fmt::Debug for RefreshToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RefreshToken(<redacted>)")
+    }
+}
+
 /// Names a pending login; unguessable (128 bits) so challenges cannot be enumerated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChallengeId(String);
@@ -105,6 +198,12 @@ impl SessionId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The 16 bytes of an id of the form `generate` makes (`None` for older forms).
+    pub fn bytes(&self) -> Option<[u8; 16]> {
+        let bytes = URL_SAFE_NO_PAD.decode(&self.0).ok()?;
+        <[u8; 16]>::try_from(bytes).ok()
+    }
 }
 
 #[cfg(test)]
@@ -129,6 +228,27 @@ mod tests {
         ] {
             assert!(SessionToken::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn refresh_token_round_trips_and_names_its_sign_in() {
+        let id = SessionId::generate();
+        let token = RefreshToken::new(id.bytes().unwrap(), 7, [9; 32]);
+        let text = token.encode();
+        assert_eq!(text.len(), 75);
+        let back = RefreshToken::parse(&text).unwrap();
+        assert!(back == token);
+        assert_eq!(back.sign_in(), id);
+        assert_eq!(back.generation(), 7);
+        for bad in ["", "abc", &"A".repeat(76), &"*".repeat(75)] {
+            assert!(RefreshToken::parse(bad).is_err(), "{bad}");
+        }
+        assert!(
+            SessionId::parse("0123456789abcdef0123456789abcdef")
+                .unwrap()
+                .bytes()
+                .is_none()
+        );
     }
 
     #[test]

@@ -10,9 +10,11 @@ use super::sessions::LogoutTarget;
 use super::{ServiceError, codes, now, now_ms};
 use crate::config::SignInLimits;
 use crate::domain::Device;
-use crate::domain::{ChallengeId, Email, OtpCode, Password, SessionId, SessionToken};
+use crate::domain::{ChallengeId, Email, OtpCode, Password, RefreshToken, SessionId, SessionToken};
 use crate::mail::{CodePurpose, Mailer};
-use crate::store::{self, Challenge, Purpose, Revoked, SessionRow, Signal, Store, StoreError};
+use crate::store::{
+    self, Challenge, Purpose, RefreshState, Revoked, SessionRow, Signal, Store, StoreError,
+};
 use chrono::{DateTime, Utc};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -42,6 +44,8 @@ pub struct SessionIssued {
     pub token: SessionToken,
     /// When the session stops working.
     pub expires_at: DateTime<Utc>,
+    /// The refresh token and when it expires, unless refresh tokens are off.
+    pub refresh: Option<(RefreshToken, DateTime<Utc>)>,
 }
 
 /// An authenticated request's session.
@@ -55,8 +59,10 @@ pub struct Session {
     pub email: String,
     /// When the session was opened.
     pub issued_at: DateTime<Utc>,
-    /// When it ends.
+    /// When its access token ends.
     pub expires_at: DateTime<Utc>,
+    /// When the sign-in ends unless refreshed (with refresh tokens off, `expires_at`).
+    pub ends_at: DateTime<Utc>,
     pub(super) token_hash: [u8; 32],
 }
 
@@ -68,6 +74,7 @@ impl Session {
             email: self.email.clone(),
             issued_at_ms: store::to_millis(self.issued_at),
             expires_at_ms: store::to_millis(self.expires_at),
+            ends_at_ms: store::to_millis(self.ends_at),
             revoked: false,
         }
     }
@@ -96,12 +103,16 @@ pub struct Auth {
     pub(super) limits: Arc<Limits>,
     /// Sessions this process has seen, when it is the only one writing the database; with
     /// several processes another may revoke a session at any moment, so each check reads it.
-    sessions: Option<Arc<SessionCache>>,
+    pub(super) sessions: Option<Arc<SessionCache>>,
     /// Logouts answered 503 that the database has yet to store.
     pub(super) revocations: Arc<Revocations>,
     /// Live sign-ins one user may hold; a new one past it ends the oldest.
     max_sessions: Option<u32>,
-    session_ttl: Duration,
+    pub(super) session_ttl: Duration,
+    /// Refresh-token life (sliding); `None`: no refresh tokens.
+    pub(super) refresh_ttl: Option<Duration>,
+    /// A sign-in's absolute life from its verify, however often refreshed.
+    pub(super) signin_max_age: Duration,
     pub(super) otp_ttl: Duration,
 }
 
@@ -109,8 +120,12 @@ pub struct Auth {
 pub struct AuthSettings {
     /// Server secret for keyed hashes.
     pub secret: Vec<u8>,
-    /// Session life.
+    /// Session (access token) life.
     pub session_ttl: Duration,
+    /// Refresh-token life (sliding); `None`: no refresh tokens.
+    pub refresh_ttl: Option<Duration>,
+    /// A sign-in's absolute life from its verify.
+    pub signin_max_age: Duration,
     /// Code life.
     pub otp_ttl: Duration,
     /// Budgets for failed sign-ins and wrong codes.
@@ -135,6 +150,8 @@ impl Auth {
             limits: Arc::new(Limits::new(store.clone(), settings.limits)),
             store,
             session_ttl: settings.session_ttl,
+            refresh_ttl: settings.refresh_ttl,
+            signin_max_age: settings.signin_max_age,
             otp_ttl: settings.otp_ttl,
         }
     }
@@ -241,9 +258,24 @@ impl Auth {
         device: Device,
     ) -> Result<SessionIssued, ServiceError> {
         let offered = self.keys.code_hash(&challenge_id, &code);
-        let token = SessionToken::generate();
+        let id = SessionId::generate();
+        let id_bytes = id
+            .bytes()
+            .ok_or_else(|| StoreError::corrupt("a session id"))?;
+        // With refresh tokens the access token is derived (the sign-in's id, generation 0), so
+        // a refresh whose answer was lost can answer it again; without, it is random.
+        let token = match self.refresh_ttl {
+            Some(_) => self.keys.access_token(&id_bytes, 0),
+            None => SessionToken::generate(),
+        };
         let token_hash = self.keys.token_hash(&token);
+        let refresh = self.refresh_ttl.map(|ttl| {
+            let token = self.keys.refresh_token(&id_bytes, 0);
+            (self.keys.refresh_hash(&token), token, ttl)
+        });
+        let chain = refresh.as_ref().map(|(hash, _, ttl)| (*hash, *ttl));
         let ttl = self.session_ttl;
+        let max_age = self.signin_max_age;
         let max_sessions = self.max_sessions;
         let codes_per_hour = self.limits.codes_per_hour();
         let outcome = self
@@ -268,19 +300,43 @@ impl Auth {
                         }
                         Err(refused) => return Ok(Err(refused)),
                     };
+                    let state = chain.map(|(refresh_hash, refresh_ttl)| {
+                        let max_age_at_ms = store::to_millis(now + max_age);
+                        RefreshState {
+                            generation: 0,
+                            refresh_hash,
+                            parent_hash: None,
+                            rotated_at_ms: now_ms,
+                            parent_rotated_at_ms: None,
+                            refresh_expires_at_ms: store::to_millis(now + refresh_ttl)
+                                .min(max_age_at_ms),
+                            max_age_at_ms,
+                        }
+                    });
+                    let mut expires_at_ms = store::to_millis(now + ttl);
+                    if let Some(state) = &state {
+                        expires_at_ms = expires_at_ms.min(state.refresh_expires_at_ms);
+                    }
                     let row = SessionRow {
-                        id: SessionId::generate().as_str().to_owned(),
+                        id: id.as_str().to_owned(),
                         user_id,
                         email: tx
                             .user_by_id(user_id)
                             .await?
                             .ok_or_else(|| StoreError::corrupt("challenge without its user"))?
                             .email,
-                        issued_at_ms: store::to_millis(now),
-                        expires_at_ms: store::to_millis(now + ttl),
+                        issued_at_ms: now_ms,
+                        expires_at_ms,
+                        ends_at_ms: state
+                            .as_ref()
+                            .map_or(expires_at_ms, |s| s.refresh_expires_at_ms),
                         revoked: false,
                     };
                     tx.insert_session(&token_hash, &row, &device).await?;
+                    if let Some(state) = &state {
+                        tx.set_sign_in_tokens(&row.id, &token_hash, expires_at_ms, state, now_ms)
+                            .await?;
+                    }
                     let ended = end_oldest_past(tx, user_id, max_sessions, now_ms).await?;
                     tracing::info!(user_id, oldest_ended = ended.len(), "session opened");
                     Ok::<_, ServiceError>(Ok((row, ended)))
@@ -290,10 +346,18 @@ impl Auth {
         let (row, ended) = outcome?;
         self.forget_sessions(&ended);
         let expires_at = store::from_millis(row.expires_at_ms)?;
+        let refresh = match refresh {
+            Some((_, token, _)) => Some((token, store::from_millis(row.ends_at_ms)?)),
+            None => None,
+        };
         if let Some(cache) = &self.sessions {
             cache.remember(token_hash, row);
         }
-        Ok(SessionIssued { token, expires_at })
+        Ok(SessionIssued {
+            token,
+            expires_at,
+            refresh,
+        })
     }
 
     /// Resolves a bearer token to its live session.
@@ -317,26 +381,6 @@ impl Auth {
         self.check(&row, token_hash).map(LogoutTarget::Live)
     }
 
-    /// Whether a session that was live still is: `Ok`, or why it ended (a live stream asks now
-    /// and then).
-    pub async fn recheck(&self, session: &Session) -> Result<(), ServiceError> {
-        self.session_of(session.token_hash).await.map(|_| ())
-    }
-
-    /// [`Auth::recheck`] read from the database, not this process's memory, which hears of a
-    /// revocation only after its commit has woken the streams (a stream asks this when told
-    /// sessions of its user ended).
-    pub async fn recheck_stored(&self, session: &Session) -> Result<(), ServiceError> {
-        let token_hash = session.token_hash;
-        let stored = self.stored_row(token_hash).await?;
-        if stored.revoked
-            && let Some(cache) = &self.sessions
-        {
-            cache.revoke_hash(token_hash, stored.expires_at_ms);
-        }
-        self.check(&stored, token_hash).map(|_| ())
-    }
-
     async fn session_of(&self, token_hash: [u8; 32]) -> Result<Session, ServiceError> {
         let row = self.row_of(token_hash).await?;
         self.check(&row, token_hash)
@@ -348,10 +392,13 @@ impl Auth {
             return Ok(row);
         }
         let stored = self.stored_row(token_hash).await?;
-        Ok(match &self.sessions {
-            Some(cache) => cache.remember(token_hash, stored),
-            None => Arc::new(stored),
-        })
+        match &self.sessions {
+            // Replaced by a refresh since it was read: the token is unknown now.
+            Some(cache) => cache
+                .remember(token_hash, stored)
+                .ok_or(ServiceError::SessionInvalid),
+            None => Ok(Arc::new(stored)),
+        }
     }
 
     async fn stored_row(&self, token_hash: [u8; 32]) -> Result<SessionRow, ServiceError> {
@@ -376,6 +423,7 @@ impl Auth {
             email: row.email.clone(),
             issued_at: store::from_millis(row.issued_at_ms)?,
             expires_at: store::from_millis(row.expires_at_ms)?,
+            ends_at: store::from_millis(row.ends_at_ms.max(row.expires_at_ms))?,
             token_hash,
         })
     }

@@ -118,7 +118,8 @@ impl Feed {
             Some(since) => check_since(since, horizon)?,
             None => horizon.latest,
         };
-        let left = (session.expires_at - chrono::Utc::now())
+        // The stream belongs to the sign-in: with refresh tokens it outlives the access token.
+        let left = (session.ends_at - chrono::Utc::now())
             .to_std()
             .unwrap_or_default();
         let shared = Arc::clone(
@@ -240,7 +241,10 @@ impl Follower {
             }
             tokio::select! {
                 () = tokio::time::sleep_until(self.expires) => {
-                    return self.end(SessionEnd::Expired);
+                    // A refresh may have moved the sign-in's end since the stream opened.
+                    if let Some(end) = self.session_ended().await {
+                        return self.end(end);
+                    }
                 }
                 () = self.slot.replaced() => {
                     self.ended = true;
@@ -252,7 +256,7 @@ impl Follower {
                         return None;
                     }
                     if pulse.sessions != self.seen.sessions
-                        && let Some(end) = self.session_ended(true).await
+                        && let Some(end) = self.session_ended().await
                     {
                         return self.end(end);
                     }
@@ -260,7 +264,7 @@ impl Follower {
                     self.seen = pulse;
                 }
                 _ = self.recheck.tick() => {
-                    if let Some(end) = self.session_ended(false).await {
+                    if let Some(end) = self.session_ended().await {
                         return self.end(end);
                     }
                     self.more = true;
@@ -312,22 +316,24 @@ impl Follower {
         }
     }
 
-    /// Why the session ended, if it did; `stored`: ask the database, not memory (told that
-    /// sessions ended, memory may not have heard yet).
-    async fn session_ended(&self, stored: bool) -> Option<SessionEnd> {
-        let checked = if stored {
-            self.auth.recheck_stored(&self.session).await
-        } else {
-            self.auth.recheck(&self.session).await
-        };
-        match checked {
-            Ok(()) => None,
+    /// Why the sign-in ended, if it did, read from the database (told that sessions ended,
+    /// memory may not have heard yet; a refresh may have replaced the stream's access token);
+    /// if it lives, its end (a refresh moves it) becomes the stream's deadline.
+    async fn session_ended(&mut self) -> Option<SessionEnd> {
+        match self.auth.recheck(&self.session).await {
+            Ok(ends_at) => {
+                let left = (ends_at - chrono::Utc::now()).to_std().unwrap_or_default();
+                self.expires = Instant::now() + left;
+                None
+            }
             Err(ServiceError::SessionExpired) => Some(SessionEnd::Expired),
             Err(ServiceError::SessionRevoked | ServiceError::SessionInvalid) => {
                 Some(SessionEnd::Revoked)
             }
             Err(e) => {
                 tracing::warn!(error = %e, "checking a stream's session failed");
+                // Asked again at the next recheck, not in a loop at the deadline.
+                self.expires = Instant::now() + RECHECK_EVERY;
                 None
             }
         }

@@ -1,7 +1,7 @@
 //! Secrets at rest: argon2id for passwords, keyed blake3 for tokens and codes.
 
 use super::ServiceError;
-use crate::domain::{ChallengeId, OtpCode, Password, SessionToken};
+use crate::domain::{ChallengeId, OtpCode, Password, RefreshToken, SessionToken};
 use crate::workers::WorkerPool;
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -16,6 +16,9 @@ pub struct Keys {
     token: [u8; 32],
     code: [u8; 32],
     reset_code: [u8; 32],
+    access: [u8; 32],
+    refresh: [u8; 32],
+    refresh_hash: [u8; 32],
 }
 
 impl Keys {
@@ -25,7 +28,36 @@ impl Keys {
             token: blake3::derive_key("listo 2026-11 session token hash", secret),
             code: blake3::derive_key("listo 2026-11 one-time code hash", secret),
             reset_code: blake3::derive_key("listo 2026-12 password reset code", secret),
+            access: blake3::derive_key("listo 2026-12 sign-in access token", secret),
+            refresh: blake3::derive_key("listo 2026-12 refresh token mac", secret),
+            refresh_hash: blake3::derive_key("listo 2026-12 refresh token hash", secret),
         }
+    }
+
+    /// The access token of a sign-in's generation, derived from the secret, the sign-in's id
+    /// and the generation: a lost answer can be given again, and nothing but its hash is stored.
+    pub fn access_token(&self, sign_in: &[u8; 16], generation: u64) -> SessionToken {
+        let part = RefreshToken::signed_part(sign_in, generation);
+        SessionToken::from_bytes(*blake3::keyed_hash(&self.access, &part).as_bytes())
+    }
+
+    /// The refresh token of a sign-in's generation (derived the same way, with its own key).
+    pub fn refresh_token(&self, sign_in: &[u8; 16], generation: u64) -> RefreshToken {
+        let part = RefreshToken::signed_part(sign_in, generation);
+        let mac = *blake3::keyed_hash(&self.refresh, &part).as_bytes();
+        RefreshToken::new(*sign_in, generation, mac)
+    }
+
+    /// Whether a presented refresh token is one this server issued (its MAC holds), in
+    /// constant time.
+    pub fn refresh_genuine(&self, token: &RefreshToken) -> bool {
+        let expected = self.refresh_token(token.sign_in_bytes(), token.generation());
+        bool::from(expected.mac().ct_eq(token.mac()))
+    }
+
+    /// What the database stores for a refresh token.
+    pub fn refresh_hash(&self, token: &RefreshToken) -> [u8; 32] {
+        *blake3::keyed_hash(&self.refresh_hash, token.encode().as_bytes()).as_bytes()
     }
 
     /// The code of a reset challenge, derived from the secret and its id: the mail queue holds

@@ -12,6 +12,7 @@ pub mod mail_queue;
 mod revocations;
 mod session_cache;
 mod sessions;
+mod sign_ins;
 mod streams;
 pub mod sweeper;
 pub mod tasks;
@@ -68,6 +69,13 @@ pub enum ServiceError {
     /// A token listo never issued, or one already swept away.
     #[error("session invalid")]
     SessionInvalid,
+    /// A refresh token listo never issued, an expired one, or one of a sign-in that ended.
+    #[error("refresh token invalid")]
+    RefreshInvalid,
+    /// A spent refresh token presented again past its grace: taken as stolen, the whole
+    /// sign-in ended.
+    #[error("refresh token reused")]
+    RefreshReused,
     /// A session past its absolute expiry.
     #[error("session expired")]
     SessionExpired,

@@ -211,6 +211,7 @@ mod tests {
             email: "a@b.co".into(),
             issued_at_ms,
             expires_at_ms: i64::MAX,
+            ends_at_ms: i64::MAX,
             revoked: false,
         }
     }

@@ -30,6 +30,8 @@ pub struct SessionSummary {
     pub current: bool,
     /// Where it was opened from.
     pub device: Device,
+    /// The verify or its latest refresh.
+    pub last_used_at: DateTime<Utc>,
 }
 
 /// Whose logout a request with a token asks for.
@@ -173,6 +175,7 @@ impl Auth {
                     current: s.id == session.id,
                     issued_at: store::from_millis(s.issued_at_ms)?,
                     expires_at: store::from_millis(s.expires_at_ms)?,
+                    last_used_at: store::from_millis(s.last_used_at_ms)?,
                     id: s.id,
                     device: s.device,
                 })

@@ -108,6 +108,29 @@ pub struct SessionRecord {
     pub expires_at: i64,
     /// Unix ms, when logged out.
     pub revoked_at: Option<i64>,
+    /// Its refresh-token chain (all `None`/0 for a sign-in without refresh tokens).
+    pub chain: ChainRecord,
+}
+
+/// The refresh-token columns of a `sessions` row (see migration 0011 / 0009).
+#[derive(Debug, Clone, Default)]
+pub struct ChainRecord {
+    /// Refreshes so far.
+    pub generation: i64,
+    /// Keyed hash of the current refresh token.
+    pub refresh_hash: Option<Vec<u8>>,
+    /// Keyed hash of its parent.
+    pub parent_hash: Option<Vec<u8>>,
+    /// Unix ms.
+    pub rotated_at: Option<i64>,
+    /// Unix ms.
+    pub parent_rotated_at: Option<i64>,
+    /// Unix ms.
+    pub refresh_expires_at: Option<i64>,
+    /// Unix ms.
+    pub max_age_at: Option<i64>,
+    /// Unix ms.
+    pub last_used_at: Option<i64>,
 }
 
 /// What a copy moved, as counted in the target after writing.

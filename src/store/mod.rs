@@ -22,8 +22,8 @@ pub use error::{Class, StoreError};
 pub use health::{FAILURE_HOLD, Verdict, WriteHealth};
 pub use location::{Location, PostgresUrl};
 pub use rows::{
-    Challenge, IdempotencyRecord, LiveSession, Purpose, Revoked, SessionRow, Side, StoredResponse,
-    User, from_millis, to_millis,
+    Challenge, IdempotencyRecord, LiveSession, Purpose, RefreshState, Revoked, SessionRow, Side,
+    SignInRow, StoredResponse, User, from_millis, to_millis,
 };
 pub use signals::{Pulse, Signal, Signals, Subscription};
 pub use tx::{

@@ -74,8 +74,11 @@ pub struct SessionRow {
     pub email: String,
     /// Unix milliseconds.
     pub issued_at_ms: i64,
-    /// Unix milliseconds.
+    /// Unix milliseconds: when the access token expires.
     pub expires_at_ms: i64,
+    /// Unix milliseconds: when the sign-in ends unless refreshed (its refresh token's expiry;
+    /// without refresh tokens, `expires_at_ms`).
+    pub ends_at_ms: i64,
     /// Set once the user logged out.
     pub revoked: bool,
 }
@@ -87,10 +90,50 @@ pub struct LiveSession {
     pub id: String,
     /// Unix ms.
     pub issued_at_ms: i64,
-    /// Unix ms.
+    /// Unix ms: when the sign-in ends unless refreshed.
     pub expires_at_ms: i64,
+    /// Unix ms: the verify or the latest refresh.
+    pub last_used_at_ms: i64,
     /// Where it was opened from.
     pub device: Device,
+}
+
+/// A sign-in as a refresh reads it: the row behind its tokens.
+#[derive(Debug, Clone)]
+pub struct SignInRow {
+    /// Public id.
+    pub id: String,
+    /// Whose.
+    pub user_id: i64,
+    /// The current generation's access token hash.
+    pub token_hash: [u8; 32],
+    /// Unix ms: when the sign-in was opened (the verify).
+    pub issued_at_ms: i64,
+    /// Unix ms: when the current access token expires.
+    pub expires_at_ms: i64,
+    /// Set once ended.
+    pub revoked: bool,
+    /// The refresh state; `None` for a sign-in opened without refresh tokens.
+    pub refresh: Option<RefreshState>,
+}
+
+/// What a sign-in with refresh tokens keeps of its chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshState {
+    /// 0 at the verify, one more per refresh.
+    pub generation: i64,
+    /// Keyed hash of the current refresh token.
+    pub refresh_hash: [u8; 32],
+    /// Keyed hash of its parent (the one spent to get it), if any.
+    pub parent_hash: Option<[u8; 32]>,
+    /// Unix ms: when the current generation was issued (when its parent was spent).
+    pub rotated_at_ms: i64,
+    /// Unix ms: when the parent generation was issued (when the grandparent was spent).
+    pub parent_rotated_at_ms: Option<i64>,
+    /// Unix ms: when the current refresh token expires (sliding).
+    pub refresh_expires_at_ms: i64,
+    /// Unix ms: the absolute end, counted from the verify.
+    pub max_age_at_ms: i64,
 }
 
 /// A session just revoked: enough to mark it dead in a cache.

@@ -5,8 +5,8 @@
 
 use super::StoreError;
 use super::rows::{
-    Challenge, Device, IdempotencyRecord, LiveSession, Purpose, Revoked, SessionRow, Side,
-    StoredResponse, User,
+    Challenge, Device, IdempotencyRecord, LiveSession, Purpose, RefreshState, Revoked, SessionRow,
+    Side, SignInRow, StoredResponse, User,
 };
 use super::signals::Signal;
 use crate::domain::{
@@ -118,8 +118,27 @@ pub trait Sessions: Send {
         except: Option<&[u8; 32]>,
         now_ms: i64,
     ) -> Result<Vec<Revoked>, StoreError>;
-    /// Deletes sessions that expired before `before_ms`; returns how many.
+    /// Deletes sign-ins that ended before `before_ms`; returns how many.
     async fn delete_expired_sessions(&mut self, before_ms: i64) -> Result<usize, StoreError>;
+    /// The sign-in with this public id; `for_update` (writes only) holds its row until commit
+    /// on engines where several writers may race.
+    async fn sign_in(
+        &mut self,
+        id: &str,
+        for_update: bool,
+    ) -> Result<Option<SignInRow>, StoreError>;
+    /// Gives the sign-in a new current access token (`token_hash`, expiring at
+    /// `expires_at_ms`) and refresh state, used at `now_ms`.
+    async fn set_sign_in_tokens(
+        &mut self,
+        id: &str,
+        token_hash: &[u8; 32],
+        expires_at_ms: i64,
+        refresh: &RefreshState,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// Records that the sign-in was used to get its tokens again at `now_ms`.
+    async fn touch_sign_in(&mut self, id: &str, now_ms: i64) -> Result<(), StoreError>;
 }
 
 /// Failed sign-ins and wrong codes, counted over sliding windows.

@@ -19,6 +19,7 @@ stories!(postgres => [
     wrong_codes_split_across_two_processes_spend_one_account_budget,
     eight_clients_sorting_and_moving_through_both_processes_leave_every_task_once_in_one_order,
     a_stream_on_one_process_hears_changes_and_the_logout_made_on_the_other,
+    refreshes_through_both_processes_are_one_chain_and_reuse_ends_it_on_both,
 ]);
 
 /// Two listo processes on one fresh database, mailing to one catcher.
@@ -372,4 +373,38 @@ async fn a_stream_on_one_process_hears_changes_and_the_logout_made_on_the_other(
     let event = on_b.next_event(Duration::from_secs(10)).await;
     assert_eq!(event.event, "session_revoked");
     on_b.assert_ends().await;
+}
+
+// ---------------------------------------------------------------- refresh tokens
+
+/// The access and refresh tokens of a 200 from verify or refresh.
+async fn refreshed(resp: Response) -> (String, String) {
+    assert_eq!(resp.status(), 200, "a new pair");
+    let issued = body(resp).await;
+    let field = |name: &str| issued[name].as_str().unwrap().to_owned();
+    (field("access_token"), field("refresh_token"))
+}
+
+async fn refreshes_through_both_processes_are_one_chain_and_reuse_ends_it_on_both() {
+    let Cluster { a, b } = Cluster::start(&[]).await;
+    let user = a.sign_in_as("chain@example.com").await;
+    let r0 = user.refresh.unwrap();
+    let (a1, r1) = refreshed(b.refresh(&r0).await).await;
+    assert_eq!(a.get("/v1/auth/session", &a1).await.status(), 200);
+    let (a2, r2) = refreshed(a.refresh(&r1).await).await;
+    assert_problem(b.get("/v1/auth/session", &a1).await, 401, "session_invalid").await;
+
+    // The same token through both at once: one rotates, the other answers that same pair.
+    let (one, two) = tokio::join!(a.refresh(&r2), b.refresh(&r2));
+    let (one, two) = (refreshed(one).await, refreshed(two).await);
+    assert_eq!(one, two);
+    let (a3, r3) = one;
+    assert_eq!(b.get("/v1/auth/session", &a3).await.status(), 200);
+
+    // r1 (spent at the second refresh) past its grace, on one process: the sign-in ends on both.
+    tokio::time::sleep(Duration::from_millis(10_600)).await;
+    assert_problem(a.refresh(&r1).await, 401, "refresh_reused").await;
+    assert_problem(b.get("/v1/auth/session", &a3).await, 401, "session_revoked").await;
+    assert_problem(b.refresh(&r3).await, 401, "refresh_invalid").await;
+    let _ = a2;
 }

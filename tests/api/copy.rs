@@ -203,4 +203,9 @@ async fn a_copied_database_serves_the_same_users_sessions_tasks_and_order() {
         app.register("eve@example.com", PASSWORD).await.status(),
         201
     );
+    // Sign-ins came with their refresh tokens: each chain goes on in PostgreSQL.
+    for user in &users {
+        let refreshed = app.refresh(user.refresh.as_deref().unwrap()).await;
+        assert_eq!(refreshed.status(), 200, "{}'s refresh", user.email);
+    }
 }

@@ -142,7 +142,12 @@ async fn a_stream_resumed_with_last_event_id_misses_nothing_and_repeats_nothing(
 }
 
 async fn a_stream_ends_with_session_expired_when_its_session_expires() {
-    let app = spawn_app_with(|c| c.session_ttl = Duration::from_secs(2)).await;
+    // Without refresh tokens a sign-in is its access token (with them: tests/api/refresh.rs).
+    let app = spawn_app_with(|c| {
+        c.session_ttl = Duration::from_secs(2);
+        c.refresh_ttl = None;
+    })
+    .await;
     let user = app.signed_in_user().await;
     let mut stream = app.follow(&user.token, None).await;
     let event = stream.next_event(WAIT).await;

@@ -24,6 +24,7 @@ mod openapi;
 mod order_refusals;
 mod pages;
 mod quotas;
+mod refresh;
 mod requests;
 mod reset_mail;
 mod retries;

@@ -57,6 +57,14 @@ impl From<ServiceError> for ApiError {
                 Code::TooManyAttempts,
                 "This code was cancelled after too many wrong tries; ask for a new one.",
             ),
+            ServiceError::RefreshInvalid => Self::new(
+                Code::RefreshInvalid,
+                "This refresh token is unknown, expired, or its sign-in ended; log in again.",
+            ),
+            ServiceError::RefreshReused => Self::new(
+                Code::RefreshReused,
+                "This refresh token was already spent, so the sign-in was ended in case it was stolen; log in again.",
+            ),
             ServiceError::SessionInvalid => Self::new(
                 Code::SessionInvalid,
                 "The access token is not valid; log in again.",

@@ -129,13 +129,41 @@ async fn write(tx: &Transaction<'_>, s: &Snapshot) -> Result<(), tokio_postgres:
         let ids: Vec<&str> = chunk.iter().map(|r| r.public_id.as_str()).collect();
         let agents: Vec<Option<&str>> = chunk.iter().map(|r| r.user_agent.as_deref()).collect();
         let addresses: Vec<Option<&str>> = chunk.iter().map(|r| r.address.as_deref()).collect();
+        let generations: Vec<i64> = chunk.iter().map(|r| r.chain.generation).collect();
+        let hash =
+            |f: fn(&crate::store::copy::ChainRecord) -> &Option<Vec<u8>>| -> Vec<Option<&[u8]>> {
+                chunk.iter().map(|r| f(&r.chain).as_deref()).collect()
+            };
+        let (refresh_hashes, parent_hashes) = (hash(|c| &c.refresh_hash), hash(|c| &c.parent_hash));
+        let at = |f: fn(&crate::store::copy::ChainRecord) -> Option<i64>| -> Vec<Option<i64>> {
+            chunk.iter().map(|r| f(&r.chain)).collect()
+        };
         tx.execute(
             "INSERT INTO sessions (token_hash, user_id, issued_at, expires_at, revoked_at,
-                                   public_id, user_agent, address)
+                                   public_id, user_agent, address, generation, refresh_hash,
+                                   parent_hash, rotated_at, parent_rotated_at,
+                                   refresh_expires_at, max_age_at, last_used_at)
              SELECT * FROM unnest($1::bytea[], $2::bigint[], $3::bigint[], $4::bigint[],
-                                  $5::bigint[], $6::text[], $7::text[], $8::text[])",
+                                  $5::bigint[], $6::text[], $7::text[], $8::text[],
+                                  $9::bigint[], $10::bytea[], $11::bytea[], $12::bigint[],
+                                  $13::bigint[], $14::bigint[], $15::bigint[], $16::bigint[])",
             &[
-                &hashes, &users, &issued, &expires, &revoked, &ids, &agents, &addresses,
+                &hashes,
+                &users,
+                &issued,
+                &expires,
+                &revoked,
+                &ids,
+                &agents,
+                &addresses,
+                &generations,
+                &refresh_hashes,
+                &parent_hashes,
+                &at(|c| c.rotated_at),
+                &at(|c| c.parent_rotated_at),
+                &at(|c| c.refresh_expires_at),
+                &at(|c| c.max_age_at),
+                &at(|c| c.last_used_at),
             ],
         )
         .await?;

@@ -52,6 +52,7 @@ const MIGRATIONS: &[Migration] = &[
     (6, sql!("0006_changes.sql")),
     (7, sql!("0007_mail_queue.sql")),
     (8, sql!("0008_idempotency_compressed.sql")),
+    (9, sql!("0009_sign_ins.sql")),
 ];
 
 /// Any number, the same in every listo: processes starting together migrate one at a time.

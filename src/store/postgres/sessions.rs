@@ -1,7 +1,9 @@
 //! The `sessions` table: only keyed hashes of tokens are stored.
 
 use super::PgTx;
-use crate::store::rows::{Device, LiveSession, Revoked, SessionRow, hash32};
+use crate::store::rows::{
+    Device, LiveSession, RefreshState, Revoked, SessionRow, SignInRow, hash32,
+};
 use crate::store::{Sessions, StoreError};
 use async_trait::async_trait;
 use tokio_postgres::Row;
@@ -22,8 +24,9 @@ impl Sessions for PgTx<'_> {
         device: &Device,
     ) -> Result<(), StoreError> {
         self.exec(
-            "INSERT INTO sessions (token_hash, public_id, user_id, issued_at, expires_at, user_agent, address)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO sessions (token_hash, public_id, user_id, issued_at, expires_at, user_agent, address,
+                                   last_used_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $4)",
             &[
                 &token_hash.as_slice(),
                 &row.id,
@@ -42,7 +45,7 @@ impl Sessions for PgTx<'_> {
         let row = self
             .opt(
                 "SELECT s.public_id, s.user_id, u.email, s.issued_at, s.expires_at,
-                        s.revoked_at IS NOT NULL
+                        s.revoked_at IS NOT NULL, COALESCE(s.refresh_expires_at, s.expires_at)
                  FROM sessions s JOIN users u ON u.id = s.user_id
                  WHERE s.token_hash = $1",
                 &[&token_hash.as_slice()],
@@ -55,6 +58,7 @@ impl Sessions for PgTx<'_> {
                 email: r.try_get(2)?,
                 issued_at_ms: r.try_get(3)?,
                 expires_at_ms: r.try_get(4)?,
+                ends_at_ms: r.try_get(6)?,
                 revoked: r.try_get(5)?,
             })
         })
@@ -81,8 +85,11 @@ impl Sessions for PgTx<'_> {
     ) -> Result<Vec<LiveSession>, StoreError> {
         let rows = self
             .all(
-                "SELECT public_id, issued_at, expires_at, user_agent, address FROM sessions
-                 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
+                "SELECT public_id, issued_at, COALESCE(refresh_expires_at, expires_at), user_agent,
+                        address, COALESCE(last_used_at, issued_at)
+                 FROM sessions
+                 WHERE user_id = $1 AND revoked_at IS NULL
+                   AND COALESCE(refresh_expires_at, expires_at) > $2
                  ORDER BY issued_at, public_id",
                 &[&user_id, &now_ms],
             )
@@ -93,6 +100,7 @@ impl Sessions for PgTx<'_> {
                     id: r.try_get(0)?,
                     issued_at_ms: r.try_get(1)?,
                     expires_at_ms: r.try_get(2)?,
+                    last_used_at_ms: r.try_get(5)?,
                     device: Device {
                         user_agent: r.try_get(3)?,
                         address: r.try_get(4)?,
@@ -111,7 +119,8 @@ impl Sessions for PgTx<'_> {
         let row = self
             .opt(
                 "UPDATE sessions SET revoked_at = $3
-                 WHERE user_id = $1 AND public_id = $2 AND revoked_at IS NULL AND expires_at > $3
+                 WHERE user_id = $1 AND public_id = $2 AND revoked_at IS NULL
+                   AND COALESCE(refresh_expires_at, expires_at) > $3
                  RETURNING token_hash, expires_at",
                 &[&user_id, &id, &now_ms],
             )
@@ -128,8 +137,8 @@ impl Sessions for PgTx<'_> {
         let rows = self
             .all(
                 "UPDATE sessions SET revoked_at = $3
-                 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $3
-                   AND issued_at <= $3 AND ($2::bytea IS NULL OR token_hash <> $2)
+                 WHERE user_id = $1 AND revoked_at IS NULL
+                   AND COALESCE(refresh_expires_at, expires_at) > $3 AND issued_at <= $3 AND ($2::bytea IS NULL OR token_hash <> $2)
                  RETURNING token_hash, expires_at",
                 &[&user_id, &except.map(|h| h.as_slice()), &now_ms],
             )
@@ -138,7 +147,98 @@ impl Sessions for PgTx<'_> {
     }
 
     async fn delete_expired_sessions(&mut self, before_ms: i64) -> Result<usize, StoreError> {
-        self.exec("DELETE FROM sessions WHERE expires_at < $1", &[&before_ms])
-            .await
+        self.exec(
+            "DELETE FROM sessions WHERE COALESCE(refresh_expires_at, expires_at) < $1",
+            &[&before_ms],
+        )
+        .await
+    }
+
+    async fn sign_in(
+        &mut self,
+        id: &str,
+        for_update: bool,
+    ) -> Result<Option<SignInRow>, StoreError> {
+        const SELECT: &str = "SELECT public_id, user_id, token_hash, issued_at, expires_at,
+                    revoked_at IS NOT NULL, generation, refresh_hash, parent_hash, rotated_at,
+                    parent_rotated_at, refresh_expires_at, max_age_at
+             FROM sessions WHERE public_id = $1";
+        // Two refreshes of one sign-in on two processes take turns.
+        let sql = if for_update {
+            format!("{SELECT} FOR UPDATE")
+        } else {
+            SELECT.to_owned()
+        };
+        let Some(r) = self.opt(&sql, &[&id]).await? else {
+            return Ok(None);
+        };
+        let refresh_hash: Option<Vec<u8>> = r.try_get(7)?;
+        let parent_hash: Option<Vec<u8>> = r.try_get(8)?;
+        let rotated: Option<i64> = r.try_get(9)?;
+        let refresh_exp: Option<i64> = r.try_get(11)?;
+        let max: Option<i64> = r.try_get(12)?;
+        let refresh = match (refresh_hash, rotated, refresh_exp, max) {
+            (Some(hash), Some(rotated_at_ms), Some(refresh_expires_at_ms), Some(max_age_at_ms)) => {
+                Some(RefreshState {
+                    generation: r.try_get(6)?,
+                    refresh_hash: hash32(hash, "refresh hash")?,
+                    parent_hash: parent_hash.map(|h| hash32(h, "parent hash")).transpose()?,
+                    rotated_at_ms,
+                    parent_rotated_at_ms: r.try_get(10)?,
+                    refresh_expires_at_ms,
+                    max_age_at_ms,
+                })
+            }
+            _ => None,
+        };
+        Ok(Some(SignInRow {
+            id: r.try_get(0)?,
+            user_id: r.try_get(1)?,
+            token_hash: hash32(r.try_get(2)?, "token hash")?,
+            issued_at_ms: r.try_get(3)?,
+            expires_at_ms: r.try_get(4)?,
+            revoked: r.try_get(5)?,
+            refresh,
+        }))
+    }
+
+    async fn set_sign_in_tokens(
+        &mut self,
+        id: &str,
+        token_hash: &[u8; 32],
+        expires_at_ms: i64,
+        refresh: &RefreshState,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.exec(
+            "UPDATE sessions SET token_hash = $2, expires_at = $3, generation = $4,
+                    refresh_hash = $5, parent_hash = $6, rotated_at = $7, parent_rotated_at = $8,
+                    refresh_expires_at = $9, max_age_at = $10, last_used_at = $11
+             WHERE public_id = $1",
+            &[
+                &id,
+                &token_hash.as_slice(),
+                &expires_at_ms,
+                &refresh.generation,
+                &refresh.refresh_hash.as_slice(),
+                &refresh.parent_hash.as_ref().map(|h| h.as_slice()),
+                &refresh.rotated_at_ms,
+                &refresh.parent_rotated_at_ms,
+                &refresh.refresh_expires_at_ms,
+                &refresh.max_age_at_ms,
+                &now_ms,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn touch_sign_in(&mut self, id: &str, now_ms: i64) -> Result<(), StoreError> {
+        self.exec(
+            "UPDATE sessions SET last_used_at = $2 WHERE public_id = $1",
+            &[&id, &now_ms],
+        )
+        .await?;
+        Ok(())
     }
 }

@@ -2,7 +2,7 @@
 
 use super::SqliteStore;
 use crate::store::StoreError;
-use crate::store::copy::{ChangeRecord, SessionRecord, Snapshot, TaskRow, UserRow};
+use crate::store::copy::{ChainRecord, ChangeRecord, SessionRecord, Snapshot, TaskRow, UserRow};
 use rusqlite::Connection;
 
 impl SqliteStore {
@@ -65,8 +65,9 @@ fn read_all(conn: &Connection) -> Result<Snapshot, StoreError> {
         sessions: collect(
             conn,
             "SELECT token_hash, user_id, issued_at, expires_at, revoked_at, public_id,
-                    user_agent, address
-             FROM sessions WHERE expires_at > ?1",
+                    user_agent, address, generation, refresh_hash, parent_hash, rotated_at,
+                    parent_rotated_at, refresh_expires_at, max_age_at, last_used_at
+             FROM sessions WHERE COALESCE(refresh_expires_at, expires_at) > ?1",
             [now_ms],
             |r| {
                 Ok(SessionRecord {
@@ -78,6 +79,16 @@ fn read_all(conn: &Connection) -> Result<Snapshot, StoreError> {
                     public_id: r.get(5)?,
                     user_agent: r.get(6)?,
                     address: r.get(7)?,
+                    chain: ChainRecord {
+                        generation: r.get(8)?,
+                        refresh_hash: r.get(9)?,
+                        parent_hash: r.get(10)?,
+                        rotated_at: r.get(11)?,
+                        parent_rotated_at: r.get(12)?,
+                        refresh_expires_at: r.get(13)?,
+                        max_age_at: r.get(14)?,
+                        last_used_at: r.get(15)?,
+                    },
                 })
             },
         )?,

@@ -46,6 +46,7 @@ const MIGRATION_STEPS: &[M<'static>] = &[
     M::up(sql!("0008_change_trigger_of_version.sql")),
     M::up(sql!("0009_mail_queue.sql")),
     M::up(sql!("0010_idempotency_compressed.sql")),
+    M::up(sql!("0011_sign_ins.sql")),
 ];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATION_STEPS);
 

@@ -1,7 +1,9 @@
 //! The `sessions` table: only keyed hashes of tokens are stored.
 
 use super::SqliteTx;
-use crate::store::rows::{Device, LiveSession, Revoked, SessionRow, hash32};
+use crate::store::rows::{
+    Device, LiveSession, RefreshState, Revoked, SessionRow, SignInRow, hash32,
+};
 use crate::store::{Sessions, StoreError};
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
@@ -26,8 +28,9 @@ impl Sessions for SqliteTx<'_> {
         device: &Device,
     ) -> Result<(), StoreError> {
         self.conn().execute(
-            "INSERT INTO sessions (token_hash, public_id, user_id, issued_at, expires_at, user_agent, address)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO sessions (token_hash, public_id, user_id, issued_at, expires_at, user_agent, address,
+                                   last_used_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?4)",
             params![
                 token_hash.as_slice(),
                 row.id,
@@ -46,7 +49,7 @@ impl Sessions for SqliteTx<'_> {
             .conn()
             .prepare_cached(
                 "SELECT s.public_id, s.user_id, u.email, s.issued_at, s.expires_at,
-                        s.revoked_at IS NOT NULL
+                        s.revoked_at IS NOT NULL, COALESCE(s.refresh_expires_at, s.expires_at)
                  FROM sessions s JOIN users u ON u.id = s.user_id
                  WHERE s.token_hash = ?1",
             )?
@@ -57,6 +60,7 @@ impl Sessions for SqliteTx<'_> {
                     email: r.get(2)?,
                     issued_at_ms: r.get(3)?,
                     expires_at_ms: r.get(4)?,
+                    ends_at_ms: r.get(6)?,
                     revoked: r.get(5)?,
                 })
             })
@@ -81,8 +85,11 @@ impl Sessions for SqliteTx<'_> {
         now_ms: i64,
     ) -> Result<Vec<LiveSession>, StoreError> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT public_id, issued_at, expires_at, user_agent, address FROM sessions
-             WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2
+            "SELECT public_id, issued_at, COALESCE(refresh_expires_at, expires_at), user_agent,
+                    address, COALESCE(last_used_at, issued_at)
+             FROM sessions
+             WHERE user_id = ?1 AND revoked_at IS NULL
+               AND COALESCE(refresh_expires_at, expires_at) > ?2
              ORDER BY issued_at, public_id",
         )?;
         let rows = stmt.query_map(params![user_id, now_ms], |r| {
@@ -90,6 +97,7 @@ impl Sessions for SqliteTx<'_> {
                 id: r.get(0)?,
                 issued_at_ms: r.get(1)?,
                 expires_at_ms: r.get(2)?,
+                last_used_at_ms: r.get(5)?,
                 device: Device {
                     user_agent: r.get(3)?,
                     address: r.get(4)?,
@@ -109,7 +117,8 @@ impl Sessions for SqliteTx<'_> {
             .conn()
             .query_row(
                 "UPDATE sessions SET revoked_at = ?3
-                 WHERE user_id = ?1 AND public_id = ?2 AND revoked_at IS NULL AND expires_at > ?3
+                 WHERE user_id = ?1 AND public_id = ?2 AND revoked_at IS NULL
+                   AND COALESCE(refresh_expires_at, expires_at) > ?3
                  RETURNING token_hash, expires_at",
                 params![user_id, id, now_ms],
                 revoked,
@@ -126,8 +135,8 @@ impl Sessions for SqliteTx<'_> {
     ) -> Result<Vec<Revoked>, StoreError> {
         let mut stmt = self.conn().prepare_cached(
             "UPDATE sessions SET revoked_at = ?3
-             WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?3
-               AND issued_at <= ?3 AND (?2 IS NULL OR token_hash <> ?2)
+             WHERE user_id = ?1 AND revoked_at IS NULL
+               AND COALESCE(refresh_expires_at, expires_at) > ?3 AND issued_at <= ?3 AND (?2 IS NULL OR token_hash <> ?2)
              RETURNING token_hash, expires_at",
         )?;
         let rows = stmt.query_map(
@@ -138,8 +147,113 @@ impl Sessions for SqliteTx<'_> {
     }
 
     async fn delete_expired_sessions(&mut self, before_ms: i64) -> Result<usize, StoreError> {
-        Ok(self
+        Ok(self.conn().execute(
+            "DELETE FROM sessions WHERE COALESCE(refresh_expires_at, expires_at) < ?1",
+            [before_ms],
+        )?)
+    }
+
+    async fn sign_in(
+        &mut self,
+        id: &str,
+        _for_update: bool,
+    ) -> Result<Option<SignInRow>, StoreError> {
+        // One writer: a write transaction already holds every row.
+        let row = self
             .conn()
-            .execute("DELETE FROM sessions WHERE expires_at < ?1", [before_ms])?)
+            .prepare_cached(
+                "SELECT public_id, user_id, token_hash, issued_at, expires_at,
+                        revoked_at IS NOT NULL, generation, refresh_hash, parent_hash, rotated_at,
+                        parent_rotated_at, refresh_expires_at, max_age_at
+                 FROM sessions WHERE public_id = ?1",
+            )?
+            .query_row([id], |r| {
+                Ok((
+                    (
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, Vec<u8>>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, i64>(4)?,
+                        r.get::<_, bool>(5)?,
+                    ),
+                    (
+                        r.get::<_, i64>(6)?,
+                        r.get::<_, Option<Vec<u8>>>(7)?,
+                        r.get::<_, Option<Vec<u8>>>(8)?,
+                        r.get::<_, Option<i64>>(9)?,
+                        r.get::<_, Option<i64>>(10)?,
+                        r.get::<_, Option<i64>>(11)?,
+                        r.get::<_, Option<i64>>(12)?,
+                    ),
+                ))
+            })
+            .optional()?;
+        let Some(((id, user_id, token_hash, issued, expires, revoked), chain)) = row else {
+            return Ok(None);
+        };
+        let (generation, refresh_hash, parent_hash, rotated, parent_rotated, refresh_exp, max) =
+            chain;
+        let refresh = match (refresh_hash, rotated, refresh_exp, max) {
+            (Some(hash), Some(rotated_at_ms), Some(refresh_expires_at_ms), Some(max_age_at_ms)) => {
+                Some(RefreshState {
+                    generation,
+                    refresh_hash: hash32(hash, "refresh hash")?,
+                    parent_hash: parent_hash.map(|h| hash32(h, "parent hash")).transpose()?,
+                    rotated_at_ms,
+                    parent_rotated_at_ms: parent_rotated,
+                    refresh_expires_at_ms,
+                    max_age_at_ms,
+                })
+            }
+            _ => None,
+        };
+        Ok(Some(SignInRow {
+            id,
+            user_id,
+            token_hash: hash32(token_hash, "token hash")?,
+            issued_at_ms: issued,
+            expires_at_ms: expires,
+            revoked,
+            refresh,
+        }))
+    }
+
+    async fn set_sign_in_tokens(
+        &mut self,
+        id: &str,
+        token_hash: &[u8; 32],
+        expires_at_ms: i64,
+        refresh: &RefreshState,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE sessions SET token_hash = ?2, expires_at = ?3, generation = ?4,
+                    refresh_hash = ?5, parent_hash = ?6, rotated_at = ?7, parent_rotated_at = ?8,
+                    refresh_expires_at = ?9, max_age_at = ?10, last_used_at = ?11
+             WHERE public_id = ?1",
+            params![
+                id,
+                token_hash.as_slice(),
+                expires_at_ms,
+                refresh.generation,
+                refresh.refresh_hash.as_slice(),
+                refresh.parent_hash.as_ref().map(|h| h.as_slice()),
+                refresh.rotated_at_ms,
+                refresh.parent_rotated_at_ms,
+                refresh.refresh_expires_at_ms,
+                refresh.max_age_at_ms,
+                now_ms
+            ],
+        )?;
+        Ok(())
+    }
+
+    async fn touch_sign_in(&mut self, id: &str, now_ms: i64) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE sessions SET last_used_at = ?2 WHERE public_id = ?1",
+            params![id, now_ms],
+        )?;
+        Ok(())
     }
 }

@@ -20,6 +20,8 @@ pub struct SignedIn {
     pub email: String,
     /// Their bearer token.
     pub token: String,
+    /// The refresh token verify gave with it (none when the server issues none).
+    pub refresh: Option<String>,
 }
 
 impl TestApp {
@@ -111,11 +113,38 @@ impl TestApp {
         let resp = self.register(email, PASSWORD).await;
         assert_eq!(resp.status(), StatusCode::CREATED, "register failed");
         let (challenge, code) = self.login_and_read_code(email, PASSWORD).await;
-        let token = self.verified_token(&challenge, &code).await;
+        let resp = self.verify(&challenge, &code).await;
+        assert_eq!(resp.status(), StatusCode::OK, "verify failed");
+        let issued = body(resp).await;
         SignedIn {
             email: email.to_owned(),
-            token,
+            token: issued["access_token"].as_str().unwrap().to_owned(),
+            refresh: issued["refresh_token"].as_str().map(str::to_owned),
         }
+    }
+
+    /// Logs `email` (already registered, password [`PASSWORD`]) in once more: another sign-in.
+    pub async fn sign_in_again(&self, email: &str) -> SignedIn {
+        let (challenge, code) = self.login_and_read_code(email, PASSWORD).await;
+        let resp = self.verify(&challenge, &code).await;
+        assert_eq!(resp.status(), StatusCode::OK, "verify failed");
+        let issued = body(resp).await;
+        SignedIn {
+            email: email.to_owned(),
+            token: issued["access_token"].as_str().unwrap().to_owned(),
+            refresh: issued["refresh_token"].as_str().map(str::to_owned),
+        }
+    }
+
+    /// `POST /v1/auth/refresh` with this refresh token.
+    pub async fn refresh(&self, refresh_token: &str) -> Response {
+        self.send(
+            Method::POST,
+            "/v1/auth/refresh",
+            Some(json!({ "refresh_token": refresh_token })),
+            None,
+        )
+        .await
     }
 
     /// A fresh user with a unique email, signed in.
