@@ -1,6 +1,7 @@
 //! Sign-ins that last, continued: the absolute end of a sign-in, the grandparent's grace deep in
 //! a chain, and a database that holds no live token (every token is random; the current pair is
-//! stored only sealed for the holders of the spent tokens).
+//! stored only sealed for the holders of the spent tokens, so neither a copy of the file nor the
+//! secret stored in it yields one).
 
 use super::{PAST_GRACE, assert_live, assert_refresh_refused, pair, state};
 use crate::support::*;
@@ -80,7 +81,7 @@ async fn deep_in_a_chain_the_grandparent_answers_within_its_grace_and_ends_the_s
 }
 
 async fn a_copy_of_the_database_holds_no_live_token() {
-    let app = spawn_app().await;
+    let mut app = spawn_app().await;
     let user = app.signed_in_user().await;
     let (a1, r1, _) = pair(app.refresh(user.refresh.as_deref().unwrap()).await).await;
     let (a2, r2, _) = pair(app.refresh(&r1).await).await;
@@ -130,5 +131,25 @@ async fn a_copy_of_the_database_holds_no_live_token() {
                 }
             }
         }
+    }
+
+    // A server started on a copy of the file under another secret knows none of its tokens.
+    let Location::Sqlite(path) = app.config().database.clone() else {
+        return;
+    };
+    app.stop().await;
+    let elsewhere = tempfile::tempdir().unwrap();
+    let copy = elsewhere.path().join("listo.db");
+    std::fs::copy(&path, &copy).unwrap();
+    let other = spawn_app_with(|c| {
+        c.database = Location::Sqlite(copy.clone());
+        c.secret = Some(secrecy::SecretString::from(
+            "another secret, 32 characters or more",
+        ));
+    })
+    .await;
+    assert_eq!(state(&other, &a2).await, (401, "session_invalid".into()));
+    for spent in [&r2, &r1] {
+        assert_refresh_refused(&other, spent, "refresh_invalid").await;
     }
 }
