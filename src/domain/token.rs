@@ -43,25 +43,29 @@ impl std::fmt::Debug for SessionToken {
 }
 
 impl SessionToken {
-    /// A token whose bytes were derived elsewhere (a sign-in's access token, from the secret,
-    /// its id and its generation, so a lost answer can be given again).
+    /// A token read back from a sealed pair (a lost answer given again).
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
         Self(bytes)
     }
 }
 
-/// A refresh token: opaque to clients, 56 bytes as base64url without padding (75 characters):
-/// the sign-in's id (16 bytes), its generation (8 bytes, big-endian) and a keyed MAC of both
-/// (32 bytes). The MAC lets the server tell a spent token of a sign-in from a forged one, so
-/// reuse of any older generation is detected; only keyed hashes are stored.
+/// A refresh token: opaque to clients, 72 bytes as base64url without padding (96 characters):
+/// the sign-in's id (16 bytes), its generation (8 bytes, big-endian), a keyed MAC of both
+/// (16 bytes) and 32 random bytes. The MAC lets the server tell a spent token of a sign-in from
+/// a forged one, so reuse of any older generation is detected; the random part is what makes
+/// the token unguessable even to whoever holds the server secret. Only keyed hashes are stored.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RefreshToken {
     sign_in: [u8; 16],
     generation: u64,
-    mac: [u8; 32],
+    mac: [u8; 16],
+    random: [u8; 32],
 }
 
 impl RefreshToken {
+    /// Its length in bytes.
+    pub const LEN: usize = 72;
+
     /// The bytes the MAC covers: the sign-in's id and the generation.
     pub fn signed_part(sign_in: &[u8; 16], generation: u64) -> [u8; 24] {
         let mut part = [0u8; 24];
@@ -70,34 +74,55 @@ impl RefreshToken {
         part
     }
 
-    /// Assembles a token from its parts (the MAC computed by the caller).
-    pub fn new(sign_in: [u8; 16], generation: u64, mac: [u8; 32]) -> Self {
+    /// A new token of the sign-in's generation (the MAC computed by the caller), its random
+    /// part from the OS-seeded CSPRNG.
+    pub fn generate(sign_in: [u8; 16], generation: u64, mac: [u8; 16]) -> Self {
+        let mut random = [0u8; 32];
+        rand::rng().fill_bytes(&mut random);
         Self {
             sign_in,
             generation,
             mac,
+            random,
         }
+    }
+
+    /// The token these bytes spell (the inverse of [`RefreshToken::to_bytes`]).
+    pub fn from_bytes(bytes: &[u8; Self::LEN]) -> Self {
+        let mut sign_in = [0u8; 16];
+        sign_in.copy_from_slice(&bytes[..16]);
+        let mut generation = [0u8; 8];
+        generation.copy_from_slice(&bytes[16..24]);
+        let mut mac = [0u8; 16];
+        mac.copy_from_slice(&bytes[24..40]);
+        let mut random = [0u8; 32];
+        random.copy_from_slice(&bytes[40..]);
+        Self {
+            sign_in,
+            generation: u64::from_be_bytes(generation),
+            mac,
+            random,
+        }
+    }
+
+    /// Its bytes: what is hashed, what keys derive from, what a sealed pair holds.
+    pub fn to_bytes(&self) -> [u8; Self::LEN] {
+        let mut bytes = [0u8; Self::LEN];
+        bytes[..24].copy_from_slice(&Self::signed_part(&self.sign_in, self.generation));
+        bytes[24..40].copy_from_slice(&self.mac);
+        bytes[40..].copy_from_slice(&self.random);
+        bytes
     }
 
     /// Accepts only the exact encoding `encode` produces.
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let refuse = || Invalid("is not a listo refresh token".into());
-        if raw.len() != 75 {
+        if raw.len() != 96 {
             return Err(refuse());
         }
         let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| refuse())?;
-        let bytes = <[u8; 56]>::try_from(bytes).map_err(|_| refuse())?;
-        let mut sign_in = [0u8; 16];
-        sign_in.copy_from_slice(&bytes[..16]);
-        let mut generation = [0u8; 8];
-        generation.copy_from_slice(&bytes[16..24]);
-        let mut mac = [0u8; 32];
-        mac.copy_from_slice(&bytes[24..]);
-        Ok(Self {
-            sign_in,
-            generation: u64::from_be_bytes(generation),
-            mac,
-        })
+        let bytes = <[u8; Self::LEN]>::try_from(bytes).map_err(|_| refuse())?;
+        Ok(Self::from_bytes(&bytes))
     }
 
     /// The sign-in it belongs to, as its public id.
@@ -116,16 +141,13 @@ impl RefreshToken {
     }
 
     /// The MAC it carries.
-    pub fn mac(&self) -> &[u8; 32] {
+    pub fn mac(&self) -> &[u8; 16] {
         &self.mac
     }
 
     /// The text handed to the client.
     pub fn encode(&self) -> String {
-        let mut bytes = [0u8; 56];
-        bytes[..24].copy_from_slice(&Self::signed_part(&self.sign_in, self.generation));
-        bytes[24..].copy_from_slice(&self.mac);
-        URL_SAFE_NO_PAD.encode(bytes)
+        URL_SAFE_NO_PAD.encode(self.to_bytes())
     }
 }
 
@@ -233,14 +255,18 @@ mod tests {
     #[test]
     fn refresh_token_round_trips_and_names_its_sign_in() {
         let id = SessionId::generate();
-        let token = RefreshToken::new(id.bytes().unwrap(), 7, [9; 32]);
+        let token = RefreshToken::generate(id.bytes().unwrap(), 7, [9; 16]);
         let text = token.encode();
-        assert_eq!(text.len(), 75);
+        assert_eq!(text.len(), 96);
         let back = RefreshToken::parse(&text).unwrap();
         assert!(back == token);
+        assert!(RefreshToken::from_bytes(&token.to_bytes()) == token);
         assert_eq!(back.sign_in(), id);
         assert_eq!(back.generation(), 7);
-        for bad in ["", "abc", &"A".repeat(76), &"*".repeat(75)] {
+        assert_eq!(back.mac(), &[9; 16]);
+        // The random part: two tokens of one generation differ.
+        assert!(RefreshToken::generate(id.bytes().unwrap(), 7, [9; 16]) != token);
+        for bad in ["", "abc", &"A".repeat(97), &"*".repeat(96), &"A".repeat(75)] {
             assert!(RefreshToken::parse(bad).is_err(), "{bad}");
         }
         assert!(

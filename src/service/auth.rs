@@ -262,12 +262,8 @@ impl Auth {
         let id_bytes = id
             .bytes()
             .ok_or_else(|| StoreError::corrupt("a session id"))?;
-        // With refresh tokens the access token is derived (the sign-in's id, generation 0), so
-        // a refresh whose answer was lost can answer it again; without, it is random.
-        let token = match self.refresh_ttl {
-            Some(_) => self.keys.access_token(&id_bytes, 0),
-            None => SessionToken::generate(),
-        };
+        // Random, with or without refresh tokens: the database keeps only its keyed hash.
+        let token = SessionToken::generate();
         let token_hash = self.keys.token_hash(&token);
         let refresh = self.refresh_ttl.map(|ttl| {
             let token = self.keys.refresh_token(&id_bytes, 0);
@@ -306,11 +302,16 @@ impl Auth {
                             generation: 0,
                             refresh_hash,
                             parent_hash: None,
+                            grand_hash: None,
                             rotated_at_ms: now_ms,
                             parent_rotated_at_ms: None,
                             refresh_expires_at_ms: store::to_millis(now + refresh_ttl)
                                 .min(max_age_at_ms),
                             max_age_at_ms,
+                            // Nothing spent yet: nothing to seal.
+                            pair_for_parent: None,
+                            pair_for_grand: None,
+                            parent_key_wrap: None,
                         }
                     });
                     let mut expires_at_ms = store::to_millis(now + ttl);

@@ -16,7 +16,6 @@ pub struct Keys {
     token: [u8; 32],
     code: [u8; 32],
     reset_code: [u8; 32],
-    access: [u8; 32],
     refresh: [u8; 32],
     refresh_hash: [u8; 32],
 }
@@ -28,36 +27,37 @@ impl Keys {
             token: blake3::derive_key("listo 2026-11 session token hash", secret),
             code: blake3::derive_key("listo 2026-11 one-time code hash", secret),
             reset_code: blake3::derive_key("listo 2026-12 password reset code", secret),
-            access: blake3::derive_key("listo 2026-12 sign-in access token", secret),
             refresh: blake3::derive_key("listo 2026-12 refresh token mac", secret),
             refresh_hash: blake3::derive_key("listo 2026-12 refresh token hash", secret),
         }
     }
 
-    /// The access token of a sign-in's generation, derived from the secret, the sign-in's id
-    /// and the generation: a lost answer can be given again, and nothing but its hash is stored.
-    pub fn access_token(&self, sign_in: &[u8; 16], generation: u64) -> SessionToken {
+    /// The MAC a refresh token of a sign-in's generation carries: it proves the id and the
+    /// generation are this server's, so a spent token can be told from a forged one. It says
+    /// nothing of the token's random part, so the secret alone yields no token.
+    fn refresh_mac(&self, sign_in: &[u8; 16], generation: u64) -> [u8; 16] {
         let part = RefreshToken::signed_part(sign_in, generation);
-        SessionToken::from_bytes(*blake3::keyed_hash(&self.access, &part).as_bytes())
+        let digest = blake3::keyed_hash(&self.refresh, &part);
+        let mut mac = [0u8; 16];
+        mac.copy_from_slice(&digest.as_bytes()[..16]);
+        mac
     }
 
-    /// The refresh token of a sign-in's generation (derived the same way, with its own key).
+    /// A new refresh token of a sign-in's generation: its MAC and 32 random bytes.
     pub fn refresh_token(&self, sign_in: &[u8; 16], generation: u64) -> RefreshToken {
-        let part = RefreshToken::signed_part(sign_in, generation);
-        let mac = *blake3::keyed_hash(&self.refresh, &part).as_bytes();
-        RefreshToken::new(*sign_in, generation, mac)
+        RefreshToken::generate(*sign_in, generation, self.refresh_mac(sign_in, generation))
     }
 
     /// Whether a presented refresh token is one this server issued (its MAC holds), in
     /// constant time.
     pub fn refresh_genuine(&self, token: &RefreshToken) -> bool {
-        let expected = self.refresh_token(token.sign_in_bytes(), token.generation());
-        bool::from(expected.mac().ct_eq(token.mac()))
+        let expected = self.refresh_mac(token.sign_in_bytes(), token.generation());
+        bool::from(expected.ct_eq(token.mac()))
     }
 
     /// What the database stores for a refresh token.
     pub fn refresh_hash(&self, token: &RefreshToken) -> [u8; 32] {
-        *blake3::keyed_hash(&self.refresh_hash, token.encode().as_bytes()).as_bytes()
+        *blake3::keyed_hash(&self.refresh_hash, &token.to_bytes()).as_bytes()
     }
 
     /// The code of a reset challenge, derived from the secret and its id: the mail queue holds

@@ -10,6 +10,7 @@ pub mod idempotency;
 mod limits;
 pub mod mail_queue;
 mod revocations;
+mod seal;
 mod session_cache;
 mod sessions;
 mod sign_ins;

@@ -2,21 +2,25 @@
 //! lives (what a live stream asks).
 //!
 //! A sign-in is one `sessions` row: one verify and the chain of refreshes after it. Each refresh
-//! is a new *generation*: a new access token (the row's `token_hash`, so the one before is
-//! unknown from then on) and a new refresh token; the one presented is spent. Both tokens of a
-//! generation are derived from the secret, the sign-in's id and the generation, so the current
-//! pair can be answered again without being stored; the row keeps only keyed hashes.
+//! is a new *generation*: a new random access token (the row's `token_hash`, so the one before
+//! is unknown from then on) and a new refresh token; the one presented is spent. The row keeps
+//! keyed hashes of the current refresh token, its parent and its grandparent, and the current
+//! pair sealed so that only the parent's and the grandparent's holders can open it
+//! ([`super::seal`]): a copy of the database holds no live token.
 //!
 //! Reuse, as GoTrue does it: the current token's parent answers the current pair at any time (an
 //! answer the client lost); the grandparent answers it within [`REUSE_GRACE_MS`] of being spent
 //! (two tabs refreshing at once); any older one, or the grandparent after the grace, is taken as
-//! stolen: the whole sign-in ends on every process and the answer is `refresh_reused`.
+//! stolen: the whole sign-in ends on every process and the answer is `refresh_reused`. A
+//! refresh token carries its sign-in and generation under a keyed MAC, so an older spent token
+//! is told from a forged one without keeping its hash.
 
 use super::auth::ClientAddr;
 use super::revocations::Standing;
+use super::seal::{self, Pair, Purpose, SealKey};
 use super::{Auth, ServiceError, Session, SessionIssued, now, now_ms};
-use crate::domain::RefreshToken;
-use crate::store::{self, RefreshState, Revoked, SessionRow, SignInRow, Signal};
+use crate::domain::{RefreshToken, SessionToken};
+use crate::store::{self, RefreshState, Revoked, SessionRow, SignInRow, Signal, StoreError};
 use chrono::{DateTime, Utc};
 use subtle::ConstantTimeEq;
 
@@ -30,12 +34,13 @@ enum Found {
     /// and expiry.
     Rotated {
         row: SessionRow,
+        pair: Pair,
         generation: u64,
         replaced: ([u8; 32], i64),
         access_hash: [u8; 32],
     },
     /// A spent token within its grace: the current pair again.
-    Current { row: SessionRow, generation: u64 },
+    Current { row: SessionRow, pair: Pair },
 }
 
 /// Why a refresh was refused.
@@ -64,9 +69,6 @@ impl Auth {
         let Some(token) = token else {
             return self.refresh_unknown(client).await;
         };
-        let sign_in = token.sign_in();
-        let presented_hash = self.keys.refresh_hash(&token);
-        let generation = token.generation();
         let refresh_ttl = self.refresh_ttl.unwrap_or_default();
         let session_ttl = self.session_ttl;
         let keys = self.keys.clone();
@@ -75,7 +77,7 @@ impl Auth {
             .store
             .write(move |tx| {
                 Box::pin(async move {
-                    let Some(row) = tx.sign_in(sign_in.as_str(), true).await? else {
+                    let Some(row) = tx.sign_in(token.sign_in().as_str(), true).await? else {
                         return Ok(Err(Refused::Unknown));
                     };
                     let now = now();
@@ -95,75 +97,100 @@ impl Auth {
                         return Ok(Err(Refused::Ended));
                     }
                     let current = u64::try_from(chain.generation).unwrap_or_default();
-                    if generation == current {
-                        if !bool::from(presented_hash.ct_eq(&chain.refresh_hash)) {
-                            // Genuine yet not what was stored: the secret changed under it.
+                    let presented = keys.refresh_hash(&token);
+                    let is = |stored: Option<[u8; 32]>| {
+                        stored.is_some_and(|h| bool::from(presented.ct_eq(&h)))
+                    };
+                    let id = *token.sign_in_bytes();
+                    let behind = current.checked_sub(token.generation());
+                    let in_grace = chain
+                        .parent_rotated_at_ms
+                        .is_some_and(|spent| now_ms - spent <= REUSE_GRACE_MS);
+                    let sealed = match behind {
+                        // Newer than the sign-in, or of a listed generation yet not the token
+                        // stored there (its MAC holds, its random part does not): unknown.
+                        None => return Ok(Err(Refused::Unknown)),
+                        Some(0) if !is(Some(chain.refresh_hash)) => {
                             return Ok(Err(Refused::Unknown));
                         }
-                        let id_bytes = *token.sign_in_bytes();
-                        let next = current + 1;
-                        let access = keys.access_token(&id_bytes, next);
-                        let access_hash = keys.token_hash(&access);
-                        let refresh = keys.refresh_token(&id_bytes, next);
-                        let refresh_expires_at_ms =
-                            store::to_millis(now + refresh_ttl).min(chain.max_age_at_ms);
-                        let expires_at_ms =
-                            store::to_millis(now + session_ttl).min(refresh_expires_at_ms);
-                        let state = RefreshState {
-                            generation: chain.generation + 1,
-                            refresh_hash: keys.refresh_hash(&refresh),
-                            parent_hash: Some(chain.refresh_hash),
-                            rotated_at_ms: now_ms,
-                            parent_rotated_at_ms: Some(chain.rotated_at_ms),
-                            refresh_expires_at_ms,
-                            max_age_at_ms: chain.max_age_at_ms,
-                        };
-                        tx.set_sign_in_tokens(&row.id, &access_hash, expires_at_ms, &state, now_ms)
-                            .await?;
-                        let replaced = (row.token_hash, row.expires_at_ms);
-                        let updated = SignInRow {
-                            token_hash: access_hash,
-                            expires_at_ms,
-                            ..row
-                        };
-                        return Ok(Ok(Found::Rotated {
-                            row: session_row(&updated, &state, email),
-                            generation: next,
-                            replaced,
-                            access_hash,
-                        }));
-                    }
-                    let parent = generation + 1 == current;
-                    let in_grace = generation + 2 == current
-                        && chain
-                            .parent_rotated_at_ms
-                            .is_some_and(|spent| now_ms - spent <= REUSE_GRACE_MS);
-                    if parent || in_grace {
+                        Some(1) if !is(chain.parent_hash) => return Ok(Err(Refused::Unknown)),
+                        Some(2) if !is(chain.grand_hash) => return Ok(Err(Refused::Unknown)),
+                        Some(0) => None,
+                        Some(1) => Some((Purpose::PairForParent, &chain.pair_for_parent)),
+                        Some(2) if in_grace => Some((Purpose::PairForGrand, &chain.pair_for_grand)),
+                        // Spent long ago (or past its grace) and shown again: someone else holds
+                        // the chain.
+                        Some(_) => {
+                            let ended = tx
+                                .revoke_session_by_id(row.user_id, &row.id, now_ms)
+                                .await?;
+                            tx.announce(row.user_id, Signal::SessionsEnded).await?;
+                            tracing::warn!(
+                                user_id = row.user_id,
+                                "a spent refresh token was used again: the sign-in is ended"
+                            );
+                            return Ok(Err(Refused::Reused(ended.into_iter().collect())));
+                        }
+                    };
+                    if let Some((purpose, blob)) = sealed {
+                        let pair = blob
+                            .as_deref()
+                            .and_then(|b| {
+                                seal::open_pair(&SealKey::pair(&token), purpose, &id, current, b)
+                            })
+                            .ok_or_else(|| StoreError::corrupt("a sealed sign-in pair"))?;
                         tx.touch_sign_in(&row.id, now_ms).await?;
                         return Ok(Ok(Found::Current {
                             row: session_row(&row, &chain, email),
-                            generation: current,
+                            pair,
                         }));
                     }
-                    if generation > current {
-                        return Ok(Err(Refused::Unknown));
-                    }
-                    // Spent long ago and shown again: someone else holds the chain.
-                    let ended = tx
-                        .revoke_session_by_id(row.user_id, &row.id, now_ms)
+                    let next = current + 1;
+                    let pair = Pair {
+                        access: SessionToken::generate(),
+                        refresh: keys.refresh_token(&id, next),
+                    };
+                    let access_hash = keys.token_hash(&pair.access);
+                    let sealed = Sealed::next(&token, &chain, &pair, current)?;
+                    let refresh_expires_at_ms =
+                        store::to_millis(now + refresh_ttl).min(chain.max_age_at_ms);
+                    let expires_at_ms =
+                        store::to_millis(now + session_ttl).min(refresh_expires_at_ms);
+                    let state = RefreshState {
+                        generation: chain.generation + 1,
+                        refresh_hash: keys.refresh_hash(&pair.refresh),
+                        parent_hash: Some(chain.refresh_hash),
+                        grand_hash: chain.parent_hash,
+                        rotated_at_ms: now_ms,
+                        parent_rotated_at_ms: Some(chain.rotated_at_ms),
+                        refresh_expires_at_ms,
+                        max_age_at_ms: chain.max_age_at_ms,
+                        pair_for_parent: Some(sealed.for_parent),
+                        pair_for_grand: sealed.for_grand,
+                        parent_key_wrap: Some(sealed.key_wrap),
+                    };
+                    tx.set_sign_in_tokens(&row.id, &access_hash, expires_at_ms, &state, now_ms)
                         .await?;
-                    tx.announce(row.user_id, Signal::SessionsEnded).await?;
-                    tracing::warn!(
-                        user_id = row.user_id,
-                        "a spent refresh token was used again: the sign-in is ended"
-                    );
-                    Ok::<_, ServiceError>(Err(Refused::Reused(ended.into_iter().collect())))
+                    let replaced = (row.token_hash, row.expires_at_ms);
+                    let updated = SignInRow {
+                        token_hash: access_hash,
+                        expires_at_ms,
+                        ..row
+                    };
+                    Ok::<_, ServiceError>(Ok(Found::Rotated {
+                        row: session_row(&updated, &state, email),
+                        pair,
+                        generation: next,
+                        replaced,
+                        access_hash,
+                    }))
                 })
             })
             .await?;
         match found {
             Ok(Found::Rotated {
                 row,
+                pair,
                 generation,
                 replaced,
                 access_hash,
@@ -172,9 +199,9 @@ impl Auth {
                     cache.replace(replaced.0, replaced.1, access_hash, row.clone());
                 }
                 tracing::info!(user_id = row.user_id, generation, "sign-in refreshed");
-                self.issued(&row, generation)
+                issued(&row, pair)
             }
-            Ok(Found::Current { row, generation }) => self.issued(&row, generation),
+            Ok(Found::Current { row, pair }) => issued(&row, pair),
             Err(Refused::Unknown) => self.refresh_unknown(client).await,
             Err(Refused::Ended) => Err(ServiceError::RefreshInvalid),
             Err(Refused::Reused(ended)) => {
@@ -189,22 +216,6 @@ impl Auth {
         tracing::info!("refresh refused: unknown token");
         self.limits.register_failed(client.0).await?;
         Err(ServiceError::RefreshInvalid)
-    }
-
-    /// The pair of generation `generation` of the sign-in `row`.
-    fn issued(&self, row: &SessionRow, generation: u64) -> Result<SessionIssued, ServiceError> {
-        let id = crate::domain::SessionId::parse(&row.id)
-            .ok()
-            .and_then(|id| id.bytes())
-            .ok_or_else(|| store::StoreError::corrupt("a sign-in id"))?;
-        Ok(SessionIssued {
-            token: self.keys.access_token(&id, generation),
-            expires_at: store::from_millis(row.expires_at_ms)?,
-            refresh: Some((
-                self.keys.refresh_token(&id, generation),
-                store::from_millis(row.ends_at_ms)?,
-            )),
-        })
     }
 
     /// Whether a live stream's sign-in still lives, read from the database (a refresh may have
@@ -259,5 +270,53 @@ fn session_row(row: &SignInRow, chain: &RefreshState, email: String) -> SessionR
         expires_at_ms: row.expires_at_ms,
         ends_at_ms: chain.refresh_expires_at_ms,
         revoked: row.revoked,
+    }
+}
+
+/// The answer of a refresh: `pair`, with the sign-in's expiries.
+fn issued(row: &SessionRow, pair: Pair) -> Result<SessionIssued, ServiceError> {
+    Ok(SessionIssued {
+        token: pair.access,
+        expires_at: store::from_millis(row.expires_at_ms)?,
+        refresh: Some((pair.refresh, store::from_millis(row.ends_at_ms)?)),
+    })
+}
+
+/// The sealed columns of the generation after `current`, whose pair is `pair`, as the holder of
+/// `presented` (the current token, now the parent) rotates to it.
+struct Sealed {
+    /// The pair, for `presented`.
+    for_parent: Vec<u8>,
+    /// The pair, for `presented`'s parent (now the grandparent), if any.
+    for_grand: Option<Vec<u8>>,
+    /// `presented`'s key, for the new refresh token.
+    key_wrap: Vec<u8>,
+}
+
+impl Sealed {
+    fn next(
+        presented: &RefreshToken,
+        chain: &RefreshState,
+        pair: &Pair,
+        current: u64,
+    ) -> Result<Self, StoreError> {
+        let id = presented.sign_in_bytes();
+        let next = current + 1;
+        // Only the current token's holder can unwrap the parent's key.
+        let parent_key = chain
+            .parent_key_wrap
+            .as_deref()
+            .map(|wrapped| {
+                seal::unwrap_key(&SealKey::wrap(presented), id, current, wrapped)
+                    .ok_or_else(|| StoreError::corrupt("a sealed sign-in key"))
+            })
+            .transpose()?;
+        let presented_key = SealKey::pair(presented);
+        Ok(Self {
+            for_parent: seal::seal_pair(&presented_key, Purpose::PairForParent, id, next, pair),
+            for_grand: parent_key
+                .map(|key| seal::seal_pair(&key, Purpose::PairForGrand, id, next, pair)),
+            key_wrap: seal::wrap_key(&SealKey::wrap(&pair.refresh), id, next, &presented_key),
+        })
     }
 }

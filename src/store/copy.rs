@@ -121,6 +121,8 @@ pub struct ChainRecord {
     pub refresh_hash: Option<Vec<u8>>,
     /// Keyed hash of its parent.
     pub parent_hash: Option<Vec<u8>>,
+    /// Keyed hash of the parent's parent.
+    pub grand_hash: Option<Vec<u8>>,
     /// Unix ms.
     pub rotated_at: Option<i64>,
     /// Unix ms.
@@ -131,6 +133,12 @@ pub struct ChainRecord {
     pub max_age_at: Option<i64>,
     /// Unix ms.
     pub last_used_at: Option<i64>,
+    /// The current pair, sealed for the parent.
+    pub pair_for_parent: Option<Vec<u8>>,
+    /// The current pair, sealed for the grandparent.
+    pub pair_for_grand: Option<Vec<u8>>,
+    /// The parent's sealing key, sealed for the current token.
+    pub parent_key_wrap: Option<Vec<u8>>,
 }
 
 /// What a copy moved, as counted in the target after writing.

@@ -126,6 +126,8 @@ pub struct RefreshState {
     pub refresh_hash: [u8; 32],
     /// Keyed hash of its parent (the one spent to get it), if any.
     pub parent_hash: Option<[u8; 32]>,
+    /// Keyed hash of the parent's parent, if any.
+    pub grand_hash: Option<[u8; 32]>,
     /// Unix ms: when the current generation was issued (when its parent was spent).
     pub rotated_at_ms: i64,
     /// Unix ms: when the parent generation was issued (when the grandparent was spent).
@@ -134,6 +136,55 @@ pub struct RefreshState {
     pub refresh_expires_at_ms: i64,
     /// Unix ms: the absolute end, counted from the verify.
     pub max_age_at_ms: i64,
+    /// The current pair sealed for the parent's holder (`service::seal` says how).
+    pub pair_for_parent: Option<Vec<u8>>,
+    /// The current pair sealed for the grandparent's holder.
+    pub pair_for_grand: Option<Vec<u8>>,
+    /// The parent's sealing key, sealed for the current token's holder.
+    pub parent_key_wrap: Option<Vec<u8>>,
+}
+
+/// The refresh columns of a `sessions` row as read, before they are checked.
+pub(crate) struct StoredChain {
+    pub generation: i64,
+    pub refresh_hash: Option<Vec<u8>>,
+    pub parent_hash: Option<Vec<u8>>,
+    pub grand_hash: Option<Vec<u8>>,
+    pub rotated_at: Option<i64>,
+    pub parent_rotated_at: Option<i64>,
+    pub refresh_expires_at: Option<i64>,
+    pub max_age_at: Option<i64>,
+    pub pair_for_parent: Option<Vec<u8>>,
+    pub pair_for_grand: Option<Vec<u8>>,
+    pub parent_key_wrap: Option<Vec<u8>>,
+}
+
+impl StoredChain {
+    /// The refresh state; `None` for a sign-in opened without refresh tokens.
+    pub fn into_state(self) -> Result<Option<RefreshState>, StoreError> {
+        let (Some(hash), Some(rotated_at_ms), Some(refresh_expires_at_ms), Some(max_age_at_ms)) = (
+            self.refresh_hash,
+            self.rotated_at,
+            self.refresh_expires_at,
+            self.max_age_at,
+        ) else {
+            return Ok(None);
+        };
+        let optional = |h: Option<Vec<u8>>, what| h.map(|h| hash32(h, what)).transpose();
+        Ok(Some(RefreshState {
+            generation: self.generation,
+            refresh_hash: hash32(hash, "refresh hash")?,
+            parent_hash: optional(self.parent_hash, "parent hash")?,
+            grand_hash: optional(self.grand_hash, "grandparent hash")?,
+            rotated_at_ms,
+            parent_rotated_at_ms: self.parent_rotated_at,
+            refresh_expires_at_ms,
+            max_age_at_ms,
+            pair_for_parent: self.pair_for_parent,
+            pair_for_grand: self.pair_for_grand,
+            parent_key_wrap: self.parent_key_wrap,
+        }))
+    }
 }
 
 /// A session just revoked: enough to mark it dead in a cache.

@@ -9,6 +9,8 @@ use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use std::time::Duration;
 
+mod sealed;
+
 stories!(sqlite, postgres => [
     verify_gives_a_refresh_token_and_a_refresh_rotates_the_pair,
     the_parent_answers_the_current_pair_at_any_time,

@@ -142,11 +142,13 @@ async fn write(tx: &Transaction<'_>, s: &Snapshot) -> Result<(), tokio_postgres:
             "INSERT INTO sessions (token_hash, user_id, issued_at, expires_at, revoked_at,
                                    public_id, user_agent, address, generation, refresh_hash,
                                    parent_hash, rotated_at, parent_rotated_at,
-                                   refresh_expires_at, max_age_at, last_used_at)
+                                   refresh_expires_at, max_age_at, last_used_at, grand_hash,
+                                   pair_for_parent, pair_for_grand, parent_key_wrap)
              SELECT * FROM unnest($1::bytea[], $2::bigint[], $3::bigint[], $4::bigint[],
                                   $5::bigint[], $6::text[], $7::text[], $8::text[],
                                   $9::bigint[], $10::bytea[], $11::bytea[], $12::bigint[],
-                                  $13::bigint[], $14::bigint[], $15::bigint[], $16::bigint[])",
+                                  $13::bigint[], $14::bigint[], $15::bigint[], $16::bigint[],
+                                  $17::bytea[], $18::bytea[], $19::bytea[], $20::bytea[])",
             &[
                 &hashes,
                 &users,
@@ -164,6 +166,10 @@ async fn write(tx: &Transaction<'_>, s: &Snapshot) -> Result<(), tokio_postgres:
                 &at(|c| c.refresh_expires_at),
                 &at(|c| c.max_age_at),
                 &at(|c| c.last_used_at),
+                &hash(|c| &c.grand_hash),
+                &hash(|c| &c.pair_for_parent),
+                &hash(|c| &c.pair_for_grand),
+                &hash(|c| &c.parent_key_wrap),
             ],
         )
         .await?;

@@ -2,7 +2,7 @@
 
 use super::PgTx;
 use crate::store::rows::{
-    Device, LiveSession, RefreshState, Revoked, SessionRow, SignInRow, hash32,
+    Device, LiveSession, RefreshState, Revoked, SessionRow, SignInRow, StoredChain, hash32,
 };
 use crate::store::{Sessions, StoreError};
 use async_trait::async_trait;
@@ -160,8 +160,9 @@ impl Sessions for PgTx<'_> {
         for_update: bool,
     ) -> Result<Option<SignInRow>, StoreError> {
         const SELECT: &str = "SELECT public_id, user_id, token_hash, issued_at, expires_at,
-                    revoked_at IS NOT NULL, generation, refresh_hash, parent_hash, rotated_at,
-                    parent_rotated_at, refresh_expires_at, max_age_at
+                    revoked_at IS NOT NULL, generation, refresh_hash, parent_hash, grand_hash,
+                    rotated_at, parent_rotated_at, refresh_expires_at, max_age_at,
+                    pair_for_parent, pair_for_grand, parent_key_wrap
              FROM sessions WHERE public_id = $1";
         // Two refreshes of one sign-in on two processes take turns.
         let sql = if for_update {
@@ -172,24 +173,18 @@ impl Sessions for PgTx<'_> {
         let Some(r) = self.opt(&sql, &[&id]).await? else {
             return Ok(None);
         };
-        let refresh_hash: Option<Vec<u8>> = r.try_get(7)?;
-        let parent_hash: Option<Vec<u8>> = r.try_get(8)?;
-        let rotated: Option<i64> = r.try_get(9)?;
-        let refresh_exp: Option<i64> = r.try_get(11)?;
-        let max: Option<i64> = r.try_get(12)?;
-        let refresh = match (refresh_hash, rotated, refresh_exp, max) {
-            (Some(hash), Some(rotated_at_ms), Some(refresh_expires_at_ms), Some(max_age_at_ms)) => {
-                Some(RefreshState {
-                    generation: r.try_get(6)?,
-                    refresh_hash: hash32(hash, "refresh hash")?,
-                    parent_hash: parent_hash.map(|h| hash32(h, "parent hash")).transpose()?,
-                    rotated_at_ms,
-                    parent_rotated_at_ms: r.try_get(10)?,
-                    refresh_expires_at_ms,
-                    max_age_at_ms,
-                })
-            }
-            _ => None,
+        let chain = StoredChain {
+            generation: r.try_get(6)?,
+            refresh_hash: r.try_get(7)?,
+            parent_hash: r.try_get(8)?,
+            grand_hash: r.try_get(9)?,
+            rotated_at: r.try_get(10)?,
+            parent_rotated_at: r.try_get(11)?,
+            refresh_expires_at: r.try_get(12)?,
+            max_age_at: r.try_get(13)?,
+            pair_for_parent: r.try_get(14)?,
+            pair_for_grand: r.try_get(15)?,
+            parent_key_wrap: r.try_get(16)?,
         };
         Ok(Some(SignInRow {
             id: r.try_get(0)?,
@@ -198,7 +193,7 @@ impl Sessions for PgTx<'_> {
             issued_at_ms: r.try_get(3)?,
             expires_at_ms: r.try_get(4)?,
             revoked: r.try_get(5)?,
-            refresh,
+            refresh: chain.into_state()?,
         }))
     }
 
@@ -210,10 +205,13 @@ impl Sessions for PgTx<'_> {
         refresh: &RefreshState,
         now_ms: i64,
     ) -> Result<(), StoreError> {
+        let hash = |h: &Option<[u8; 32]>| h.map(|h| h.to_vec());
         self.exec(
             "UPDATE sessions SET token_hash = $2, expires_at = $3, generation = $4,
-                    refresh_hash = $5, parent_hash = $6, rotated_at = $7, parent_rotated_at = $8,
-                    refresh_expires_at = $9, max_age_at = $10, last_used_at = $11
+                    refresh_hash = $5, parent_hash = $6, grand_hash = $7, rotated_at = $8,
+                    parent_rotated_at = $9, refresh_expires_at = $10, max_age_at = $11,
+                    last_used_at = $12, pair_for_parent = $13, pair_for_grand = $14,
+                    parent_key_wrap = $15
              WHERE public_id = $1",
             &[
                 &id,
@@ -221,12 +219,16 @@ impl Sessions for PgTx<'_> {
                 &expires_at_ms,
                 &refresh.generation,
                 &refresh.refresh_hash.as_slice(),
-                &refresh.parent_hash.as_ref().map(|h| h.as_slice()),
+                &hash(&refresh.parent_hash),
+                &hash(&refresh.grand_hash),
                 &refresh.rotated_at_ms,
                 &refresh.parent_rotated_at_ms,
                 &refresh.refresh_expires_at_ms,
                 &refresh.max_age_at_ms,
                 &now_ms,
+                &refresh.pair_for_parent,
+                &refresh.pair_for_grand,
+                &refresh.parent_key_wrap,
             ],
         )
         .await?;

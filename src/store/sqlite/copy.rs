@@ -66,7 +66,8 @@ fn read_all(conn: &Connection) -> Result<Snapshot, StoreError> {
             conn,
             "SELECT token_hash, user_id, issued_at, expires_at, revoked_at, public_id,
                     user_agent, address, generation, refresh_hash, parent_hash, rotated_at,
-                    parent_rotated_at, refresh_expires_at, max_age_at, last_used_at
+                    parent_rotated_at, refresh_expires_at, max_age_at, last_used_at, grand_hash,
+                    pair_for_parent, pair_for_grand, parent_key_wrap
              FROM sessions WHERE COALESCE(refresh_expires_at, expires_at) > ?1",
             [now_ms],
             |r| {
@@ -88,6 +89,10 @@ fn read_all(conn: &Connection) -> Result<Snapshot, StoreError> {
                         refresh_expires_at: r.get(13)?,
                         max_age_at: r.get(14)?,
                         last_used_at: r.get(15)?,
+                        grand_hash: r.get(16)?,
+                        pair_for_parent: r.get(17)?,
+                        pair_for_grand: r.get(18)?,
+                        parent_key_wrap: r.get(19)?,
                     },
                 })
             },

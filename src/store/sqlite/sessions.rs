@@ -2,7 +2,7 @@
 
 use super::SqliteTx;
 use crate::store::rows::{
-    Device, LiveSession, RefreshState, Revoked, SessionRow, SignInRow, hash32,
+    Device, LiveSession, RefreshState, Revoked, SessionRow, SignInRow, StoredChain, hash32,
 };
 use crate::store::{Sessions, StoreError};
 use async_trait::async_trait;
@@ -163,50 +163,38 @@ impl Sessions for SqliteTx<'_> {
             .conn()
             .prepare_cached(
                 "SELECT public_id, user_id, token_hash, issued_at, expires_at,
-                        revoked_at IS NOT NULL, generation, refresh_hash, parent_hash, rotated_at,
-                        parent_rotated_at, refresh_expires_at, max_age_at
+                        revoked_at IS NOT NULL, generation, refresh_hash, parent_hash, grand_hash,
+                        rotated_at, parent_rotated_at, refresh_expires_at, max_age_at,
+                        pair_for_parent, pair_for_grand, parent_key_wrap
                  FROM sessions WHERE public_id = ?1",
             )?
             .query_row([id], |r| {
-                Ok((
-                    (
-                        r.get::<_, String>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, Vec<u8>>(2)?,
-                        r.get::<_, i64>(3)?,
-                        r.get::<_, i64>(4)?,
-                        r.get::<_, bool>(5)?,
-                    ),
-                    (
-                        r.get::<_, i64>(6)?,
-                        r.get::<_, Option<Vec<u8>>>(7)?,
-                        r.get::<_, Option<Vec<u8>>>(8)?,
-                        r.get::<_, Option<i64>>(9)?,
-                        r.get::<_, Option<i64>>(10)?,
-                        r.get::<_, Option<i64>>(11)?,
-                        r.get::<_, Option<i64>>(12)?,
-                    ),
-                ))
+                let head = (
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, bool>(5)?,
+                );
+                let chain = StoredChain {
+                    generation: r.get(6)?,
+                    refresh_hash: r.get(7)?,
+                    parent_hash: r.get(8)?,
+                    grand_hash: r.get(9)?,
+                    rotated_at: r.get(10)?,
+                    parent_rotated_at: r.get(11)?,
+                    refresh_expires_at: r.get(12)?,
+                    max_age_at: r.get(13)?,
+                    pair_for_parent: r.get(14)?,
+                    pair_for_grand: r.get(15)?,
+                    parent_key_wrap: r.get(16)?,
+                };
+                Ok((head, chain))
             })
             .optional()?;
         let Some(((id, user_id, token_hash, issued, expires, revoked), chain)) = row else {
             return Ok(None);
-        };
-        let (generation, refresh_hash, parent_hash, rotated, parent_rotated, refresh_exp, max) =
-            chain;
-        let refresh = match (refresh_hash, rotated, refresh_exp, max) {
-            (Some(hash), Some(rotated_at_ms), Some(refresh_expires_at_ms), Some(max_age_at_ms)) => {
-                Some(RefreshState {
-                    generation,
-                    refresh_hash: hash32(hash, "refresh hash")?,
-                    parent_hash: parent_hash.map(|h| hash32(h, "parent hash")).transpose()?,
-                    rotated_at_ms,
-                    parent_rotated_at_ms: parent_rotated,
-                    refresh_expires_at_ms,
-                    max_age_at_ms,
-                })
-            }
-            _ => None,
         };
         Ok(Some(SignInRow {
             id,
@@ -215,7 +203,7 @@ impl Sessions for SqliteTx<'_> {
             issued_at_ms: issued,
             expires_at_ms: expires,
             revoked,
-            refresh,
+            refresh: chain.into_state()?,
         }))
     }
 
@@ -227,10 +215,13 @@ impl Sessions for SqliteTx<'_> {
         refresh: &RefreshState,
         now_ms: i64,
     ) -> Result<(), StoreError> {
+        let hash = |h: &Option<[u8; 32]>| h.map(|h| h.to_vec());
         self.conn().execute(
             "UPDATE sessions SET token_hash = ?2, expires_at = ?3, generation = ?4,
-                    refresh_hash = ?5, parent_hash = ?6, rotated_at = ?7, parent_rotated_at = ?8,
-                    refresh_expires_at = ?9, max_age_at = ?10, last_used_at = ?11
+                    refresh_hash = ?5, parent_hash = ?6, grand_hash = ?7, rotated_at = ?8,
+                    parent_rotated_at = ?9, refresh_expires_at = ?10, max_age_at = ?11,
+                    last_used_at = ?12, pair_for_parent = ?13, pair_for_grand = ?14,
+                    parent_key_wrap = ?15
              WHERE public_id = ?1",
             params![
                 id,
@@ -238,12 +229,16 @@ impl Sessions for SqliteTx<'_> {
                 expires_at_ms,
                 refresh.generation,
                 refresh.refresh_hash.as_slice(),
-                refresh.parent_hash.as_ref().map(|h| h.as_slice()),
+                hash(&refresh.parent_hash),
+                hash(&refresh.grand_hash),
                 refresh.rotated_at_ms,
                 refresh.parent_rotated_at_ms,
                 refresh.refresh_expires_at_ms,
                 refresh.max_age_at_ms,
-                now_ms
+                now_ms,
+                refresh.pair_for_parent,
+                refresh.pair_for_grand,
+                refresh.parent_key_wrap,
             ],
         )?;
         Ok(())
