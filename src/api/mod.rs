@@ -68,8 +68,11 @@ fn service() -> OpenApiService<Apis, ()> {
          Where codes go: with no SMTP server set (`LISTO_SMTP_URL` unset), nothing is emailed; each \
          code is an .eml file in the outbox folder, `LISTO_OUTBOX` (`./outbox` by default, \
          `/data/outbox` in the Docker image).\n\n\
-         How long a session lasts: `LISTO_SESSION_TTL` seconds from verify, 30 by default; using \
-         it does not extend it. When it ends, calls answer 401 `session_expired`: sign in again.",
+         How long a session lasts: an access token lives `LISTO_SESSION_TTL` seconds from verify, 30 \
+         by default; using it does not extend it. When it ends, calls answer 401 `session_expired`: \
+         trade the `refresh_token` at `POST /v1/auth/refresh` for a new pair and Authorize again. \
+         The sign-in lasts while it is refreshed (`LISTO_REFRESH_TTL`, 14 days by default, from each \
+         refresh).",
     )
     .license(LicenseObject::new("MIT").url("https://spdx.org/licenses/MIT.html"))
     .server(ServerObject::new("/").description("The server this document was read from"))

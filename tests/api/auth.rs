@@ -92,7 +92,10 @@ async fn a_session_expires_after_the_configured_ttl() {
         .send(Method::GET, "/v1/auth/session", None, Some(&user.token))
         .await;
     let problem = assert_problem(resp, 401, "session_expired").await;
-    assert_eq!(problem["detail"], "Your session expired; log in again.");
+    assert_eq!(
+        problem["detail"],
+        "Your access token expired; trade your refresh token at /v1/auth/refresh, or log in again."
+    );
 }
 
 // ---------------------------------------------------------------- helpers for this file
@@ -373,7 +376,10 @@ async fn an_expired_token_is_session_expired_on_every_session_endpoint() {
     for (method, path) in SESSION_ENDPOINTS {
         let resp = app.send(method, path, None, Some(&user.token)).await;
         let problem = assert_session_problem(resp, "session_expired").await;
-        assert_eq!(problem["detail"], "Your session expired; log in again.");
+        assert_eq!(
+            problem["detail"],
+            "Your access token expired; trade your refresh token at /v1/auth/refresh, or log in again."
+        );
     }
 }
 

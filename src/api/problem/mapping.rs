@@ -69,9 +69,10 @@ impl From<ServiceError> for ApiError {
                 Code::SessionInvalid,
                 "The access token is not valid; log in again.",
             ),
-            ServiceError::SessionExpired => {
-                Self::new(Code::SessionExpired, "Your session expired; log in again.")
-            }
+            ServiceError::SessionExpired => Self::new(
+                Code::SessionExpired,
+                "Your access token expired; trade your refresh token at /v1/auth/refresh, or log in again.",
+            ),
             ServiceError::SessionRevoked => Self::new(
                 Code::SessionRevoked,
                 "This session was logged out; log in again.",
