@@ -13,8 +13,15 @@ use std::{
     time::Duration,
 };
 
-// The generated `Client`, `types` and progenitor's `ByteStream`, `Error`, `ResponseValue`.
-include!(concat!(env!("OUT_DIR"), "/listo.rs"));
+/// The generated client: `Client`, `types`, and progenitor's `ByteStream`, `Error`, `ResponseValue`.
+/// Clippy's lints are for the flow: progenitor's doc lists leave multi-line parameter
+/// descriptions unindented (doc_lazy_continuation).
+#[allow(clippy::all)]
+pub mod listo {
+    include!(concat!(env!("OUT_DIR"), "/listo.rs"));
+}
+
+use listo::{ByteStream, Client, Error, ResponseValue, types};
 
 use reqwest::{StatusCode, header};
 
