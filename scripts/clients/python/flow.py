@@ -2,7 +2,8 @@
 `listo openapi`, using its typed models at every step (mypy --strict checks this file against
 the generated package before it runs): register … logout, then the account's life: sessions
 listed and ended by id, logout scope=others, a password change, a reset by emailed code, and the
-account deleted.
+account deleted. Then, on a listo with short-lived access tokens, one sign-in kept alive by
+refresh alone (RefreshingAuth, an httpx.Auth) and a 304 read as "unchanged".
 
 Run by scripts/clients/run.sh with:
   LISTO_URL     base URL of a running listo (http://127.0.0.1:PORT)

@@ -1,6 +1,8 @@
 // The whole listo story through openapi-fetch, typed by openapi-typescript from `listo openapi`:
 // register … logout, then the account's life: sessions listed and ended by id, logout
-// scope=others, a password change, a reset by emailed code, and the account deleted.
+// scope=others, a password change, a reset by emailed code, and the account deleted. Then, on a
+// listo with short-lived access tokens, one sign-in kept alive by refresh alone (refreshingFetch)
+// and a 304 read as "unchanged".
 // `tsc` (strict) checks this file against the generated types before it runs, so every value read
 // below has the type the spec gives it; the checks here make sure the values are the right ones.
 //
