@@ -4,7 +4,8 @@
 #   bash scripts/clients/run.sh                          uses target/release/listo
 #   LISTO_BIN=/path/to/listo bash scripts/clients/run.sh
 #
-# Needs python3 (3.11+) with pip and venv, node 20+ with npm, and the PyPI and npm registries.
+# Needs python3 (3.11+) with pip and venv, node 20+ with npm, cargo, and the PyPI, npm and crates.io
+# registries.
 # 1. `listo openapi` → a temporary spec file.
 # 2. Python: a throwaway venv with the pinned tools (python/requirements.txt, hashes checked);
 #    openapi-python-client generates a client package, which is installed into the venv; mypy --strict
@@ -13,15 +14,25 @@
 #    tsc (strict) checks ts/flow.ts against it and compiles it to ts/build/.
 #    Either generator printing anything beyond its one progress line (a warning, a skipped schema,
 #    "Cannot ...") fails the run.
-# 4. A real listo on a free 127.0.0.1 port with a temporary database and outbox; both flows walk
-#    the whole story against it (register … logout, then the old token's 401 Problem), then the
-#    account's life: list sessions, sign in twice more and end one by id, logout scope=others,
-#    change the password (the old one refused), reset it with the code read from the outbox (every
-#    token revoked), sign in with the new one, delete the account (login refused); SIGTERM must
-#    stop listo with exit 0 and its log must hold no ERROR line.
-# Ends with "clients: N passed, M failed" (python flow, ts flow, listo's clean stop) and exits
-# non-zero on any failure.
-# Every step has a timeout, and the whole run is capped at RUN_TIMEOUT seconds (default 480).
+# 4. Rust: `cargo build --locked` in rust/ (its own package and Cargo.lock; target/ kept between
+#    runs, so only the first run compiles the dependencies, for minutes); its build.rs runs
+#    progenitor's Generator on the spec (LISTO_SPEC). A `warning` in the build fails the run.
+# 5. Two real listos on free 127.0.0.1 ports, each with a temporary database and outbox: "main"
+#    (LISTO_SESSION_TTL=600) and "short" (SHORT_TTL, default 2 s).
+#    On main, the Python and TypeScript flows walk the whole story (register … logout, then the old
+#    token's 401 Problem), then the account's life: list sessions, sign in twice more and end one by
+#    id, logout scope=others, change the password (the old one refused), reset it with the code read
+#    from the outbox (every token revoked), sign in with the new one, delete the account (login
+#    refused). On short, all three flows keep one sign-in alive past 3 access-token lifetimes
+#    through refresh alone (no second login code mailed), read a 304 on an unchanged task as a
+#    success, log out, and see the old token and refresh token refused; the Rust flow also
+#    registers, signs in and decodes every refusal into the generated Problem there.
+#    SIGTERM must stop both listos with exit 0 and their logs must hold no ERROR line.
+# Ends with "clients: N passed, M failed" (python, ts and rust flows, each listo's clean stop) and
+# exits non-zero on any failure.
+# Every step has a timeout, and the whole run is capped at RUN_TIMEOUT seconds (default 840, under
+# CI's 900: a first run, which compiles the Rust client's dependencies, takes about 6 minutes on a
+# busy 2-core machine, a later one under 3).
 set -Eeuo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -31,8 +42,8 @@ root="$(cd "$here/../.." && pwd)"
 if [ -z "${LISTO_CLIENTS_WATCHDOG:-}" ]; then
   export LISTO_CLIENTS_WATCHDOG=1
   status=0
-  timeout -k 15 "${RUN_TIMEOUT:-480}" bash "${BASH_SOURCE[0]}" "$@" || status=$?
-  [ "$status" -ne 124 ] || echo "clients: FAIL: the run took longer than ${RUN_TIMEOUT:-480} s" >&2
+  timeout -k 15 "${RUN_TIMEOUT:-840}" bash "${BASH_SOURCE[0]}" "$@" || status=$?
+  [ "$status" -ne 124 ] || echo "clients: FAIL: the run took longer than ${RUN_TIMEOUT:-840} s" >&2
   exit "$status"
 fi
 
@@ -58,7 +69,7 @@ script=clients
 . "$here/../lib/listo.sh"
 cleanup() {
   local rc=$?
-  stop_listo || true
+  stop_both
   rm -rf "$work" 2>/dev/null || { sleep 1; rm -rf "$work"; }
   exit "$rc"
 }
@@ -87,9 +98,9 @@ step "preflight"
 python="${PYTHON:-python3}"
 command -v "$python" >/dev/null || fail "needs $python"
 "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || fail "needs Python 3.11+, have $("$python" --version 2>&1)"
-for tool in node npm; do command -v "$tool" >/dev/null || fail "needs $tool"; done
+for tool in node npm cargo; do command -v "$tool" >/dev/null || fail "needs $tool"; done
 node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' || fail "needs Node 20+, have $(node --version)"
-echo "listo $("$bin" --version 2>&1 | head -n 1) at $bin; $("$python" --version 2>&1); node $(node --version); npm $(npm --version)"
+echo "listo $("$bin" --version 2>&1 | head -n 1) at $bin; $("$python" --version 2>&1); node $(node --version); npm $(npm --version); $(cargo --version)"
 
 spec="$work/openapi.json"
 bounded 20 "$bin" openapi >"$spec" 2>"$work/openapi.err" || { show "$work/openapi.err"; fail "listo openapi failed"; }
@@ -166,38 +177,84 @@ ts_prepare() {
   [ -f build/flow.js ] || fail "tsc wrote no build/flow.js"
 }
 
-python_ready=0 ts_ready=0
+rust_flow="$here/rust/target/debug/listo-client-rust-flow"
+rust_prepare() {
+  cd "$here/rust"
+  step "rust: cargo build (rust/Cargo.lock); build.rs generates the client with progenitor"
+  # The build's own target/ (gitignored) is kept between runs: only the first one compiles the
+  # dependencies. A new spec path re-runs build.rs, so the client is always generated afresh.
+  local log="$work/rust-build.log" rc=0
+  rm -f "$rust_flow"
+  LISTO_SPEC="$spec" CARGO_TARGET_DIR="$here/rust/target" bounded "${RUST_BUILD_TIMEOUT:-600}" \
+    cargo build --locked --color never >"$log" 2>&1 || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    echo "clients: cargo build of the Rust flow exited $rc:" >&2
+    show "$log"
+    return 1
+  fi
+  # A warning from progenitor's generated code (or the flow) fails the run, as a generator's would.
+  if grep -qE '^warning' "$log"; then
+    echo "clients: the Rust client's build warned:" >&2
+    show "$log"
+    return 1
+  fi
+  grep -E '^ *Finished' "$log"
+  [ -x "$rust_flow" ] || fail "cargo wrote no $rust_flow"
+}
+
+python_ready=0 ts_ready=0 rust_ready=0
 set +e
 (set -Eeuo pipefail; python_prepare) && python_ready=1
 [ "$python_ready" -eq 1 ] || echo "clients: FAIL: preparing the Python client (see above)" >&2
 (set -Eeuo pipefail; ts_prepare) && ts_ready=1
 [ "$ts_ready" -eq 1 ] || echo "clients: FAIL: preparing the TypeScript client (see above)" >&2
+(set -Eeuo pipefail; rust_prepare) && rust_ready=1
+[ "$rust_ready" -eq 1 ] || echo "clients: FAIL: preparing the Rust client (see above)" >&2
 set -e
 
 # ---------------------------------------------------------------------------------------------
-step "start listo"
-port="$(free_port)"
-url="http://127.0.0.1:$port"
-mkdir -p "$work/outbox"
-env -u LISTO_SMTP_URL -u PORT \
-  LISTO_ADDR="127.0.0.1:$port" LISTO_DATABASE="$work/listo.db" LISTO_OUTBOX="$work/outbox" \
-  LISTO_SESSION_TTL=600 LISTO_LOG_FORMAT=text RUST_LOG=info "$bin" serve >"$work/listo.log" 2>&1 &
-pid=$!
-ready=0
-for _ in $(seq 1 200); do
-  kill -0 "$pid" 2>/dev/null || { show "$work/listo.log"; pid=""; fail "listo exited during start-up"; }
-  if "$python" - "$url/readyz" <<'EOF' 2>/dev/null; then
+# Two listos: "main" (sessions of 600 s) for the account story, "short" (access tokens of
+# SHORT_TTL s) for the keep-alive stories, which must outlive several of them through refresh.
+short_ttl="${SHORT_TTL:-2}"
+start_listo() { # start_listo NAME TTL: listo serve in $work/NAME on a free port; sets pid and url
+  local name="$1" ttl="$2" dir="$work/$1" port ready=0 _
+  port="$(free_port)"
+  url="http://127.0.0.1:$port"
+  mkdir -p "$dir/outbox"
+  env -u LISTO_SMTP_URL -u PORT \
+    LISTO_ADDR="127.0.0.1:$port" LISTO_DATABASE="$dir/listo.db" LISTO_OUTBOX="$dir/outbox" \
+    LISTO_SESSION_TTL="$ttl" LISTO_LOG_FORMAT=text RUST_LOG=info "$bin" serve >"$dir/listo.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 200); do
+    kill -0 "$pid" 2>/dev/null || { show "$dir/listo.log"; pid=""; fail "listo ($name) exited during start-up"; }
+    if "$python" - "$url/readyz" <<'EOF' 2>/dev/null; then
 import sys, urllib.request
 with urllib.request.urlopen(sys.argv[1], timeout=1) as r:
     sys.exit(0 if r.status == 200 else 1)
 EOF
-    ready=1
-    break
-  fi
-  sleep 0.05
-done
-[ "$ready" -eq 1 ] || { show "$work/listo.log"; fail "listo's /readyz did not answer 200 within 10 s"; }
-echo "listo ready at $url (database $work/listo.db, outbox $work/outbox)"
+      ready=1
+      break
+    fi
+    sleep 0.05
+  done
+  [ "$ready" -eq 1 ] || { show "$dir/listo.log"; fail "listo's ($name) /readyz did not answer 200 within 10 s"; }
+  echo "listo ($name, LISTO_SESSION_TTL=$ttl) ready at $url (database and outbox in $dir)"
+}
+main_pid="" short_pid=""
+stop_both() { # cleanup's: whichever listo still runs
+  [ -z "$pid" ] || stop_listo || true
+  pid="$short_pid" short_pid=""
+  stop_listo || true
+  pid="$main_pid" main_pid=""
+  stop_listo || true
+}
+step "start listo (main, and short: access tokens of $short_ttl s)"
+start_listo main 600
+main_pid="$pid" main_url="$url"
+pid=""
+start_listo short "$short_ttl"
+short_pid="$pid" short_url="$url"
+pid=""
 
 passed=0 failed=0
 run_flow() { # run_flow NAME READY EMAIL COMMAND...
@@ -209,7 +266,10 @@ run_flow() { # run_flow NAME READY EMAIL COMMAND...
     failed=$((failed + 1))
     return
   fi
-  if LISTO_URL="$url" LISTO_OUTBOX="$work/outbox" FLOW_EMAIL="$email" bounded 90 "$@"; then
+  local started="$SECONDS"
+  if LISTO_URL="$main_url" LISTO_OUTBOX="$work/main/outbox" LISTO_SHORT_URL="$short_url" \
+    LISTO_SHORT_OUTBOX="$work/short/outbox" LISTO_SHORT_TTL="$short_ttl" FLOW_EMAIL="$email" bounded 90 "$@"; then
+    echo "clients: $name flow passed in $((SECONDS - started)) s"
     passed=$((passed + 1))
   else
     echo "clients: $name flow FAILED" >&2
@@ -218,29 +278,38 @@ run_flow() { # run_flow NAME READY EMAIL COMMAND...
 }
 run_flow python "$python_ready" "python-flow@example.com" "$work/venv/bin/python" "$here/python/flow.py"
 run_flow ts "$ts_ready" "ts-flow@example.com" node "$here/ts/build/flow.js"
+run_flow rust "$rust_ready" "rust-flow@example.com" "$rust_flow"
 
-step "stop listo (SIGTERM → exit 0, no ERROR in its log)"
-rc=0
-stop_listo || rc=$?
-server_ok=1
-if [ "$rc" -ne 0 ]; then
-  echo "clients: listo exited $rc after SIGTERM, not 0" >&2
-  server_ok=0
-fi
-if grep -E '^[^ ]+ +ERROR |panicked' "$work/listo.log" >"$work/listo-errors.log"; then
-  echo "clients: listo logged errors:" >&2
-  show "$work/listo-errors.log"
-  server_ok=0
-fi
-if [ "$server_ok" -eq 1 ]; then
-  echo "listo stopped cleanly"
-  passed=$((passed + 1))
-else
-  failed=$((failed + 1))
-fi
+stopped() { # stopped NAME PID: SIGTERM → exit 0 and no ERROR in its log; counts a pass or a failure
+  local name="$1" log="$work/$1/listo.log" rc=0 ok=1
+  pid="$2"
+  stop_listo || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    echo "clients: listo ($name) exited $rc after SIGTERM, not 0" >&2
+    ok=0
+  fi
+  if grep -E '^[^ ]+ +ERROR |panicked' "$log" >"$work/$name/errors.log"; then
+    echo "clients: listo ($name) logged errors:" >&2
+    show "$work/$name/errors.log"
+    ok=0
+  fi
+  if [ "$ok" -eq 1 ]; then
+    echo "listo ($name) stopped cleanly"
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+  fi
+}
+step "stop both listos (SIGTERM → exit 0, no ERROR in their logs)"
+stopped short "$short_pid"
+short_pid=""
+stopped main "$main_pid"
+main_pid=""
 if [ "$failed" -ne 0 ]; then
-  echo "clients: listo's log:" >&2
-  tail -n 40 "$work/listo.log" | sed 's/^/    | /' >&2
+  for name in main short; do
+    echo "clients: listo's ($name) log:" >&2
+    tail -n 40 "$work/$name/listo.log" | sed 's/^/    | /' >&2
+  done
 fi
 
 echo

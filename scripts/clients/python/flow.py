@@ -2,12 +2,15 @@
 `listo openapi`, using its typed models at every step (mypy --strict checks this file against
 the generated package before it runs): register … logout, then the account's life: sessions
 listed and ended by id, logout scope=others, a password change, a reset by emailed code, and the
-account deleted.
+account deleted. Then, on a listo with short-lived access tokens, one sign-in kept alive by
+refresh alone (RefreshingAuth, an httpx.Auth) and a 304 read as "unchanged".
 
 Run by scripts/clients/run.sh with:
   LISTO_URL     base URL of a running listo (http://127.0.0.1:PORT)
   LISTO_OUTBOX  the folder listo writes .eml files to (no LISTO_SMTP_URL)
   FLOW_EMAIL    an address no other flow uses (rate limits are per email)
+  LISTO_SHORT_URL, LISTO_SHORT_OUTBOX, LISTO_SHORT_TTL
+                a second listo whose access tokens live LISTO_SHORT_TTL s (the keep-alive story)
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from email import policy
 from email.message import EmailMessage
 from http import HTTPStatus
 from pathlib import Path
+from collections.abc import Generator
 from typing import Any, NoReturn, TypeVar
 
 import httpx
@@ -34,7 +38,7 @@ from listo_client.api.account import (
     list_sessions,
     request_password_reset,
 )
-from listo_client.api.auth import get_session, login, logout, register, verify
+from listo_client.api.auth import get_session, login, logout, refresh, register, verify
 from listo_client.api.system import healthz, readyz
 from listo_client.api.tasks import (
     create_task,
@@ -61,6 +65,7 @@ from listo_client.models import (
     NewTask,
     PasswordChange,
     Problem,
+    RefreshRequest,
     ResetConfirmation,
     ResetRequest,
     Scope,
@@ -80,6 +85,8 @@ CHANGED_PASSWORD = "correct horse battery staple"  # set with change_password
 RESET_PASSWORD = "a new horse for a new battery"  # set with the emailed reset code
 DATE_RE = re.compile(r'"date"\s*:\s*"\d{4}-\d{2}-\d{2}"')
 SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what DELETE /v1/auth/sessions/{id} takes
+REFRESH_TTL = 1_209_600  # listo's default LISTO_REFRESH_TTL
+LIFETIMES = 3  # access-token lifetimes a sign-in must outlive through refresh alone
 M = TypeVar("M")
 
 
@@ -206,7 +213,8 @@ def check_session(step: str, session: Session, token: AccessToken, *, current: b
     check(step, session.id not in token.access_token, "the session id is part of the token")
     check(step, session.current is current, f"current {session.current!r}, wanted {current}")
     check(step, session.issued_at.tzinfo is not None and session.issued_at < session.expires_at, "issued_at")
-    check(step, 0 < session.expires_in <= 600, f"expires_in {session.expires_in}")
+    # A listed session is a sign-in: it lasts as long as its refresh token (14 days by default).
+    check(step, 600 < session.expires_in <= REFRESH_TTL, f"expires_in {session.expires_in}")
     check(step, session.expires_at > dt.datetime.now(dt.UTC), f"expires_at {session.expires_at} is past")
     agent = session.user_agent
     check(step, isinstance(agent, str) and agent.startswith("python-httpx/"), f"user_agent {agent!r}")
@@ -215,6 +223,76 @@ def check_session(step: str, session: Session, token: AccessToken, *, current: b
 
 def sessions(step: str, client: AuthenticatedClient) -> list[Session]:
     return expect(step, list_sessions.sync_detailed(client=client), HTTPStatus.OK, SessionList).items
+
+
+class RefreshingAuth(httpx.Auth):
+    """Bearer auth that keeps a sign-in alive: when the access token has expired (401
+    `session_expired`), trade the refresh token for a new pair and send the request again."""
+
+    requires_response_body = True  # the 401's `code` decides
+
+    def __init__(self, public: Client, token: AccessToken) -> None:
+        self.public, self.token, self.refreshes = public, token, 0
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self.token.access_token}"
+        response = yield request
+        if response.status_code == 401 and Problem.from_dict(response.json()).code == "session_expired":
+            body = RefreshRequest(refresh_token=str(self.token.refresh_token))
+            answer = refresh.sync_detailed(client=self.public, body=body)
+            self.token = expect("refresh", answer, HTTPStatus.OK, AccessToken)  # 401 refresh_*: log in again
+            self.refreshes += 1
+            request.headers["Authorization"] = f"Bearer {self.token.access_token}"
+            yield request
+
+
+def keep_alive_story(base_url: str, outbox: Path, address: str, ttl: int) -> None:
+    """One sign-in on a listo whose access tokens live `ttl` s, kept alive past LIFETIMES of them by
+    refresh alone (no second login code is mailed); a 304 on an unchanged task is a success."""
+    timeout = httpx.Timeout(10.0)
+    public = Client(base_url=base_url, raise_on_unexpected_status=True, timeout=timeout)
+    step = "keep-alive: sign in once"
+    expect(
+        step,
+        register.sync_detailed(client=public, body=Credentials(email=address, password=PASSWORD)),
+        HTTPStatus.CREATED,
+        Account,
+    )
+    token = sign_in(step, public, outbox, address, PASSWORD)
+    check(step, isinstance(token.refresh_token, str) and token.expires_in <= ttl, f"expires_in {token.expires_in}")
+    auth = RefreshingAuth(public, token)
+    client = AuthenticatedClient(
+        base_url=base_url, token=token.access_token, timeout=timeout, httpx_args={"auth": auth}
+    )
+    new_task = NewTask(date=dt.date(2026, 12, 2), task="Stay signed in", status=Status.INCOMPLETE)
+    task = expect(step, create_task.sync_detailed(client=client, body=new_task), HTTPStatus.CREATED, Task)
+    ok(step)
+
+    step = f"keep-alive: past {LIFETIMES} access-token lifetimes of {ttl} s through refresh alone"
+    mails, started = len(outbox_mails(outbox)), time.monotonic()
+    while auth.refreshes < LIFETIMES:
+        check(step, time.monotonic() - started < 3 * LIFETIMES * ttl, f"only {auth.refreshes} refreshes")
+        page = expect(step, list_tasks.sync_detailed(client=client), HTTPStatus.OK, TaskPage)
+        check(step, ids(page) == [task.id], f"tasks {ids(page)}")
+        time.sleep(ttl / 2)
+    check(step, len(outbox_mails(outbox)) == mails, "a login code was mailed: it signed in again")
+    ok(f"{step} ({auth.refreshes} refreshes in {time.monotonic() - started:.1f} s)")
+
+    step = "keep-alive: 304 is a success"
+    fresh = get_task.sync_detailed(id=task.id, client=client)
+    check_task(step, expect(step, fresh, HTTPStatus.OK, Task), date=task.date, text=task.task, status=task.status)
+    etag = fresh.headers["etag"]
+    unchanged = get_task.sync_detailed(id=task.id, client=client, if_none_match=etag)
+    check(step, unchanged.status_code == HTTPStatus.NOT_MODIFIED, f"status {int(unchanged.status_code)}")
+    check(step, unchanged.parsed is None and unchanged.content == b"", "a 304 with a body")
+    ok(f"{step} (If-None-Match: {etag} -> 304, the copy held is current)")
+
+    step = "keep-alive: logout ends the sign-in, refresh token too"
+    expect_empty(step, logout.sync_detailed(client=client), HTTPStatus.NO_CONTENT)
+    expect_revoked(step, get_session.sync_detailed(client=client))
+    spent = refresh.sync_detailed(client=public, body=RefreshRequest(refresh_token=str(auth.token.refresh_token)))
+    expect_problem(step, spent, HTTPStatus.UNAUTHORIZED, "refresh_invalid")
+    ok(f"{step} (401 session_revoked, then refresh: 401 refresh_invalid)")
 
 
 def main() -> None:
@@ -542,6 +620,9 @@ def main() -> None:
     )
     check(step, again_account.id != account.id, f"id {again_account.id} is the deleted account's")
     ok(f"{step} (201, a new id)")
+
+    short_url, short_outbox, short_ttl = (os.environ[f"LISTO_SHORT_{v}"] for v in ("URL", "OUTBOX", "TTL"))
+    keep_alive_story(short_url, Path(short_outbox), address, int(short_ttl))
 
     print("python flow: PASS", flush=True)
 

@@ -1,6 +1,8 @@
 // The whole listo story through openapi-fetch, typed by openapi-typescript from `listo openapi`:
 // register … logout, then the account's life: sessions listed and ended by id, logout
-// scope=others, a password change, a reset by emailed code, and the account deleted.
+// scope=others, a password change, a reset by emailed code, and the account deleted. Then, on a
+// listo with short-lived access tokens, one sign-in kept alive by refresh alone (refreshingFetch)
+// and a 304 read as "unchanged".
 // `tsc` (strict) checks this file against the generated types before it runs, so every value read
 // below has the type the spec gives it; the checks here make sure the values are the right ones.
 //
@@ -8,6 +10,8 @@
 //   LISTO_URL     base URL of a running listo (http://127.0.0.1:PORT)
 //   LISTO_OUTBOX  the folder listo writes .eml files to (no LISTO_SMTP_URL)
 //   FLOW_EMAIL    an address no other flow uses (rate limits are per email)
+//   LISTO_SHORT_URL, LISTO_SHORT_OUTBOX, LISTO_SHORT_TTL
+//                 a second listo whose access tokens live LISTO_SHORT_TTL s (the keep-alive story)
 import { readdirSync, readFileSync, statSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import createClient, { type Client } from "openapi-fetch";
@@ -26,6 +30,9 @@ const PASSWORD = "correct horse battery";
 const CHANGED_PASSWORD = "correct horse battery staple"; // set with change_password
 const RESET_PASSWORD = "a new horse for a new battery"; // set with the emailed reset code
 const REQUEST_TIMEOUT_MS = 10_000;
+const REFRESH_TTL = 1_209_600; // listo's default LISTO_REFRESH_TTL
+const LIFETIMES = 3; // access-token lifetimes a sign-in must outlive through refresh alone
+const timedFetch = (request: Request) => fetch(request, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
 
 class FlowError extends Error {}
 
@@ -191,13 +198,88 @@ function checkSession(step: string, session: Session, token: AccessToken, curren
   const expires = Date.parse(session.expires_at);
   check(step, !Number.isNaN(issued) && issued < expires, `issued ${session.issued_at}, expires ${session.expires_at}`);
   check(step, expires > Date.now(), `expires_at ${session.expires_at} is past`);
-  check(step, session.expires_in > 0 && session.expires_in <= 600, `expires_in ${session.expires_in}`);
+  // A listed session is a sign-in: it lasts as long as its refresh token (14 days by default).
+  check(step, session.expires_in > 600 && session.expires_in <= REFRESH_TTL, `expires_in ${session.expires_in}`);
   const agent = session.user_agent;
   check(step, typeof agent === "string" && agent.length > 0, `user_agent ${agent}`);
   check(step, session.address === "127.0.0.1", `address ${session.address}`);
 }
 
 const sessionIds = (items: Session[]): string => JSON.stringify(items.map((s) => [s.id, s.current]));
+
+/** A sign-in kept alive by `refreshingFetch`: its latest token pair, and how often it was refreshed. */
+type SignIn = { token: AccessToken; refreshes: number };
+
+/**
+ * A fetch for openapi-fetch that keeps a sign-in alive: when the access token has expired (401
+ * `session_expired`), trade the refresh token for a new pair and send the request again.
+ */
+function refreshingFetch(api: Api, signIn: SignIn): (request: Request) => Promise<Response> {
+  const send = (request: Request) => {
+    request.headers.set("Authorization", `Bearer ${signIn.token.access_token}`);
+    return timedFetch(request);
+  };
+  return async (request) => {
+    const retry = request.clone();
+    const response = await send(request);
+    if (response.status !== 401 || ((await response.clone().json()) as Problem).code !== "session_expired") {
+      return response;
+    }
+    const body = { refresh_token: signIn.token.refresh_token ?? "" };
+    // A 401 refresh_invalid / refresh_reused here means: log in again.
+    signIn.token = await expectData("refresh", api.POST("/v1/auth/refresh", { body }), 200);
+    signIn.refreshes += 1;
+    return send(retry);
+  };
+}
+
+/**
+ * One sign-in on a listo whose access tokens live `ttl` s, kept alive past LIFETIMES of them by
+ * refresh alone (no second login code is mailed); a 304 on an unchanged task is a success.
+ */
+async function keepAliveStory(baseUrl: string, outbox: string, email: string, ttl: number): Promise<void> {
+  const api = createClient<paths>({ baseUrl, fetch: timedFetch });
+  let step = "keep-alive: sign in once";
+  await expectData(step, api.POST("/v1/auth/register", { body: { email, password: PASSWORD } }), 201);
+  const session: SignIn = { token: await signIn(step, api, outbox, email, PASSWORD), refreshes: 0 };
+  const { refresh_token, expires_in } = session.token;
+  check(step, refresh_token !== undefined && expires_in <= ttl, `refresh_token? expires_in ${expires_in}`);
+  const authed = createClient<paths>({ baseUrl, fetch: refreshingFetch(api, session) });
+  const want = { date: "2026-12-02", task: "Stay signed in", status: "Incomplete" } as const;
+  const task = await expectData(step, authed.POST("/v1/tasks", { body: want }), 201);
+  ok(step);
+
+  step = `keep-alive: past ${LIFETIMES} access-token lifetimes of ${ttl} s through refresh alone`;
+  const mails = outboxMails(outbox).length;
+  const started = Date.now();
+  while (session.refreshes < LIFETIMES) {
+    check(step, Date.now() - started < 3 * LIFETIMES * ttl * 1000, `only ${session.refreshes} refreshes`);
+    const page = await expectData(step, authed.GET("/v1/tasks"), 200);
+    check(step, same(ids(page), [task.id]), `tasks ${ids(page)}`);
+    await new Promise((resolve) => setTimeout(resolve, ttl * 500));
+  }
+  check(step, outboxMails(outbox).length === mails, "a login code was mailed: it signed in again");
+  ok(`${step} (${session.refreshes} refreshes in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+
+  step = "keep-alive: 304 is a success";
+  const path = { id: task.id };
+  const fresh = await authed.GET("/v1/tasks/{id}", { params: { path } });
+  const etag = fresh.response.headers.get("etag") ?? "";
+  check(step, fresh.data !== undefined && etag !== "", `status ${fresh.response.status}, ETag ${etag}`);
+  checkTask(step, fresh.data, want);
+  const again = await authed.GET("/v1/tasks/{id}", { params: { path, header: { "If-None-Match": etag } } });
+  // openapi-fetch sets `error` for every non-2xx answer: a 304 is read by its status, before `error`.
+  const current = again.response.status === 304 ? fresh.data : again.data;
+  check(step, current === fresh.data, `status ${again.response.status}; error ${JSON.stringify(again.error)}`);
+  ok(`${step} (If-None-Match: ${etag} -> 304, the copy held is current)`);
+
+  step = "keep-alive: logout ends the sign-in, refresh token too";
+  await expectEmpty(step, authed.POST("/v1/auth/logout"), 204);
+  await expectRevoked(step, authed.GET("/v1/auth/session"));
+  const spent = { refresh_token: session.token.refresh_token ?? "" };
+  await expectProblem(step, api.POST("/v1/auth/refresh", { body: spent }), 401, "refresh_invalid");
+  ok(`${step} (401 session_revoked, then refresh: 401 refresh_invalid)`);
+}
 
 async function main(): Promise<void> {
   const baseUrl = env("LISTO_URL");
@@ -497,6 +579,8 @@ async function main(): Promise<void> {
   const again = await expectData(step, api.POST("/v1/auth/register", { body: { email, password: PASSWORD } }), 201);
   check(step, again.id !== account.id, `id ${again.id} is the deleted account's`);
   ok(`${step} (201, a new id)`);
+
+  await keepAliveStory(env("LISTO_SHORT_URL"), env("LISTO_SHORT_OUTBOX"), email, Number(env("LISTO_SHORT_TTL")));
 
   console.log("ts flow: PASS");
 }
