@@ -267,6 +267,16 @@ async fn tickets_never_reach_the_logs() {
     let spent = app.events_by_ticket(&ticket, "").await;
     assert_problem(spent, 401, "session_invalid").await;
     drop(stream);
+    // A token in the URL is not taken, and not logged either.
+    let resp = app
+        .send(
+            Method::GET,
+            &format!("/v1/tasks/events?access_token={}", user.token),
+            None,
+            None,
+        )
+        .await;
+    assert_problem(resp, 401, "session_missing").await;
 
     // What the database holds for it: the keyed hash (as listo's `Keys` makes it).
     let key = blake3::derive_key("listo 2026-12 event ticket hash", SECRET.as_bytes());
@@ -285,6 +295,7 @@ async fn tickets_never_reach_the_logs() {
             URL_SAFE_NO_PAD.encode(hash.as_bytes()),
         ),
         ("its hash in base64", STANDARD.encode(hash.as_bytes())),
+        ("the access token sent in the URL", user.token.clone()),
     ] {
         assert!(
             line_logging(&logs, &text).is_none() && !logs.contains(&text),
@@ -292,7 +303,10 @@ async fn tickets_never_reach_the_logs() {
             line_logging(&logs, &text)
         );
     }
-    assert!(!logs.contains("ticket="), "no query string is logged");
+    assert!(
+        !logs.contains("ticket=") && !logs.contains("access_token="),
+        "no query string is logged"
+    );
 }
 
 async fn a_ticket_minted_on_one_process_opens_a_stream_on_another() {
