@@ -17,7 +17,10 @@ stories!(sqlite, postgres => [
     a_ticket_beside_an_authorization_header_is_refused_and_not_spent,
     a_stream_opened_by_ticket_resumes_with_since_or_last_event_id,
     a_stream_opened_by_ticket_ends_when_its_sign_in_logs_out,
+    a_stream_opened_by_ticket_outlives_the_access_token_that_minted_it,
     a_ticket_of_a_sign_in_that_ended_opens_nothing,
+    ending_a_sign_in_by_id_or_a_password_change_ends_its_tickets,
+    of_two_uses_at_once_one_opens_the_stream,
     an_allowed_origin_mints_tickets_and_opens_streams_without_a_preflight,
     tickets_never_reach_the_logs,
 ]);
@@ -169,6 +172,22 @@ async fn a_stream_opened_by_ticket_ends_when_its_sign_in_logs_out() {
     stream.assert_ends().await;
 }
 
+async fn a_stream_opened_by_ticket_outlives_the_access_token_that_minted_it() {
+    let app = spawn_app_with(|c| c.session_ttl = Duration::from_secs(2)).await;
+    let user = app.signed_in_user().await;
+    let ticket = app.mint_ticket(&user.token).await;
+    let mut stream = Stream::new(app.events_by_ticket(&ticket, "").await);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let resp = app
+        .refresh(user.refresh.as_deref().expect("refresh tokens are on"))
+        .await;
+    assert_eq!(resp.status(), 200);
+    let refreshed = body(resp).await;
+    let token = refreshed["access_token"].as_str().unwrap();
+    // The stream belongs to the sign-in, not to the access token that minted its ticket.
+    assert_stream_hears(&app, token, &mut stream).await;
+}
+
 async fn a_ticket_of_a_sign_in_that_ended_opens_nothing() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
@@ -198,6 +217,68 @@ async fn a_ticket_of_a_sign_in_that_ended_opens_nothing() {
     assert_eq!(resp.status(), 204);
     let resp = app.events_by_ticket(&ticket, "").await;
     assert_problem(resp, 401, "session_invalid").await;
+}
+
+async fn ending_a_sign_in_by_id_or_a_password_change_ends_its_tickets() {
+    let app = spawn_app().await;
+    let user = app.signed_in_user().await;
+    let phone = app.sign_in_again(&user.email).await;
+    let ticket = app.mint_ticket(&phone.token).await;
+    let resp = app.get("/v1/auth/sessions", &user.token).await;
+    let items = body(resp).await["items"].as_array().unwrap().clone();
+    let phone_id = items.iter().find(|s| s["current"] == false).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let resp = app
+        .send(
+            Method::DELETE,
+            &format!("/v1/auth/sessions/{phone_id}"),
+            None,
+            Some(&user.token),
+        )
+        .await;
+    assert_eq!(resp.status(), 204);
+    assert_problem(
+        app.events_by_ticket(&ticket, "").await,
+        401,
+        "session_revoked",
+    )
+    .await;
+
+    let tablet = app.sign_in_again(&user.email).await;
+    let ticket = app.mint_ticket(&tablet.token).await;
+    let body = serde_json::json!({"current_password": PASSWORD, "new_password": "another long passphrase"});
+    let resp = app
+        .send(
+            Method::POST,
+            "/v1/auth/password",
+            Some(body),
+            Some(&user.token),
+        )
+        .await;
+    assert_eq!(resp.status(), 204);
+    assert_problem(
+        app.events_by_ticket(&ticket, "").await,
+        401,
+        "session_revoked",
+    )
+    .await;
+}
+
+async fn of_two_uses_at_once_one_opens_the_stream() {
+    let app = spawn_app().await;
+    let user = app.signed_in_user().await;
+    for _ in 0..3 {
+        let ticket = app.mint_ticket(&user.token).await;
+        let (first, second) = tokio::join!(
+            app.events_by_ticket(&ticket, ""),
+            app.events_by_ticket(&ticket, "")
+        );
+        let mut statuses = [first.status().as_u16(), second.status().as_u16()];
+        statuses.sort();
+        assert_eq!(statuses, [200, 401]);
+    }
 }
 
 const APP_ORIGIN: &str = "http://127.0.0.1:5173";
