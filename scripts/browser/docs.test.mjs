@@ -1,8 +1,11 @@
 // Real-browser test of listo (Debian's chromium driven by playwright-core), run by run.sh:
-//   1. Swagger UI at /docs: "Try it out" + Execute with the prefilled examples, as a person would
-//      (register 201, login 202, verify 200 with the emailed code, Authorize, create_task 201,
-//      list_tasks 200 showing the task). Every status and body is read from what Swagger UI renders
-//      in the page (.responses-wrapper .live-responses-table), never from a fetch of our own.
+//   1. Swagger UI at /docs: "Try it out" + Execute with the prefilled examples, as a person would,
+//      1-3 s between actions, with listo at its default 30 s session TTL (register 201, login 202,
+//      verify 200 with the emailed code, Authorize, create_task 201, list_tasks 200 showing the
+//      task), after checking the order and texts a person meets first: the sign-in tag first,
+//      register, login, verify, refresh; the description's outbox and TTL; the Authorize text.
+//      Every status and body is read from what Swagger UI renders in the page
+//      (.responses-wrapper .live-responses-table), never from a fetch of our own.
 //   2. Swagger UI, the Account operations: after the same sign-in, list_sessions 200 (this browser's
 //      one session), change_password 204 and request_password_reset 202 with their prefilled
 //      bodies unchanged, confirm_password_reset 204 with the emailed code, then list_sessions 401
@@ -194,6 +197,7 @@ async function swaggerSignIn(step, page, listo, state) {
     assert.match(res.json?.access_token ?? '', /\S{16,}/, res.describe());
     assert.equal(res.json?.token_type, 'Bearer', res.describe());
     state.token = res.json.access_token;
+    state.refreshToken = res.json.refresh_token;
     state.expiresIn = res.json.expires_in;
     console.log(`browser: verify: expires_in ${res.json.expires_in} s, refresh_token ${res.json.refresh_token ? 'present' : 'absent'}`);
   });
@@ -207,17 +211,51 @@ async function swaggerSignIn(step, page, listo, state) {
     const text = await modal.textContent();
     console.log(`browser: the Authorize dialog says: ${text.replace(/\s+/g, ' ').trim()}`);
     assert.match(text, /Paste the access_token from POST \/v1\/auth\/verify/);
-    await think(page);
-    await modal.locator('input#auth-bearer-value').fill(state.token);
-    await think(page);
-    await modal.locator('button[aria-label="Apply credentials"]').click();
-    await modal.locator('button[aria-label="Remove authorization"]').waitFor(); // the "Logout" button: authorized
-    await think(page);
-    await modal.locator('button.btn-done').click();
-    await modal.waitFor({ state: 'detached' });
-    const lock = opBlock(page, 'Tasks', 'create_task').locator('.authorization__btn');
-    assert.equal(await lock.getAttribute('aria-label'), 'authorization button locked');
+    await pasteToken(page, modal, state.token);
   });
+}
+
+/** In the open Authorize dialog: paste `token`, Authorize, Close; the locks show locked. */
+async function pasteToken(page, modal, token) {
+  await think(page);
+  await modal.locator('input#auth-bearer-value').fill(token);
+  await think(page);
+  await modal.locator('button[aria-label="Apply credentials"]').click();
+  await modal.locator('button[aria-label="Remove authorization"]').waitFor(); // the "Logout" button: authorized
+  await think(page);
+  await modal.locator('button.btn-done').click();
+  await modal.waitFor({ state: 'detached' });
+  const lock = opBlock(page, 'Tasks', 'create_task').locator('.authorization__btn');
+  assert.equal(await lock.getAttribute('aria-label'), 'authorization button locked');
+}
+
+/**
+ * What a person does when the 30 s are over: refresh (POST /v1/auth/refresh) with the
+ * refresh_token verify answered, then Authorize again (Logout, paste the new access_token).
+ */
+async function swaggerRefresh(step, page, state) {
+  const block = step.focus(opBlock(page, 'Auth', 'refresh'));
+  await tryItOut(block);
+  const { text, json } = await prefilledBody(block);
+  console.log(`browser: refresh example: ${JSON.stringify(json)}`);
+  assert.deepEqual(Object.keys(json), ['refresh_token'], `refresh example ${text}`);
+  await think(block);
+  await block.locator('textarea.body-param__text').fill(JSON.stringify({ refresh_token: state.refreshToken }, null, 2));
+  const res = await execute(block);
+  assert.equal(res.status, 200, res.describe());
+  assert.match(res.json?.access_token ?? '', /\S{16,}/, res.describe());
+  assert.notEqual(res.json.access_token, state.token, 'refresh answered the same access token');
+  assert.notEqual(res.json.refresh_token, state.refreshToken, 'refresh answered the same refresh token');
+  state.token = res.json.access_token;
+  state.refreshToken = res.json.refresh_token;
+  state.verifiedAt = Date.now();
+  await think(page);
+  await page.locator('.auth-wrapper button.authorize').click();
+  const modal = step.focus(page.locator('.dialog-ux .modal-ux'));
+  await modal.waitFor();
+  await think(page);
+  await modal.locator('button[aria-label="Remove authorization"]').click();
+  await pasteToken(page, modal, state.token);
 }
 
 /**
@@ -240,7 +278,7 @@ test('Swagger UI: try it out with the prefilled examples, at a person\'s pace an
   pacedPages.add(page);
   const step = storySteps(t, page, listo);
   const state = {};
-  const sinceVerify = () => `${((Date.now() - state.verifiedAt) / 1000).toFixed(1)} s after verify answered`;
+  const sinceVerify = () => `${((Date.now() - state.verifiedAt) / 1000).toFixed(1)} s after the access token was issued`;
   try {
     await step('GET /docs renders every operation', async () => {
       const res = await page.goto(`${listo.base}/docs`);
@@ -335,11 +373,32 @@ test('Swagger UI: try it out with the prefilled examples, at a person\'s pace an
       assert.deepEqual(state.listParams, { page: '1', per_page: '20' });
     }, { gate: false });
 
-    await step('list_tasks: Execute with the prefilled parameters -> 200 showing the task', async () => {
+    await step('list_tasks: Execute at a person\'s pace -> 200, or 401 session_expired once the 30 s are over', async () => {
       const block = step.focus(opBlock(page, 'Tasks', 'list_tasks'));
       if (!(await block.locator('.execute-wrapper button.execute').isVisible())) await tryItOut(block);
       const res = await execute(block);
-      console.log(`browser: list_tasks answered ${res.status}, ${sinceVerify()}`);
+      console.log(`browser: list_tasks answered ${res.status}${res.json?.code ? ` ${res.json.code}` : ''}, ${sinceVerify()}`);
+      state.listed = res;
+      if (res.status === 401) {
+        assert.equal(res.json?.code, 'session_expired', res.describe());
+        assert.ok(Date.now() - state.verifiedAt >= 29_000, `401 before the 30 s were over (${sinceVerify()}): ${res.describe()}`);
+      } else {
+        assert.equal(res.status, 200, res.describe());
+      }
+    });
+
+    await step('refresh: when the 30 s ran out, paste the refresh_token from verify -> 200, Authorize with the new access_token', async () => {
+      if (state.listed?.status !== 401) {
+        console.log('browser: refresh not needed: list_tasks answered within the 30 s');
+        return;
+      }
+      await swaggerRefresh(step, page, state);
+    });
+
+    await step('list_tasks: the task created is on the page Swagger UI shows (200)', async () => {
+      const block = step.focus(opBlock(page, 'Tasks', 'list_tasks'));
+      const res = state.listed?.status === 200 ? state.listed : await executeAgain(block);
+      if (res !== state.listed) console.log(`browser: list_tasks after the refresh answered ${res.status}, ${sinceVerify()}`);
       assert.equal(res.status, 200, res.describe());
       const shown = res.json?.items?.find((item) => item.id === state.task.id);
       assert.ok(shown, `task ${state.task.id} is not on the page Swagger UI shows:\n${res.describe()}`);
@@ -403,7 +462,10 @@ test('Swagger UI: the Account operations with the prefilled examples', { timeout
       assert.ok(!state.token.includes(mine.id), 'the session id is part of the token');
       assert.match(mine.user_agent ?? '', /Chrome/, `the session's user_agent is not the browser's: ${res.describe()}`);
       assert.equal(mine.address, '127.0.0.1', res.describe());
-      assert.ok(mine.expires_in > 0 && mine.expires_in <= 600, res.describe());
+      // A session listed is a sign-in: it lasts as long as its refresh token (LISTO_REFRESH_TTL,
+      // 14 days by default), not the 600 s of one access token.
+      assert.ok(mine.expires_in > 600 && mine.expires_in <= 1_209_600, res.describe());
+      assert.ok(Date.parse(mine.last_used_at) > 0, res.describe());
       state.sessionId = mine.id;
     });
 
