@@ -35,9 +35,22 @@ let tokens = null; // { access, refresh }
 let refreshing = null;
 let timer = null;
 
+// What the page saw, one line each (for its screenshots).
 function show() {
-  const { firstAccess, mintedWith, ticket, ...seen } = live;
-  document.getElementById('out').textContent = JSON.stringify(seen, null, 2);
+  const t0 = live.verifiedAt ?? Date.now();
+  const secs = (at) => ((at - t0) / 1000).toFixed(1).padStart(5) + ' s';
+  const states = ['CONNECTING', 'OPEN', 'CLOSED'];
+  const lines = [
+    'signed in: ' + (live.verifiedAt ? 'yes (access tokens last ' + live.expiresIn + ' s)' : 'not yet'),
+    'refreshes: ' + live.refreshes.length + (live.refreshes.length ? ' (last ' + live.refreshes.at(-1).status + ')' : ''),
+    ...live.refreshes.slice(-4).map((r) => '  ' + secs(r.at) + '  refresh (' + r.why + ') -> ' + r.status + (r.code ? ' ' + r.code : '')),
+    'calls: ' + live.calls.length + ', not 2xx: ' + live.calls.filter((c) => c.status < 200 || c.status > 299).length,
+    ...live.calls.slice(-4).map((c) => '  ' + secs(c.at) + '  ' + c.method + ' ' + c.path + ' -> ' + c.status + (c.retried ? ' (after a refresh)' : '')),
+    'EventSource with a ticket: ' + (window.stream ? states[window.stream.readyState] + ' ' + JSON.stringify(live.stream) : 'not opened'),
+    ...live.events.map((e) => '  ' + secs(e.at) + '  event ' + e.kind + ' id ' + e.id + (e.data?.task ? ': task ' + e.data.task.id + ' "' + e.data.task.task + '"' : '')),
+    'EventSource with the used ticket: ' + (window.refusedStream ? states[window.refusedStream.readyState] + ' ' + JSON.stringify(live.refused) : 'not opened'),
+  ];
+  document.getElementById('out').textContent = lines.join('\n');
 }
 
 async function call(method, path, { body, token } = {}) {

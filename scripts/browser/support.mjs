@@ -236,7 +236,7 @@ const FILE_TAG = path.basename(process.argv[1] ?? 'browser').replace(/\.test\.mj
  * SHOTS (run.sh keeps that folder, on success too: the CI artifacts).
  */
 export async function screenshot(page, name, focus, { failed = false } = {}) {
-  const slug = name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').slice(0, 100);
+  const slug = name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').slice(0, 120);
   const file = path.join(SHOTS, `${FILE_TAG}-${String(++screenshots).padStart(3, '0')}-${slug}${failed ? '-FAILED' : ''}.png`);
   try {
     if (page.isClosed()) return;
@@ -256,6 +256,8 @@ export async function screenshot(page, name, focus, { failed = false } = {}) {
 export function storySteps(t, page, listo) {
   let broken = null;
   let focused = null;
+  // Screenshots are named after the story's listo (short) and the step.
+  const label = listo?.name ?? t.name;
   const step = async (name, fn, { gate = true, always = false } = {}) => {
     focused = null;
     await t.test(name, { skip: broken && !always ? `"${broken}" failed` : false, timeout: STEP_TIMEOUT_MS }, async () => {
@@ -263,11 +265,11 @@ export function storySteps(t, page, listo) {
         await fn();
       } catch (err) {
         if (gate) broken = name;
-        await screenshot(page, `${t.name}-${name}`, focused, { failed: true });
+        await screenshot(page, `${label}-${name}`, focused, { failed: true });
         if (listo) console.error(`browser: last lines of ${listo.logPath}:\n${tail(listo.logPath, 15)}`);
         throw err;
       }
-      await screenshot(page, `${t.name}-${name}`, focused);
+      await screenshot(page, `${label}-${name}`, focused);
     });
   };
   step.focus = (locator) => {
