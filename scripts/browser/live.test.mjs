@@ -50,7 +50,7 @@ function show() {
     ...live.events.map((e) => '  ' + secs(e.at) + '  event ' + e.kind + ' id ' + e.id + (e.data?.task ? ': task ' + e.data.task.id + ' "' + e.data.task.task + '"' : '')),
     'EventSource with the used ticket: ' + (window.refusedStream ? states[window.refusedStream.readyState] + ' ' + JSON.stringify(live.refused) : 'not opened'),
   ];
-  document.getElementById('out').textContent = lines.join('\n');
+  document.getElementById('out').textContent = lines.join('\\n');
 }
 
 async function call(method, path, { body, token } = {}) {
@@ -176,6 +176,7 @@ test('a page on a listed origin: refresh keeps it signed in, EventSource follows
   try {
     await step('register 201, login 202, verify 200 from the page (code from the outbox), a refresh token given', async () => {
       await page.goto(`${origin}/?api=${encodeURIComponent(listo.base)}`);
+      assert.equal(await page.evaluate(() => typeof window.register), 'function', `the page's script did not run:\n${consoleLines.join('\n')}`);
       const register = await page.evaluate(() => window.register());
       assert.equal(register.status, 201, JSON.stringify(register));
       const login = await page.evaluate(() => window.login());
@@ -227,13 +228,14 @@ test('a page on a listed origin: refresh keeps it signed in, EventSource follows
     });
 
     await step('a task created from the page arrives in the page as an upsert event', async () => {
+      const sent = Date.now();
       const created = await page.evaluate(() => window.authed('POST', '/v1/tasks', { date: '2026-12-03', task: 'Swim before the stream', status: 'Incomplete' }));
       assert.equal(created.status, 201, JSON.stringify(created));
       s.first = created.json;
       const id = s.first.id;
       await page.waitForFunction((i) => window.live.events.some((e) => e.kind === 'upsert' && e.data?.task?.id === i), id, { timeout: 10_000 });
       const event = (await live()).events.find((e) => e.data?.task?.id === id);
-      console.log(`browser: event ${event.kind} id ${event.id} for task ${id} arrived ${event.at - (await live()).calls.at(-1).at} ms after the create answered`);
+      console.log(`browser: event ${event.kind} id ${event.id} for task ${id} arrived in the page ${event.at - sent} ms after the create was sent`);
       assert.equal(event.data.task.task, 'Swim before the stream');
       assert.equal(String(event.data.seq), event.id, JSON.stringify(event));
     });
