@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Real-browser test of listo: Swagger UI's "Try it out" with the prefilled examples at a person's
-# pace and the default 30 s TTL, under the Content-Security-Policy /docs is sent with (the header
-# present, X-Frame-Options: DENY, no violation reported while the page loads and works), and CORS
-# from a page on another origin (scripts/browser/docs.test.mjs); an app page on a listed origin
-# that stays signed in through refresh and follows changes with EventSource and a ticket
-# (scripts/browser/live.test.mjs). Run from the repo root, as root:
+# Real-browser test of listo:
+#   docs.test.mjs  Swagger UI's "Try it out" with the prefilled examples at a person's pace and the
+#                  default 30 s TTL (refresh when it runs out), under the Content-Security-Policy
+#                  /docs is sent with (the header, X-Frame-Options: DENY, no violation reported);
+#   cors.test.mjs  CORS from a page on another origin (listed, unset, another origin);
+#   live.test.mjs  an app page on a listed origin that stays signed in through refresh and follows
+#                  changes with the browser's EventSource and a ticket.
+# Run from the repo root, as root:
 #
 #   bash scripts/browser/run.sh                              # uses target/release/listo
 #   LISTO_BIN=/path/to/listo bash scripts/browser/run.sh
@@ -78,7 +80,7 @@ set +e
 # One file at a time: each starts its own chromium and its listo processes.
 LISTO_BIN="$LISTO_BIN" BROWSER_WORK="$work" \
   timeout -k 10 "$TEST_TIMEOUT" node --test --test-concurrency=1 --test-reporter=spec \
-  "$here/docs.test.mjs" "$here/live.test.mjs"
+  "$here/docs.test.mjs" "$here/cors.test.mjs" "$here/live.test.mjs"
 status=$?
 set -e
 say "took $(($(date +%s) - start)) s"
