@@ -240,12 +240,26 @@ export async function screenshot(page, name, focus, { failed = false } = {}) {
   const file = path.join(SHOTS, `${FILE_TAG}-${String(++screenshots).padStart(3, '0')}-${slug}${failed ? '-FAILED' : ''}.png`);
   try {
     if (page.isClosed()) return;
-    if (focus && (await focus.count())) await focus.first().screenshot({ path: file, timeout: 10_000 });
+    // Swagger UI's operation blocks run to thousands of pixels of documented answers: keep the
+    // part from the operation's top to the answer it shows.
+    const clip = focus && (await focus.count()) ? await focus.first().evaluate(shownPart).catch(() => null) : null;
+    if (clip) await page.screenshot({ path: file, fullPage: true, clip, timeout: 10_000 });
+    else if (focus && (await focus.count())) await focus.first().screenshot({ path: file, timeout: 10_000 });
     else await page.screenshot({ path: file, timeout: 10_000 });
     if (failed) console.error(`browser: screenshot of the failure: ${file}`);
   } catch (err) {
     console.error(`browser: could not take a screenshot: ${err.message}`);
   }
+}
+
+/** In the page: an element's box in page coordinates, down to its live answer if it shows one. */
+function shownPart(el) {
+  const top = el.getBoundingClientRect();
+  const answer = el.querySelector('.live-responses-table');
+  const bottom = answer ? answer.getBoundingClientRect().bottom : top.bottom;
+  const height = Math.min(bottom - top.top, 4000);
+  if (top.width <= 0 || height <= 0) return null;
+  return { x: top.left + window.scrollX, y: top.top + window.scrollY, width: top.width, height };
 }
 
 /**
