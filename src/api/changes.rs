@@ -4,10 +4,10 @@
 use super::ApiTags;
 use super::answer::{JsonAnswer, Members, WriteJson};
 use super::problem::{ApiError, Code, Failure, SESSION, declare};
-use super::security::SignedIn;
+use super::security::{BearerSent, SignedIn, StreamAuth};
 use super::tasks::view::TaskView;
 use crate::domain::{Change, ChangeSeq};
-use crate::service::{ChangePage, Feed, FeedEvent, SessionEnd};
+use crate::service::{Auth, ChangePage, Feed, FeedEvent, ServiceError, Session, SessionEnd};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use poem::web::sse::Event;
@@ -261,6 +261,7 @@ fn event(item: FeedEvent) -> Event {
 }
 
 declare!(ChangesErrors: SESSION, &[Code::ValidationFailed, Code::InvalidCursor, Code::ChangesExpired]);
+declare!(EventsErrors: SESSION, &[Code::BadRequest, Code::ValidationFailed, Code::InvalidCursor, Code::ChangesExpired]);
 
 fn example_since() -> Option<String> {
     Some("0".into())
@@ -268,6 +269,10 @@ fn example_since() -> Option<String> {
 
 fn example_event_id() -> Option<String> {
     Some("42".into())
+}
+
+fn example_ticket() -> Option<String> {
+    Some("q3Ts0a9LzXc1vB2nM4kJ6hG8fD0sA7pQ5wE3rT1yU9i".into())
 }
 
 fn example_limit() -> Option<i64> {
@@ -281,6 +286,30 @@ fn position(raw: Option<&str>, name: &str) -> Result<Option<ChangeSeq>, ApiError
             .map_err(|e| ApiError::new(Code::InvalidCursor, format!("{name} {e}.")))
     })
     .transpose()
+}
+
+/// The session of a stream: a Bearer header's, or a ticket's (spent here). Never both, so no
+/// one wonders which sign-in a stream belongs to.
+async fn stream_session(
+    access: StreamAuth,
+    header_sent: bool,
+    ticket: Option<&str>,
+    auth: &Auth,
+) -> Result<Session, ApiError> {
+    match (access, ticket) {
+        (_, Some(_)) if header_sent => Err(ApiError::new(
+            Code::BadRequest,
+            "Send either the `ticket` parameter or an `Authorization` header, not both.",
+        )),
+        (StreamAuth::Bearer(BearerSent(checked)), _) => checked,
+        (StreamAuth::NoBearer, Some(ticket)) => Ok(auth.redeem_ticket(ticket).await?),
+        // An `Authorization` header of another scheme.
+        (StreamAuth::NoBearer, None) if header_sent => Err(ServiceError::SessionInvalid.into()),
+        (StreamAuth::NoBearer, None) => Err(ApiError::new(
+            Code::SessionMissing,
+            "Send `Authorization: Bearer <access_token>`, or a `ticket` from POST /v1/tasks/events/ticket.",
+        )),
+    }
 }
 
 /// The change feed.
@@ -327,10 +356,17 @@ impl ChangesApi {
     /// expires or is logged out, a `session_expired` or `session_revoked` event ends the stream.
     /// Each user holds at most 8 streams open at once (`LISTO_STREAMS_PER_USER`): a ninth ends
     /// the oldest with a `stream_replaced` event, after which that client should not reconnect.
+    ///
+    /// A browser's `EventSource` cannot send `Authorization`: it opens the stream with a
+    /// `ticket` from `POST /v1/tasks/events/ticket` instead (one use, 60 s; mint a new one for
+    /// every connection). A used, expired or unknown ticket answers 401 `session_invalid`, so
+    /// `EventSource` stops rather than retries; a ticket together with an `Authorization`
+    /// header answers 400 `bad_request`.
     #[oai(path = "/events", method = "get", operation_id = "follow_changes")]
+    #[allow(clippy::too_many_arguments)]
     async fn events(
         &self,
-        session: SignedIn,
+        access: StreamAuth,
         /// The `id` of the last event received: the stream resumes after it.
         #[oai(
             name = "Last-Event-ID",
@@ -342,13 +378,24 @@ impl ChangesApi {
         /// not sent.
         #[oai(example = "example_since", validator(pattern = "^[0-9]{1,18}$"))]
         since: Query<Option<String>>,
+        /// An event ticket from `POST /v1/tasks/events/ticket`, instead of an `Authorization`
+        /// header (for a browser's `EventSource`). One use, 60 s.
+        #[oai(example = "example_ticket")]
+        ticket: Query<Option<String>>,
+        req: &poem::Request,
         feed: poem::web::Data<&Feed>,
-    ) -> Result<Events, Failure<ChangesErrors>> {
+        auth: poem::web::Data<&Auth>,
+    ) -> Result<Events, Failure<EventsErrors>> {
+        let header_sent = req
+            .headers()
+            .contains_key(poem::http::header::AUTHORIZATION);
+        // Checked before a ticket is spent on a request that would be refused anyway.
         let from = match last_event_id.0.as_deref() {
             Some(id) => position(Some(id), "Last-Event-ID")?,
             None => position(since.0.as_deref(), "since")?,
         };
-        let stream = feed.follow(session.0, from).await?;
+        let session = stream_session(access, header_sent, ticket.0.as_deref(), &auth).await?;
+        let stream = feed.follow(session, from).await?;
         Ok(Events(stream.boxed()))
     }
 }

@@ -19,6 +19,7 @@ mod swagger;
 mod system;
 pub(crate) mod tasks;
 mod text;
+mod tickets;
 
 use crate::service::{Auth, Feed, Health, Tasks};
 use client::TrustProxy;
@@ -46,6 +47,7 @@ type Apis = (
     account::AccountApi,
     tasks::TaskApi,
     changes::ChangesApi,
+    tickets::TicketsApi,
     system::SystemApi,
 );
 
@@ -56,6 +58,7 @@ fn service() -> OpenApiService<Apis, ()> {
             account::AccountApi,
             tasks::TaskApi,
             changes::ChangesApi,
+            tickets::TicketsApi,
             system::SystemApi,
         ),
         "listo",
@@ -171,10 +174,10 @@ async fn handle<E: Endpoint>(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    // Sign-in answers carry tokens and challenge ids: no cache may keep them. Every other
-    // answer is one user's and changes: a shared cache keeps none, a browser asks again each
-    // time (revalidating with `If-None-Match` still answers 304).
-    if path.starts_with("/v1/auth/") {
+    // Sign-in answers carry tokens and challenge ids, ticket answers tickets: no cache may keep
+    // them. Every other answer is one user's and changes: a shared cache keeps none, a browser
+    // asks again each time (revalidating with `If-None-Match` still answers 304).
+    if path.starts_with("/v1/auth/") || path == tickets::TICKET_PATH {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     } else if path.starts_with("/v1/") {
         headers.insert(

@@ -47,3 +47,30 @@ async fn check_logout(req: &Request, bearer: Bearer) -> poem::Result<LogoutTarge
         .await
         .map_err(|e| ApiError::from(e).into())
 }
+
+/// A Bearer header checked as [`SignedIn`] checks it, the verdict left to the operation.
+#[derive(SecurityScheme)]
+#[oai(
+    ty = "bearer",
+    bearer_format = "opaque",
+    checker = "check_if_sent",
+    rename = "bearer"
+)]
+pub struct BearerSent(pub Result<Session, ApiError>);
+
+async fn check_if_sent(req: &Request, bearer: Bearer) -> poem::Result<Result<Session, ApiError>> {
+    Ok(check_session(req, bearer)
+        .await
+        .map_err(|e| super::problem::from_poem(e, true)))
+}
+
+/// The guard of the event stream: a Bearer header, or none at all (a browser's `EventSource`
+/// cannot send one; it brings an event ticket in the query instead). The document lists both.
+#[derive(SecurityScheme)]
+pub enum StreamAuth {
+    /// `Authorization: Bearer`, live or not.
+    Bearer(BearerSent),
+    /// No Bearer header.
+    #[oai(fallback)]
+    NoBearer,
+}

@@ -13,6 +13,7 @@ mod password;
 mod placement;
 mod sort_key;
 mod task;
+mod ticket;
 mod timestamp;
 mod token;
 
@@ -28,6 +29,7 @@ pub use password::Password;
 pub use placement::Placement;
 pub use sort_key::SortKey;
 pub use task::{Task, TaskChanges, TaskDate, TaskStatus, TaskText};
+pub use ticket::EventTicket;
 pub use timestamp::Timestamp;
 pub use token::{ChallengeId, RefreshToken, SessionId, SessionToken};
 

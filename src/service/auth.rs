@@ -114,6 +114,8 @@ pub struct Auth {
     /// A sign-in's absolute life from its verify, however often refreshed.
     pub(super) signin_max_age: Duration,
     pub(super) otp_ttl: Duration,
+    /// An event ticket's life ([`super::tickets::TICKET_TTL`]; shorter only in unit tests).
+    pub(super) ticket_ttl: Duration,
 }
 
 /// What [`Auth::new`] needs besides storage and mail.
@@ -153,6 +155,7 @@ impl Auth {
             refresh_ttl: settings.refresh_ttl,
             signin_max_age: settings.signin_max_age,
             otp_ttl: settings.otp_ttl,
+            ticket_ttl: super::tickets::TICKET_TTL,
         }
     }
 

@@ -1,7 +1,7 @@
 //! Secrets at rest: argon2id for passwords, keyed blake3 for tokens and codes.
 
 use super::ServiceError;
-use crate::domain::{ChallengeId, OtpCode, Password, RefreshToken, SessionToken};
+use crate::domain::{ChallengeId, EventTicket, OtpCode, Password, RefreshToken, SessionToken};
 use crate::workers::WorkerPool;
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -19,6 +19,7 @@ pub struct Keys {
     access: [u8; 32],
     refresh: [u8; 32],
     refresh_hash: [u8; 32],
+    ticket: [u8; 32],
 }
 
 impl Keys {
@@ -31,6 +32,7 @@ impl Keys {
             access: blake3::derive_key("listo 2026-12 sign-in access token", secret),
             refresh: blake3::derive_key("listo 2026-12 refresh token mac", secret),
             refresh_hash: blake3::derive_key("listo 2026-12 refresh token hash", secret),
+            ticket: blake3::derive_key("listo 2026-12 event ticket hash", secret),
         }
     }
 
@@ -74,6 +76,11 @@ impl Keys {
     /// What the database stores for a session token.
     pub fn token_hash(&self, token: &SessionToken) -> [u8; 32] {
         *blake3::keyed_hash(&self.token, token.as_bytes()).as_bytes()
+    }
+
+    /// What the database stores for an event ticket.
+    pub fn ticket_hash(&self, ticket: &EventTicket) -> [u8; 32] {
+        *blake3::keyed_hash(&self.ticket, ticket.as_bytes()).as_bytes()
     }
 
     /// What the database stores for a code; bound to its challenge so hashes cannot be reused.

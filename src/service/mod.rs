@@ -16,6 +16,7 @@ mod sign_ins;
 mod streams;
 pub mod sweeper;
 pub mod tasks;
+mod tickets;
 
 pub use auth::{Auth, ClientAddr, LoginStarted, Session, SessionIssued};
 pub use changes::{ChangePage, Feed, FeedEvent, SessionEnd};
@@ -23,6 +24,7 @@ pub use health::Health;
 pub use idempotency::{Idempotent, KeptAnswer, Outcome};
 pub use sessions::{LogoutScope, LogoutTarget, SessionSummary};
 pub use tasks::{IfMatch, TaskPage, Tasks};
+pub use tickets::TicketIssued;
 
 use crate::mail::MailError;
 /// What [`ServiceError::Store`] carries, for the HTTP layer to classify (it never imports `store`).

@@ -1,4 +1,5 @@
-//! Background removal of dead codes and sessions, spent idempotency keys and old tombstones.
+//! Background removal of dead codes, sessions and event tickets, spent idempotency keys and old
+//! tombstones.
 
 use super::{Auth, ServiceError, now_ms};
 use crate::store::Store;
@@ -36,7 +37,9 @@ pub async fn sweep_once(store: &Store) -> Result<usize, ServiceError> {
                     .delete_idempotency_before(before(IDEMPOTENCY_KEPT))
                     .await?;
                 let tombstones = tx.sweep_tombstones(before(TOMBSTONES_KEPT)).await?;
-                Ok::<_, ServiceError>(codes + old + failed + keys + tombstones)
+                // An expired ticket only ever answers `session_invalid`: no grace.
+                let tickets = tx.delete_expired_tickets(now).await?;
+                Ok::<_, ServiceError>(codes + old + failed + keys + tombstones + tickets)
             })
         })
         .await

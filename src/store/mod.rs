@@ -30,7 +30,7 @@ pub use tx::{
     Challenges, Changes, Failures, Horizon, Idempotency, NewTask, Sessions, Settings, TaskRows, Tx,
     Users,
 };
-pub use tx::{MailQueue, QueuedMail};
+pub use tx::{MailQueue, QueuedMail, Tickets};
 
 use crate::domain::{SortKey, Task, TaskFilter};
 use std::future::Future;

@@ -16,7 +16,16 @@ use async_trait::async_trait;
 
 /// One transaction on either engine: everything the service layer may ask of storage.
 pub trait Tx:
-    Users + Challenges + Sessions + Failures + Settings + TaskRows + Idempotency + Changes + MailQueue
+    Users
+    + Challenges
+    + Sessions
+    + Failures
+    + Settings
+    + TaskRows
+    + Idempotency
+    + Changes
+    + MailQueue
+    + Tickets
 {
 }
 
@@ -30,6 +39,7 @@ impl<T> Tx for T where
         + Idempotency
         + Changes
         + MailQueue
+        + Tickets
 {
 }
 
@@ -139,6 +149,29 @@ pub trait Sessions: Send {
     ) -> Result<(), StoreError>;
     /// Records that the sign-in was used to get its tokens again at `now_ms`.
     async fn touch_sign_in(&mut self, id: &str, now_ms: i64) -> Result<(), StoreError>;
+}
+
+/// Event tickets: one-use keys a browser's `EventSource` opens a stream with, each bound to
+/// a sign-in (its public id) and stored as a keyed hash.
+#[async_trait]
+pub trait Tickets: Send {
+    /// Stores a ticket of the sign-in `sign_in`, then drops that sign-in's oldest tickets past
+    /// the newest `keep`.
+    async fn insert_ticket(
+        &mut self,
+        ticket_hash: &[u8; 32],
+        sign_in: &str,
+        expires_at_ms: i64,
+        keep: u32,
+    ) -> Result<(), StoreError>;
+    /// Deletes the ticket with this hash in one statement (of two takers at once, one gets
+    /// it) and returns its sign-in's public id and its expiry.
+    async fn take_ticket(
+        &mut self,
+        ticket_hash: &[u8; 32],
+    ) -> Result<Option<(String, i64)>, StoreError>;
+    /// Deletes tickets that expired before `before_ms`; returns how many.
+    async fn delete_expired_tickets(&mut self, before_ms: i64) -> Result<usize, StoreError>;
 }
 
 /// Failed sign-ins and wrong codes, counted over sliding windows.

@@ -31,6 +31,7 @@ mod retries;
 mod sort;
 mod task_fields;
 mod tasks;
+mod tickets;
 mod versions;
 
 // SQLite only: the file itself, a full disk, the binary's start-up.

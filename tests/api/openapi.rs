@@ -113,8 +113,8 @@ fn every_operation_declares_its_errors_as_problem_json() {
         }
     }
     assert_eq!(
-        operations, 23,
-        "6 auth + 6 account + 9 task + 2 probe operations"
+        operations, 24,
+        "6 auth + 6 account + 10 task + 2 probe operations"
     );
 }
 

@@ -18,6 +18,7 @@ mod mail_queue;
 mod sessions;
 mod settings;
 mod tasks;
+mod tickets;
 mod users;
 
 use super::{
@@ -53,6 +54,7 @@ const MIGRATIONS: &[Migration] = &[
     (7, sql!("0007_mail_queue.sql")),
     (8, sql!("0008_idempotency_compressed.sql")),
     (9, sql!("0009_sign_ins.sql")),
+    (10, sql!("0010_event_tickets.sql")),
 ];
 
 /// Any number, the same in every listo: processes starting together migrate one at a time.

@@ -14,6 +14,7 @@ mod readers;
 mod sessions;
 mod settings;
 mod tasks;
+mod tickets;
 mod users;
 mod writer;
 
@@ -47,6 +48,7 @@ const MIGRATION_STEPS: &[M<'static>] = &[
     M::up(sql!("0009_mail_queue.sql")),
     M::up(sql!("0010_idempotency_compressed.sql")),
     M::up(sql!("0011_sign_ins.sql")),
+    M::up(sql!("0012_event_tickets.sql")),
 ];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATION_STEPS);
 

@@ -313,6 +313,34 @@ impl TestApp {
         Stream::new(self.events_request(token, "", &headers).await)
     }
 
+    /// `POST /v1/tasks/events/ticket`, with the bearer token if any; the raw answer.
+    pub async fn events_ticket(&self, token: Option<&str>) -> Response {
+        self.send(Method::POST, "/v1/tasks/events/ticket", None, token)
+            .await
+    }
+
+    /// A fresh event ticket of the token's sign-in (asserting 201).
+    pub async fn mint_ticket(&self, token: &str) -> String {
+        let resp = self.events_ticket(Some(token)).await;
+        assert_eq!(resp.status(), 201, "POST /v1/tasks/events/ticket");
+        body(resp).await["ticket"].as_str().unwrap().to_owned()
+    }
+
+    /// `GET /v1/tasks/events?ticket=..&<query>` as a browser's EventSource sends it: no
+    /// `Authorization`; the raw answer.
+    pub async fn events_by_ticket(&self, ticket: &str, query: &str) -> Response {
+        let mut url =
+            reqwest::Url::parse(&format!("{}/v1/tasks/events", self.base)).expect("a URL");
+        url.set_query((!query.is_empty()).then_some(query));
+        url.query_pairs_mut().append_pair("ticket", ticket);
+        self.http
+            .get(url)
+            .header("accept", "text/event-stream")
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     /// `method path` with a JSON body, the token, and `key` as the raw `Idempotency-Key`.
     pub async fn send_with_key(
         &self,
