@@ -97,6 +97,7 @@ window.verify = async (challenge_id, code) => {
     keep(r.json);
     live.verifiedAt = Date.now();
     live.firstAccess = r.json.access_token;
+    live.firstRefresh = r.json.refresh_token;
     live.refreshTokenGiven = typeof r.json.refresh_token === 'string';
   }
   show();
@@ -177,7 +178,7 @@ test('a page on a listed origin: refresh keeps it signed in, EventSource follows
     if (new URL(req.url()).pathname === '/v1/tasks/events') eventRequests.push({ url: req.url(), headers: req.headers(), at: Date.now() });
   });
   const live = () => page.evaluate(() => window.live);
-  const show = async () => `page saw: ${JSON.stringify(await live(), (k, v) => (['firstAccess', 'mintedWith', 'ticket'].includes(k) ? '…' : v))}\nconsole:\n  ${consoleLines.join('\n  ')}`;
+  const show = async () => `page saw: ${JSON.stringify(await live(), (k, v) => (['firstAccess', 'firstRefresh', 'mintedWith', 'ticket'].includes(k) ? '…' : v))}\nconsole:\n  ${consoleLines.join('\n  ')}`;
   const s = {};
   try {
     await step('register 201, login 202, verify 200 from the page (code from the outbox), a refresh token given', async () => {
@@ -298,6 +299,7 @@ test('a page on a listed origin: refresh keeps it signed in, EventSource follows
       for (const [what, secret] of [
         ['ticket', s.ticket],
         ['first access token', seen.firstAccess],
+        ['first refresh token', seen.firstRefresh],
         ['access token', seen.mintedWith],
       ]) {
         assert.ok(secret && secret.length >= 16, `no ${what} to look for`);
