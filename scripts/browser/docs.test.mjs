@@ -1,8 +1,12 @@
 // Real-browser test of listo (Debian's chromium driven by playwright-core), run by run.sh:
-//   1. Swagger UI at /docs: "Try it out" + Execute with the prefilled examples, as a person would
-//      (register 201, login 202, verify 200 with the emailed code, Authorize, create_task 201,
-//      list_tasks 200 showing the task). Every status and body is read from what Swagger UI renders
-//      in the page (.responses-wrapper .live-responses-table), never from a fetch of our own.
+//   1. Swagger UI at /docs: "Try it out" + Execute with the prefilled examples, as a person would,
+//      1-3 s between actions, with listo at its default 30 s session TTL (register 201, login 202,
+//      verify 200 with the emailed code, Authorize, create_task 201; list_tasks, which comes after
+//      the 30 s at that pace, 401 session_expired, then refresh with the refresh_token, Authorize
+//      again, list_tasks 200 showing the task), after checking the order and texts a person meets first: the sign-in tag first,
+//      register, login, verify, refresh; the description's outbox and TTL; the Authorize text.
+//      Every status and body is read from what Swagger UI renders in the page
+//      (.responses-wrapper .live-responses-table), never from a fetch of our own.
 //   2. Swagger UI, the Account operations: after the same sign-in, list_sessions 200 (this browser's
 //      one session), change_password 204 and request_password_reset 202 with their prefilled
 //      bodies unchanged, confirm_password_reset 204 with the emailed code, then list_sessions 401
@@ -14,237 +18,15 @@
 //   Content Security Policy; checked even when an earlier step failed), and the first then adds
 //   an inline script to the page, which must be refused and seen both ways (so that "none
 //   reported" cannot pass for want of a listener).
-//   3. CORS: a page served from another loopback origin calls listo with fetch. With the page's
-//      origin in LISTO_CORS_ORIGINS the page reads every status (and the exposed headers); with
-//      LISTO_CORS_ORIGINS unset, or naming another origin, the browser refuses (TypeError).
 // Each story starts its own listo (fresh database and outbox in BROWSER_WORK) and stops it.
 // Only loopback is ever contacted; chromium cannot resolve any other host name.
 //
-//   LISTO_BIN=target/release/listo BROWSER_WORK=$(mktemp -d) node --test-reporter=spec scripts/browser/docs.test.mjs
-import { test, before, after } from 'node:test';
+//   LISTO_BIN=target/release/listo BROWSER_WORK=$(mktemp -d) node --test --test-reporter=spec scripts/browser/docs.test.mjs
+// (helpers in support.mjs; CORS is cors.test.mjs, the refresh and EventSource page live.test.mjs)
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-
-const LISTO_BIN = path.resolve(process.env.LISTO_BIN ?? 'target/release/listo');
-const WORK = process.env.BROWSER_WORK ?? fs.mkdtempSync(path.join(os.tmpdir(), 'listo-browser-'));
-const SHOTS = path.join(WORK, 'screenshots');
-const ACTION_TIMEOUT_MS = 15_000; // any one click / wait in the page
-const STEP_TIMEOUT_MS = 60_000; // any one test step
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
-// ---------------------------------------------------------------------------------------------
-// listo processes
-
-const children = new Set();
-function killChildren() {
-  for (const child of children) {
-    try {
-      child.kill('SIGKILL');
-    } catch {}
-  }
-}
-process.on('exit', killChildren);
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    console.error(`browser: ${signal}: stopping listo and exiting`);
-    killChildren();
-    process.exit(1);
-  });
-}
-
-async function freePort() {
-  const server = net.createServer();
-  await new Promise((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-function tail(file, lines = 25) {
-  try {
-    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
-/** Starts listo with a fresh database and outbox under WORK/<name>; resolves once /readyz is 200. */
-async function startListo(name, extraEnv = {}) {
-  const dir = path.join(WORK, name);
-  fs.mkdirSync(dir, { recursive: true });
-  const port = await freePort();
-  const logPath = path.join(dir, 'listo.log');
-  const outbox = path.join(dir, 'outbox');
-  // A clean environment: no LISTO_* from the caller leaks into what is under test.
-  const env = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: process.env.HOME ?? '/root',
-    RUST_LOG: 'info',
-    LISTO_ADDR: `127.0.0.1:${port}`,
-    LISTO_DATABASE: path.join(dir, 'listo.db'),
-    LISTO_OUTBOX: outbox,
-    LISTO_SESSION_TTL: '600',
-    ...extraEnv,
-  };
-  const log = fs.openSync(logPath, 'a');
-  const child = spawn(LISTO_BIN, [], { env, stdio: ['ignore', log, log] });
-  fs.closeSync(log);
-  children.add(child);
-  let exited = null;
-  child.once('exit', (code, signal) => {
-    exited = { code, signal };
-    children.delete(child);
-  });
-  await new Promise((resolve, reject) => {
-    child.once('spawn', resolve);
-    child.once('error', reject);
-  });
-  fs.appendFileSync(path.join(WORK, 'listo.pids'), `${child.pid}\n`);
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (exited) {
-      throw new Error(`listo (${name}) exited during start-up (${JSON.stringify(exited)}):\n${tail(logPath)}`);
-    }
-    try {
-      const res = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(1000) });
-      if (res.status === 200) break;
-    } catch {}
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`listo (${name}) not ready within 10 s:\n${tail(logPath)}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  console.log(`browser: listo (${name}) ready at ${base}${extraEnv.LISTO_CORS_ORIGINS ? ` with LISTO_CORS_ORIGINS=${extraEnv.LISTO_CORS_ORIGINS}` : ''}`);
-  return {
-    name,
-    base,
-    outbox,
-    logPath,
-    async stop() {
-      if (exited) return exited;
-      const done = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 12_000);
-      const result = await done;
-      clearTimeout(timer);
-      return result;
-    },
-  };
-}
-
-/**
- * The 6-digit code in the newest .eml in the outbox addressed to `email` (waits up to 5 s); with
- * `purpose` ('sign-in', 'password reset'), the newest one that says it is that kind of code.
- */
-async function codeFromOutbox(outbox, email, purpose = '') {
-  const deadline = Date.now() + 5_000;
-  for (;;) {
-    const mails = fs.existsSync(outbox)
-      ? fs
-          .readdirSync(outbox)
-          .filter((f) => f.endsWith('.eml'))
-          .map((f) => path.join(outbox, f))
-          .map((f) => ({ f, mtime: fs.statSync(f).mtimeMs, text: fs.readFileSync(f, 'utf8') }))
-          .filter((m) => new RegExp(`^To:.*${email.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'mi').test(m.text))
-          .filter((m) => m.text.replace(/=\r?\n/g, '').includes(`${purpose} code is `))
-          .sort((a, b) => b.mtime - a.mtime)
-      : [];
-    if (mails.length) {
-      // Undo quoted-printable soft line breaks before looking for the code.
-      const text = mails[0].text.replace(/=\r?\n/g, '');
-      const match = text.match(new RegExp(`${purpose} code is\\s+(\\d{6})\\b`));
-      assert.ok(match, `no 6-digit code in ${mails[0].f}:\n${text}`);
-      return { code: match[1], file: mails[0].f };
-    }
-    if (Date.now() > deadline) assert.fail(`no .eml for ${email} in ${outbox}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// the browser
-
-let browser;
-const offLoopback = [];
-
-before(async () => {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  assert.ok(fs.existsSync(LISTO_BIN), `no listo binary at ${LISTO_BIN}`);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    timeout: 30_000,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      // Belt and braces for "loopback only": no name or address but loopback resolves.
-      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
-    ],
-  });
-  console.log(`browser: chromium ${browser.version()} (playwright-core); work folder ${WORK}`);
-});
-
-after(async () => {
-  await browser?.close();
-  // Should anything still hold the event loop open, do not wait for run.sh's timeout.
-  setTimeout(() => {
-    console.error('browser: FAIL: handles still open 5 s after the last test (a process or server left running)');
-    process.exit(process.exitCode || 1);
-  }, 5_000).unref();
-});
-
-/**
- * A new browser context and page. `consoleLines` collects the page's console and uncaught
- * errors; `cspViolations` every Content-Security-Policy violation any document of the page
- * reports (its `securitypolicyviolation` events, listened for before the page's own scripts run).
- */
-async function newPage() {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
-  context.setDefaultTimeout(ACTION_TIMEOUT_MS);
-  context.setDefaultNavigationTimeout(ACTION_TIMEOUT_MS);
-  context.on('request', (req) => {
-    const url = new URL(req.url());
-    if (/^https?:$|^wss?:$/.test(url.protocol) && !LOOPBACK.has(url.hostname)) offLoopback.push(req.url());
-  });
-  const cspViolations = [];
-  // Bindings and init scripts come in through the DevTools protocol: the page's policy does not
-  // apply to them.
-  await context.exposeBinding('__listoCspViolation', ({ frame }, v) => cspViolations.push({ ...v, url: frame.url() }));
-  await context.addInitScript(() => {
-    document.addEventListener(
-      'securitypolicyviolation',
-      (e) => {
-        window.__listoCspViolation({
-          directive: e.effectiveDirective || e.violatedDirective,
-          blocked: e.blockedURI,
-          sample: e.sample,
-          source: e.sourceFile ? `${e.sourceFile}:${e.lineNumber}:${e.columnNumber}` : '',
-          disposition: e.disposition,
-        });
-      },
-      true,
-    );
-  });
-  const page = await context.newPage();
-  const consoleLines = [];
-  page.on('console', (msg) => consoleLines.push(`${msg.type()}: ${msg.text()}`));
-  page.on('pageerror', (err) => consoleLines.push(`pageerror: ${err.message}`));
-  return { context, page, consoleLines, cspViolations };
-}
+import { codeFromOutbox, loopbackOnly, newPage, startListo, storySteps } from './support.mjs';
 
 /** Console lines in which Chromium reports a Content-Security-Policy refusal. */
 const cspConsoleLines = (consoleLines) => consoleLines.filter((l) => /Content[ -]Security[ -]Policy/i.test(l));
@@ -296,58 +78,29 @@ async function cspSteps(step, page, consoleLines, cspViolations, { canary = fals
   }, { gate: false });
 }
 
-let screenshots = 0;
-/** A screenshot of `focus` (the operation a step was working on) or else of the viewport. */
-async function screenshot(page, name, focus) {
-  const slug = name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').slice(0, 100);
-  const file = path.join(SHOTS, `${String(++screenshots).padStart(2, '0')}-${slug}.png`);
-  try {
-    if (focus && (await focus.count())) await focus.first().screenshot({ path: file, timeout: 10_000 });
-    else await page.screenshot({ path: file, timeout: 10_000 });
-    console.error(`browser: screenshot of the failure: ${file}`);
-  } catch (err) {
-    console.error(`browser: could not take a screenshot: ${err.message}`);
-  }
-}
-
-/**
- * Runs the steps of one story in order as subtests: a failing step takes a screenshot (of what
- * `focus(locator)` last named, else the viewport) and the steps after a failed gating step are
- * skipped (the story fails either way), except those marked `always`.
- */
-function storySteps(t, page, listo) {
-  let broken = null;
-  let focused = null;
-  const step = async (name, fn, { gate = true, always = false } = {}) => {
-    focused = null;
-    await t.test(name, { skip: broken && !always ? `"${broken}" failed` : false, timeout: STEP_TIMEOUT_MS }, async () => {
-      try {
-        await fn();
-      } catch (err) {
-        if (gate) broken = name;
-        await screenshot(page, `${t.name}-${name}`, focused);
-        if (listo) console.error(`browser: last lines of ${listo.logPath}:\n${tail(listo.logPath, 15)}`);
-        throw err;
-      }
-    });
-  };
-  step.focus = (locator) => {
-    focused = locator;
-    return locator;
-  };
-  return step;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Swagger UI (selectors of Swagger UI 5's DOM)
 
 const opBlock = (page, tag, operationId) => page.locator(`#operations-${tag}-${operationId}`);
 
+// A person's pace: pages in `pacedPages` wait 1-3 s before each click or paste, as someone
+// reading the page would (the Swagger story at the default 30 s TTL; issue 23 measured 33.8 s
+// from verify to the list call at 3 s per action before refresh tokens).
+const PACES_MS = [1500, 2500, 1000, 3000, 2000];
+const pacedPages = new WeakSet();
+let paces = 0;
+async function think(locatorOrPage) {
+  const page = typeof locatorOrPage.page === 'function' ? locatorOrPage.page() : locatorOrPage;
+  if (pacedPages.has(page)) await page.waitForTimeout(PACES_MS[paces++ % PACES_MS.length]);
+}
+
 async function tryItOut(block) {
   await block.scrollIntoViewIfNeeded();
   if (!(await block.evaluate((el) => el.classList.contains('is-open')))) {
+    await think(block);
     await block.locator('.opblock-summary-control').click();
   }
+  await think(block);
   await block.locator('.try-out__btn').click();
   await block.locator('.execute-wrapper button.execute').waitFor();
 }
@@ -365,6 +118,7 @@ async function prefilledBody(block) {
 
 /** Presses Execute and reads the live response Swagger UI renders: status, body text, JSON, headers. */
 async function execute(block) {
+  await think(block);
   await block.locator('.execute-wrapper button.execute').click();
   const row = block.locator('.responses-wrapper .live-responses-table tbody tr.response').first();
   await row.waitFor();
@@ -433,28 +187,73 @@ async function swaggerSignIn(step, page, listo, state) {
       console.log(`browser: verify: example challenge_id ${JSON.stringify(json.challenge_id)} replaced by the one login returned`);
       body.challenge_id = state.challengeId;
     }
+    await think(block);
     await block.locator('textarea.body-param__text').fill(JSON.stringify(body, null, 2));
     const res = await execute(block);
+    state.verifiedAt = Date.now();
     assert.equal(res.status, 200, res.describe());
     assert.match(res.json?.access_token ?? '', /\S{16,}/, res.describe());
     assert.equal(res.json?.token_type, 'Bearer', res.describe());
     state.token = res.json.access_token;
+    state.refreshToken = res.json.refresh_token;
+    state.expiresIn = res.json.expires_in;
+    console.log(`browser: verify: expires_in ${res.json.expires_in} s, refresh_token ${res.json.refresh_token ? 'present' : 'absent'}`);
   });
 
-  await step('Authorize: paste the access_token into the bearer field', async () => {
+  await step('Authorize: the dialog says to paste the access_token from verify; paste it', async () => {
+    await think(page);
     await page.locator('.auth-wrapper button.authorize').click();
     const modal = step.focus(page.locator('.dialog-ux .modal-ux'));
     await modal.waitFor();
     // The bearer scheme's description (src/api/document.rs) says what to paste.
-    assert.match(await modal.textContent(), /Paste the access_token from POST \/v1\/auth\/verify/);
-    await modal.locator('input#auth-bearer-value').fill(state.token);
-    await modal.locator('button[aria-label="Apply credentials"]').click();
-    await modal.locator('button[aria-label="Remove authorization"]').waitFor(); // the "Logout" button: authorized
-    await modal.locator('button.btn-done').click();
-    await modal.waitFor({ state: 'detached' });
-    const lock = opBlock(page, 'Tasks', 'create_task').locator('.authorization__btn');
-    assert.equal(await lock.getAttribute('aria-label'), 'authorization button locked');
+    const text = await modal.textContent();
+    console.log(`browser: the Authorize dialog says: ${text.replace(/\s+/g, ' ').trim()}`);
+    assert.match(text, /Paste the access_token from POST \/v1\/auth\/verify/);
+    await pasteToken(page, modal, state.token);
   });
+}
+
+/** In the open Authorize dialog: paste `token`, Authorize, Close; the locks show locked. */
+async function pasteToken(page, modal, token) {
+  await think(page);
+  await modal.locator('input#auth-bearer-value').fill(token);
+  await think(page);
+  await modal.locator('button[aria-label="Apply credentials"]').click();
+  await modal.locator('button[aria-label="Remove authorization"]').waitFor(); // the "Logout" button: authorized
+  await think(page);
+  await modal.locator('button.btn-done').click();
+  await modal.waitFor({ state: 'detached' });
+  const lock = opBlock(page, 'Tasks', 'create_task').locator('.authorization__btn');
+  assert.equal(await lock.getAttribute('aria-label'), 'authorization button locked');
+}
+
+/**
+ * What a person does when the 30 s are over: refresh (POST /v1/auth/refresh) with the
+ * refresh_token verify answered, then Authorize again (Logout, paste the new access_token).
+ */
+async function swaggerRefresh(step, page, state) {
+  const block = step.focus(opBlock(page, 'Auth', 'refresh'));
+  await tryItOut(block);
+  const { text, json } = await prefilledBody(block);
+  console.log(`browser: refresh example: ${JSON.stringify(json)}`);
+  assert.deepEqual(Object.keys(json), ['refresh_token'], `refresh example ${text}`);
+  await think(block);
+  await block.locator('textarea.body-param__text').fill(JSON.stringify({ refresh_token: state.refreshToken }, null, 2));
+  const res = await execute(block);
+  assert.equal(res.status, 200, res.describe());
+  assert.match(res.json?.access_token ?? '', /\S{16,}/, res.describe());
+  assert.notEqual(res.json.access_token, state.token, 'refresh answered the same access token');
+  assert.notEqual(res.json.refresh_token, state.refreshToken, 'refresh answered the same refresh token');
+  state.token = res.json.access_token;
+  state.refreshToken = res.json.refresh_token;
+  state.verifiedAt = Date.now();
+  await think(page);
+  await page.locator('.auth-wrapper button.authorize').click();
+  const modal = step.focus(page.locator('.dialog-ux .modal-ux'));
+  await modal.waitFor();
+  await think(page);
+  await modal.locator('button[aria-label="Remove authorization"]').click();
+  await pasteToken(page, modal, state.token);
 }
 
 /**
@@ -471,11 +270,13 @@ async function executeAgain(block) {
   return execute(block);
 }
 
-test('Swagger UI: try it out with the prefilled examples', { timeout: 240_000 }, async (t) => {
-  const listo = await startListo('swagger');
+test('Swagger UI: try it out with the prefilled examples, at a person\'s pace and the default 30 s TTL', { timeout: 240_000 }, async (t) => {
+  const listo = await startListo('swagger'); // no LISTO_SESSION_TTL: the default 30 s
   const { context, page, consoleLines, cspViolations } = await newPage();
+  pacedPages.add(page);
   const step = storySteps(t, page, listo);
   const state = {};
+  const sinceVerify = () => `${((Date.now() - state.verifiedAt) / 1000).toFixed(1)} s after the access token was issued`;
   try {
     await step('GET /docs renders every operation', async () => {
       const res = await page.goto(`${listo.base}/docs`);
@@ -492,13 +293,31 @@ test('Swagger UI: try it out with the prefilled examples', { timeout: 240_000 },
       }
     });
 
-    await step('the page reads in the order a person works: the sign-in tag first, register login verify', async () => {
+    await step('the page reads in the order a person works: the sign-in tag first, register login verify refresh', async () => {
       const tags = await page.locator('h3.opblock-tag').evaluateAll((els) => els.map((el) => el.dataset.tag));
+      console.log(`browser: tags in order: ${tags.join(', ')}`);
       assert.equal(tags[0], 'Auth', `tags in order: ${tags.join(', ')}`);
       const ops = await page.locator('#operations-tag-Auth').locator('xpath=..').locator('.opblock').evaluateAll((els) => els.map((el) => el.id));
-      assert.deepEqual(ops.slice(0, 3), ['operations-Auth-register', 'operations-Auth-login', 'operations-Auth-verify'], ops.join(', '));
-      const about = await page.locator('.information-container .info').textContent();
-      for (const words of ['LISTO_OUTBOX', 'LISTO_SESSION_TTL']) assert.ok(about.includes(words), `the description says ${words}: ${about}`);
+      console.log(`browser: the first operations on the page: ${ops.slice(0, 5).join(', ')}`);
+      assert.deepEqual(
+        ops.slice(0, 4),
+        ['operations-Auth-register', 'operations-Auth-login', 'operations-Auth-verify', 'operations-Auth-refresh'],
+        ops.join(', '),
+      );
+      // The same order in the document itself (what generators and other viewers read).
+      const doc = await (await fetch(`${listo.base}/openapi.json`, { signal: AbortSignal.timeout(5000) })).json();
+      assert.deepEqual(Object.keys(doc.paths).slice(0, 4), ['/v1/auth/register', '/v1/auth/login', '/v1/auth/verify', '/v1/auth/refresh']);
+    }, { gate: false });
+
+    await step('the description says where codes go without SMTP (the outbox) and how long a session lasts', async () => {
+      const about = step.focus(page.locator('.information-container .info'));
+      const text = (await about.textContent()).replace(/\s+/g, ' ');
+      console.log(`browser: the description says: ${text}`);
+      assert.match(text, /LISTO_SMTP_URL/, 'the description does not name the SMTP setting');
+      assert.match(text, /outbox/i, 'the description does not say codes go to the outbox');
+      assert.match(text, /LISTO_OUTBOX/, 'the description does not name LISTO_OUTBOX');
+      assert.match(text, /LISTO_SESSION_TTL/, 'the description does not name LISTO_SESSION_TTL');
+      assert.match(text, /\b30\b[^.]*default|default[^.]*\b30\b/, 'the description does not say a session lasts 30 s by default');
     }, { gate: false });
 
     await step('GET /docs sends a Content-Security-Policy and X-Frame-Options: DENY', async () => {
@@ -534,6 +353,7 @@ test('Swagger UI: try it out with the prefilled examples', { timeout: 240_000 },
       const { text, json } = await prefilledBody(block);
       console.log(`browser: create_task example: ${JSON.stringify(json)}`);
       const res = await execute(block);
+      console.log(`browser: create_task answered ${res.status}, ${sinceVerify()}`);
       assert.equal(res.status, 201, `prefilled create_task body ${text}\n${res.describe()}`);
       for (const field of ['date', 'task', 'status']) {
         assert.equal(res.json?.[field], json[field], `${field}: ${res.describe()}`);
@@ -551,10 +371,32 @@ test('Swagger UI: try it out with the prefilled examples', { timeout: 240_000 },
       assert.deepEqual(state.listParams, { page: '1', per_page: '20' });
     }, { gate: false });
 
-    await step('list_tasks: Execute with the prefilled parameters -> 200 showing the task', async () => {
+    await step('list_tasks: Execute at a person\'s pace -> 200, or 401 session_expired once the 30 s are over', async () => {
       const block = step.focus(opBlock(page, 'Tasks', 'list_tasks'));
       if (!(await block.locator('.execute-wrapper button.execute').isVisible())) await tryItOut(block);
       const res = await execute(block);
+      console.log(`browser: list_tasks answered ${res.status}${res.json?.code ? ` ${res.json.code}` : ''}, ${sinceVerify()}`);
+      state.listed = res;
+      if (res.status === 401) {
+        assert.equal(res.json?.code, 'session_expired', res.describe());
+        assert.ok(Date.now() - state.verifiedAt >= 29_000, `401 before the 30 s were over (${sinceVerify()}): ${res.describe()}`);
+      } else {
+        assert.equal(res.status, 200, res.describe());
+      }
+    });
+
+    await step('refresh: when the 30 s ran out, paste the refresh_token from verify -> 200, Authorize with the new access_token', async () => {
+      if (state.listed?.status !== 401) {
+        console.log('browser: refresh not needed: list_tasks answered within the 30 s');
+        return;
+      }
+      await swaggerRefresh(step, page, state);
+    });
+
+    await step('list_tasks: the task created is on the page Swagger UI shows (200)', async () => {
+      const block = step.focus(opBlock(page, 'Tasks', 'list_tasks'));
+      const res = state.listed?.status === 200 ? state.listed : await executeAgain(block);
+      if (res !== state.listed) console.log(`browser: list_tasks after the refresh answered ${res.status}, ${sinceVerify()}`);
       assert.equal(res.status, 200, res.describe());
       const shown = res.json?.items?.find((item) => item.id === state.task.id);
       assert.ok(shown, `task ${state.task.id} is not on the page Swagger UI shows:\n${res.describe()}`);
@@ -581,7 +423,7 @@ const ACCOUNT_PUBLIC = ['request_password_reset', 'confirm_password_reset'];
 const ACCOUNT_SIGNED_IN = ['change_password', 'list_sessions', 'end_session', 'delete_account'];
 
 test('Swagger UI: the Account operations with the prefilled examples', { timeout: 240_000 }, async (t) => {
-  const listo = await startListo('swagger-account');
+  const listo = await startListo('swagger-account', { LISTO_SESSION_TTL: '600' });
   const { context, page, consoleLines, cspViolations } = await newPage();
   const step = storySteps(t, page, listo);
   const state = {};
@@ -618,7 +460,10 @@ test('Swagger UI: the Account operations with the prefilled examples', { timeout
       assert.ok(!state.token.includes(mine.id), 'the session id is part of the token');
       assert.match(mine.user_agent ?? '', /Chrome/, `the session's user_agent is not the browser's: ${res.describe()}`);
       assert.equal(mine.address, '127.0.0.1', res.describe());
-      assert.ok(mine.expires_in > 0 && mine.expires_in <= 600, res.describe());
+      // A session listed is a sign-in: it lasts as long as its refresh token (LISTO_REFRESH_TTL,
+      // 14 days by default), not the 600 s of one access token.
+      assert.ok(mine.expires_in > 600 && mine.expires_in <= 1_209_600, res.describe());
+      assert.ok(Date.parse(mine.last_used_at) > 0, res.describe());
       state.sessionId = mine.id;
     });
 
@@ -682,213 +527,4 @@ test('Swagger UI: the Account operations with the prefilled examples', { timeout
   }
 });
 
-// ---------------------------------------------------------------------------------------------
-// CORS: a page on another loopback origin
-
-// On load the page registers (a JSON POST: preflighted) and reads the session with an
-// Authorization header (preflighted), then shows what its script could read. window.call is the
-// same fetch wrapper, for the test's further calls from that origin.
-const CORS_PAGE = `<!doctype html>
-<meta charset="utf-8">
-<title>listo CORS probe</title>
-<h1>listo CORS probe</h1>
-<pre id="out">running…</pre>
-<script>
-const api = new URLSearchParams(location.search).get('api');
-window.call = async (method, path, { headers = {}, body } = {}) => {
-  try {
-    const res = await fetch(api + path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    let json = null;
-    try { json = JSON.parse(text); } catch {}
-    const seen = {};
-    for (const name of ['content-type', 'location', 'etag', 'retry-after', 'www-authenticate', 'x-request-id']) {
-      seen[name] = res.headers.get(name);
-    }
-    return { ok: true, status: res.status, json, headers: seen };
-  } catch (err) {
-    return { ok: false, error: err.name + ': ' + err.message };
-  }
-};
-(async () => {
-  const results = {};
-  results.register = await call('POST', '/v1/auth/register', {
-    headers: { 'Content-Type': 'application/json' },
-    body: { email: 'cors@example.com', password: 'correct horse battery' },
-  });
-  results.session = await call('GET', '/v1/auth/session', {
-    headers: { Authorization: 'Bearer not-a-live-session-token' },
-  });
-  window.results = results;
-  document.getElementById('out').textContent = JSON.stringify(results, null, 2);
-})();
-</script>
-`;
-
-async function servePage() {
-  const server = http.createServer((req, res) => {
-    if (req.method === 'GET' && new URL(req.url, 'http://x').pathname === '/') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-      res.end(CORS_PAGE);
-    } else {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  return { server, origin: `http://127.0.0.1:${server.address().port}` };
-}
-
-test('CORS: a page on another origin calls the API', { timeout: 240_000 }, async (t) => {
-  const { server, origin } = await servePage();
-  console.log(`browser: CORS page served at ${origin}`);
-  try {
-    /** Loads the page against `listo`, waits for its on-load calls, returns their results. */
-    const loadPage = async (page, listo) => {
-      await page.goto(`${origin}/?api=${encodeURIComponent(listo.base)}`);
-      await page.waitForFunction(() => window.results !== undefined);
-      return page.evaluate(() => window.results);
-    };
-    const call = (page, method, p, opts) => page.evaluate(([m, p2, o]) => window.call(m, p2, o), [method, p, opts]);
-
-    await t.test('origin listed in LISTO_CORS_ORIGINS: the page reads every answer', { timeout: 120_000 }, async (t2) => {
-      // A low per-email limit so that a 429 (and its Retry-After) is two requests away.
-      const listo = await startListo('cors-listed', { LISTO_CORS_ORIGINS: origin, LISTO_LOGIN_LIMIT_PER_EMAIL: '3' });
-      const { context, page, consoleLines } = await newPage();
-      const step = storySteps(t2, page, listo);
-      const s = {};
-      const show = (r) => `${JSON.stringify(r)}\nconsole:\n  ${consoleLines.join('\n  ')}`;
-      try {
-        await step('POST /v1/auth/register with JSON (preflighted) -> 201 readable', async () => {
-          s.results = await loadPage(page, listo);
-          assert.equal(s.results.register.ok, true, show(s.results.register));
-          assert.equal(s.results.register.status, 201, show(s.results.register));
-          assert.equal(s.results.register.json?.email, 'cors@example.com');
-        });
-        await step('GET /v1/auth/session with Authorization (preflighted) -> 401 problem readable', async () => {
-          const r = s.results.session;
-          assert.equal(r.ok, true, show(r));
-          assert.equal(r.status, 401, show(r));
-          assert.match(r.json?.code ?? '', /^session_/, show(r));
-        }, { gate: false });
-        await step('login 202, verify 200 from the page', async () => {
-          const login = await call(page, 'POST', '/v1/auth/login', {
-            headers: { 'Content-Type': 'application/json' },
-            body: { email: 'cors@example.com', password: 'correct horse battery' },
-          });
-          assert.equal(login.status, 202, show(login));
-          const { code } = await codeFromOutbox(listo.outbox, 'cors@example.com');
-          const verify = await call(page, 'POST', '/v1/auth/verify', {
-            headers: { 'Content-Type': 'application/json' },
-            body: { challenge_id: login.json.challenge_id, code },
-          });
-          assert.equal(verify.status, 200, show(verify));
-          s.token = verify.json.access_token;
-        });
-        await step('POST /v1/tasks with Idempotency-Key -> 201, Location exposed', async () => {
-          const r = await call(page, 'POST', '/v1/tasks', {
-            headers: {
-              Authorization: `Bearer ${s.token}`,
-              'Content-Type': 'application/json',
-              'Idempotency-Key': `browser-${Date.now()}`,
-            },
-            body: { date: '2026-11-24', task: 'Swimming for one hour', status: 'Incomplete' },
-          });
-          assert.equal(r.ok, true, `Idempotency-Key not allowed by the preflight? ${show(r)}`);
-          assert.equal(r.status, 201, show(r));
-          assert.match(r.headers.location ?? '', new RegExp(`/v1/tasks/${r.json.id}$`), `Location not exposed: ${show(r)}`);
-          s.task = r.json;
-        });
-        await step('GET /v1/tasks/{id} -> 200, ETag exposed when listo sends one', async () => {
-          const r = await call(page, 'GET', `/v1/tasks/${s.task.id}`, { headers: { Authorization: `Bearer ${s.token}` } });
-          assert.equal(r.status, 200, show(r));
-          // What the server sends, seen without a browser: the page must see the same ETag.
-          const direct = await fetch(`${listo.base}/v1/tasks/${s.task.id}`, {
-            headers: { Authorization: `Bearer ${s.token}` },
-            signal: AbortSignal.timeout(5000),
-          });
-          s.etag = direct.headers.get('etag');
-          console.log(`browser: listo sends ETag ${JSON.stringify(s.etag)}; the page reads ${JSON.stringify(r.headers.etag)}`);
-          assert.equal(r.headers.etag, s.etag, `ETag not exposed: ${show(r)}`);
-        }, { gate: false });
-        await step('the response names ETag, Location, Retry-After in Access-Control-Expose-Headers', async () => {
-          // listo sends no ETag today, so the page cannot show that one is exposed: read the
-          // header list itself (outside the browser) on the same request the page made.
-          const direct = await fetch(`${listo.base}/v1/tasks/${s.task.id}`, {
-            headers: { Authorization: `Bearer ${s.token}`, Origin: origin },
-            signal: AbortSignal.timeout(5000),
-          });
-          const exposed = (direct.headers.get('access-control-expose-headers') ?? '').toLowerCase().split(/\s*,\s*/);
-          for (const name of ['etag', 'location', 'retry-after']) {
-            assert.ok(exposed.includes(name), `${name} not in Access-Control-Expose-Headers: ${JSON.stringify(exposed)}`);
-          }
-        }, { gate: false });
-        await step('PATCH /v1/tasks/{id} with If-Match -> allowed by the preflight', async () => {
-          const r = await call(page, 'PATCH', `/v1/tasks/${s.task.id}`, {
-            headers: { Authorization: `Bearer ${s.token}`, 'Content-Type': 'application/json', 'If-Match': s.etag ?? '*' },
-            body: { status: 'Completed' },
-          });
-          assert.equal(r.ok, true, `If-Match not allowed by the preflight? ${show(r)}`);
-          if (s.etag) assert.equal(r.status, 200, show(r));
-          else assert.ok(r.status >= 200 && r.status < 500, show(r));
-        }, { gate: false });
-        await step('429 from the page: status and Retry-After readable', async () => {
-          let r;
-          for (let i = 0; i < 6; i++) {
-            r = await call(page, 'POST', '/v1/auth/login', {
-              headers: { 'Content-Type': 'application/json' },
-              body: { email: 'limit@example.com', password: 'not the password' },
-            });
-            if (!r.ok || r.status === 429) break;
-          }
-          assert.equal(r.ok, true, show(r));
-          assert.equal(r.status, 429, show(r));
-          assert.match(r.headers['retry-after'] ?? '', /^\d+$/, `Retry-After not exposed: ${show(r)}`);
-        }, { gate: false });
-      } finally {
-        await context.close();
-        await listo.stop();
-      }
-    });
-
-    for (const [label, name, env] of [
-      ['LISTO_CORS_ORIGINS unset', 'cors-unset', {}],
-      // Same host and port by another name: another origin, which must not pass.
-      ['LISTO_CORS_ORIGINS naming another origin', 'cors-other', { LISTO_CORS_ORIGINS: origin.replace('127.0.0.1', 'localhost') }],
-    ]) {
-      await t.test(`${label}: the browser refuses (TypeError)`, { timeout: 60_000 }, async (t2) => {
-        const listo = await startListo(name, env);
-        const { context, page, consoleLines } = await newPage();
-        const step = storySteps(t2, page, listo);
-        try {
-          await step('register and the Authorization GET both throw TypeError in the page', async () => {
-            const results = await loadPage(page, listo);
-            const show = `${JSON.stringify(results)}\nconsole:\n  ${consoleLines.join('\n  ')}`;
-            for (const which of ['register', 'session']) {
-              assert.equal(results[which].ok, false, `${which} was readable from ${origin}: ${show}`);
-              assert.match(results[which].error, /^TypeError/, show);
-            }
-            const blocked = consoleLines.filter((l) => /CORS policy/.test(l));
-            console.log(`browser: chromium: ${blocked[0] ?? '(no CORS console message)'}`);
-            // listo itself is up: the refusal is the browser's.
-            const ready = await fetch(`${listo.base}/readyz`, { signal: AbortSignal.timeout(5000) });
-            assert.equal(ready.status, 200);
-          });
-        } finally {
-          await context.close();
-          await listo.stop();
-        }
-      });
-    }
-  } finally {
-    server.closeAllConnections?.();
-    await new Promise((resolve) => server.close(resolve));
-  }
-});
-
-test('the browser never left loopback', () => {
-  assert.deepEqual(offLoopback, [], 'requests to hosts other than loopback');
-});
+loopbackOnly();

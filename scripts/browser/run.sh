@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Real-browser test of listo: Swagger UI's "Try it out" with the prefilled examples, under the
-# Content-Security-Policy /docs is sent with (the header present, X-Frame-Options: DENY, no
-# violation reported while the page loads and works), and CORS from a page on another origin
-# (scripts/browser/docs.test.mjs). Run from the repo root, as root:
+# Real-browser test of listo:
+#   docs.test.mjs  Swagger UI's "Try it out" with the prefilled examples at a person's pace and the
+#                  default 30 s TTL (refresh when it runs out), under the Content-Security-Policy
+#                  /docs is sent with (the header, X-Frame-Options: DENY, no violation reported);
+#   cors.test.mjs  CORS from a page on another origin (listed, unset, another origin);
+#   live.test.mjs  an app page on a listed origin that stays signed in through refresh and follows
+#                  changes with the browser's EventSource and a ticket.
+# Run from the repo root, as root:
 #
 #   bash scripts/browser/run.sh                              # uses target/release/listo
 #   LISTO_BIN=/path/to/listo bash scripts/browser/run.sh
@@ -10,12 +14,13 @@
 # Needs Node 20+ and npm; installs Debian's chromium with apt-get if /usr/bin/chromium is missing
 # and playwright-core (pinned in package-lock.json) with npm ci: no browser is downloaded. The test
 # starts and stops every listo it needs (fresh database and outbox in a temporary folder, loopback
-# only). On failure the folder is kept: screenshots/ and each listo's log are there.
+# only). A screenshot of every step goes to screenshots/ in that folder, which is kept (the CI
+# artifacts; the path is printed at the end), with each listo's log; on failure the whole folder is.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 here=scripts/browser
 LISTO_BIN="${LISTO_BIN:-target/release/listo}"
-TEST_TIMEOUT="${BROWSER_TEST_TIMEOUT:-300}" # seconds for the whole node test run
+TEST_TIMEOUT="${BROWSER_TEST_TIMEOUT:-600}" # seconds for the whole node test run
 
 say() { echo "browser: $*"; }
 fail() {
@@ -45,9 +50,11 @@ cleanup() {
     done <"$work/listo.pids"
   fi
   if [ "$status" -eq 0 ]; then
-    rm -rf "$work"
+    # Databases and outboxes (codes) go; screenshots and logs stay.
+    find "$work" -mindepth 2 \( -name 'listo.db*' -o -name outbox \) -prune -exec rm -rf {} + 2>/dev/null || true
+    say "screenshots of every step: $work/screenshots/ ($(find "$work/screenshots" -name '*.png' 2>/dev/null | wc -l) files)"
   else
-    echo "browser: FAIL: kept $work (screenshots/, */listo.log)" >&2
+    echo "browser: FAIL: kept $work (screenshots/ of every step, */listo.log)" >&2
   fi
 }
 trap cleanup EXIT
@@ -67,11 +74,13 @@ say "npm ci (playwright-core from package-lock.json)"
 (cd "$here" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 timeout 300 npm ci --no-audit --no-fund --loglevel=error) ||
   fail "npm ci in $here"
 
-say "running $here/docs.test.mjs against $LISTO_BIN (at most ${TEST_TIMEOUT}s)"
+say "running $here/*.test.mjs against $LISTO_BIN (at most ${TEST_TIMEOUT}s)"
 start=$(date +%s)
 set +e
+# One file at a time: each starts its own chromium and its listo processes.
 LISTO_BIN="$LISTO_BIN" BROWSER_WORK="$work" \
-  timeout -k 10 "$TEST_TIMEOUT" node --test-reporter=spec "$here/docs.test.mjs"
+  timeout -k 10 "$TEST_TIMEOUT" node --test --test-concurrency=1 --test-reporter=spec \
+  "$here/docs.test.mjs" "$here/cors.test.mjs" "$here/live.test.mjs"
 status=$?
 set -e
 say "took $(($(date +%s) - start)) s"
