@@ -2,9 +2,10 @@
 
 use super::problem::ApiError;
 use crate::service::{Auth, LogoutTarget, Session};
-use poem::Request;
-use poem_openapi::SecurityScheme;
+use poem::{Request, RequestBody};
 use poem_openapi::auth::Bearer;
+use poem_openapi::registry::Registry;
+use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions, SecurityScheme};
 
 /// A request with a live session. Declared first in an operation, so a dead session is
 /// reported before anything else about the request.
@@ -66,11 +67,54 @@ async fn check_if_sent(req: &Request, bearer: Bearer) -> poem::Result<Result<Ses
 
 /// The guard of the event stream: a Bearer header, or none at all (a browser's `EventSource`
 /// cannot send one; it brings an event ticket in the query instead). The document lists both.
-#[derive(SecurityScheme)]
+///
+/// Written out rather than derived: a derived guard with a fallback swallows the Bearer's
+/// refusal, and the stream's parameters would then be checked before the session is. Here a
+/// refused Bearer is answered at once, as on every signed-in route, unless the query also names
+/// a `ticket` (then the operation refuses the pair with 400).
 pub enum StreamAuth {
-    /// `Authorization: Bearer`, live or not.
+    /// `Authorization: Bearer`, live or not (refused only beside a `ticket`).
     Bearer(BearerSent),
     /// No Bearer header.
-    #[oai(fallback)]
     NoBearer,
+}
+
+impl<'a> ApiExtractor<'a> for StreamAuth {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        <BearerSent as ApiExtractor>::register(registry);
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        <BearerSent as ApiExtractor>::security_schemes()
+    }
+
+    fn has_security_fallback() -> bool {
+        true
+    }
+
+    async fn from_request(
+        req: &'a Request,
+        body: &mut RequestBody,
+        param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        match BearerSent::from_request(req, body, param_opts).await {
+            Ok(BearerSent(Err(refused))) if !names_a_ticket(req) => Err(refused.into()),
+            Ok(sent) => Ok(Self::Bearer(sent)),
+            Err(_) => Ok(Self::NoBearer),
+        }
+    }
+}
+
+/// Whether the query carries a `ticket` parameter (with or without a value).
+fn names_a_ticket(req: &Request) -> bool {
+    req.uri().query().is_some_and(|query| {
+        query
+            .split('&')
+            .any(|pair| pair.split('=').next() == Some("ticket"))
+    })
 }

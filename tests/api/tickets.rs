@@ -15,6 +15,7 @@ stories!(sqlite, postgres => [
     a_ticket_opens_a_stream_once,
     unknown_and_malformed_tickets_are_refused_so_event_source_stops,
     a_ticket_beside_an_authorization_header_is_refused_and_not_spent,
+    a_dead_bearer_is_refused_before_the_stream_parameters_are_read,
     a_stream_opened_by_ticket_resumes_with_since_or_last_event_id,
     a_stream_opened_by_ticket_ends_when_its_sign_in_logs_out,
     a_stream_opened_by_ticket_outlives_the_access_token_that_minted_it,
@@ -120,6 +121,25 @@ async fn a_ticket_beside_an_authorization_header_is_refused_and_not_spent() {
     // Refused before it was spent: it still opens a stream.
     let mut stream = Stream::new(app.events_by_ticket(&ticket, "").await);
     assert_stream_hears(&app, &user.token, &mut stream).await;
+}
+
+/// As on every signed-in route, a refused Bearer answers 401 whatever else is wrong with the
+/// request (a bad `since` or `Last-Event-ID` here).
+async fn a_dead_bearer_is_refused_before_the_stream_parameters_are_read() {
+    let app = spawn_app().await;
+    let user = app.signed_in_user().await;
+    let out = app
+        .send(Method::POST, "/v1/auth/logout", None, Some(&user.token))
+        .await;
+    assert_eq!(out.status(), 204);
+    let bad_since = app.events_request(&user.token, "since=soon", &[]).await;
+    assert_problem(bad_since, 401, "session_revoked").await;
+    let bad_id = app
+        .events_request(&user.token, "", &[("last-event-id", "x")])
+        .await;
+    assert_problem(bad_id, 401, "session_revoked").await;
+    let unknown = app.events_request("not-a-token", "since=soon", &[]).await;
+    assert_problem(unknown, 401, "session_invalid").await;
 }
 
 async fn a_stream_opened_by_ticket_resumes_with_since_or_last_event_id() {
