@@ -9,6 +9,7 @@
 //! it found it.
 
 use super::location::PostgresUrl;
+use super::rows::StoredChain;
 use super::{StoreError, postgres, sqlite};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -109,36 +110,9 @@ pub struct SessionRecord {
     /// Unix ms, when logged out.
     pub revoked_at: Option<i64>,
     /// Its refresh-token chain (all `None`/0 for a sign-in without refresh tokens).
-    pub chain: ChainRecord,
-}
-
-/// The refresh-token columns of a `sessions` row (see migration 0011 / 0009).
-#[derive(Debug, Clone, Default)]
-pub struct ChainRecord {
-    /// Refreshes so far.
-    pub generation: i64,
-    /// Keyed hash of the current refresh token.
-    pub refresh_hash: Option<Vec<u8>>,
-    /// Keyed hash of its parent.
-    pub parent_hash: Option<Vec<u8>>,
-    /// Keyed hash of the parent's parent.
-    pub grand_hash: Option<Vec<u8>>,
-    /// Unix ms.
-    pub rotated_at: Option<i64>,
-    /// Unix ms.
-    pub parent_rotated_at: Option<i64>,
-    /// Unix ms.
-    pub refresh_expires_at: Option<i64>,
-    /// Unix ms.
-    pub max_age_at: Option<i64>,
-    /// Unix ms.
+    pub chain: StoredChain,
+    /// Unix ms: its latest refresh (`None` before any).
     pub last_used_at: Option<i64>,
-    /// The current pair, sealed for the parent.
-    pub pair_for_parent: Option<Vec<u8>>,
-    /// The current pair, sealed for the grandparent.
-    pub pair_for_grand: Option<Vec<u8>>,
-    /// The parent's sealing key, sealed for the current token.
-    pub parent_key_wrap: Option<Vec<u8>>,
 }
 
 /// What a copy moved, as counted in the target after writing.

@@ -144,16 +144,25 @@ pub struct RefreshState {
     pub parent_key_wrap: Option<Vec<u8>>,
 }
 
-/// The refresh columns of a `sessions` row as read, before they are checked.
-pub(crate) struct StoredChain {
+/// The refresh columns of a `sessions` row as stored (migrations sqlite 0011, postgres 0009),
+/// before they are checked: what a read turns into a [`RefreshState`] and `listo copy` moves.
+/// All `None`/0 for a sign-in without refresh tokens.
+#[derive(Debug, Clone, Default)]
+pub struct StoredChain {
+    /// Refreshes so far.
     pub generation: i64,
+    /// Keyed hashes of the current refresh token, its parent and the parent's parent.
     pub refresh_hash: Option<Vec<u8>>,
     pub parent_hash: Option<Vec<u8>>,
     pub grand_hash: Option<Vec<u8>>,
+    /// Unix ms: when the current and the parent generation were issued.
     pub rotated_at: Option<i64>,
     pub parent_rotated_at: Option<i64>,
+    /// Unix ms: the sliding and the absolute end.
     pub refresh_expires_at: Option<i64>,
     pub max_age_at: Option<i64>,
+    /// The current pair sealed for the parent's and the grandparent's holders, and the
+    /// parent's sealing key sealed for the current token's (`service::seal` says how).
     pub pair_for_parent: Option<Vec<u8>>,
     pub pair_for_grand: Option<Vec<u8>>,
     pub parent_key_wrap: Option<Vec<u8>>,

@@ -61,10 +61,7 @@ async fn full_sign_in_flow_reads_the_code_from_the_email() {
     assert_eq!(session["user"]["id"], account["id"]);
     assert_eq!(session["expires_at"], issued["expires_at"]);
 
-    let resp = app
-        .send(Method::POST, "/v1/auth/logout", None, Some(token))
-        .await;
-    assert_eq!(resp.status(), 204);
+    app.logged_out(token).await;
 
     let resp = app
         .send(Method::GET, "/v1/auth/session", None, Some(token))
@@ -357,10 +354,7 @@ async fn a_logged_out_token_is_session_revoked() {
         .send(Method::GET, "/v1/auth/session", None, Some(&user.token))
         .await;
     assert_eq!(body(resp).await["user"]["email"], user.email.as_str());
-    let resp = app
-        .send(Method::POST, "/v1/auth/logout", None, Some(&user.token))
-        .await;
-    assert_eq!(resp.status(), 204);
+    app.logged_out(&user.token).await;
 
     for (method, path) in SESSION_ENDPOINTS {
         let resp = app.send(method, path, None, Some(&user.token)).await;
@@ -396,10 +390,7 @@ async fn secrets_never_reach_the_logs() {
         .send(Method::GET, "/v1/auth/session", None, Some(&token))
         .await;
     assert_eq!(resp.status(), 200);
-    let resp = app
-        .send(Method::POST, "/v1/auth/logout", None, Some(&token))
-        .await;
-    assert_eq!(resp.status(), 204);
+    app.logged_out(&token).await;
 
     let logs = captured_logs();
     assert!(
@@ -510,10 +501,7 @@ async fn a_session_survives_a_restart_and_logout_still_kills_it() {
     assert_eq!(resp.status(), 200);
     assert_eq!(body(resp).await["user"]["email"], user.email);
 
-    let resp = second
-        .send(Method::POST, "/v1/auth/logout", None, Some(&user.token))
-        .await;
-    assert_eq!(resp.status(), 204);
+    second.logged_out(&user.token).await;
     let resp = second
         .send(Method::GET, "/v1/auth/session", None, Some(&user.token))
         .await;

@@ -366,10 +366,7 @@ async fn a_stream_on_one_process_hears_changes_and_the_logout_made_on_the_other(
         ]
     );
 
-    let resp = a
-        .send(reqwest::Method::POST, "/v1/auth/logout", None, Some(&token))
-        .await;
-    assert_eq!(resp.status(), 204);
+    a.logged_out(&token).await;
     let event = on_b.next_event(Duration::from_secs(10)).await;
     assert_eq!(event.event, "session_revoked");
     on_b.assert_ends().await;

@@ -161,10 +161,7 @@ async fn a_stream_ends_with_session_revoked_when_its_session_is_logged_out() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
     let mut stream = app.follow(&user.token, None).await;
-    let resp = app
-        .send(Method::POST, "/v1/auth/logout", None, Some(&user.token))
-        .await;
-    assert_eq!(resp.status(), 204);
+    app.logged_out(&user.token).await;
     let event = stream.next_event(WAIT).await;
     assert_eq!(event.event, "session_revoked");
     assert_eq!(event.json()["code"], "session_revoked");
@@ -177,10 +174,7 @@ async fn a_stream_of_another_device_lives_on_when_one_device_logs_out() {
     let (challenge, code) = app.login_and_read_code(&user.email, PASSWORD).await;
     let laptop = app.verified_token(&challenge, &code).await;
     let mut stream = app.follow(&laptop, None).await;
-    let resp = app
-        .send(Method::POST, "/v1/auth/logout", None, Some(&user.token))
-        .await;
-    assert_eq!(resp.status(), 204);
+    app.logged_out(&user.token).await;
     let id = app.create_task(&laptop, "still here").await["id"]
         .as_i64()
         .unwrap();

@@ -170,10 +170,7 @@ async fn logout_scopes_and_ending_by_id_end_refresh_tokens() {
 
     // scope=local ends this sign-in's refresh token too.
     let (desk_a, desk_r, _) = pair(app.refresh(desk.refresh.as_deref().unwrap()).await).await;
-    let resp = app
-        .send(Method::POST, "/v1/auth/logout", None, Some(&desk_a))
-        .await;
-    assert_eq!(resp.status(), 204);
+    app.logged_out(&desk_a).await;
     assert_refresh_refused(&app, &desk_r, "refresh_invalid").await;
 
     // Ending one by id from another device (its access token long expired).
@@ -287,10 +284,7 @@ async fn only_unknown_refresh_tokens_count_against_the_client_address() {
     let user = app.signed_in_user().await;
     let r0 = user.refresh.unwrap();
     // Ended tokens are not failures: any number of them leaves the address alone.
-    let resp = app
-        .send(Method::POST, "/v1/auth/logout", None, Some(&user.token))
-        .await;
-    assert_eq!(resp.status(), 204);
+    app.logged_out(&user.token).await;
     for _ in 0..3 {
         assert_refresh_refused(&app, &r0, "refresh_invalid").await;
     }
@@ -356,10 +350,7 @@ async fn a_stream_outlives_its_access_token_and_ends_with_its_sign_in() {
     // Ending the sign-in ends the stream.
     tokio::time::sleep(Duration::from_millis(1_200)).await;
     let (a2, _, _) = pair(app.refresh(&r1).await).await;
-    let resp = app
-        .send(Method::POST, "/v1/auth/logout", None, Some(&a2))
-        .await;
-    assert_eq!(resp.status(), 204);
+    app.logged_out(&a2).await;
     let event = stream.next_event(WAIT).await;
     assert_eq!(event.event, "session_revoked");
     stream.assert_ends().await;

@@ -128,10 +128,7 @@ async fn a_ticket_beside_an_authorization_header_is_refused_and_not_spent() {
 async fn a_dead_bearer_is_refused_before_the_stream_parameters_are_read() {
     let app = spawn_app().await;
     let user = app.signed_in_user().await;
-    let out = app
-        .send(Method::POST, "/v1/auth/logout", None, Some(&user.token))
-        .await;
-    assert_eq!(out.status(), 204);
+    app.logged_out(&user.token).await;
     let bad_since = app.events_request(&user.token, "since=soon", &[]).await;
     assert_problem(bad_since, 401, "session_revoked").await;
     let bad_id = app
@@ -182,10 +179,7 @@ async fn a_stream_opened_by_ticket_ends_when_its_sign_in_logs_out() {
     let user = app.signed_in_user().await;
     let ticket = app.mint_ticket(&user.token).await;
     let mut stream = Stream::new(app.events_by_ticket(&ticket, "").await);
-    let resp = app
-        .send(Method::POST, "/v1/auth/logout", None, Some(&user.token))
-        .await;
-    assert_eq!(resp.status(), 204);
+    app.logged_out(&user.token).await;
     let event = stream.next_event(WAIT).await;
     assert_eq!(event.event, "session_revoked");
     assert_eq!(event.json()["code"], "session_revoked");
@@ -214,10 +208,7 @@ async fn a_ticket_of_a_sign_in_that_ended_opens_nothing() {
     let laptop = app.sign_in_again(&user.email).await;
     let ticket = app.mint_ticket(&user.token).await;
     let other = app.mint_ticket(&laptop.token).await;
-    let resp = app
-        .send(Method::POST, "/v1/auth/logout", None, Some(&user.token))
-        .await;
-    assert_eq!(resp.status(), 204);
+    app.logged_out(&user.token).await;
     let resp = app.events_by_ticket(&ticket, "").await;
     assert_problem(resp, 401, "session_revoked").await;
     // Another sign-in's ticket is untouched.
@@ -431,10 +422,7 @@ async fn a_ticket_minted_on_one_process_opens_a_stream_on_another() {
     .await;
 
     // A logout on a ends the stream that b opened by ticket.
-    let resp = a
-        .send(Method::POST, "/v1/auth/logout", None, Some(&user.token))
-        .await;
-    assert_eq!(resp.status(), 204);
+    a.logged_out(&user.token).await;
     let event = on_b.next_event(WAIT).await;
     assert_eq!(event.event, "session_revoked");
 }

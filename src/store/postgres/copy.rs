@@ -131,11 +131,11 @@ async fn write(tx: &Transaction<'_>, s: &Snapshot) -> Result<(), tokio_postgres:
         let addresses: Vec<Option<&str>> = chunk.iter().map(|r| r.address.as_deref()).collect();
         let generations: Vec<i64> = chunk.iter().map(|r| r.chain.generation).collect();
         let hash =
-            |f: fn(&crate::store::copy::ChainRecord) -> &Option<Vec<u8>>| -> Vec<Option<&[u8]>> {
+            |f: fn(&crate::store::rows::StoredChain) -> &Option<Vec<u8>>| -> Vec<Option<&[u8]>> {
                 chunk.iter().map(|r| f(&r.chain).as_deref()).collect()
             };
         let (refresh_hashes, parent_hashes) = (hash(|c| &c.refresh_hash), hash(|c| &c.parent_hash));
-        let at = |f: fn(&crate::store::copy::ChainRecord) -> Option<i64>| -> Vec<Option<i64>> {
+        let at = |f: fn(&crate::store::rows::StoredChain) -> Option<i64>| -> Vec<Option<i64>> {
             chunk.iter().map(|r| f(&r.chain)).collect()
         };
         tx.execute(
@@ -165,7 +165,7 @@ async fn write(tx: &Transaction<'_>, s: &Snapshot) -> Result<(), tokio_postgres:
                 &at(|c| c.parent_rotated_at),
                 &at(|c| c.refresh_expires_at),
                 &at(|c| c.max_age_at),
-                &at(|c| c.last_used_at),
+                &chunk.iter().map(|r| r.last_used_at).collect::<Vec<_>>(),
                 &hash(|c| &c.grand_hash),
                 &hash(|c| &c.pair_for_parent),
                 &hash(|c| &c.pair_for_grand),

@@ -2,7 +2,8 @@
 
 use super::SqliteStore;
 use crate::store::StoreError;
-use crate::store::copy::{ChainRecord, ChangeRecord, SessionRecord, Snapshot, TaskRow, UserRow};
+use crate::store::copy::{ChangeRecord, SessionRecord, Snapshot, TaskRow, UserRow};
+use crate::store::rows::StoredChain;
 use rusqlite::Connection;
 
 impl SqliteStore {
@@ -80,7 +81,7 @@ fn read_all(conn: &Connection) -> Result<Snapshot, StoreError> {
                     public_id: r.get(5)?,
                     user_agent: r.get(6)?,
                     address: r.get(7)?,
-                    chain: ChainRecord {
+                    chain: StoredChain {
                         generation: r.get(8)?,
                         refresh_hash: r.get(9)?,
                         parent_hash: r.get(10)?,
@@ -88,12 +89,12 @@ fn read_all(conn: &Connection) -> Result<Snapshot, StoreError> {
                         parent_rotated_at: r.get(12)?,
                         refresh_expires_at: r.get(13)?,
                         max_age_at: r.get(14)?,
-                        last_used_at: r.get(15)?,
                         grand_hash: r.get(16)?,
                         pair_for_parent: r.get(17)?,
                         pair_for_grand: r.get(18)?,
                         parent_key_wrap: r.get(19)?,
                     },
+                    last_used_at: r.get(15)?,
                 })
             },
         )?,

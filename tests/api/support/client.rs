@@ -313,6 +313,14 @@ impl TestApp {
         Stream::new(self.events_request(token, "", &headers).await)
     }
 
+    /// `POST /v1/auth/logout` (this session), asserting 204.
+    pub async fn logged_out(&self, token: &str) {
+        let resp = self
+            .send(Method::POST, "/v1/auth/logout", None, Some(token))
+            .await;
+        assert_eq!(resp.status(), 204, "POST /v1/auth/logout");
+    }
+
     /// `POST /v1/tasks/events/ticket`, with the bearer token if any; the raw answer.
     pub async fn events_ticket(&self, token: Option<&str>) -> Response {
         self.send(Method::POST, "/v1/tasks/events/ticket", None, token)
