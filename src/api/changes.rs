@@ -4,7 +4,7 @@
 use super::ApiTags;
 use super::answer::{JsonAnswer, Members, WriteJson};
 use super::problem::{ApiError, Code, Failure, SESSION, declare};
-use super::security::{BearerSent, SignedIn, StreamAuth};
+use super::security::{SignedIn, StreamAuth};
 use super::tasks::view::TaskView;
 use crate::domain::{Change, ChangeSeq};
 use crate::service::{Auth, ChangePage, Feed, FeedEvent, ServiceError, Session, SessionEnd};
@@ -261,7 +261,7 @@ fn event(item: FeedEvent) -> Event {
 }
 
 declare!(ChangesErrors: SESSION, &[Code::ValidationFailed, Code::InvalidCursor, Code::ChangesExpired]);
-declare!(EventsErrors: SESSION, &[Code::BadRequest, Code::ValidationFailed, Code::InvalidCursor, Code::ChangesExpired]);
+declare!(EventsErrors: SESSION, &[Code::ValidationFailed, Code::InvalidCursor, Code::ChangesExpired]);
 
 fn example_since() -> Option<String> {
     Some("0".into())
@@ -288,8 +288,8 @@ fn position(raw: Option<&str>, name: &str) -> Result<Option<ChangeSeq>, ApiError
     .transpose()
 }
 
-/// The session of a stream: a Bearer header's, or a ticket's (spent here). Never both, so no
-/// one wonders which sign-in a stream belongs to.
+/// The session of a stream: a Bearer header's, or else a ticket's (spent here). With both, the
+/// header's: the ticket stays unspent for another connection.
 async fn stream_session(
     access: StreamAuth,
     header_sent: bool,
@@ -297,11 +297,7 @@ async fn stream_session(
     auth: &Auth,
 ) -> Result<Session, ApiError> {
     match (access, ticket) {
-        (_, Some(_)) if header_sent => Err(ApiError::new(
-            Code::BadRequest,
-            "Send either the `ticket` parameter or an `Authorization` header, not both.",
-        )),
-        (StreamAuth::Bearer(BearerSent(checked)), _) => checked,
+        (StreamAuth::Bearer(session), _) => Ok(session),
         (StreamAuth::NoBearer, Some(ticket)) => Ok(auth.redeem_ticket(ticket).await?),
         // An `Authorization` header of another scheme.
         (StreamAuth::NoBearer, None) if header_sent => Err(ServiceError::SessionInvalid.into()),
@@ -360,8 +356,8 @@ impl ChangesApi {
     /// A browser's `EventSource` cannot send `Authorization`: it opens the stream with a
     /// `ticket` from `POST /v1/tasks/events/ticket` instead (one use, 60 s; mint a new one for
     /// every connection). A used, expired or unknown ticket answers 401 `session_invalid`, so
-    /// `EventSource` stops rather than retries; a ticket together with an `Authorization`
-    /// header answers 400 `bad_request`.
+    /// `EventSource` stops rather than retries. With both a ticket and an `Authorization`
+    /// header, the header opens the stream and the ticket stays unspent.
     #[oai(path = "/events", method = "get", operation_id = "follow_changes")]
     #[allow(clippy::too_many_arguments)]
     async fn events(

@@ -49,7 +49,8 @@ async fn check_logout(req: &Request, bearer: Bearer) -> poem::Result<LogoutTarge
         .map_err(|e| ApiError::from(e).into())
 }
 
-/// A Bearer header checked as [`SignedIn`] checks it, the verdict left to the operation.
+/// A Bearer header checked as [`SignedIn`] checks it, the verdict left to [`StreamAuth`]
+/// (which tells a refused Bearer from none sent).
 #[derive(SecurityScheme)]
 #[oai(
     ty = "bearer",
@@ -70,11 +71,10 @@ async fn check_if_sent(req: &Request, bearer: Bearer) -> poem::Result<Result<Ses
 ///
 /// Written out rather than derived: a derived guard with a fallback swallows the Bearer's
 /// refusal, and the stream's parameters would then be checked before the session is. Here a
-/// refused Bearer is answered at once, as on every signed-in route, unless the query also names
-/// a `ticket` (then the operation refuses the pair with 400).
+/// refused Bearer is answered at once, as on every signed-in route.
 pub enum StreamAuth {
-    /// `Authorization: Bearer`, live or not (refused only beside a `ticket`).
-    Bearer(BearerSent),
+    /// A live session from `Authorization: Bearer`.
+    Bearer(Session),
     /// No Bearer header.
     NoBearer,
 }
@@ -103,18 +103,9 @@ impl<'a> ApiExtractor<'a> for StreamAuth {
         param_opts: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
         match BearerSent::from_request(req, body, param_opts).await {
-            Ok(BearerSent(Err(refused))) if !names_a_ticket(req) => Err(refused.into()),
-            Ok(sent) => Ok(Self::Bearer(sent)),
+            Ok(BearerSent(Ok(session))) => Ok(Self::Bearer(session)),
+            Ok(BearerSent(Err(refused))) => Err(refused.into()),
             Err(_) => Ok(Self::NoBearer),
         }
     }
-}
-
-/// Whether the query carries a `ticket` parameter (with or without a value).
-fn names_a_ticket(req: &Request) -> bool {
-    req.uri().query().is_some_and(|query| {
-        query
-            .split('&')
-            .any(|pair| pair.split('=').next() == Some("ticket"))
-    })
 }
