@@ -38,6 +38,10 @@ invalid ones go out as generated, so the server's refusals are still fuzzed):
   description states them (its pattern takes every address the server takes, and only lengths
   beyond). A valid case's email that is longer gets its part before the @ (then its first domain
   labels) cut to fit; the whitespace around it stays as generated.
+- POST /v1/auth/refresh takes only a refresh token the server issued (anything else: 401
+  refresh_invalid). A valid case's token becomes the latest of one refresh chain of the main
+  user's (a sign-in of its own, begun on first use), so the operation's 200 is fuzzed too; each
+  200 moves the chain on, and any other answer starts a new one.
 - GET /v1/tasks/changes?since= and GET /v1/tasks/events (since, Last-Event-ID) take only a
   position the user's feed reached (a number ahead of it: 422 invalid_cursor). A valid case's
   position becomes a real one: the first entry's, read just before.
@@ -86,6 +90,7 @@ END_SESSION = "DELETE /v1/auth/sessions/{id}"
 CHANGE_PASSWORD = "POST /v1/auth/password"
 DELETE_ACCOUNT = "DELETE /v1/auth/account"
 EVENTS = "GET /v1/tasks/events"
+REFRESH = "POST /v1/auth/refresh"
 # The main user (run.sh's sign-in) and its password, for the streams' own sessions.
 MAIN_EMAIL = "fuzz@example.com"
 # How long a fuzzed stream's session lives before the timer logs it out.
@@ -280,6 +285,11 @@ def after_call(ctx: Any, case: Any, response: Any) -> None:
     sent = response.request.headers.get("Authorization", "")
     label = case.operation.label
     status = response.status_code
+    if label == REFRESH and _Chain.latest is not None and _is_positive(case):
+        try:
+            _Chain.latest = str(response.json()["refresh_token"]) if status == 200 else None
+        except (ValueError, KeyError, TypeError):
+            _Chain.latest = None
     if _spare.token is not None and sent == f"Bearer {_spare.token}":
         if 200 <= status < 300:
             _spare.done[label] = _spare.done.get(label, 0) + 1
@@ -360,6 +370,8 @@ def before_call(ctx: Any, case: Any, kwargs: dict[str, Any]) -> None:
         case.query = query
     elif label in ("GET /v1/tasks/changes", "GET /v1/tasks/events"):
         _real_positions(case)
+    elif label == REFRESH and isinstance(case.body, dict):
+        case.body = {**case.body, "refresh_token": _chain_token()}
     elif label == END_SESSION and (case.headers or {}).get("Authorization") == f"Bearer {_spare.token}":
         case.path_parameters = {**(case.path_parameters or {}), "id": _spare_other_session()}
     if label in ("GET /v1/tasks", "POST /v1/tasks/sort") and case.query:
@@ -385,6 +397,23 @@ def _fit_email(email: str) -> str:
     domain = ".".join(labels)
     local = local[: max(1, 254 - 1 - len(domain))].rstrip(".")
     return f"{lead}{local}@{domain}{trail}"
+
+
+class _Chain:
+    """The refresh chain valid refresh cases are sent with: its latest refresh token."""
+
+    latest: str | None = None
+
+
+def _chain_token() -> str:
+    if _Chain.latest is None:
+        before = _mails()
+        body = {"email": MAIN_EMAIL, "password": EXAMPLE_PASSWORD}
+        challenge = _call("POST", "/v1/auth/login", 202, body)["challenge_id"]
+        code = _code_for(MAIN_EMAIL, before)
+        pair = _call("POST", "/v1/auth/verify", 200, {"challenge_id": challenge, "code": code})
+        _Chain.latest = str(pair["refresh_token"])
+    return _Chain.latest
 
 
 def _short_session() -> str:
