@@ -112,15 +112,7 @@ impl TestApp {
     pub async fn sign_in_as(&self, email: &str) -> SignedIn {
         let resp = self.register(email, PASSWORD).await;
         assert_eq!(resp.status(), StatusCode::CREATED, "register failed");
-        let (challenge, code) = self.login_and_read_code(email, PASSWORD).await;
-        let resp = self.verify(&challenge, &code).await;
-        assert_eq!(resp.status(), StatusCode::OK, "verify failed");
-        let issued = body(resp).await;
-        SignedIn {
-            email: email.to_owned(),
-            token: issued["access_token"].as_str().unwrap().to_owned(),
-            refresh: issued["refresh_token"].as_str().map(str::to_owned),
-        }
+        self.sign_in_again(email).await
     }
 
     /// Logs `email` (already registered, password [`PASSWORD`]) in once more: another sign-in.
