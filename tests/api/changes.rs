@@ -127,14 +127,7 @@ async fn a_client_applying_changes_from_its_position_ends_with_the_list_and_orde
         )
         .await;
     assert_eq!(edited.status(), 200);
-    let deleted = app
-        .send(
-            Method::DELETE,
-            &format!("/v1/tasks/{}", ids[2]),
-            None,
-            Some(&user.token),
-        )
-        .await;
+    let deleted = app.delete_task(&user.token, ids[2]).await;
     assert_eq!(deleted.status(), 204);
     let mut page = app.list_page(&user.token, 1, 4).await;
     page.reverse();
@@ -143,14 +136,7 @@ async fn a_client_applying_changes_from_its_position_ends_with_the_list_and_orde
         .move_task(&user.token, new[2], json!({"before_id": ids[0]}))
         .await;
     assert_eq!(moved.status(), 200);
-    let also_deleted = app
-        .send(
-            Method::DELETE,
-            &format!("/v1/tasks/{}", new[0]),
-            None,
-            Some(&user.token),
-        )
-        .await;
+    let also_deleted = app.delete_task(&user.token, new[0]).await;
     assert_eq!(also_deleted.status(), 204);
 
     // Applied two at a time from the position it held, the phone ends where the server is.
@@ -206,13 +192,7 @@ async fn the_feed_never_shows_another_users_changes() {
     let bob = app.sign_in_as("bob@example.com").await;
     let alices = app.create_tasks(&alice.token, 3).await;
     let bobs = app.create_tasks(&bob.token, 2).await;
-    app.send(
-        Method::DELETE,
-        &format!("/v1/tasks/{}", alices[0]),
-        None,
-        Some(&alice.token),
-    )
-    .await;
+    app.delete_task(&alice.token, alices[0]).await;
 
     let ids = |page: &Value| -> Vec<i64> {
         page["changes"]
@@ -278,13 +258,7 @@ async fn a_position_older_than_the_deletes_kept_is_410_changes_expired() {
         .as_str()
         .unwrap()
         .to_owned();
-    app.send(
-        Method::DELETE,
-        &format!("/v1/tasks/{}", ids[0]),
-        None,
-        Some(&user.token),
-    )
-    .await;
+    app.delete_task(&user.token, ids[0]).await;
     let after_delete = app
         .changes_page(&user.token, &format!("since={before_delete}"))
         .await["next_since"]

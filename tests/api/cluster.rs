@@ -339,14 +339,7 @@ async fn a_stream_on_one_process_hears_changes_and_the_logout_made_on_the_other(
     }
     let moved = a.move_task(&token, made[2], json!({"to": "start"})).await;
     assert_eq!(moved.status(), 200);
-    let deleted = a
-        .send(
-            reqwest::Method::DELETE,
-            &format!("/v1/tasks/{}", made[0]),
-            None,
-            Some(&token),
-        )
-        .await;
+    let deleted = a.delete_task(&token, made[0]).await;
     assert_eq!(deleted.status(), 204);
 
     let events = on_b.events(5).await;

@@ -94,14 +94,7 @@ async fn a_copied_database_serves_the_same_users_sessions_tasks_and_order() {
     let doomed = source.create_task(&users[2].token, "short-lived").await["id"]
         .as_i64()
         .unwrap();
-    let resp = source
-        .send(
-            Method::DELETE,
-            &format!("/v1/tasks/{doomed}"),
-            None,
-            Some(&users[2].token),
-        )
-        .await;
+    let resp = source.delete_task(&users[2].token, doomed).await;
     assert_eq!(resp.status(), 204);
     let mut before = BTreeMap::new();
     for user in &users {

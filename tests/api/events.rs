@@ -66,14 +66,7 @@ async fn a_stream_receives_create_edit_delete_and_move_in_order() {
         .move_task(&user.token, second, json!({"to": "start"}))
         .await;
     assert_eq!(moved.status(), 200);
-    let deleted = app
-        .send(
-            Method::DELETE,
-            &format!("/v1/tasks/{first}"),
-            None,
-            Some(&user.token),
-        )
-        .await;
+    let deleted = app.delete_task(&user.token, first).await;
     assert_eq!(deleted.status(), 204);
 
     let events = stream.events(5).await;

@@ -148,14 +148,7 @@ async fn filters_combine_and_page_in_the_owners_order_with_the_filtered_totals()
         );
     }
     // Deleting a completed task updates the filtered total.
-    let resp = app
-        .send(
-            Method::DELETE,
-            &format!("/v1/tasks/{}", ids[2]),
-            None,
-            Some(token),
-        )
-        .await;
+    let resp = app.delete_task(token, ids[2]).await;
     assert_eq!(resp.status(), 204);
     let page = app.list(token, 1, 20).await;
     let (_, first) = walk(&app, token, "status=Completed", 20).await;

@@ -164,14 +164,7 @@ async fn on_a_full_disk_writes_answer_503_then_recover_and_nothing_acknowledged_
     assert_unavailable(edit, "an edit").await;
     let reversed: Vec<i64> = ids.iter().rev().copied().collect();
     assert_unavailable(app.sort_page(&user.token, 1, 3, &reversed).await, "a sort").await;
-    let delete = app
-        .send(
-            Method::DELETE,
-            &format!("/v1/tasks/{}", ids[1]),
-            None,
-            Some(&user.token),
-        )
-        .await;
+    let delete = app.delete_task(&user.token, ids[1]).await;
     assert_unavailable(delete, "a delete").await;
     assert_unavailable(
         app.register("full@example.com", PASSWORD).await,

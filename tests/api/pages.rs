@@ -129,14 +129,7 @@ async fn pages_split_the_list_in_order_and_a_page_past_the_end_is_empty() {
     assert_eq!(first["items"][0], app.task(&user.token, ids[0]).await);
 
     // Deleting one shifts the later pages up by one.
-    let resp = app
-        .send(
-            Method::DELETE,
-            &format!("/v1/tasks/{}", ids[0]),
-            None,
-            Some(&user.token),
-        )
-        .await;
+    let resp = app.delete_task(&user.token, ids[0]).await;
     assert_eq!(resp.status(), 204);
     let page3 = app.list(&user.token, 3, 10).await;
     assert_eq!(page3["total_items"], 24);

@@ -53,14 +53,7 @@ async fn a_create_past_the_task_quota_is_409_quota_exceeded_and_writes_nothing()
     // Another user has a quota of their own; deleting frees a place.
     let other = app.signed_in_user().await;
     app.create_task(&other.token, "mine").await;
-    let deleted = app
-        .send(
-            Method::DELETE,
-            &format!("/v1/tasks/{}", ids[0]),
-            None,
-            Some(&user.token),
-        )
-        .await;
+    let deleted = app.delete_task(&user.token, ids[0]).await;
     assert_eq!(deleted.status(), 204);
     app.create_task(&user.token, "fits again").await;
 }

@@ -305,6 +305,17 @@ impl TestApp {
         Stream::new(self.events_request(token, "", &headers).await)
     }
 
+    /// `DELETE /v1/tasks/{id}`; the raw answer.
+    pub async fn delete_task(&self, token: &str, id: i64) -> Response {
+        self.send(
+            Method::DELETE,
+            &format!("/v1/tasks/{id}"),
+            None,
+            Some(token),
+        )
+        .await
+    }
+
     /// `POST /v1/auth/logout` (this session), asserting 204.
     pub async fn logged_out(&self, token: &str) {
         let resp = self
