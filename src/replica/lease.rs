@@ -1,0 +1,620 @@
+//! One writer per replica: the process that serves holds a lease beside the replica and renews
+//! it; a second process (the next deploy, started before the old one stops) waits until it is
+//! released or has expired.
+//!
+//! - S3 (`s3://BUCKET/PATH`): the object `PATH/listo-lease.json`, created with
+//!   `If-None-Match: *`, renewed and released with `If-Match: <our etag>` (AWS S3 and R2 both
+//!   document these on PutObject; B2 does not, so it cannot hold a lease). Expiry is judged by the
+//!   store's clock (`Date` − `Last-Modified`), never ours. Release is a conditional PUT of a body
+//!   marked released rather than a conditional DELETE: PUT with `If-Match` is what AWS and R2
+//!   both document, so one code path serves both.
+//! - file (`file:///PATH`): an exclusive `flock` on `PATH/listo-lease.lock`, which the kernel
+//!   drops when the holder dies (so no expiry), and `PATH/listo-lease.json` naming the holder.
+//!
+//! Not `PATH/lock.json`: Litestream's own (unwired) leaser uses that key.
+
+use super::s3::{Condition, S3Answer, S3Client, S3Error};
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use rusty_s3::Credentials;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Mutex, watch};
+use tokio::time::Instant;
+use url::Url;
+
+/// How long a lease lasts without renewal.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(15);
+/// How often the holder renews it (a third of the TTL: two renewals may fail before it lapses).
+pub const RENEW_EVERY: Duration = Duration::from_secs(5);
+/// The most any one request to the store may take.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// The lease object's name beside the replica.
+pub const OBJECT_NAME: &str = "listo-lease.json";
+/// The lock file's name in a file replica's folder.
+pub const LOCK_FILE: &str = "listo-lease.lock";
+
+/// Why the lease could not be read, taken, renewed or released.
+#[derive(Debug, thiserror::Error)]
+pub enum LeaseError {
+    /// A setting is wrong; the message names the variable.
+    #[error("{variable}: {why}")]
+    Setting {
+        /// The environment variable to look at.
+        variable: &'static str,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// The store did not answer, or not in time.
+    #[error(transparent)]
+    Store(#[from] S3Error),
+    /// The store answered something the lease does not expect.
+    #[error("the object store answered {status} to the lease's {operation}")]
+    Status {
+        /// What was tried (create, read, take over, renew, release).
+        operation: &'static str,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The store does not support conditional writes (`If-None-Match` / `If-Match`).
+    #[error(
+        "the object store does not support conditional writes (answered {0}); it cannot hold a lease"
+    )]
+    Unsupported(u16),
+    /// Another process holds the lease now: ours has lapsed.
+    #[error("the lease was lost: another process holds it")]
+    Lost,
+    /// Renewed or released without being held.
+    #[error("the lease is not held")]
+    NotHeld,
+    /// Two writers raced (S3 409 ConditionalRequestConflict); trying again is right.
+    #[error("a conflicting write raced the lease's {0}; try again")]
+    Conflict(&'static str),
+    /// The lock file or the holder file could not be used.
+    #[error("lease file in {dir}: {source}")]
+    File {
+        /// The replica folder.
+        dir: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Who holds a lease: a random id that tells processes apart, and where it runs for humans.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseHolder {
+    /// Random, new for each process.
+    #[serde(rename = "holder")]
+    pub id: String,
+    /// The holder's process id.
+    pub pid: u32,
+    /// The holder's host name.
+    pub host: String,
+}
+
+impl LeaseHolder {
+    /// This process, with a new random id.
+    pub fn this_process() -> LeaseHolder {
+        let mut bytes = [0u8; 8];
+        rand::Rng::fill_bytes(&mut rand::rng(), &mut bytes);
+        LeaseHolder {
+            id: bytes.iter().map(|b| format!("{b:02x}")).collect(),
+            pid: std::process::id(),
+            host: host_name(),
+        }
+    }
+}
+
+impl std::fmt::Display for LeaseHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (pid {} on {})", self.id, self.pid, self.host)
+    }
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The lease object's body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Record {
+    #[serde(flatten)]
+    holder: LeaseHolder,
+    renewed_at: DateTime<Utc>,
+    /// Set by a release: the next acquirer need not wait for the TTL.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    released: bool,
+}
+
+/// What `acquire` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Acquired {
+    /// This process holds the lease now.
+    Held,
+    /// Another process holds it; try again later.
+    HeldByOther {
+        /// Who, when the lease says so.
+        holder: Option<LeaseHolder>,
+        /// When it lapses unless renewed (by the store's clock); `None` for a file lock, which
+        /// lasts as long as its holder lives.
+        expires_in: Option<Duration>,
+    },
+}
+
+/// Whether the lease is still held, as `Lease::keep` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Renewed in time.
+    Held,
+    /// Taken by another process, or not renewable before the TTL ran out: stop acknowledging writes.
+    Lost,
+}
+
+/// Where the lease lives, parsed from the replica's settings.
+#[derive(Clone)]
+pub enum LeaseTarget {
+    /// `s3://BUCKET/PATH`.
+    S3 {
+        /// The bucket.
+        bucket: String,
+        /// The replica's path in it (no leading or trailing `/`; may be empty).
+        path: String,
+        /// An S3-compatible endpoint, addressed path-style; `None` for AWS.
+        endpoint: Option<Url>,
+        /// The region (`us-east-1` when unset).
+        region: String,
+        /// Who signs.
+        credentials: Credentials,
+    },
+    /// `file:///PATH`.
+    File {
+        /// The replica's folder.
+        dir: PathBuf,
+    },
+}
+
+impl std::fmt::Debug for LeaseTarget {
+    // Credentials stay out of every log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LeaseTarget::S3 {
+                bucket,
+                path,
+                endpoint,
+                region,
+                ..
+            } => f
+                .debug_struct("S3")
+                .field("bucket", bucket)
+                .field("path", path)
+                .field("endpoint", &endpoint.as_ref().map(Url::as_str))
+                .field("region", region)
+                .finish_non_exhaustive(),
+            LeaseTarget::File { dir } => f.debug_struct("File").field("dir", dir).finish(),
+        }
+    }
+}
+
+impl LeaseTarget {
+    /// Parses `LISTO_REPLICA` with `LISTO_REPLICA_ENDPOINT` and `LISTO_REPLICA_REGION`; S3
+    /// credentials come from `env` (`AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` each preferred
+    /// over its `LITESTREAM_*` twin, as Litestream does; `AWS_SESSION_TOKEN` when set).
+    pub fn parse(
+        replica: &str,
+        endpoint: Option<&str>,
+        region: Option<&str>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<LeaseTarget, LeaseError> {
+        let bad = |variable, why: String| LeaseError::Setting { variable, why };
+        let url = Url::parse(replica).map_err(|e| {
+            bad(
+                "LISTO_REPLICA",
+                format!("{e}: expected s3://BUCKET/PATH or file:///PATH"),
+            )
+        })?;
+        match url.scheme() {
+            "s3" => {
+                let bucket = url
+                    .host_str()
+                    .filter(|b| !b.is_empty())
+                    .ok_or_else(|| {
+                        bad(
+                            "LISTO_REPLICA",
+                            "s3:// needs a bucket: s3://BUCKET/PATH".into(),
+                        )
+                    })?
+                    .to_owned();
+                let path = url.path().trim_matches('/').to_owned();
+                let endpoint = endpoint
+                    .map(|e| {
+                        Url::parse(e)
+                            .ok()
+                            .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+                            .ok_or_else(|| {
+                                bad(
+                                    "LISTO_REPLICA_ENDPOINT",
+                                    "expected an http:// or https:// URL".into(),
+                                )
+                            })
+                    })
+                    .transpose()?;
+                let get = |name: &str| env(name).filter(|v| !v.is_empty());
+                let key = get("AWS_ACCESS_KEY_ID").or_else(|| get("LITESTREAM_ACCESS_KEY_ID"));
+                let secret =
+                    get("AWS_SECRET_ACCESS_KEY").or_else(|| get("LITESTREAM_SECRET_ACCESS_KEY"));
+                let (Some(key), Some(secret)) = (key, secret) else {
+                    return Err(bad(
+                        "LITESTREAM_ACCESS_KEY_ID",
+                        "an s3:// replica needs LITESTREAM_ACCESS_KEY_ID and \
+                         LITESTREAM_SECRET_ACCESS_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+                            .into(),
+                    ));
+                };
+                let credentials = match get("AWS_SESSION_TOKEN") {
+                    Some(token) => Credentials::new_with_token(key, secret, token),
+                    None => Credentials::new(key, secret),
+                };
+                Ok(LeaseTarget::S3 {
+                    bucket,
+                    path,
+                    endpoint,
+                    region: region
+                        .filter(|r| !r.is_empty())
+                        .unwrap_or("us-east-1")
+                        .to_owned(),
+                    credentials,
+                })
+            }
+            "file" if endpoint.is_none() && region.is_none() => {
+                let dir = url
+                    .to_file_path()
+                    .map_err(|()| bad("LISTO_REPLICA", "expected file:///ABSOLUTE/PATH".into()))?;
+                Ok(LeaseTarget::File { dir })
+            }
+            "file" => Err(bad(
+                if endpoint.is_some() {
+                    "LISTO_REPLICA_ENDPOINT"
+                } else {
+                    "LISTO_REPLICA_REGION"
+                },
+                "only an s3:// replica has an endpoint or a region".into(),
+            )),
+            other => Err(bad(
+                "LISTO_REPLICA",
+                format!("unknown scheme {other}: expected s3://BUCKET/PATH or file:///PATH"),
+            )),
+        }
+    }
+}
+
+/// How long the lease lasts and how long a request may take.
+#[derive(Debug, Clone, Copy)]
+pub struct LeaseOptions {
+    /// Lapses after this long without renewal (default 15 s).
+    pub ttl: Duration,
+    /// Each request to the store gives up after this long (default 5 s).
+    pub request_timeout: Duration,
+}
+
+impl Default for LeaseOptions {
+    fn default() -> Self {
+        LeaseOptions {
+            ttl: DEFAULT_TTL,
+            request_timeout: REQUEST_TIMEOUT,
+        }
+    }
+}
+
+/// A handle on the replica's lease for one holder. Operations on one handle run one at a time.
+pub struct Lease {
+    holder: LeaseHolder,
+    ttl: Duration,
+    backend: Backend,
+    /// When the last successful create or renewal was sent: the lease lasts a TTL from then.
+    renewed: std::sync::Mutex<Option<Instant>>,
+}
+
+enum Backend {
+    S3 {
+        client: S3Client,
+        key: String,
+        /// Our version of the object while we hold it.
+        etag: Mutex<Option<String>>,
+    },
+    File(super::file::FileLock),
+}
+
+impl Lease {
+    /// A handle for `holder`; nothing is sent until `acquire`.
+    pub fn new(
+        target: &LeaseTarget,
+        holder: LeaseHolder,
+        options: LeaseOptions,
+    ) -> Result<Lease, LeaseError> {
+        let backend = match target {
+            LeaseTarget::S3 {
+                bucket,
+                path,
+                endpoint,
+                region,
+                credentials,
+            } => Backend::S3 {
+                client: S3Client::new(
+                    endpoint.as_ref(),
+                    region,
+                    bucket,
+                    credentials.clone(),
+                    options.request_timeout,
+                )?,
+                key: object_key(path),
+                etag: Mutex::new(None),
+            },
+            LeaseTarget::File { dir } => Backend::File(super::file::FileLock::new(dir)),
+        };
+        Ok(Lease {
+            holder,
+            ttl: options.ttl,
+            backend,
+            renewed: std::sync::Mutex::new(None),
+        })
+    }
+
+    /// Who this handle acquires as.
+    pub fn holder(&self) -> &LeaseHolder {
+        &self.holder
+    }
+
+    /// Takes the lease if it is free, released or expired; never waits for it (the caller polls).
+    pub async fn acquire(&self) -> Result<Acquired, LeaseError> {
+        let sent = Instant::now();
+        let acquired = match &self.backend {
+            Backend::S3 { client, key, etag } => {
+                let mut etag = etag.lock().await;
+                let (acquired, new_etag) = self.acquire_s3(client, key).await?;
+                if new_etag.is_some() {
+                    *etag = new_etag;
+                }
+                acquired
+            }
+            Backend::File(lock) => lock.acquire(&self.holder)?,
+        };
+        if acquired == Acquired::Held {
+            *self.renewed.lock().expect("not poisoned") = Some(sent);
+        }
+        Ok(acquired)
+    }
+
+    async fn acquire_s3(
+        &self,
+        client: &S3Client,
+        key: &str,
+    ) -> Result<(Acquired, Option<String>), LeaseError> {
+        let mut seen = Acquired::HeldByOther {
+            holder: None,
+            expires_in: Some(self.ttl),
+        };
+        // A few rounds: the object may vanish or change between our reads and writes.
+        for _ in 0..4 {
+            let create = client
+                .put(key, self.body(false), &Condition::Absent)
+                .await?;
+            match create.status {
+                200 => return Ok((Acquired::Held, Some(etag_of(&create, "create")?))),
+                412 | 409 => {}
+                status => return Err(unexpected("create", status)),
+            }
+            let current = client.get(key).await?;
+            match current.status {
+                200 => {}
+                404 => continue,
+                status => return Err(unexpected("read", status)),
+            }
+            let record: Option<Record> = serde_json::from_slice(&current.body).ok();
+            let holder = record.as_ref().map(|r| r.holder.clone());
+            let free = record
+                .as_ref()
+                .is_some_and(|r| r.released || r.holder.id == self.holder.id);
+            let left = if free {
+                None
+            } else {
+                remaining(current.date, current.last_modified, self.ttl)
+            };
+            if let Some(left) = left {
+                seen = Acquired::HeldByOther {
+                    holder,
+                    expires_in: Some(left),
+                };
+                return Ok((seen, None));
+            }
+            let Some(theirs) = current.etag.clone() else {
+                return Err(unexpected("read", current.status));
+            };
+            let take = client
+                .put(key, self.body(false), &Condition::Matches(theirs))
+                .await?;
+            match take.status {
+                200 => return Ok((Acquired::Held, Some(etag_of(&take, "take over")?))),
+                // Someone else took it, or removed it, first: look again.
+                412 | 409 | 404 => {
+                    seen = Acquired::HeldByOther {
+                        holder,
+                        expires_in: Some(self.ttl),
+                    }
+                }
+                status => return Err(unexpected("take over", status)),
+            }
+        }
+        Ok((seen, None))
+    }
+
+    /// Renews a held lease; `Lost` when another process holds it now.
+    pub async fn renew(&self) -> Result<(), LeaseError> {
+        let sent = Instant::now();
+        match &self.backend {
+            Backend::S3 { client, key, etag } => {
+                let mut etag = etag.lock().await;
+                let ours = etag.clone().ok_or(LeaseError::NotHeld)?;
+                let answer = client
+                    .put(key, self.body(false), &Condition::Matches(ours))
+                    .await?;
+                match answer.status {
+                    200 => *etag = Some(etag_of(&answer, "renew")?),
+                    412 | 404 => {
+                        *etag = None;
+                        return Err(LeaseError::Lost);
+                    }
+                    409 => return Err(LeaseError::Conflict("renew")),
+                    status => return Err(unexpected("renew", status)),
+                }
+            }
+            Backend::File(lock) => lock.renew()?,
+        }
+        *self.renewed.lock().expect("not poisoned") = Some(sent);
+        Ok(())
+    }
+
+    /// Gives the lease up so the next holder need not wait for the TTL; fine when not held.
+    pub async fn release(&self) -> Result<(), LeaseError> {
+        *self.renewed.lock().expect("not poisoned") = None;
+        match &self.backend {
+            Backend::S3 { client, key, etag } => {
+                let mut etag = etag.lock().await;
+                let Some(ours) = etag.clone() else {
+                    return Ok(());
+                };
+                let answer = client
+                    .put(key, self.body(true), &Condition::Matches(ours))
+                    .await?;
+                match answer.status {
+                    // 412/404: someone else's already, nothing of ours to give up.
+                    200 | 412 | 404 => {
+                        *etag = None;
+                        Ok(())
+                    }
+                    409 => Err(LeaseError::Conflict("release")),
+                    status => Err(unexpected("release", status)),
+                }
+            }
+            Backend::File(lock) => lock.release(),
+        }
+    }
+
+    /// Renews every `every` until the lease is lost, reporting through the channel (`Held` at
+    /// first). A failed renewal is retried each second; when none can succeed before the TTL
+    /// (less a fifth, for clocks and the request in flight) runs out, it reports `Lost` and ends.
+    /// Abort the task before `release`.
+    pub fn keep(
+        self: Arc<Self>,
+        every: Duration,
+    ) -> (watch::Receiver<Standing>, tokio::task::JoinHandle<()>) {
+        let (report, standing) = watch::channel(Standing::Held);
+        let task = tokio::spawn(async move {
+            let margin = self.ttl / 5;
+            let mut wait = every;
+            loop {
+                tokio::time::sleep(wait).await;
+                let Some(since) = *self.renewed.lock().expect("not poisoned") else {
+                    let _ = report.send(Standing::Lost);
+                    return;
+                };
+                let deadline = since + self.ttl.saturating_sub(margin);
+                let now = Instant::now();
+                if now >= deadline {
+                    tracing::error!(holder = %self.holder, "the replica lease could not be renewed in time");
+                    let _ = report.send(Standing::Lost);
+                    return;
+                }
+                match tokio::time::timeout(deadline - now, self.renew()).await {
+                    Ok(Ok(())) => wait = every,
+                    Ok(Err(e @ (LeaseError::Lost | LeaseError::NotHeld)))
+                    | Ok(Err(e @ LeaseError::Unsupported(_))) => {
+                        tracing::error!(holder = %self.holder, error = %e, "the replica lease is lost");
+                        let _ = report.send(Standing::Lost);
+                        return;
+                    }
+                    Ok(Err(e)) => {
+                        tracing::warn!(holder = %self.holder, error = %e, "renewing the replica lease failed; retrying");
+                        wait = every.min(Duration::from_secs(1));
+                    }
+                    Err(_) => wait = Duration::ZERO,
+                }
+            }
+        });
+        (standing, task)
+    }
+
+    fn body(&self, released: bool) -> Bytes {
+        let record = Record {
+            holder: self.holder.clone(),
+            renewed_at: Utc::now(),
+            released,
+        };
+        Bytes::from(serde_json::to_vec(&record).expect("a record serializes"))
+    }
+}
+
+/// `PATH/listo-lease.json`, or the bucket's root for an empty path.
+pub fn object_key(path: &str) -> String {
+    let path = path.trim_matches('/');
+    if path.is_empty() {
+        OBJECT_NAME.to_owned()
+    } else {
+        format!("{path}/{OBJECT_NAME}")
+    }
+}
+
+/// How long a lease written at `last_modified` has left at `date`, both by the store's clock;
+/// `None` once expired. Without both dates nothing can be judged, so it is taken as just renewed.
+pub fn remaining(
+    date: Option<DateTime<Utc>>,
+    last_modified: Option<DateTime<Utc>>,
+    ttl: Duration,
+) -> Option<Duration> {
+    let (Some(date), Some(modified)) = (date, last_modified) else {
+        return Some(ttl);
+    };
+    let age = (date - modified).to_std().unwrap_or(Duration::ZERO);
+    ttl.checked_sub(age).filter(|left| !left.is_zero())
+}
+
+fn etag_of(answer: &S3Answer, operation: &'static str) -> Result<String, LeaseError> {
+    answer.etag.clone().ok_or(LeaseError::Status {
+        operation,
+        status: answer.status,
+    })
+}
+
+fn unexpected(operation: &'static str, status: u16) -> LeaseError {
+    match status {
+        // NotImplemented: the store ignores nothing, it refuses the header outright.
+        501 => LeaseError::Unsupported(status),
+        _ => LeaseError::Status { operation, status },
+    }
+}
+
+pub(super) fn read_holder(path: &Path) -> Option<LeaseHolder> {
+    let bytes = std::fs::read(path).ok()?;
+    serde_json::from_slice::<Record>(&bytes)
+        .ok()
+        .map(|r| r.holder)
+}
+
+pub(super) fn holder_json(holder: &LeaseHolder) -> Vec<u8> {
+    serde_json::to_vec(&Record {
+        holder: holder.clone(),
+        renewed_at: Utc::now(),
+        released: false,
+    })
+    .expect("a record serializes")
+}
+
+#[cfg(test)]
+#[path = "lease_tests.rs"]
+mod tests;
