@@ -468,6 +468,7 @@ impl Lease {
                     200 => *etag = Some(etag_of(&answer, "renew")?),
                     412 | 404 => {
                         *etag = None;
+                        *self.renewed.lock().expect("not poisoned") = None;
                         return Err(LeaseError::Lost);
                     }
                     409 => return Err(LeaseError::Conflict("renew")),

@@ -1,0 +1,324 @@
+//! The replica lease (issue 28, part 3) through the library: `listo::replica::lease`. Not yet
+//! wired into `listo serve`, so these talk to the lease directly.
+//!
+//! - `lease::s3::…` run against a real S3 server named by `LISTO_TEST_S3=http://127.0.0.1:PORT`
+//!   (moto from PyPI, pinned: `scripts/lib/moto.sh`); unset, they pass without running and one
+//!   line on stderr says so.
+//! - `lease::file::…` always run, in a temporary folder.
+
+use listo::replica::lease::{Acquired, Lease, LeaseHolder, LeaseOptions, LeaseTarget, Standing};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Short, so the expiry stories take seconds (S3 dates have one-second granularity).
+const SHORT_TTL: Duration = Duration::from_secs(2);
+
+fn options(ttl: Duration) -> LeaseOptions {
+    LeaseOptions {
+        ttl,
+        ..LeaseOptions::default()
+    }
+}
+
+fn handle(target: &LeaseTarget, ttl: Duration) -> Lease {
+    Lease::new(target, LeaseHolder::this_process(), options(ttl)).expect("a lease handle")
+}
+
+fn held_by_other(acquired: Acquired) -> (Option<LeaseHolder>, Option<Duration>) {
+    match acquired {
+        Acquired::HeldByOther { holder, expires_in } => (holder, expires_in),
+        Acquired::Held => panic!("held, although another process holds the lease"),
+    }
+}
+
+/// Exactly one of eight handles racing for a free lease gets it.
+async fn one_of_eight_racers_wins(target: &LeaseTarget) {
+    let handles: Vec<_> = (0..8)
+        .map(|_| Arc::new(handle(target, SHORT_TTL)))
+        .collect();
+    let racers: Vec<_> = handles
+        .iter()
+        .map(|h| {
+            let h = h.clone();
+            tokio::spawn(async move { h.acquire().await.expect("acquire") })
+        })
+        .collect();
+    let mut winners = 0;
+    for racer in racers {
+        if racer.await.unwrap() == Acquired::Held {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1, "exactly one racer holds the lease");
+}
+
+mod s3 {
+    use super::*;
+    use std::io::Write as _;
+    use std::sync::Once;
+
+    const BUCKET: &str = "listo-lease-tests";
+
+    /// A fresh replica path on the test server, or `None` (with one line on stderr) without one.
+    async fn target() -> Option<LeaseTarget> {
+        let Some(server) = std::env::var("LISTO_TEST_S3")
+            .ok()
+            .filter(|s| !s.is_empty())
+        else {
+            static SAID: Once = Once::new();
+            SAID.call_once(|| {
+                let _ = std::io::stderr().write_all(
+                    b"\nS3 lease stories skipped: set LISTO_TEST_S3=http://127.0.0.1:PORT \
+                      (bash scripts/lib/moto.sh start DIR)\n",
+                );
+            });
+            return None;
+        };
+        assert!(
+            server.starts_with("http://") || server.starts_with("https://"),
+            "LISTO_TEST_S3={server:?}: set it to the test S3 server's URL, or leave it unset"
+        );
+        // moto checks no signature: an anonymous PUT makes the bucket (409 once it exists).
+        let made = reqwest::Client::new()
+            .put(format!("{server}/{BUCKET}"))
+            .send()
+            .await
+            .expect("the test S3 server answers");
+        assert!(
+            made.status().is_success() || made.status().as_u16() == 409,
+            "creating the bucket: {}",
+            made.status()
+        );
+        let path = format!("lease-{}", LeaseHolder::this_process().id);
+        let target = LeaseTarget::parse(
+            &format!("s3://{BUCKET}/{path}"),
+            Some(&server),
+            Some("us-east-1"),
+            |name| match name {
+                "LITESTREAM_ACCESS_KEY_ID" => Some("test".into()),
+                "LITESTREAM_SECRET_ACCESS_KEY" => Some("test".into()),
+                _ => None,
+            },
+        )
+        .expect("a valid replica");
+        Some(target)
+    }
+
+    async fn object(target: &LeaseTarget) -> serde_json::Value {
+        let LeaseTarget::S3 {
+            endpoint,
+            bucket,
+            path,
+            ..
+        } = target
+        else {
+            unreachable!()
+        };
+        let url = format!(
+            "{}{bucket}/{path}/listo-lease.json",
+            endpoint.as_ref().unwrap()
+        );
+        reqwest::get(url)
+            .await
+            .unwrap()
+            .json()
+            .await
+            .expect("the lease object is JSON")
+    }
+
+    #[tokio::test]
+    async fn acquire_on_an_empty_bucket() {
+        let Some(target) = target().await else { return };
+        let lease = handle(&target, SHORT_TTL);
+        assert_eq!(lease.acquire().await.unwrap(), Acquired::Held);
+        let body = object(&target).await;
+        assert_eq!(body["holder"], lease.holder().id.as_str());
+        assert_eq!(body["pid"], std::process::id());
+        assert!(
+            body["host"].is_string() && body["renewed_at"].is_string(),
+            "{body}"
+        );
+        // Acquiring again while held is a no-op that keeps it.
+        assert_eq!(lease.acquire().await.unwrap(), Acquired::Held);
+        lease.renew().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_second_holder_is_told_who_holds_it() {
+        let Some(target) = target().await else { return };
+        let (first, second) = (handle(&target, SHORT_TTL), handle(&target, SHORT_TTL));
+        assert_eq!(first.acquire().await.unwrap(), Acquired::Held);
+        let (holder, expires_in) = held_by_other(second.acquire().await.unwrap());
+        assert_eq!(holder.as_ref(), Some(first.holder()));
+        assert!(expires_in.unwrap() <= SHORT_TTL);
+        // Not held, so nothing to renew.
+        assert!(second.renew().await.is_err());
+    }
+
+    #[tokio::test]
+    async fn renewals_keep_it_past_the_ttl() {
+        let Some(target) = target().await else { return };
+        let first = Arc::new(handle(&target, SHORT_TTL));
+        let second = handle(&target, SHORT_TTL);
+        assert_eq!(first.acquire().await.unwrap(), Acquired::Held);
+        let (standing, keeper) = first.clone().keep(Duration::from_millis(500));
+        tokio::time::sleep(SHORT_TTL * 2).await;
+        held_by_other(second.acquire().await.unwrap());
+        assert_eq!(*standing.borrow(), Standing::Held);
+        keeper.abort();
+    }
+
+    #[tokio::test]
+    async fn a_release_lets_the_next_acquire_at_once() {
+        let Some(target) = target().await else { return };
+        let ttl = Duration::from_secs(15);
+        let (first, second) = (handle(&target, ttl), handle(&target, ttl));
+        assert_eq!(first.acquire().await.unwrap(), Acquired::Held);
+        held_by_other(second.acquire().await.unwrap());
+        first.release().await.unwrap();
+        assert_eq!(second.acquire().await.unwrap(), Acquired::Held);
+        assert_eq!(object(&target).await["holder"], second.holder().id.as_str());
+        // The first cannot renew what it gave up.
+        assert!(first.renew().await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_holder_that_stops_renewing_expires_and_is_taken_over() {
+        let Some(target) = target().await else { return };
+        let (first, second) = (handle(&target, SHORT_TTL), handle(&target, SHORT_TTL));
+        assert_eq!(first.acquire().await.unwrap(), Acquired::Held);
+        let start = tokio::time::Instant::now();
+        loop {
+            match second.acquire().await.unwrap() {
+                Acquired::Held => break,
+                Acquired::HeldByOther { .. } => {
+                    assert!(
+                        start.elapsed() < SHORT_TTL + Duration::from_secs(3),
+                        "never expired"
+                    );
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+        // Dates have whole seconds: at least TTL − 1 s went by.
+        assert!(
+            start.elapsed() >= SHORT_TTL - Duration::from_secs(1),
+            "taken over after {:?}",
+            start.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn eight_racers_one_holder() {
+        let Some(target) = target().await else { return };
+        one_of_eight_racers_wins(&target).await;
+    }
+
+    #[tokio::test]
+    async fn a_renewal_after_a_takeover_is_lost() {
+        let Some(target) = target().await else { return };
+        let first = Arc::new(handle(&target, SHORT_TTL));
+        let second = handle(&target, SHORT_TTL);
+        assert_eq!(first.acquire().await.unwrap(), Acquired::Held);
+        tokio::time::sleep(SHORT_TTL + Duration::from_millis(1100)).await;
+        assert_eq!(second.acquire().await.unwrap(), Acquired::Held);
+        assert!(matches!(
+            first.renew().await,
+            Err(listo::replica::lease::LeaseError::Lost)
+        ));
+        // A keeper started now reports Lost at its first tick: the handle knows it holds nothing.
+        let (mut standing, keeper) = first.clone().keep(Duration::from_millis(100));
+        tokio::time::timeout(
+            Duration::from_secs(3),
+            standing.wait_for(|s| *s == Standing::Lost),
+        )
+        .await
+        .expect("Lost within the TTL")
+        .unwrap();
+        keeper.await.unwrap();
+        // The second still holds it.
+        second.renew().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_keeper_whose_renewal_finds_a_new_holder_reports_lost() {
+        let Some(target) = target().await else { return };
+        // Renews every 3 s, longer than the 2 s TTL, so the second takes over in between.
+        let first = Arc::new(handle(&target, SHORT_TTL));
+        let second = handle(&target, SHORT_TTL);
+        assert_eq!(first.acquire().await.unwrap(), Acquired::Held);
+        let (mut standing, keeper) = first.clone().keep(Duration::from_secs(3));
+        let start = tokio::time::Instant::now();
+        while second.acquire().await.unwrap() != Acquired::Held {
+            assert!(start.elapsed() < Duration::from_secs(5), "never expired");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            standing.wait_for(|s| *s == Standing::Lost),
+        )
+        .await
+        .expect("Lost reported")
+        .unwrap();
+        keeper.await.unwrap();
+    }
+}
+
+mod file {
+    use super::*;
+
+    fn target(dir: &std::path::Path) -> LeaseTarget {
+        let url = url::Url::from_directory_path(dir).unwrap();
+        LeaseTarget::parse(url.as_str(), None, None, |_| None).expect("a valid replica")
+    }
+
+    #[tokio::test]
+    async fn acquire_creates_the_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("replica/nested");
+        let lease = handle(&target(&dir), SHORT_TTL);
+        assert_eq!(lease.acquire().await.unwrap(), Acquired::Held);
+        assert!(dir.join("listo-lease.lock").is_file());
+        let holder: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("listo-lease.json")).unwrap()).unwrap();
+        assert_eq!(holder["holder"], lease.holder().id.as_str());
+        lease.renew().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_second_holder_waits_until_a_release() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = target(tmp.path());
+        let (first, second) = (handle(&target, SHORT_TTL), handle(&target, SHORT_TTL));
+        assert_eq!(first.acquire().await.unwrap(), Acquired::Held);
+        let (holder, expires_in) = held_by_other(second.acquire().await.unwrap());
+        assert_eq!(holder.as_ref(), Some(first.holder()));
+        assert_eq!(expires_in, None, "a file lock lasts as long as its holder");
+        // No expiry: still held long after the TTL without renewals.
+        tokio::time::sleep(SHORT_TTL + Duration::from_millis(500)).await;
+        held_by_other(second.acquire().await.unwrap());
+        first.release().await.unwrap();
+        assert_eq!(second.acquire().await.unwrap(), Acquired::Held);
+        assert!(first.renew().await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_holder_that_dies_frees_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = target(tmp.path());
+        let first = handle(&target, SHORT_TTL);
+        assert_eq!(first.acquire().await.unwrap(), Acquired::Held);
+        // Dropping the handle closes the lock file, as the kernel does when a process dies.
+        drop(first);
+        assert_eq!(
+            handle(&target, SHORT_TTL).acquire().await.unwrap(),
+            Acquired::Held
+        );
+    }
+
+    #[tokio::test]
+    async fn eight_racers_one_holder() {
+        let tmp = tempfile::tempdir().unwrap();
+        one_of_eight_racers_wins(&target(tmp.path())).await;
+    }
+}
