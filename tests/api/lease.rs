@@ -104,26 +104,32 @@ mod s3 {
         Some(target)
     }
 
+    /// The lease object as stored (read signed: moto refuses anonymous reads of objects).
     async fn object(target: &LeaseTarget) -> serde_json::Value {
         let LeaseTarget::S3 {
             endpoint,
             bucket,
             path,
-            ..
+            region,
+            credentials,
         } = target
         else {
             unreachable!()
         };
-        let url = format!(
-            "{}{bucket}/{path}/listo-lease.json",
-            endpoint.as_ref().unwrap()
-        );
-        reqwest::get(url)
+        let client = listo::replica::s3::S3Client::new(
+            endpoint.as_ref(),
+            region,
+            bucket,
+            credentials.clone(),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        let answer = client
+            .get(&format!("{path}/listo-lease.json"))
             .await
-            .unwrap()
-            .json()
-            .await
-            .expect("the lease object is JSON")
+            .unwrap();
+        assert_eq!(answer.status, 200);
+        serde_json::from_slice(&answer.body).expect("the lease object is JSON")
     }
 
     #[tokio::test]
@@ -241,9 +247,10 @@ mod s3 {
     }
 
     #[tokio::test]
-    async fn a_keeper_whose_renewal_finds_a_new_holder_reports_lost() {
+    async fn a_keeper_that_cannot_renew_within_the_ttl_reports_lost() {
         let Some(target) = target().await else { return };
-        // Renews every 3 s, longer than the 2 s TTL, so the second takes over in between.
+        // Renews every 3 s, past the 2 s TTL: the keeper gives up at its first tick (no renewal
+        // could succeed in time), and meanwhile the second takes over.
         let first = Arc::new(handle(&target, SHORT_TTL));
         let second = handle(&target, SHORT_TTL);
         assert_eq!(first.acquire().await.unwrap(), Acquired::Held);
