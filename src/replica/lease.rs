@@ -158,21 +158,10 @@ pub enum Standing {
 }
 
 /// Where the lease lives, parsed from the replica's settings.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub enum LeaseTarget {
     /// `s3://BUCKET/PATH`.
-    S3 {
-        /// The bucket.
-        bucket: String,
-        /// The replica's path in it (no leading or trailing `/`; may be empty).
-        path: String,
-        /// An S3-compatible endpoint, addressed path-style; `None` for AWS.
-        endpoint: Option<Url>,
-        /// The region (`us-east-1` when unset).
-        region: String,
-        /// Who signs.
-        credentials: Credentials,
-    },
+    S3(Box<S3Target>),
     /// `file:///PATH`.
     File {
         /// The replica's folder.
@@ -180,25 +169,30 @@ pub enum LeaseTarget {
     },
 }
 
-impl std::fmt::Debug for LeaseTarget {
+/// An S3 replica's place and who signs for it.
+#[derive(Clone)]
+pub struct S3Target {
+    /// The bucket.
+    pub bucket: String,
+    /// The replica's path in it (no leading or trailing `/`; may be empty).
+    pub path: String,
+    /// An S3-compatible endpoint, addressed path-style; `None` for AWS.
+    pub endpoint: Option<Url>,
+    /// The region (`us-east-1` when unset).
+    pub region: String,
+    /// Who signs.
+    pub credentials: Credentials,
+}
+
+impl std::fmt::Debug for S3Target {
     // Credentials stay out of every log line.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            LeaseTarget::S3 {
-                bucket,
-                path,
-                endpoint,
-                region,
-                ..
-            } => f
-                .debug_struct("S3")
-                .field("bucket", bucket)
-                .field("path", path)
-                .field("endpoint", &endpoint.as_ref().map(Url::as_str))
-                .field("region", region)
-                .finish_non_exhaustive(),
-            LeaseTarget::File { dir } => f.debug_struct("File").field("dir", dir).finish(),
-        }
+        f.debug_struct("S3Target")
+            .field("bucket", &self.bucket)
+            .field("path", &self.path)
+            .field("endpoint", &self.endpoint.as_ref().map(Url::as_str))
+            .field("region", &self.region)
+            .finish_non_exhaustive()
     }
 }
 
@@ -261,7 +255,7 @@ impl LeaseTarget {
                     Some(token) => Credentials::new_with_token(key, secret, token),
                     None => Credentials::new(key, secret),
                 };
-                Ok(LeaseTarget::S3 {
+                Ok(LeaseTarget::S3(Box::new(S3Target {
                     bucket,
                     path,
                     endpoint,
@@ -270,7 +264,7 @@ impl LeaseTarget {
                         .unwrap_or("us-east-1")
                         .to_owned(),
                     credentials,
-                })
+                })))
             }
             "file" if endpoint.is_none() && region.is_none() => {
                 let dir = url
@@ -323,7 +317,7 @@ pub struct Lease {
 
 enum Backend {
     S3 {
-        client: S3Client,
+        client: Box<S3Client>,
         key: String,
         /// Our version of the object while we hold it.
         etag: Mutex<Option<String>>,
@@ -339,21 +333,15 @@ impl Lease {
         options: LeaseOptions,
     ) -> Result<Lease, LeaseError> {
         let backend = match target {
-            LeaseTarget::S3 {
-                bucket,
-                path,
-                endpoint,
-                region,
-                credentials,
-            } => Backend::S3 {
-                client: S3Client::new(
-                    endpoint.as_ref(),
-                    region,
-                    bucket,
-                    credentials.clone(),
+            LeaseTarget::S3(s3) => Backend::S3 {
+                client: Box::new(S3Client::new(
+                    s3.endpoint.as_ref(),
+                    &s3.region,
+                    &s3.bucket,
+                    s3.credentials.clone(),
                     options.request_timeout,
-                )?,
-                key: object_key(path),
+                )?),
+                key: object_key(&s3.path),
                 etag: Mutex::new(None),
             },
             LeaseTarget::File { dir } => Backend::File(super::file::FileLock::new(dir)),

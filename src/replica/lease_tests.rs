@@ -25,16 +25,16 @@ fn an_s3_replica_parses_with_endpoint_and_region() {
         ]),
     )
     .unwrap();
-    let LeaseTarget::S3 {
+    let LeaseTarget::S3(s3) = target else {
+        panic!("not s3");
+    };
+    let S3Target {
         bucket,
         path,
         endpoint,
         region,
         credentials,
-    } = target
-    else {
-        panic!("not s3");
-    };
+    } = *s3;
     assert_eq!(
         (bucket.as_str(), path.as_str(), region.as_str()),
         ("listo", "apps/one", "auto")
@@ -47,12 +47,7 @@ fn an_s3_replica_parses_with_endpoint_and_region() {
 
 #[test]
 fn aws_credentials_win_over_litestream_ones_each_on_its_own() {
-    let LeaseTarget::S3 {
-        credentials,
-        region,
-        endpoint,
-        ..
-    } = LeaseTarget::parse(
+    let LeaseTarget::S3(s3) = LeaseTarget::parse(
         "s3://b/p",
         None,
         None,
@@ -62,10 +57,15 @@ fn aws_credentials_win_over_litestream_ones_each_on_its_own() {
             ("AWS_ACCESS_KEY_ID", "ak"),
         ]),
     )
-    .unwrap()
-    else {
+    .unwrap() else {
         panic!("not s3");
     };
+    let S3Target {
+        credentials,
+        region,
+        endpoint,
+        ..
+    } = *s3;
     // As Litestream resolves them: each variable on its own, so a mixed pair is possible.
     assert_eq!((credentials.key(), credentials.secret()), ("ak", "ls"));
     assert_eq!(region, "us-east-1");

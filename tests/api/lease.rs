@@ -106,26 +106,19 @@ mod s3 {
 
     /// The lease object as stored (read signed: moto refuses anonymous reads of objects).
     async fn object(target: &LeaseTarget) -> serde_json::Value {
-        let LeaseTarget::S3 {
-            endpoint,
-            bucket,
-            path,
-            region,
-            credentials,
-        } = target
-        else {
+        let LeaseTarget::S3(s3) = target else {
             unreachable!()
         };
         let client = listo::replica::s3::S3Client::new(
-            endpoint.as_ref(),
-            region,
-            bucket,
-            credentials.clone(),
+            s3.endpoint.as_ref(),
+            &s3.region,
+            &s3.bucket,
+            s3.credentials.clone(),
             Duration::from_secs(5),
         )
         .unwrap();
         let answer = client
-            .get(&format!("{path}/listo-lease.json"))
+            .get(&format!("{}/listo-lease.json", s3.path))
             .await
             .unwrap();
         assert_eq!(answer.status, 200);
