@@ -3,3 +3,4 @@
 pub mod file;
 pub mod lease;
 pub mod s3;
+pub mod target;
