@@ -30,6 +30,8 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(15);
 pub const RENEW_EVERY: Duration = Duration::from_secs(5);
 /// The most any one request to the store may take.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// HTTP dates (`Date`, `Last-Modified`) have whole seconds.
+const DATE_GRANULARITY: Duration = Duration::from_secs(1);
 /// The lease object's name beside the replica.
 pub const OBJECT_NAME: &str = "listo-lease.json";
 /// The lock file's name in a file replica's folder.
@@ -428,7 +430,9 @@ pub fn object_key(path: &str) -> String {
 }
 
 /// How long a lease written at `last_modified` has left at `date`, both by the store's clock;
-/// `None` once expired. Without both dates nothing can be judged, so it is taken as just renewed.
+/// `None` once expired. Both dates have whole seconds, so their difference can read up to a
+/// second more than the real age: a second is added to the TTL, so a lease is never taken
+/// over early. Without both dates nothing can be judged, so it is taken as just renewed.
 pub fn remaining(
     date: Option<DateTime<Utc>>,
     last_modified: Option<DateTime<Utc>>,
@@ -438,7 +442,9 @@ pub fn remaining(
         return Some(ttl);
     };
     let age = (date - modified).to_std().unwrap_or(Duration::ZERO);
-    ttl.checked_sub(age).filter(|left| !left.is_zero())
+    (ttl + DATE_GRANULARITY)
+        .checked_sub(age)
+        .filter(|left| !left.is_zero())
 }
 
 fn etag_of(answer: &S3Answer, operation: &'static str) -> Result<String, LeaseError> {

@@ -149,7 +149,8 @@ mod s3 {
         assert_eq!(first.acquire().await.unwrap(), Acquired::Held);
         let (holder, expires_in) = held_by_other(second.acquire().await.unwrap());
         assert_eq!(holder.as_ref(), Some(first.holder()));
-        assert!(expires_in.unwrap() <= SHORT_TTL);
+        // The TTL and a second for whole-second dates, at most.
+        assert!(expires_in.unwrap() <= SHORT_TTL + Duration::from_secs(1));
         // Not held, so nothing to renew.
         assert!(second.renew().await.is_err());
     }
@@ -192,19 +193,79 @@ mod s3 {
                 Acquired::Held => break,
                 Acquired::HeldByOther { .. } => {
                     assert!(
-                        start.elapsed() < SHORT_TTL + Duration::from_secs(3),
+                        start.elapsed() < SHORT_TTL + Duration::from_secs(4),
                         "never expired"
                     );
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
             }
         }
-        // Dates have whole seconds: at least TTL − 1 s went by.
+        // Never before the TTL, though dates have whole seconds.
         assert!(
-            start.elapsed() >= SHORT_TTL - Duration::from_secs(1),
+            start.elapsed() >= SHORT_TTL,
             "taken over after {:?}",
             start.elapsed()
         );
+    }
+
+    /// A loopback forwarder to the test server that can turn into a black hole (connections
+    /// accepted, never answered), as a store that went away behind a firewall.
+    async fn switchable_proxy(server: &str) -> (String, Arc<std::sync::atomic::AtomicBool>) {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let upstream = server
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let open = Arc::new(AtomicBool::new(true));
+        let gate = open.clone();
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let (gate, upstream) = (gate.clone(), upstream.clone());
+                tokio::spawn(async move {
+                    if gate.load(Ordering::SeqCst) {
+                        let mut store = tokio::net::TcpStream::connect(upstream).await.unwrap();
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut store).await;
+                    } else {
+                        tokio::time::sleep(Duration::from_secs(60)).await;
+                        drop(client);
+                    }
+                });
+            }
+        });
+        (url, open)
+    }
+
+    #[tokio::test]
+    async fn a_keeper_cut_off_from_the_store_reports_lost_before_the_ttl() {
+        let Some(target) = target().await else { return };
+        let LeaseTarget::S3(mut s3) = target.clone() else {
+            unreachable!()
+        };
+        let server = s3.endpoint.as_ref().unwrap().as_str().to_owned();
+        let (proxy, open) = switchable_proxy(&server).await;
+        s3.endpoint = Some(proxy.parse().unwrap());
+        let first = Arc::new(handle(&LeaseTarget::S3(s3), SHORT_TTL));
+        assert_eq!(first.acquire().await.unwrap(), Acquired::Held);
+        let (mut standing, keeper) = first.clone().keep(Duration::from_millis(300));
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert_eq!(
+            *standing.borrow(),
+            Standing::Held,
+            "renewed through the proxy"
+        );
+        open.store(false, std::sync::atomic::Ordering::SeqCst);
+        let cut = tokio::time::Instant::now();
+        tokio::time::timeout(SHORT_TTL, standing.wait_for(|s| *s == Standing::Lost))
+            .await
+            .expect("Lost within the TTL of the last renewal")
+            .unwrap();
+        keeper.await.unwrap();
+        // Reported before anyone else could take the lease over.
+        let second = handle(&target, SHORT_TTL);
+        held_by_other(second.acquire().await.unwrap());
+        assert!(cut.elapsed() < SHORT_TTL, "{:?}", cut.elapsed());
     }
 
     #[tokio::test]
@@ -219,8 +280,11 @@ mod s3 {
         let first = Arc::new(handle(&target, SHORT_TTL));
         let second = handle(&target, SHORT_TTL);
         assert_eq!(first.acquire().await.unwrap(), Acquired::Held);
-        tokio::time::sleep(SHORT_TTL + Duration::from_millis(1100)).await;
-        assert_eq!(second.acquire().await.unwrap(), Acquired::Held);
+        let start = tokio::time::Instant::now();
+        while second.acquire().await.unwrap() != Acquired::Held {
+            assert!(start.elapsed() < Duration::from_secs(6), "never expired");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
         assert!(matches!(
             first.renew().await,
             Err(listo::replica::lease::LeaseError::Lost)
@@ -250,7 +314,7 @@ mod s3 {
         let (mut standing, keeper) = first.clone().keep(Duration::from_secs(3));
         let start = tokio::time::Instant::now();
         while second.acquire().await.unwrap() != Acquired::Held {
-            assert!(start.elapsed() < Duration::from_secs(5), "never expired");
+            assert!(start.elapsed() < Duration::from_secs(6), "never expired");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         tokio::time::timeout(
