@@ -318,25 +318,52 @@ impl Lease {
         match &self.backend {
             Backend::S3 { client, key, etag } => {
                 let mut etag = etag.lock().await;
-                let ours = etag.clone().ok_or(LeaseError::NotHeld)?;
-                let answer = client
-                    .put(key, self.body(false), &Condition::Matches(ours))
-                    .await?;
-                match answer.status {
-                    200 => *etag = Some(etag_of(&answer, "renew")?),
-                    412 | 404 => {
-                        *etag = None;
-                        *self.renewed.lock().expect("not poisoned") = None;
-                        return Err(LeaseError::Lost);
+                let mut ours = etag.clone().ok_or(LeaseError::NotHeld)?;
+                // Twice at most: a renewal that timed out may still have been stored, leaving
+                // us with a stale version of an object that is still ours.
+                for attempt in 0..2 {
+                    let answer = client
+                        .put(key, self.body(false), &Condition::Matches(ours.clone()))
+                        .await?;
+                    match answer.status {
+                        200 => {
+                            *etag = Some(etag_of(&answer, "renew")?);
+                            break;
+                        }
+                        412 if attempt == 0 => match self.still_ours(client, key).await? {
+                            Some(current) => ours = current,
+                            None => return Err(self.lost(&mut etag)),
+                        },
+                        412 | 404 => return Err(self.lost(&mut etag)),
+                        409 => return Err(LeaseError::Conflict("renew")),
+                        status => return Err(unexpected("renew", status)),
                     }
-                    409 => return Err(LeaseError::Conflict("renew")),
-                    status => return Err(unexpected("renew", status)),
                 }
             }
             Backend::File(lock) => lock.renew()?,
         }
         *self.renewed.lock().expect("not poisoned") = Some(sent);
         Ok(())
+    }
+
+    /// The object's version when it still names us as holder (not released), else `None`.
+    async fn still_ours(&self, client: &S3Client, key: &str) -> Result<Option<String>, LeaseError> {
+        let current = client.get(key).await?;
+        match current.status {
+            200 => {}
+            404 => return Ok(None),
+            status => return Err(unexpected("read", status)),
+        }
+        let ours = serde_json::from_slice::<Record>(&current.body)
+            .is_ok_and(|r| r.holder.id == self.holder.id && !r.released);
+        Ok(current.etag.filter(|_| ours))
+    }
+
+    /// Forgets our version and renewal time: another process holds the lease now.
+    fn lost(&self, etag: &mut Option<String>) -> LeaseError {
+        *etag = None;
+        *self.renewed.lock().expect("not poisoned") = None;
+        LeaseError::Lost
     }
 
     /// Gives the lease up so the next holder need not wait for the TTL; fine when not held.

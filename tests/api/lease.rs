@@ -269,6 +269,19 @@ mod s3 {
     }
 
     #[tokio::test]
+    async fn a_renewal_whose_answer_was_lost_is_not_taken_for_a_takeover() {
+        let Some(target) = target().await else { return };
+        let first = handle(&target, SHORT_TTL);
+        assert_eq!(first.acquire().await.unwrap(), Acquired::Held);
+        // The same holder writes the object again, as a renewal stored after its answer timed
+        // out would: the first handle's version is stale, but the lease is still its own.
+        let twin = Lease::new(&target, first.holder().clone(), options(SHORT_TTL)).unwrap();
+        assert_eq!(twin.acquire().await.unwrap(), Acquired::Held);
+        first.renew().await.expect("still ours");
+        first.renew().await.expect("and renewable again");
+    }
+
+    #[tokio::test]
     async fn eight_racers_one_holder() {
         let Some(target) = target().await else { return };
         one_of_eight_racers_wins(&target).await;
