@@ -48,7 +48,7 @@ impl FileLock {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
                 return Ok(Acquired::HeldByOther {
-                    holder: super::lease::read_holder(&self.dir.join(OBJECT_NAME)),
+                    holder: super::holder::read_holder(&self.dir.join(OBJECT_NAME)),
                     expires_in: None,
                 });
             }
@@ -88,7 +88,7 @@ impl FileLock {
             .dir
             .join(format!("{OBJECT_NAME}.{}", std::process::id()));
         let mut file = File::create(&aside)?;
-        file.write_all(&super::lease::holder_json(holder))?;
+        file.write_all(&super::holder::holder_json(holder))?;
         file.sync_all()?;
         std::fs::rename(&aside, self.dir.join(OBJECT_NAME))
     }

@@ -13,12 +13,13 @@
 //!
 //! Not `PATH/lock.json`: Litestream's own (unwired) leaser uses that key.
 
+pub use super::holder::LeaseHolder;
+use super::holder::Record;
 use super::s3::{Condition, S3Answer, S3Client, S3Error};
 pub use super::target::{LeaseTarget, S3Target};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, watch};
@@ -81,57 +82,6 @@ pub enum LeaseError {
         /// Why.
         source: std::io::Error,
     },
-}
-
-/// Who holds a lease: a random id that tells processes apart, and where it runs for humans.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LeaseHolder {
-    /// Random, new for each process.
-    #[serde(rename = "holder")]
-    pub id: String,
-    /// The holder's process id.
-    pub pid: u32,
-    /// The holder's host name.
-    pub host: String,
-}
-
-impl LeaseHolder {
-    /// This process, with a new random id.
-    pub fn this_process() -> LeaseHolder {
-        let mut bytes = [0u8; 8];
-        rand::Rng::fill_bytes(&mut rand::rng(), &mut bytes);
-        LeaseHolder {
-            id: bytes.iter().map(|b| format!("{b:02x}")).collect(),
-            pid: std::process::id(),
-            host: host_name(),
-        }
-    }
-}
-
-impl std::fmt::Display for LeaseHolder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} (pid {} on {})", self.id, self.pid, self.host)
-    }
-}
-
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "unknown".to_owned())
-}
-
-/// The lease object's body.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Record {
-    #[serde(flatten)]
-    holder: LeaseHolder,
-    renewed_at: DateTime<Utc>,
-    /// Set by a release: the next acquirer need not wait for the TTL.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    released: bool,
 }
 
 /// What `acquire` found.
@@ -487,22 +437,6 @@ fn unexpected(operation: &'static str, status: u16) -> LeaseError {
         501 => LeaseError::Unsupported(status),
         _ => LeaseError::Status { operation, status },
     }
-}
-
-pub(super) fn read_holder(path: &Path) -> Option<LeaseHolder> {
-    let bytes = std::fs::read(path).ok()?;
-    serde_json::from_slice::<Record>(&bytes)
-        .ok()
-        .map(|r| r.holder)
-}
-
-pub(super) fn holder_json(holder: &LeaseHolder) -> Vec<u8> {
-    serde_json::to_vec(&Record {
-        holder: holder.clone(),
-        renewed_at: Utc::now(),
-        released: false,
-    })
-    .expect("a record serializes")
 }
 
 #[cfg(test)]
