@@ -6,6 +6,7 @@ pub mod api;
 pub mod config;
 pub mod domain;
 pub mod mail;
+pub mod replica;
 pub mod server;
 pub mod service;
 pub mod store;

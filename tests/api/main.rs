@@ -34,6 +34,9 @@ mod tasks;
 mod tickets;
 mod versions;
 
+// The replica lease, through the library (S3 stories need LISTO_TEST_S3).
+mod lease;
+
 // SQLite only: the file itself, a full disk, the binary's start-up.
 mod full_disk;
 mod sqlite_file;
