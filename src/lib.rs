@@ -7,6 +7,7 @@ pub mod config;
 pub mod domain;
 pub mod mail;
 pub mod replica;
+pub mod replicated;
 pub mod server;
 pub mod service;
 pub mod store;
@@ -26,7 +27,7 @@ use store::Store;
 /// How often expired codes and sessions are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// How long in-flight requests may run on after a shutdown signal.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Why listo could not start; each message names the setting to look at.
 #[derive(Debug, thiserror::Error)]
@@ -55,18 +56,25 @@ pub enum StartError {
 /// A bound, ready-to-serve listo.
 pub struct App {
     listener: tokio::net::TcpListener,
-    endpoint: server::SharedEndpoint,
     connections: ConnectionLimits,
+    addr: SocketAddr,
+    core: Core,
+}
+
+/// What answers requests, without the socket: the endpoint, the store under it and the
+/// background workers.
+pub struct Core {
+    /// Every route.
+    pub endpoint: server::SharedEndpoint,
     store: Store,
     sweeper: tokio::task::JoinHandle<()>,
     /// Sends queued password-reset emails.
     mail_worker: tokio::task::JoinHandle<()>,
-    addr: SocketAddr,
 }
 
-impl App {
-    /// Opens the database, prepares mail and binds the listener (port 0 picks a free port).
-    pub async fn build(config: Config) -> Result<App, StartError> {
+impl Core {
+    /// Opens the database, prepares mail, starts the workers.
+    pub async fn start(config: &Config) -> Result<Core, StartError> {
         let database = |source| StartError::Store {
             path: config.database.to_string(),
             source,
@@ -120,22 +128,54 @@ impl App {
             cors_origins: config.cors_origins.clone(),
         })
         .boxed();
-        let bind = |source| StartError::Bind {
-            addr: config.addr,
-            source,
-        };
-        let listener = tokio::net::TcpListener::bind(config.addr)
-            .await
-            .map_err(bind)?;
-        let addr = listener.local_addr().map_err(bind)?;
-        Ok(App {
-            listener,
+        Ok(Core {
             endpoint: Arc::new(endpoint),
-            connections: config.connections,
             store,
             sweeper,
             mail_worker,
+        })
+    }
+
+    /// Ends live event streams, so their requests finish within the grace period.
+    pub fn end_streams(&self) -> impl Fn() + Send + Sync + 'static {
+        let signals = self.store.signals().clone();
+        move || signals.close()
+    }
+
+    /// Stops the background tasks without waiting for them (a reset email being sent is sent
+    /// again later) and closes the store; on SQLite `checkpoint` folds the WAL into the file
+    /// (under a replica Litestream does that).
+    pub async fn stop(self, checkpoint: bool) {
+        self.sweeper.abort();
+        self.mail_worker.abort();
+        // Awaited so every handle on the store is gone when this returns (the file lock too).
+        let _ = self.sweeper.await;
+        let _ = self.mail_worker.await;
+        let closed = if checkpoint {
+            self.store.close().await
+        } else {
+            Ok(())
+        };
+        if let Err(e) = closed {
+            tracing::error!(error = %e, "closing the database at shutdown failed");
+        }
+    }
+}
+
+impl App {
+    /// Opens the database, prepares mail and binds the listener (port 0 picks a free port).
+    pub async fn build(config: Config) -> Result<App, StartError> {
+        let core = Core::start(&config).await?;
+        let listener = bind(config.addr).await?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+        Ok(App {
+            listener,
+            connections: config.connections,
             addr,
+            core,
         })
     }
 
@@ -155,32 +195,30 @@ impl App {
     }
 
     /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish
-    /// (at most 10 s), stops the background tasks without waiting for them (a reset email being
-    /// sent is sent again later) and checkpoints the WAL into the database file.
+    /// (at most 10 s), stops the background tasks and checkpoints the WAL into the database
+    /// file.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
-        let signals = self.store.signals().clone();
+        let end_streams = self.core.end_streams();
         let shutdown = async move {
             shutdown.await;
-            // Live streams end, so their requests finish within the grace period.
-            signals.close();
+            end_streams();
         };
         let result = server::serve(
             self.listener,
-            self.endpoint,
+            self.core.endpoint.clone(),
             self.connections,
             shutdown,
             SHUTDOWN_GRACE,
         )
         .await;
-        // Not waited for past the grace: an email being sent now is sent again after a restart.
-        self.sweeper.abort();
-        self.mail_worker.abort();
-        // Awaited so every handle on the store is gone when this returns (the file lock too).
-        let _ = self.sweeper.await;
-        let _ = self.mail_worker.await;
-        if let Err(e) = self.store.close().await {
-            tracing::error!(error = %e, "closing the database at shutdown failed");
-        }
+        self.core.stop(true).await;
         result
     }
+}
+
+/// Binds the listening socket.
+pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, StartError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })
 }

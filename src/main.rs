@@ -171,6 +171,19 @@ async fn serve() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(replica) = config.replica.clone() {
+        return match listo::replicated::serve(config, replica, shutdown).await {
+            Ok(()) => {
+                tracing::info!("listo stopped");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "listo stopped");
+                eprintln!("listo: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let mail = config.mail.describe();
     let database = config.database.to_string();
     let app = match App::build(config).await {

@@ -15,10 +15,12 @@ mod idempotency;
 mod json;
 pub mod problem;
 mod security;
+mod standby;
 mod swagger;
 mod system;
 pub(crate) mod tasks;
 mod text;
+pub use standby::{Gate, GateEndpoint};
 mod tickets;
 
 use crate::service::{Auth, Feed, Health, Tasks};

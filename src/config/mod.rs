@@ -90,6 +90,12 @@ pub struct Config {
     pub cors_origins: std::vec::Vec<String>,
     #[command(flatten)]
     pub connections: ConnectionLimits,
+    #[command(flatten)]
+    pub replication: ReplicaSettings,
+    /// The replica in force, checked against the database and the environment (`None`: no
+    /// LISTO_REPLICA).
+    #[arg(skip)]
+    pub replica: Option<crate::replica::Replica>,
     /// text, or json for one JSON object per line
     #[arg(long = "log-format", env = "LISTO_LOG_FORMAT", default_value = "text", action = ArgAction::Set, value_parser = |raw: &str| match raw.trim() {
         "text" => Ok(false),
@@ -156,6 +162,35 @@ pub struct ConnectionLimits {
     /// open-file limit less 128]
     #[arg(long, env = "LISTO_MAX_CONNECTIONS", value_parser = whole::<usize>(CONNECTIONS))]
     pub max_connections: Option<usize>,
+}
+
+/// Continuous replication of the SQLite file by Litestream, run as listo's child
+/// (docs/DEPLOY.md, "Free tiers").
+#[derive(Debug, Clone, Args)]
+pub struct ReplicaSettings {
+    /// where Litestream replicates the SQLite file, s3://BUCKET/PATH or file:///PATH; restored
+    /// from it when the file is missing at start; unset: no replication
+    #[arg(long = "replica", env = "LISTO_REPLICA")]
+    pub url: Option<String>,
+    /// an S3-compatible endpoint for an s3:// replica, addressed path-style (Cloudflare R2:
+    /// https://ACCOUNT_ID.r2.cloudflarestorage.com) [default: AWS S3]
+    #[arg(long = "replica-endpoint", env = "LISTO_REPLICA_ENDPOINT")]
+    pub endpoint: Option<String>,
+    /// the region of an s3:// replica (R2: auto) [default: us-east-1]
+    #[arg(long = "replica-region", env = "LISTO_REPLICA_REGION")]
+    pub region: Option<String>,
+    /// seconds between Litestream's uploads to the replica: a crash (not a stop) can lose the
+    /// writes of about this long plus a second
+    #[arg(long = "replica-sync-interval", env = "LISTO_REPLICA_SYNC_INTERVAL", default_value = "1", value_parser = seconds)]
+    pub sync_interval: Duration,
+    /// seconds start-up waits for the replica's store (its lease, a restore) before exiting
+    /// non-zero rather than serving an empty database
+    #[arg(long = "replica-timeout", env = "LISTO_REPLICA_TIMEOUT", default_value = "30", value_parser = seconds)]
+    pub timeout: Duration,
+    /// the litestream binary to run (used as given, no search of PATH) [default: litestream on
+    /// PATH]
+    #[arg(long = "litestream", env = "LISTO_LITESTREAM")]
+    pub litestream: Option<PathBuf>,
 }
 
 /// A setting that cannot be used; `Display` gives the one line start-up prints.
@@ -230,7 +265,58 @@ impl Config {
         config.addr = config.listen.unwrap_or(every_interface);
         let outbox = MailConfig::Outbox(config.outbox.clone());
         config.mail = config.smtp_url.take().map_or(outbox, MailConfig::Smtp);
+        config.replica = config.replica_in_force(&lookup)?;
         Ok(config)
+    }
+}
+
+impl Config {
+    /// `LISTO_REPLICA` with its companions, checked: a SQLite database, a known scheme, an
+    /// endpoint or region only for s3://, credentials for s3://, a litestream binary there.
+    fn replica_in_force(
+        &self,
+        lookup: &impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<crate::replica::Replica>, ConfigError> {
+        let r = &self.replication;
+        let refuse = |var: &str, message: &str| ConfigError {
+            var: var.into(),
+            message: message.into(),
+        };
+        let Some(url) = &r.url else {
+            return match (&r.endpoint, &r.region) {
+                (Some(_), _) => Err(refuse(
+                    "LISTO_REPLICA_ENDPOINT",
+                    "only an s3:// LISTO_REPLICA has an endpoint; set LISTO_REPLICA too, or unset this",
+                )),
+                (_, Some(_)) => Err(refuse(
+                    "LISTO_REPLICA_REGION",
+                    "only an s3:// LISTO_REPLICA has a region; set LISTO_REPLICA too, or unset this",
+                )),
+                _ => Ok(None),
+            };
+        };
+        let crate::store::Location::Sqlite(database) = &self.database else {
+            return Err(refuse(
+                "LISTO_REPLICA",
+                "replicates a SQLite file, and LISTO_DATABASE is PostgreSQL: use its own backups, and unset LISTO_REPLICA",
+            ));
+        };
+        let replica = crate::replica::Replica::resolve(
+            crate::replica::Wanted {
+                url,
+                endpoint: r.endpoint.as_deref(),
+                region: r.region.as_deref(),
+                litestream: r.litestream.as_deref(),
+                database,
+                sync_interval: r.sync_interval,
+                timeout: r.timeout,
+            },
+            lookup,
+        );
+        replica.map(Some).map_err(|e| ConfigError {
+            var: e.variable.into(),
+            message: e.why,
+        })
     }
 }
 

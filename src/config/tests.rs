@@ -3,7 +3,12 @@
 use super::*;
 
 fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-    Config::from_lookup(|name| vars.iter().find(|v| v.0 == name).map(|v| v.1.to_owned()))
+    Config::from_lookup(|name| {
+        vars.iter()
+            .rev()
+            .find(|v| v.0 == name)
+            .map(|v| v.1.to_owned())
+    })
 }
 
 #[test]
@@ -114,7 +119,7 @@ fn help_lists_every_variable_once_with_its_default() {
     let help = help();
     assert_eq!(
         help.lines().filter(|l| l.contains("[default: ")).count(),
-        29
+        35
     );
     assert!(help.contains("[default: 0.0.0.0:$PORT]\n") && help.contains("[default: unset]\n"));
     assert!(help.contains("to believe: the client") && !help.contains("addr]"));
@@ -133,4 +138,97 @@ fn debug_shows_no_secret() {
         "{shown}"
     );
     assert!(shown.contains("mail.example.com:587"), "{shown}");
+}
+
+#[test]
+fn a_replica_setting_that_cannot_work_is_refused_naming_its_variable() {
+    let bin = tempfile::tempdir().unwrap();
+    let litestream = bin.path().join("litestream");
+    std::fs::write(&litestream, "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(
+        &litestream,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let path = bin.path().to_str().unwrap();
+    let keys = [
+        ("LITESTREAM_ACCESS_KEY_ID", "k"),
+        ("LITESTREAM_SECRET_ACCESS_KEY", "s"),
+    ];
+    let refused = |vars: &[(&str, &str)]| {
+        let mut all = vec![("PATH", path)];
+        all.extend_from_slice(&keys);
+        all.extend_from_slice(vars);
+        config(&all).unwrap_err()
+    };
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (&[("LISTO_REPLICA", "ftp://bucket/x")], "LISTO_REPLICA"),
+        (&[("LISTO_REPLICA", "s3:///no-bucket")], "LISTO_REPLICA"),
+        (
+            &[
+                ("LISTO_REPLICA", "s3://b/p"),
+                ("LISTO_DATABASE", "postgres://u@h/db"),
+            ],
+            "LISTO_REPLICA",
+        ),
+        (
+            &[("LISTO_REPLICA_ENDPOINT", "http://127.0.0.1:9000")],
+            "LISTO_REPLICA_ENDPOINT",
+        ),
+        (&[("LISTO_REPLICA_REGION", "auto")], "LISTO_REPLICA_REGION"),
+        (
+            &[
+                ("LISTO_REPLICA", "file:///tmp/r"),
+                ("LISTO_REPLICA_REGION", "auto"),
+            ],
+            "LISTO_REPLICA_REGION",
+        ),
+        (
+            &[
+                ("LISTO_REPLICA", "s3://b/p"),
+                ("LISTO_REPLICA_ENDPOINT", "not a url"),
+            ],
+            "LISTO_REPLICA_ENDPOINT",
+        ),
+        (
+            &[
+                ("LISTO_REPLICA", "s3://b/p"),
+                ("LISTO_LITESTREAM", "/nonexistent/litestream"),
+            ],
+            "LISTO_LITESTREAM",
+        ),
+        (
+            &[("LISTO_REPLICA", "s3://b/p"), ("PATH", "/nonexistent")],
+            "LISTO_LITESTREAM",
+        ),
+        (
+            &[("LISTO_REPLICA_SYNC_INTERVAL", "0")],
+            "LISTO_REPLICA_SYNC_INTERVAL",
+        ),
+    ];
+    for (vars, var) in cases {
+        let err = refused(vars);
+        assert_eq!(err.var, *var, "{vars:?}: {err}");
+    }
+    // No credentials for s3://: named by the variable to set.
+    let err = config(&[("PATH", path), ("LISTO_REPLICA", "s3://b/p")]).unwrap_err();
+    assert_eq!(err.var, "LITESTREAM_ACCESS_KEY_ID", "{err}");
+
+    let mut ok = vec![("PATH", path), ("LISTO_REPLICA", "s3://bucket/app")];
+    ok.extend_from_slice(&keys);
+    let replica = config(&ok).unwrap().replica.expect("a replica");
+    assert_eq!(
+        (replica.url.as_str(), replica.litestream.as_path()),
+        ("s3://bucket/app", litestream.as_path())
+    );
+    assert_eq!(
+        (replica.sync_interval.as_secs(), replica.timeout.as_secs()),
+        (1, 30)
+    );
+    assert!(config(&[("PATH", path)]).unwrap().replica.is_none());
+    let shown = format!("{:?}", config(&ok).unwrap());
+    assert!(
+        !shown.contains("\"s\"") && !shown.contains("\"k\""),
+        "{shown}"
+    );
 }

@@ -143,6 +143,16 @@ impl ApiError {
         Self::new(Code::Unavailable, detail).retry_after(RETRY_STORAGE_SECS)
     }
 
+    /// 503 `unavailable` from a process that does not serve yet: it waits for the replica's
+    /// lease, restores its database, or waits for Litestream.
+    pub fn standing_by() -> Self {
+        Self::new(
+            Code::Unavailable,
+            "This server is not serving yet: it is restoring its database from the replica, or waiting for the previous server to hand over. Nothing was changed; retry in a few seconds.",
+        )
+        .retry_after(RETRY_STORAGE_SECS)
+    }
+
     /// 500 `internal`; the cause is logged here and never shown.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "request failed");
