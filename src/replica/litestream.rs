@@ -122,6 +122,16 @@ impl Litestream {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        // SAFETY: prctl(2) is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            // A listo killed outright (kill -9, OOM) takes Litestream along: SIGTERM lets it
+            // ship what was committed and end, rather than run on as an orphan. The signal
+            // follows the spawning thread, and tokio's workers live as long as the runtime.
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
         command
     }
 
