@@ -18,7 +18,7 @@ enum Readiness {
     /// Writes reach the database.
     #[oai(status = 200)]
     Ready(Json<Health>),
-    /// Writes fail right now (`not_ready`).
+    /// Writes fail right now (`not_ready`), or the replica is not ready (`unavailable`).
     #[oai(status = 503, content_type = "application/problem+json")]
     NotReady(Json<super::problem::Problem>),
 }
@@ -45,7 +45,9 @@ impl SystemApi {
     /// For routing: 503 `not_ready` while writes fail (a write failed in the last few seconds
     /// and none has committed since, or a probe write fails), 200 once they succeed again. A
     /// write that committed in the last two seconds answers for the probe, so asking every
-    /// second costs at most one small write every two seconds.
+    /// second costs at most one small write every two seconds. Under `LISTO_REPLICA`, 503
+    /// `unavailable` (with `Retry-After`) while the process waits for the replica's lease,
+    /// restores, or waits for Litestream; `/healthz` answers 200 meanwhile.
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
     async fn readyz(&self, health: poem::web::Data<&HealthCheck>) -> Readiness {
         match health.ready().await {

@@ -270,19 +270,23 @@ fn kill_group(child: &Child, signal: libc::c_int) {
 async fn forward(out: impl AsyncRead + Unpin) {
     let mut lines = BufReader::new(out).lines();
     while let Ok(Some(line)) = lines.next_line().await {
-        // `time=… level=INFO msg=…`: the time is listo's to give, the level picks the macro.
-        let rest = line.split_once(' ').filter(|(t, _)| t.starts_with("time="));
-        let rest = rest.map_or(line.as_str(), |(_, rest)| rest);
-        let (level, message) = match rest.split_once(' ') {
-            Some((level, message)) if level.starts_with("level=") => (&level[6..], message),
-            _ => ("INFO", rest),
-        };
+        let (level, message) = level_and_message(&line);
         match level {
             "ERROR" => tracing::error!(target: "litestream", "{message}"),
             "WARN" => tracing::warn!(target: "litestream", "{message}"),
             "DEBUG" => tracing::debug!(target: "litestream", "{message}"),
             _ => tracing::info!(target: "litestream", "{message}"),
         }
+    }
+}
+
+/// `time=… level=INFO msg=…`: the time is listo's log's to give, the level picks the macro.
+fn level_and_message(line: &str) -> (&str, &str) {
+    let rest = line.split_once(' ').filter(|(t, _)| t.starts_with("time="));
+    let rest = rest.map_or(line, |(_, rest)| rest);
+    match rest.split_once(' ') {
+        Some((level, message)) if level.starts_with("level=") => (&level[6..], message),
+        _ => ("INFO", rest),
     }
 }
 
@@ -344,4 +348,76 @@ fn config(replica: &Replica, database: &Path, socket: &Path) -> String {
         "dbs": [{ "path": database, "monitor-interval": "1s", "replica": target }],
     })
     .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn litestream_lines_keep_their_level_and_lose_their_time() {
+        let line = r#"time=2026-12-03T21:05:21.492Z level=WARN msg="sync failed" db=listo.db"#;
+        assert_eq!(
+            level_and_message(line),
+            ("WARN", r#"msg="sync failed" db=listo.db"#)
+        );
+        assert_eq!(
+            level_and_message("Error: no matching backup files available"),
+            ("INFO", "Error: no matching backup files available")
+        );
+    }
+
+    #[test]
+    fn the_config_names_the_replica_and_the_socket() {
+        let env = |name: &str| (name.starts_with("LITESTREAM_")).then(|| "x".to_owned());
+        let target = LeaseTarget::parse(
+            "s3://bucket/app/db",
+            Some("http://127.0.0.1:9000/"),
+            Some("auto"),
+            env,
+        )
+        .unwrap();
+        let replica = Replica {
+            url: "s3://bucket/app/db".into(),
+            target,
+            litestream: "/bin/litestream".into(),
+            database: "/data/listo.db".into(),
+            sync_interval: Duration::from_secs(3),
+            timeout: Duration::from_secs(30),
+        };
+        let config = config(
+            &replica,
+            Path::new("/data/listo.db"),
+            Path::new("/tmp/x/c.sock"),
+        );
+        let config: serde_json::Value = serde_json::from_str(&config).unwrap();
+        let db = &config["dbs"][0];
+        assert_eq!(db["path"], "/data/listo.db");
+        assert_eq!(config["socket"]["path"], "/tmp/x/c.sock");
+        let r = &db["replica"];
+        let fields = [
+            &r["type"],
+            &r["bucket"],
+            &r["path"],
+            &r["endpoint"],
+            &r["region"],
+            &r["sync-interval"],
+        ];
+        assert_eq!(
+            fields,
+            [
+                "s3",
+                "bucket",
+                "app/db",
+                "http://127.0.0.1:9000",
+                "auto",
+                "3s"
+            ]
+        );
+        assert_eq!(r["force-path-style"], true);
+        assert!(
+            !config.to_string().contains("\"x\""),
+            "no credentials in the file"
+        );
+    }
 }
