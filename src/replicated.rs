@@ -209,11 +209,34 @@ pub async fn serve(
 /// Polls until this process holds the lease. Waiting for another holder has no bound (a deploy
 /// overlaps for as long as the platform keeps the old process); an unreachable store does.
 async fn take_lease(lease: &Lease, replica: &Replica) -> Result<(), ReplicaFailure> {
+    let unreachable = |cause: LeaseError| ReplicaFailure::Unreachable {
+        url: replica.url.clone(),
+        secs: replica.timeout.as_secs(),
+        cause: cause.to_string(),
+    };
     let began = Instant::now();
-    let mut reachable_at = began;
+    // A store that ignored the conditions would let two processes both take the lease.
+    loop {
+        match lease.check_conditional_writes().await {
+            Ok(()) => break,
+            Err(cause @ LeaseError::Unsupported(_)) => {
+                return Err(ReplicaFailure::Lease {
+                    url: replica.url.clone(),
+                    cause,
+                });
+            }
+            Err(cause) if began.elapsed() >= replica.timeout => return Err(unreachable(cause)),
+            Err(cause) => {
+                tracing::warn!(error = %cause, "the replica's store did not answer; retrying");
+                tokio::time::sleep(LEASE_POLL).await;
+            }
+        }
+    }
+    let mut reachable_at = Instant::now();
     let mut waiting_for = None;
     loop {
-        match lease.acquire().await {
+        let acquired = lease.acquire().await;
+        match acquired {
             Ok(Acquired::Held) => {
                 if waiting_for.is_some() {
                     let waited_ms = began.elapsed().as_millis() as u64;
@@ -241,11 +264,7 @@ async fn take_lease(lease: &Lease, replica: &Replica) -> Result<(), ReplicaFailu
                 });
             }
             Err(cause) if reachable_at.elapsed() >= replica.timeout => {
-                return Err(ReplicaFailure::Unreachable {
-                    url: replica.url.clone(),
-                    secs: replica.timeout.as_secs(),
-                    cause: cause.to_string(),
-                });
+                return Err(unreachable(cause));
             }
             Err(cause) => {
                 tracing::warn!(error = %cause, "the replica's lease could not be read; retrying");

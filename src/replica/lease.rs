@@ -35,6 +35,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 const DATE_GRANULARITY: Duration = Duration::from_secs(1);
 /// The lease object's name beside the replica.
 pub const OBJECT_NAME: &str = "listo-lease.json";
+/// The object the start-up check writes with failing conditions, beside the lease.
+pub const PROBE_NAME: &str = "listo-lease-probe.json";
 /// The lock file's name in a file replica's folder.
 pub const LOCK_FILE: &str = "listo-lease.lock";
 
@@ -62,7 +64,7 @@ pub enum LeaseError {
     },
     /// The store does not support conditional writes (`If-None-Match` / `If-Match`).
     #[error(
-        "the object store does not support conditional writes (answered {0}); it cannot hold a lease"
+        "the object store does not honour conditional writes (If-None-Match / If-Match: it answered {0} to a write whose condition failed), so it cannot hold the lease that keeps one writer per replica; use AWS S3 or Cloudflare R2"
     )]
     Unsupported(u16),
     /// Another process holds the lease now: ours has lapsed.
@@ -260,6 +262,35 @@ impl Lease {
             }
         }
         Ok((seen, None))
+    }
+
+    /// Checks, once at start, that the store refuses a write whose condition fails: one that
+    /// ignored `If-None-Match` / `If-Match` would let two processes both "take" the lease and
+    /// both serve. Writes a probe object beside the lease (three PUTs); a file lease has nothing
+    /// to check.
+    pub async fn check_conditional_writes(&self) -> Result<(), LeaseError> {
+        let Backend::S3 { client, key, .. } = &self.backend else {
+            return Ok(());
+        };
+        let probe = key.replace(OBJECT_NAME, PROBE_NAME);
+        let body = Bytes::from_static(b"{\"probe\":true}");
+        let first = client.put(&probe, body.clone(), &Condition::Absent).await?;
+        if !matches!(first.status, 200 | 412 | 409) {
+            return Err(unexpected("probe", first.status));
+        }
+        let unmet = [
+            Condition::Absent,
+            Condition::Matches("\"listo-no-such-version\"".into()),
+        ];
+        for condition in unmet {
+            let answer = client.put(&probe, body.clone(), &condition).await?;
+            match answer.status {
+                412 | 409 => {}
+                status @ (200..=299 | 501) => return Err(LeaseError::Unsupported(status)),
+                status => return Err(unexpected("probe", status)),
+            }
+        }
+        Ok(())
     }
 
     /// Renews a held lease; `Lost` when another process holds it now.

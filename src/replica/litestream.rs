@@ -122,6 +122,17 @@ impl Litestream {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        // A blank AWS_* variable counts as unset for listo (as every setting does) but as set
+        // for Litestream, which would then sign with an empty key rather than LITESTREAM_*'s.
+        for var in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+        ] {
+            if std::env::var_os(var).is_some_and(|v| v.is_empty()) {
+                command.env_remove(var);
+            }
+        }
         // SAFETY: prctl(2) is async-signal-safe and touches no memory of the parent.
         unsafe {
             // A listo killed outright (kill -9, OOM) takes Litestream along: SIGTERM lets it

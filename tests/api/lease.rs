@@ -9,7 +9,9 @@
 //!   header and answers 500 to presigned URLs, so it cannot check ours.)
 //! - `lease::file::…` always run, in a temporary folder.
 
-use listo::replica::lease::{Acquired, Lease, LeaseHolder, LeaseOptions, LeaseTarget, Standing};
+use listo::replica::lease::{
+    Acquired, Lease, LeaseError, LeaseHolder, LeaseOptions, LeaseTarget, Standing,
+};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -150,6 +152,15 @@ mod s3 {
         // Acquiring again while held is a no-op that keeps it.
         assert_eq!(lease.acquire().await.unwrap(), Acquired::Held);
         lease.renew().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_store_that_honours_conditions_passes_the_start_up_check() {
+        let Some(target) = target().await else { return };
+        let lease = handle(&target, SHORT_TTL);
+        // Twice: the probe object is there the second time.
+        lease.check_conditional_writes().await.unwrap();
+        lease.check_conditional_writes().await.unwrap();
     }
 
     #[tokio::test]
@@ -348,6 +359,39 @@ mod s3 {
         .expect("Lost reported")
         .unwrap();
         keeper.await.unwrap();
+    }
+}
+
+/// A store that ignores `If-None-Match` / `If-Match` (as one whose PutObject documents
+/// neither may) is refused before any lease is taken: with it, two processes would both hold
+/// the lease. No such store runs here, so a loopback server plays it: 200 to every request.
+#[tokio::test]
+async fn a_store_that_ignores_conditions_is_refused_at_start() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let answer = "HTTP/1.1 200 OK\r\nETag: \"1\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+                let _ = socket.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    let env = |name: &str| name.starts_with("LITESTREAM_").then(|| "test".to_owned());
+    let target = LeaseTarget::parse("s3://bucket/app", Some(&endpoint), None, env).unwrap();
+    let lease = handle(&target, SHORT_TTL);
+    match lease.check_conditional_writes().await {
+        Err(LeaseError::Unsupported(200)) => {}
+        other => panic!("a store answering 200 to an unmet condition was accepted: {other:?}"),
     }
 }
 
