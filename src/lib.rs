@@ -5,6 +5,7 @@
 pub mod api;
 pub mod config;
 pub mod domain;
+pub mod durable;
 pub mod mail;
 pub mod replica;
 pub mod replicated;

@@ -86,7 +86,8 @@ impl Mailer {
                     .build(),
             ),
             MailConfig::Outbox(dir) => {
-                std::fs::create_dir_all(dir).map_err(|e| MailError::OutboxDir(dir.clone(), e))?;
+                crate::durable::create_dir_all_durable(dir)
+                    .map_err(|e| MailError::OutboxDir(dir.clone(), e))?;
                 Transport::Outbox(dir.clone())
             }
         };
@@ -155,12 +156,30 @@ impl Mailer {
 
 /// Writes `bytes` to `file` under a hidden name first, then renames it into place: whoever
 /// watches the outbox (a reset's email now follows its answer) never reads half a message.
+/// The file is fsynced before the rename and the folder after it, so a message the queue
+/// counts as sent is still there after a power cut.
 async fn write_whole(file: &Path, bytes: &[u8]) -> Result<(), MailError> {
-    let fail = |e| MailError::Outbox(file.to_owned(), e);
+    let (file, bytes) = (file.to_owned(), bytes.to_vec());
+    let outcome = tokio::task::spawn_blocking({
+        let file = file.clone();
+        move || write_whole_blocking(&file, &bytes)
+    })
+    .await;
+    outcome
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+        .map_err(|e| MailError::Outbox(file, e))
+}
+
+fn write_whole_blocking(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
     let name = file.file_name().unwrap_or_default().to_string_lossy();
     let partial = file.with_file_name(format!(".{name}.partial"));
-    tokio::fs::write(&partial, bytes).await.map_err(fail)?;
-    tokio::fs::rename(&partial, file).await.map_err(fail)
+    let mut out = std::fs::File::create(&partial)?;
+    out.write_all(bytes)?;
+    out.sync_all()?;
+    drop(out);
+    std::fs::rename(&partial, file)?;
+    crate::durable::sync_dir(crate::durable::parent_or_current(file))
 }
 
 /// What an emailed code is for; each says so in its subject and body.
@@ -178,5 +197,36 @@ impl CodePurpose {
             CodePurpose::SignIn => "sign-in code",
             CodePurpose::PasswordReset => "password reset code",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_outbox_is_created_with_its_folders_and_a_message_lands_whole() {
+        let root = tempfile::tempdir().unwrap();
+        let outbox = root.path().join("a").join("outbox");
+        let from: Mailbox = "listo <listo@example.com>".parse().unwrap();
+        Mailer::new(&MailConfig::Outbox(outbox.clone()), from).unwrap();
+        assert!(outbox.is_dir());
+
+        let file = outbox.join("m.eml");
+        write_whole(&file, b"whole message").await.unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), b"whole message");
+        let names: Vec<_> = std::fs::read_dir(&outbox)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["m.eml"], "nothing half-written left");
+    }
+
+    #[tokio::test]
+    async fn a_message_that_cannot_be_written_names_its_file() {
+        let root = tempfile::tempdir().unwrap();
+        let file = root.path().join("missing").join("m.eml");
+        let e = write_whole(&file, b"x").await.unwrap_err();
+        assert!(matches!(&e, MailError::Outbox(p, _) if *p == file), "{e}");
     }
 }

@@ -116,9 +116,14 @@ impl SqliteStore {
     /// Opens (creating file and folders if needed) and migrates the database; at most
     /// `queue_depth` reads, and as many writes, wait for a thread.
     pub fn open(path: &Path, queue_depth: usize) -> Result<Self, StoreError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::io(dir, &source))?;
-        }
+        // Folders created here, and the file's name once it exists, are fsynced: SQLite syncs
+        // the file's contents but only its journal's name (see `crate::durable`).
+        let dir = crate::durable::parent_or_current(path);
+        crate::durable::create_dir_all_durable(dir)
+            .map_err(|source| StoreError::io(dir, &source))?;
+        let new_file = !path
+            .try_exists()
+            .map_err(|source| StoreError::io(path, &source))?;
         let lock = lock_file(path)?;
         let mut write_conn = open_connection(path)?;
         // Migrations that rebuild a table must not cascade its DROP into the tables that
@@ -126,6 +131,9 @@ impl SqliteStore {
         write_conn.pragma_update(None, "foreign_keys", false)?;
         MIGRATIONS.to_latest(&mut write_conn)?;
         write_conn.pragma_update(None, "foreign_keys", true)?;
+        if new_file {
+            crate::durable::sync_dir(dir).map_err(|source| StoreError::io(dir, &source))?;
+        }
         let read_conns = (0..READERS)
             .map(|_| open_connection(path))
             .collect::<Result<Vec<_>, _>>()?;
