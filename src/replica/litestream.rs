@@ -170,7 +170,7 @@ impl Litestream {
             return Ok(Restored::LocalFile);
         }
         if let Some(folder) = self.database.parent() {
-            std::fs::create_dir_all(folder).map_err(|source| LitestreamError::Spawn {
+            crate::durable::create_dir_all_durable(folder).map_err(|source| LitestreamError::Spawn {
                 binary: self.binary.display().to_string(),
                 source,
             })?;
