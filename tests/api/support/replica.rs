@@ -22,9 +22,12 @@ const SECRET: &str = "replica-stories-secret-shared-by-every-process";
 const KEY_ID: &str = "test";
 const KEY_SECRET: &str = "test";
 
-/// Prints the one line a skipped story leaves.
+/// Prints the one line a skipped story leaves, past the test harness's capture (as a warning
+/// should be seen in any run).
 pub fn skipped(story: &str, why: &str) {
-    eprintln!("replica::{story}: skipped: {why}");
+    use std::io::Write as _;
+    let line = format!("\nreplica::{story}: skipped: {why}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
 /// One measurement for the closing note (collected with `--nocapture`).
