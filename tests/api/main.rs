@@ -37,6 +37,10 @@ mod versions;
 // The replica lease, through the library (S3 stories need LISTO_TEST_S3).
 mod lease;
 
+// `listo serve` with LISTO_REPLICA: real processes, Litestream, moto (LISTO_TEST_LITESTREAM,
+// LISTO_TEST_S3).
+mod replica;
+
 // SQLite only: the file itself, a full disk, the binary's start-up.
 mod full_disk;
 mod sqlite_file;

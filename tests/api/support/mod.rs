@@ -10,6 +10,7 @@ pub mod engine;
 pub mod logs;
 pub mod postgres;
 pub mod process;
+pub mod replica;
 pub mod smtp;
 pub mod sse;
 
