@@ -216,8 +216,10 @@ async fn take_lease(lease: &Lease, replica: &Replica) -> Result<(), ReplicaFailu
     };
     let began = Instant::now();
     // A store that ignored the conditions would let two processes both take the lease.
+    let within = |since: Instant| replica.timeout.saturating_sub(since.elapsed());
     loop {
-        match lease.check_conditional_writes().await {
+        let checked = bounded(within(began), lease.check_conditional_writes()).await;
+        match checked {
             Ok(()) => break,
             Err(cause @ LeaseError::Unsupported(_)) => {
                 return Err(ReplicaFailure::Lease {
@@ -235,7 +237,7 @@ async fn take_lease(lease: &Lease, replica: &Replica) -> Result<(), ReplicaFailu
     let mut reachable_at = Instant::now();
     let mut waiting_for = None;
     loop {
-        let acquired = lease.acquire().await;
+        let acquired = bounded(within(reachable_at), lease.acquire()).await;
         match acquired {
             Ok(Acquired::Held) => {
                 if waiting_for.is_some() {
@@ -272,6 +274,20 @@ async fn take_lease(lease: &Lease, replica: &Replica) -> Result<(), ReplicaFailu
         }
         tokio::time::sleep(LEASE_POLL).await;
     }
+}
+
+/// `request`, given up after `left` (each lease request has its own 5 s limit, which a
+/// shorter LISTO_REPLICA_TIMEOUT must win over).
+async fn bounded<T>(
+    left: Duration,
+    request: impl Future<Output = Result<T, LeaseError>>,
+) -> Result<T, LeaseError> {
+    let left = left.max(Duration::from_millis(100));
+    tokio::time::timeout(left, request)
+        .await
+        .unwrap_or(Err(LeaseError::Store(
+            crate::replica::s3::S3Error::Timeout(left),
+        )))
 }
 
 /// Resolves when the keeper reports the lease lost (or ends).

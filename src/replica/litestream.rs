@@ -170,9 +170,11 @@ impl Litestream {
             return Ok(Restored::LocalFile);
         }
         if let Some(folder) = self.database.parent() {
-            crate::durable::create_dir_all_durable(folder).map_err(|source| LitestreamError::Spawn {
-                binary: self.binary.display().to_string(),
-                source,
+            crate::durable::create_dir_all_durable(folder).map_err(|source| {
+                LitestreamError::Spawn {
+                    binary: self.binary.display().to_string(),
+                    source,
+                }
             })?;
         }
         let db = self.database.display().to_string();
