@@ -2,7 +2,8 @@
 //! folder. The kernel drops it when the holder dies, so it needs no expiry; `listo-lease.json`
 //! beside it only names the holder for the `HeldByOther` answer.
 
-use super::lease::{Acquired, LOCK_FILE, LeaseError, LeaseHolder, OBJECT_NAME};
+use super::holder::LeaseHolder;
+use super::terms::{Acquired, LOCK_FILE, LeaseError, OBJECT_NAME};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

@@ -15,11 +15,11 @@
 
 pub use super::holder::LeaseHolder;
 use super::holder::Record;
-use super::s3::{Condition, S3Answer, S3Client, S3Error};
+use super::s3::{Condition, S3Answer, S3Client};
 pub use super::target::{LeaseTarget, S3Target};
+pub use super::terms::{Acquired, LOCK_FILE, LeaseError, OBJECT_NAME, PROBE_NAME};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, watch};
@@ -33,74 +33,6 @@ pub const RENEW_EVERY: Duration = Duration::from_secs(5);
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// HTTP dates (`Date`, `Last-Modified`) have whole seconds.
 const DATE_GRANULARITY: Duration = Duration::from_secs(1);
-/// The lease object's name beside the replica.
-pub const OBJECT_NAME: &str = "listo-lease.json";
-/// The object the start-up check writes with failing conditions, beside the lease.
-pub const PROBE_NAME: &str = "listo-lease-probe.json";
-/// The lock file's name in a file replica's folder.
-pub const LOCK_FILE: &str = "listo-lease.lock";
-
-/// Why the lease could not be read, taken, renewed or released.
-#[derive(Debug, thiserror::Error)]
-pub enum LeaseError {
-    /// A setting is wrong; the message names the variable.
-    #[error("{variable}: {why}")]
-    Setting {
-        /// The environment variable to look at.
-        variable: &'static str,
-        /// What is wrong with it.
-        why: String,
-    },
-    /// The store did not answer, or not in time.
-    #[error(transparent)]
-    Store(#[from] S3Error),
-    /// The store answered something the lease does not expect.
-    #[error("the object store answered {status} to the lease's {operation}")]
-    Status {
-        /// What was tried (create, read, take over, renew, release).
-        operation: &'static str,
-        /// The HTTP status.
-        status: u16,
-    },
-    /// The store does not support conditional writes (`If-None-Match` / `If-Match`).
-    #[error(
-        "the object store does not honour conditional writes (If-None-Match / If-Match: it answered {0} to a write whose condition failed), so it cannot hold the lease that keeps one writer per replica; use AWS S3 or Cloudflare R2"
-    )]
-    Unsupported(u16),
-    /// Another process holds the lease now: ours has lapsed.
-    #[error("the lease was lost: another process holds it")]
-    Lost,
-    /// Renewed or released without being held.
-    #[error("the lease is not held")]
-    NotHeld,
-    /// Two writers raced (S3 409 ConditionalRequestConflict); trying again is right.
-    #[error("a conflicting write raced the lease's {0}; try again")]
-    Conflict(&'static str),
-    /// The lock file or the holder file could not be used.
-    #[error("lease file in {dir}: {source}")]
-    File {
-        /// The replica folder.
-        dir: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-}
-
-/// What `acquire` found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Acquired {
-    /// This process holds the lease now.
-    Held,
-    /// Another process holds it; try again later.
-    HeldByOther {
-        /// Who, when the lease says so.
-        holder: Option<LeaseHolder>,
-        /// When it lapses unless renewed (by the store's clock); `None` for a file lock, which
-        /// lasts as long as its holder lives.
-        expires_in: Option<Duration>,
-    },
-}
-
 /// Whether the lease is still held, as `Lease::keep` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Standing {

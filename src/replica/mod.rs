@@ -12,6 +12,7 @@ pub mod lease;
 pub mod litestream;
 pub mod s3;
 pub mod target;
+pub mod terms;
 
 use lease::{LeaseError, LeaseTarget};
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! Where a replica's lease lives, parsed from `LISTO_REPLICA`, `LISTO_REPLICA_ENDPOINT`,
 //! `LISTO_REPLICA_REGION` and the credentials' variables.
 
-use super::lease::LeaseError;
+use super::terms::LeaseError;
 use rusty_s3::Credentials;
 use std::path::PathBuf;
 use url::Url;
