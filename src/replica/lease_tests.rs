@@ -142,7 +142,7 @@ fn a_file_replica_is_a_folder() {
     else {
         panic!("not file");
     };
-    assert_eq!(dir, PathBuf::from("/var/replica"));
+    assert_eq!(dir, std::path::PathBuf::from("/var/replica"));
 }
 
 #[test]
