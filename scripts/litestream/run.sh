@@ -191,18 +191,15 @@ check_order "SIGTERM right after writes and a wipe"
 stop_listo || fail "listo exited $? after SIGTERM"
 say "SIGTERM right after $TASKS creates + wipe: all back in order"
 
-cat <<EOF
-
-litestream-test: figures
-  litestream / store                      $LITESTREAM_VERSION / moto S3 on loopback, sync interval 1 s
-  first start to /readyz 200              $first_ms ms (lease, empty replica, first sync)
-  $TASKS creates + $moved moves + reads        $writes_ms ms
-  data folder lost at the kill -9         $lost_kib KiB
-  restore after kill -9 + wipe            $crash_restore_ms ms to /readyz 200
-  SIGTERM right after writes to exit 0    $stop_ms ms
-  restore after SIGTERM + wipe            $stop_restore_ms ms to /readyz 200
-  acknowledged writes lost                0 of $((TASKS + moved)) (crash), 0 of $TASKS (stop)
-
-litestream-test: 2 passed, 0 failed
-EOF
+figure() { printf '  %-44s %s\n' "$1" "$2"; }
+printf '\nlitestream-test: figures\n'
+figure "litestream / store" "$LITESTREAM_VERSION / moto S3 on loopback, sync interval 1 s"
+figure "first start to /readyz 200" "$first_ms ms (lease, empty replica, first sync)"
+figure "$TASKS creates, $moved moves, reads" "$writes_ms ms"
+figure "data folder lost at the kill -9" "$lost_kib KiB"
+figure "kill -9 + wipe: start to /readyz 200" "$crash_restore_ms ms (waits out the dead holder's 15 s lease, restores)"
+figure "SIGTERM right after writes to exit 0" "$stop_ms ms"
+figure "SIGTERM + wipe: start to /readyz 200" "$stop_restore_ms ms (lease released: restores at once)"
+figure "acknowledged writes lost" "0 of $((TASKS + moved)) (kill -9), 0 of $TASKS (SIGTERM)"
+printf '\nlitestream-test: 2 passed, 0 failed\n'
 say "OK"
