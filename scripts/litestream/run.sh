@@ -197,7 +197,7 @@ figure "litestream / store" "$LITESTREAM_VERSION / moto S3 on loopback, sync int
 figure "first start to /readyz 200" "$first_ms ms (lease, empty replica, first sync)"
 figure "$TASKS creates, $moved moves, reads" "$writes_ms ms"
 figure "data folder lost at the kill -9" "$lost_kib KiB"
-figure "kill -9 + wipe: start to /readyz 200" "$crash_restore_ms ms (waits out the dead holder's 15 s lease, restores)"
+figure "kill -9 + wipe: start to /readyz 200" "$crash_restore_ms ms (waits out the dead holder's 30 s lease, restores)"
 figure "SIGTERM right after writes to exit 0" "$stop_ms ms"
 figure "SIGTERM + wipe: start to /readyz 200" "$stop_restore_ms ms (lease released: restores at once)"
 figure "acknowledged writes lost" "0 of $((TASKS + moved)) (kill -9), 0 of $TASKS (SIGTERM)"

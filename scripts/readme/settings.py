@@ -3,7 +3,8 @@
 Reads `listo --help` on stdin (its "Environment" list is read from `Config` in src/config.rs) and checks:
 - the table under "## Configuration" in docs/DEPLOY.md lists exactly those variables, in the same
   order, with the same default and meaning (backticks aside);
-- every `LISTO_*` name in README.md and docs/*.md is one of them (or one the scripts and tests read: LISTO_BIN, LISTO_TEST_POSTGRES, LISTO_TEST_SEED).
+- every `LISTO_*` name in README.md and docs/*.md is one of them, or one the scripts and tests
+  read (SCRIPT_VARIABLES below).
 
     listo --help | python3 settings.py REPO_ROOT
 """
@@ -12,7 +13,13 @@ import pathlib
 import re
 import sys
 
-SCRIPT_VARIABLES = {"LISTO_BIN", "LISTO_TEST_POSTGRES", "LISTO_TEST_SEED"}
+SCRIPT_VARIABLES = {
+    "LISTO_BIN",
+    "LISTO_TEST_POSTGRES",
+    "LISTO_TEST_SEED",
+    "LISTO_TEST_LITESTREAM",
+    "LISTO_TEST_S3",
+}
 
 
 def fail(message: str) -> None:

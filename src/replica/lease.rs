@@ -25,10 +25,12 @@ use std::time::Duration;
 use tokio::sync::{Mutex, watch};
 use tokio::time::Instant;
 
-/// How long a lease lasts without renewal.
-pub const DEFAULT_TTL: Duration = Duration::from_secs(15);
+/// How long a lease lasts without renewal: also how long a restart after a crash waits.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(30);
 /// How often the holder renews it (a third of the TTL: two renewals may fail before it lapses).
-pub const RENEW_EVERY: Duration = Duration::from_secs(5);
+/// Each renewal is a Class A request: every 10 s is 263k a month, a quarter of R2's free million
+/// (every 5 s was 714 of the 1,266 an idle hour cost, 91% of it: BENCHMARKS.md, "Replica").
+pub const RENEW_EVERY: Duration = Duration::from_secs(10);
 /// The most any one request to the store may take.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// HTTP dates (`Date`, `Last-Modified`) have whole seconds.
@@ -45,7 +47,7 @@ pub enum Standing {
 /// How long the lease lasts and how long a request may take.
 #[derive(Debug, Clone, Copy)]
 pub struct LeaseOptions {
-    /// Lapses after this long without renewal (default 15 s).
+    /// Lapses after this long without renewal (default 30 s).
     pub ttl: Duration,
     /// Each request to the store gives up after this long (default 5 s).
     pub request_timeout: Duration,

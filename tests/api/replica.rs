@@ -381,9 +381,9 @@ async fn a_lease_taken_by_another_stops_the_holder(replica: Replica) {
     let took_over = Instant::now();
 
     // Every write is refused from the moment it notices, until it exits.
-    let deadline = took_over + Duration::from_secs(20);
-    // Until its next renewal (every 5 s) it cannot know: writes answered 201 meanwhile are a
-    // figure (a real successor waits out the 15 s TTL, by which the holder has stopped).
+    let deadline = took_over + Duration::from_secs(30);
+    // Until its next renewal (every 10 s) it cannot know: writes answered 201 meanwhile are a
+    // figure (a real successor waits out the 30 s TTL, by which the holder has stopped).
     let (mut refused, mut acknowledged) = (0, 0);
     while node.exit_status().is_none() {
         assert!(
