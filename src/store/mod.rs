@@ -19,7 +19,7 @@ pub mod sqlite;
 mod tx;
 
 pub use error::{Class, StoreError};
-pub use health::{FAILURE_HOLD, Verdict, WriteHealth};
+pub use health::{FAILURE_HOLD, FRESH, Verdict, WriteHealth};
 pub use location::{Location, PostgresUrl};
 pub use rows::{
     Challenge, IdempotencyRecord, LiveSession, Purpose, RefreshState, Revoked, SessionRow, Side,
