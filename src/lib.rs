@@ -116,6 +116,7 @@ impl Core {
             },
         );
         let tasks = Tasks::new(store.clone(), config.quotas);
+        let lists = service::Lists::new(store.clone(), config.quotas);
         let feed = Feed::new(store.clone(), auth.clone(), config.quotas.streams);
         let sweeper = service::sweeper::spawn(store.clone(), auth.clone(), SWEEP_EVERY);
         // Resumes what the queue holds (from before a restart, or from other processes) at once.
@@ -123,6 +124,7 @@ impl Core {
         let endpoint = api::routes(api::Deps {
             auth,
             tasks,
+            lists,
             feed,
             health: service::Health::new(store.clone()),
             trust_proxy: config.trust_proxy,

@@ -3,16 +3,17 @@
 mod account;
 mod answer;
 mod auth;
-mod changes;
 mod client;
 mod cors;
 mod date;
 mod document;
 mod email;
 mod etag;
+mod feed;
 mod headers;
 mod idempotency;
 mod json;
+pub(crate) mod lists;
 pub mod problem;
 mod security;
 mod standby;
@@ -23,7 +24,7 @@ mod text;
 pub use standby::{Gate, GateEndpoint};
 mod tickets;
 
-use crate::service::{Auth, Feed, Health, Tasks};
+use crate::service::{Auth, Feed, Health, Lists, Tasks};
 use client::TrustProxy;
 use poem::endpoint::make_sync;
 use poem::http::{HeaderValue, StatusCode, header};
@@ -40,6 +41,8 @@ enum ApiTags {
     Account,
     /// Your tasks and their order.
     Tasks,
+    /// Your lists, their tasks, and the feed of everything you see.
+    Lists,
     /// Probes.
     System,
 }
@@ -48,7 +51,10 @@ type Apis = (
     auth::AuthApi,
     account::AccountApi,
     tasks::TaskApi,
-    changes::ChangesApi,
+    lists::ListApi,
+    tasks::in_list::ListTaskApi,
+    feed::tasks::ChangesApi,
+    feed::everything::FeedApi,
     tickets::TicketsApi,
     system::SystemApi,
 );
@@ -59,7 +65,10 @@ fn service() -> OpenApiService<Apis, ()> {
             auth::AuthApi,
             account::AccountApi,
             tasks::TaskApi,
-            changes::ChangesApi,
+            lists::ListApi,
+            tasks::in_list::ListTaskApi,
+            feed::tasks::ChangesApi,
+            feed::everything::FeedApi,
             tickets::TicketsApi,
             system::SystemApi,
         ),
@@ -95,6 +104,8 @@ pub struct Deps {
     pub auth: Auth,
     /// Task service.
     pub tasks: Tasks,
+    /// List service.
+    pub lists: Lists,
     /// Change feed.
     pub feed: Feed,
     /// The readiness probe's check.
@@ -125,6 +136,7 @@ pub fn routes(deps: Deps) -> impl Endpoint<Output = Response> {
         .nest("/", api)
         .data(deps.auth)
         .data(deps.tasks)
+        .data(deps.lists)
         .data(deps.feed)
         .data(deps.health)
         .data(TrustProxy(deps.trust_proxy))

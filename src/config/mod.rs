@@ -140,9 +140,14 @@ pub struct Quotas {
     /// with event: stream_replaced; 0 = off
     #[arg(long, env = "LISTO_STREAMS_PER_USER", default_value = "8", value_parser = quota::<u32>)]
     pub streams: std::option::Option<u32>,
-    /// tasks one user may hold; a create past it answers 409 quota_exceeded; 0 = off
+    /// tasks one user may hold, counted across the lists they own; a create past it answers
+    /// 409 quota_exceeded; 0 = off
     #[arg(long, env = "LISTO_TASKS_PER_USER", default_value = "100000", value_parser = quota::<u64>)]
     pub tasks: std::option::Option<u64>,
+    /// lists one user may own, the default list included; a create past it answers 409
+    /// quota_exceeded; 0 = off
+    #[arg(long, env = "LISTO_LISTS_PER_USER", default_value = "100", value_parser = quota::<u64>)]
+    pub lists: std::option::Option<u64>,
     /// bytes of kept Idempotency-Key answers (stored compressed, kept 24 h) per user; past it a
     /// keyed request answers 429 quota_exceeded; 0 = off
     #[arg(long, env = "LISTO_IDEMPOTENCY_BYTES_PER_USER", default_value = "67108864", value_parser = quota::<u64>)]

@@ -1,14 +1,45 @@
-use super::{Invalid, Task};
+use super::{Invalid, List, Task};
 
-/// One entry of a user's change feed: the latest change of one task.
+/// One entry of a user's change feed: the latest change of one task or list.
 #[derive(Debug, Clone)]
 pub struct Change {
     /// Its place in the user's feed: every change takes the next number, in commit order.
     pub seq: ChangeSeq,
-    /// The task's id.
-    pub id: i64,
-    /// The task as it is now; `None` when it was deleted.
-    pub task: Option<Task>,
+    /// What changed.
+    pub entry: Entry,
+}
+
+/// What a feed entry is about.
+#[derive(Debug, Clone)]
+pub enum Entry {
+    /// A task, in the list `list_id`.
+    Task {
+        /// The task's id.
+        id: i64,
+        /// The list the entry belongs to (where the task is, or was when it left or went).
+        list_id: i64,
+        /// The task as it is now; `None` when it was deleted (or, in one list's feed, moved
+        /// out of that list).
+        task: Option<Task>,
+    },
+    /// A list itself.
+    List {
+        /// The list's id.
+        id: i64,
+        /// The list as it is now; `None` when it was deleted (with all its tasks).
+        list: Option<List>,
+    },
+}
+
+/// Which of a user's feed entries a reader follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FeedScope {
+    /// The tasks of one list only, a task moved out of it reading as deleted
+    /// (`/v1/tasks/changes`: the default list).
+    List(i64),
+    /// Everything the user sees: tasks of every list and the lists themselves
+    /// (`/v1/changes`).
+    Everything,
 }
 
 /// A position in a user's change feed: the number of the last change a client holds (`since`,

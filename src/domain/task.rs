@@ -154,6 +154,8 @@ fn days_in(year: u32, month: u32) -> u32 {
 pub struct Task {
     /// Id, unique across users and never reused.
     pub id: i64,
+    /// The list it is in.
+    pub list_id: i64,
     /// The day it is for.
     pub date: TaskDate,
     /// What to do.

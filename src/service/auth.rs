@@ -57,6 +57,8 @@ pub struct Session {
     pub user_id: i64,
     /// Their email.
     pub email: String,
+    /// Their default list (`/v1/tasks`).
+    pub default_list_id: i64,
     /// When the session was opened.
     pub issued_at: DateTime<Utc>,
     /// When its access token ends.
@@ -72,6 +74,7 @@ impl Session {
             id: self.id.clone(),
             user_id: self.user_id,
             email: self.email.clone(),
+            default_list_id: self.default_list_id,
             issued_at_ms: store::to_millis(self.issued_at),
             expires_at_ms: store::to_millis(self.expires_at),
             ends_at_ms: store::to_millis(self.ends_at),
@@ -321,14 +324,15 @@ impl Auth {
                     if let Some(state) = &state {
                         expires_at_ms = expires_at_ms.min(state.refresh_expires_at_ms);
                     }
+                    let user = tx
+                        .user_by_id(user_id)
+                        .await?
+                        .ok_or_else(|| StoreError::corrupt("challenge without its user"))?;
                     let row = SessionRow {
                         id: id.as_str().to_owned(),
                         user_id,
-                        email: tx
-                            .user_by_id(user_id)
-                            .await?
-                            .ok_or_else(|| StoreError::corrupt("challenge without its user"))?
-                            .email,
+                        email: user.email,
+                        default_list_id: user.default_list_id,
                         issued_at_ms: now_ms,
                         expires_at_ms,
                         ends_at_ms: state
@@ -425,6 +429,7 @@ impl Auth {
             id: row.id.clone(),
             user_id: row.user_id,
             email: row.email.clone(),
+            default_list_id: row.default_list_id,
             issued_at: store::from_millis(row.issued_at_ms)?,
             expires_at: store::from_millis(row.expires_at_ms)?,
             ends_at: store::from_millis(row.ends_at_ms.max(row.expires_at_ms))?,

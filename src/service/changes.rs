@@ -1,13 +1,14 @@
-//! The change feed: what changed in a user's list after a position, read a page at a time or
-//! followed live.
+//! The change feed: what changed in a user's lists after a position, read a page at a time or
+//! followed live, over one list (`/v1/tasks/changes`) or everything (`/v1/changes`).
 //!
-//! The database numbers every change of a user's tasks in commit order and keeps one entry per
-//! task (its latest change, or its tombstone), so a client that applies the entries after the
-//! position it holds ends with exactly the list the server has.
+//! The database numbers every change of a user's tasks and lists in commit order and keeps one
+//! entry per task in each list it was in, and one per list (its latest change, or its
+//! tombstone), so a client that applies the entries after the position it holds ends with
+//! exactly what the server has. Both scopes share one numbering: a position is one number.
 
 use super::streams::{Slot, StreamSlots};
 use super::{Auth, ServiceError, Session};
-use crate::domain::{Change, ChangeSeq};
+use crate::domain::{Change, ChangeSeq, FeedScope};
 use crate::store::{Horizon, Pulse, Store, Subscription};
 use futures_util::Stream;
 use std::collections::{HashMap, VecDeque};
@@ -58,8 +59,8 @@ pub enum SessionEnd {
 pub struct Feed {
     store: Store,
     auth: Auth,
-    /// Per user with live streams here: the page they last read.
-    shared: Arc<Mutex<HashMap<i64, SharedRead>>>,
+    /// Per user and scope with live streams here: the page they last read.
+    shared: Arc<Mutex<HashMap<(i64, FeedScope), SharedRead>>>,
     /// Each user's open streams here, within the cap.
     slots: Arc<StreamSlots>,
 }
@@ -89,14 +90,16 @@ impl Feed {
         }
     }
 
-    /// Up to `limit` changes after `since` (from the oldest kept when `None`), oldest first.
+    /// Up to `limit` changes in `scope` after `since` (from the oldest kept when `None`),
+    /// oldest first.
     pub async fn changes(
         &self,
         session: &Session,
+        scope: FeedScope,
         since: Option<ChangeSeq>,
         limit: u32,
     ) -> Result<ChangePage, ServiceError> {
-        read_page(&self.store, session.user_id, since, limit).await
+        read_page(&self.store, session.user_id, scope, since, limit).await
     }
 
     /// Follows the feed live from `from` (from now when `None`) until the session ends, the
@@ -104,6 +107,7 @@ impl Feed {
     pub async fn follow(
         &self,
         session: Session,
+        scope: FeedScope,
         from: Option<ChangeSeq>,
     ) -> Result<impl Stream<Item = FeedEvent> + Send + 'static, ServiceError> {
         // Subscribed before the feed is read: a change committed after that read wakes it.
@@ -126,7 +130,7 @@ impl Feed {
             self.shared
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .entry(user)
+                .entry((user, scope))
                 .or_default(),
         );
         let follower = Follower {
@@ -136,6 +140,7 @@ impl Feed {
             feed: Arc::clone(&self.shared),
             shared,
             session,
+            scope,
             subscription,
             seen,
             after,
@@ -173,6 +178,7 @@ fn check_since(since: ChangeSeq, horizon: Horizon) -> Result<ChangeSeq, ServiceE
 async fn read_page(
     store: &Store,
     user: i64,
+    scope: FeedScope,
     since: Option<ChangeSeq>,
     limit: u32,
 ) -> Result<ChangePage, ServiceError> {
@@ -184,7 +190,7 @@ async fn read_page(
                     None => ChangeSeq::START,
                 };
                 // One entry more than the page shows says whether more follow.
-                let mut changes = tx.changes_after(user, since, limit + 1).await?;
+                let mut changes = tx.changes_after(user, scope, since, limit + 1).await?;
                 let has_more = changes.len() > limit as usize;
                 changes.truncate(limit as usize);
                 let next_since = changes.last().map_or(since, |c| c.seq);
@@ -205,10 +211,12 @@ struct Follower {
     store: Store,
     auth: Auth,
     /// Every user's shared reads (to leave no entry behind).
-    feed: Arc<Mutex<HashMap<i64, SharedRead>>>,
+    feed: Arc<Mutex<HashMap<(i64, FeedScope), SharedRead>>>,
     /// This user's.
     shared: SharedRead,
     session: Session,
+    /// What it follows.
+    scope: FeedScope,
     subscription: Subscription,
     /// The signals already acted on (those before the stream opened included: its first read
     /// comes after them).
@@ -284,7 +292,7 @@ impl Follower {
         });
         let page = match reusable {
             Some(read) => Ok(Arc::clone(&read.page)),
-            None => read_page(&self.store, user, Some(self.after), STREAM_PAGE)
+            None => read_page(&self.store, user, self.scope, Some(self.after), STREAM_PAGE)
                 .await
                 .map(|page| {
                     let page = Arc::new(page);
@@ -350,7 +358,7 @@ impl Drop for Follower {
         let mut users = self.feed.lock().unwrap_or_else(PoisonError::into_inner);
         // The map's and this one's: no other stream of the user is left here.
         if Arc::strong_count(&self.shared) <= 2 {
-            users.remove(&self.session.user_id);
+            users.remove(&(self.session.user_id, self.scope));
         }
     }
 }

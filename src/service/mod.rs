@@ -8,6 +8,7 @@ mod credentials;
 mod health;
 pub mod idempotency;
 mod limits;
+pub mod lists;
 pub mod mail_queue;
 mod revocations;
 mod seal;
@@ -24,7 +25,8 @@ pub use changes::{ChangePage, Feed, FeedEvent, SessionEnd};
 pub use health::Health;
 pub use idempotency::{Idempotent, KeptAnswer, Outcome};
 pub use sessions::{LogoutScope, LogoutTarget, SessionSummary};
-pub use tasks::{IfMatch, TaskPage, Tasks};
+pub use lists::Lists;
+pub use tasks::{IfMatch, ListRef, TaskPage, Tasks};
 pub use tickets::TicketIssued;
 
 use crate::mail::MailError;
@@ -109,6 +111,18 @@ pub enum ServiceError {
     /// No task with that id belongs to the user.
     #[error("task not found")]
     TaskNotFound,
+    /// No list with that id that the user may see.
+    #[error("list not found")]
+    ListNotFound,
+    /// The default list cannot be deleted.
+    #[error("the default list cannot be deleted")]
+    DefaultList,
+    /// The list changed since the version the client sent in `If-Match`.
+    #[error("list precondition failed")]
+    ListPreconditionFailed {
+        /// The list as it is now.
+        current: Box<crate::domain::List>,
+    },
     /// A sort request with duplicate ids or ids that are not the user's.
     #[error("invalid order: {message}")]
     InvalidOrder {

@@ -209,6 +209,7 @@ mod tests {
             id: id.into(),
             user_id,
             email: "a@b.co".into(),
+            default_list_id: 0,
             issued_at_ms,
             expires_at_ms: i64::MAX,
             ends_at_ms: i64::MAX,

@@ -111,6 +111,7 @@ impl SessionCache {
                 id: String::new(),
                 user_id: 0,
                 email: String::new(),
+                default_list_id: 0,
                 issued_at_ms: 0,
                 expires_at_ms,
                 ends_at_ms: expires_at_ms,

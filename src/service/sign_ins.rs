@@ -85,13 +85,14 @@ impl Auth {
                     let Some(chain) = row.refresh.clone() else {
                         return Ok(Err(Refused::Unknown));
                     };
-                    let email = tx
+                    // The account went while its sign-in was being used: refused below as ended.
+                    let owner = tx
                         .user_by_id(row.user_id)
                         .await?
-                        .map(|u| u.email)
+                        .map(|u| (u.email, u.default_list_id))
                         .unwrap_or_default();
                     let pending = revocations
-                        .standing(&session_row(&row, &chain, email.clone()), &row.token_hash)
+                        .standing(&session_row(&row, &chain, owner.clone()), &row.token_hash)
                         != Standing::Clear;
                     if row.revoked || pending || now_ms >= chain.refresh_expires_at_ms {
                         return Ok(Err(Refused::Ended));
@@ -141,7 +142,7 @@ impl Auth {
                             .ok_or_else(|| StoreError::corrupt("a sealed sign-in pair"))?;
                         tx.touch_sign_in(&row.id, now_ms).await?;
                         return Ok(Ok(Found::Current {
-                            row: session_row(&row, &chain, email),
+                            row: session_row(&row, &chain, owner),
                             pair,
                         }));
                     }
@@ -178,7 +179,7 @@ impl Auth {
                         ..row
                     };
                     Ok::<_, ServiceError>(Ok(Found::Rotated {
-                        row: session_row(&updated, &state, email),
+                        row: session_row(&updated, &state, owner),
                         pair,
                         generation: next,
                         replaced,
@@ -239,6 +240,7 @@ impl Auth {
             id: row.id.clone(),
             user_id: row.user_id,
             email: String::new(),
+            default_list_id: 0,
             issued_at_ms: row.issued_at_ms,
             expires_at_ms: row.expires_at_ms,
             ends_at_ms,
@@ -261,11 +263,14 @@ impl Auth {
 }
 
 /// A sign-in as the session check sees it.
-fn session_row(row: &SignInRow, chain: &RefreshState, email: String) -> SessionRow {
+/// `owner` is the user's email and default list.
+fn session_row(row: &SignInRow, chain: &RefreshState, owner: (String, i64)) -> SessionRow {
+    let (email, default_list_id) = owner;
     SessionRow {
         id: row.id.clone(),
         user_id: row.user_id,
         email,
+        default_list_id,
         issued_at_ms: row.issued_at_ms,
         expires_at_ms: row.expires_at_ms,
         ends_at_ms: chain.refresh_expires_at_ms,

@@ -1,4 +1,5 @@
-//! Task rules: create, edit, delete, list, and the owner's order (sort a page, move one task).
+//! Task rules: create, edit, delete, list, move between lists, and a list's order (sort a
+//! page, move one task).
 
 use super::idempotency::{Idempotent, KeptAnswers, Outcome, run_once};
 use super::{ServiceError, Session, now_ms};
@@ -10,7 +11,58 @@ use crate::domain::{
 use crate::store::{NewTask, Side, Signal, Store, Tx};
 use std::collections::HashSet;
 
-/// One page of the owner's list, counted in the same transaction as it was read.
+/// Which list a request works on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListRef {
+    /// The caller's default list (`/v1/tasks`).
+    Default,
+    /// A list by id (`/v1/lists/{id}/tasks`): found only among the caller's lists.
+    Id(i64),
+}
+
+/// The list `list` names for the session's user: its id, or 404 when the user has no such list.
+async fn find_list(tx: &mut dyn Tx, session: &Session, list: ListRef) -> Result<i64, ServiceError> {
+    match list {
+        // The session read it with the account: it lives as long as the account.
+        ListRef::Default => Ok(session.default_list_id),
+        ListRef::Id(id) => match tx.list(session.user_id, id).await? {
+            Some(list) => Ok(list.id),
+            None => Err(ServiceError::ListNotFound),
+        },
+    }
+}
+
+/// Finds the user's task and holds its list (and `also`, when set) until the transaction ends,
+/// in ascending id order so two writers holding two lists cannot wait on each other. On an
+/// engine with several writers the task may have moved to another list before the hold was
+/// granted: then it is found again.
+async fn hold_task(
+    tx: &mut dyn Tx,
+    user: i64,
+    id: i64,
+    also: Option<i64>,
+    exclusive: bool,
+) -> Result<Task, ServiceError> {
+    let mut task = tx.task(user, id).await?.ok_or(ServiceError::TaskNotFound)?;
+    loop {
+        let mut lists = vec![task.list_id];
+        lists.extend(also.filter(|l| *l != task.list_id));
+        lists.sort_unstable();
+        for list in lists {
+            tx.hold_list(list).await?;
+        }
+        if exclusive {
+            return Ok(task);
+        }
+        let now = tx.task(user, id).await?.ok_or(ServiceError::TaskNotFound)?;
+        if now.list_id == task.list_id {
+            return Ok(now);
+        }
+        task = now;
+    }
+}
+
+/// One page of a list, counted in the same transaction as it was read.
 #[derive(Debug, Clone)]
 pub struct TaskPage {
     /// The tasks, in the owner's order.
@@ -28,24 +80,16 @@ pub struct TaskPage {
 #[derive(Debug, Clone)]
 pub struct IfMatch(pub Vec<i64>);
 
-/// Refuses the change when the task is no longer at a version the client saw; `Ok` with no
-/// precondition. Run inside the write, after the list is held, so nothing changes in between.
-async fn check_version(
-    tx: &mut dyn Tx,
-    user: i64,
-    id: i64,
-    if_match: Option<&IfMatch>,
-) -> Result<(), ServiceError> {
-    let Some(IfMatch(seen)) = if_match else {
-        return Ok(());
-    };
-    let current = tx.task(user, id).await?.ok_or(ServiceError::TaskNotFound)?;
-    if seen.contains(&current.version) {
-        Ok(())
-    } else {
-        Err(ServiceError::PreconditionFailed {
-            current: Box::new(current),
-        })
+/// Refuses the change when the task (as held) is no longer at a version the client saw; `Ok`
+/// with no precondition.
+fn check_version(current: &Task, if_match: Option<&IfMatch>) -> Result<(), ServiceError> {
+    match if_match {
+        Some(IfMatch(seen)) if !seen.contains(&current.version) => {
+            Err(ServiceError::PreconditionFailed {
+                current: Box::new(current.clone()),
+            })
+        }
+        _ => Ok(()),
     }
 }
 
@@ -73,10 +117,11 @@ impl Tasks {
         }
     }
 
-    /// Adds a task at the end of the owner's order (once per idempotency key).
+    /// Adds a task at the end of a list's order (once per idempotency key).
     pub async fn create(
         &self,
         session: &Session,
+        list: ListRef,
         date: TaskDate,
         text: TaskText,
         status: TaskStatus,
@@ -84,12 +129,15 @@ impl Tasks {
     ) -> Result<Outcome<Task>, ServiceError> {
         let user = session.user_id;
         let max_tasks = self.max_tasks;
+        let session = session.clone();
         run_once(&self.kept, user, idempotent, move |tx| {
             Box::pin(async move {
-                tx.hold_list(user).await?;
+                let list = find_list(tx, &session, list).await?;
+                tx.hold_list(list).await?;
                 if let Some(limit) = max_tasks {
-                    // The list is held: no other create of this user is counted in between.
-                    let used = tx.count_tasks(user, &TaskFilter::default()).await?;
+                    // Counted across the owner's lists. Creates in another list of the owner
+                    // take turns with this one on the owner's feed row, which each write holds.
+                    let used = tx.owned_tasks(user).await?;
                     if used >= limit {
                         return Err(ServiceError::QuotaExceeded {
                             what: "tasks",
@@ -100,7 +148,7 @@ impl Tasks {
                     }
                 }
                 // Skipping id 0 skips nothing: ids start at 1.
-                let last = tx.neighbour(user, None, Side::Before, 0).await?;
+                let last = tx.neighbour(list, None, Side::Before, 0).await?;
                 let key = SortKey::between(last.as_ref(), None);
                 let new = NewTask {
                     date,
@@ -108,8 +156,8 @@ impl Tasks {
                     status,
                     key: &key,
                 };
-                let task = tx.insert_task(user, new, now_ms()).await?;
-                respace_if_long(tx, user, &key).await?;
+                let task = tx.insert_task(user, list, new, now_ms()).await?;
+                respace_if_long(tx, list, &key).await?;
                 tx.announce(user, Signal::TasksChanged).await?;
                 Ok(task)
             })
@@ -117,7 +165,7 @@ impl Tasks {
         .await
     }
 
-    /// One of the owner's tasks.
+    /// One of the user's tasks.
     pub async fn get(&self, session: &Session, id: i64) -> Result<Task, ServiceError> {
         let user = session.user_id;
         self.store
@@ -126,32 +174,61 @@ impl Tasks {
             .ok_or(ServiceError::TaskNotFound)
     }
 
-    /// Changes the given fields only (and only if the task is at a version in `if_match`).
+    /// Changes the given fields only, and moves the task to the end of list `to_list` when set
+    /// (only if the task is at a version in `if_match`).
     pub async fn update(
         &self,
         session: &Session,
         id: i64,
         changes: TaskChanges,
+        to_list: Option<i64>,
         if_match: Option<IfMatch>,
     ) -> Result<Task, ServiceError> {
         let user = session.user_id;
+        let exclusive = self.store.exclusive();
         self.store
             .write(move |tx| {
                 Box::pin(async move {
-                    tx.hold_list(user).await?;
-                    check_version(tx, user, id, if_match.as_ref()).await?;
+                    // The target is checked first: an unknown list names the field, and a
+                    // missing task still answers 404 below.
+                    if let Some(list) = to_list
+                        && tx.list(user, list).await?.is_none()
+                    {
+                        return Err(ServiceError::Invalid {
+                            field: "list_id",
+                            message: format!("list {list} is not among your lists"),
+                        });
+                    }
+                    let task = hold_task(tx, user, id, to_list, exclusive).await?;
+                    check_version(&task, if_match.as_ref())?;
+                    let moving = to_list.filter(|list| *list != task.list_id);
+                    let key = match moving {
+                        Some(list) => {
+                            let last = tx.neighbour(list, None, Side::Before, id).await?;
+                            Some((list, SortKey::between(last.as_ref(), None)))
+                        }
+                        None => None,
+                    };
+                    let to = key.as_ref().map(|(list, key)| (*list, key));
                     let task = tx
-                        .update_task(user, id, &changes, now_ms())
+                        .update_task(user, id, &changes, to, now_ms())
                         .await?
                         .ok_or(ServiceError::TaskNotFound)?;
+                    if let Some((list, key)) = &key {
+                        respace_if_long(tx, *list, key).await?;
+                    }
                     tx.announce(user, Signal::TasksChanged).await?;
+                    if key.is_some() {
+                        // Respacing may have given it another key since.
+                        return tx.task(user, id).await?.ok_or(ServiceError::TaskNotFound);
+                    }
                     Ok(task)
                 })
             })
             .await
     }
 
-    /// Deletes one of the owner's tasks (only if it is at a version in `if_match`).
+    /// Deletes one of the user's tasks (only if it is at a version in `if_match`).
     pub async fn delete(
         &self,
         session: &Session,
@@ -159,11 +236,12 @@ impl Tasks {
         if_match: Option<IfMatch>,
     ) -> Result<(), ServiceError> {
         let user = session.user_id;
+        let exclusive = self.store.exclusive();
         self.store
             .write(move |tx| {
                 Box::pin(async move {
-                    tx.hold_list(user).await?;
-                    check_version(tx, user, id, if_match.as_ref()).await?;
+                    let task = hold_task(tx, user, id, None, exclusive).await?;
+                    check_version(&task, if_match.as_ref())?;
                     if tx.delete_task(user, id).await? {
                         tx.announce(user, Signal::TasksChanged).await?;
                         Ok(())
@@ -175,35 +253,46 @@ impl Tasks {
             .await
     }
 
-    /// A page of the owner's list: by number, or (as cheap at any depth) the page after a
-    /// cursor's key.
+    /// A page of a list: by number, or (as cheap at any depth) the page after a cursor's key.
     pub async fn list(
         &self,
         session: &Session,
+        list: ListRef,
         page: PageRequest,
         after: Option<SortKey>,
         filter: TaskFilter,
     ) -> Result<TaskPage, ServiceError> {
-        // A first page, or the page after a cursor, is one read of its own (on PostgreSQL one
-        // statement, one round trip instead of four). A later page by number first looks up
-        // where it starts, and both statements must see one snapshot.
-        let user = session.user_id;
+        // The default list's first page, or the page after a cursor, is one read of its own (on
+        // PostgreSQL one statement, one round trip instead of four). A later page by number
+        // first looks up where it starts, and both statements must see one snapshot, as must
+        // another list's page and the check that the caller may read it.
         let after_cursor = after.is_some();
-        if after_cursor || page.offset() == 0 {
+        if list == ListRef::Default && (after_cursor || page.offset() == 0) {
             let limit = page_limit(page, after_cursor);
             let tag = filter.tag();
-            let (total, items) = self.store.tasks_after(user, after, limit, filter).await?;
+            let (total, items) = self
+                .store
+                .tasks_after(session.default_list_id, after, limit, filter)
+                .await?;
             return Ok(page_of(page, total, items, tag, after_cursor));
         }
+        let session = session.clone();
         self.store
-            .read(move |tx| Box::pin(async move { read_page(tx, user, page, None, &filter).await }))
+            .read(move |tx| {
+                Box::pin(async move {
+                    let list = find_list(tx, &session, list).await?;
+                    read_page(tx, list, page, after.as_ref(), &filter).await
+                })
+            })
             .await
     }
 
-    /// Puts the tasks of one page in the posted sequence; no task off that page changes key.
+    /// Puts the tasks of one page of a list in the posted sequence; no task off that page
+    /// changes key.
     pub async fn sort(
         &self,
         session: &Session,
+        list: ListRef,
         page: PageRequest,
         ids: Vec<i64>,
         idempotent: Option<Idempotent<TaskPage>>,
@@ -225,22 +314,24 @@ impl Tasks {
                 ids: duplicates,
             });
         }
+        let session = session.clone();
         run_once(&self.kept, user, idempotent, move |tx| {
             Box::pin(async move {
-                tx.hold_list(user).await?;
-                let owned: HashSet<i64> = tx.owned(user, &ids).await?.into_iter().collect();
+                let list = find_list(tx, &session, list).await?;
+                tx.hold_list(list).await?;
+                let inside: HashSet<i64> = tx.in_list(list, &ids).await?.into_iter().collect();
                 let foreign: Vec<i64> = ids
                     .iter()
                     .copied()
-                    .filter(|id| !owned.contains(id))
+                    .filter(|id| !inside.contains(id))
                     .collect();
                 if !foreign.is_empty() {
                     return Err(ServiceError::InvalidOrder {
-                        message: "task_ids holds ids that are not among your tasks".into(),
+                        message: "task_ids holds ids that are not among this list's tasks".into(),
                         ids: foreign,
                     });
                 }
-                let current = tx.page_keys(user, page.offset(), page.per_page()).await?;
+                let current = tx.page_keys(list, page.offset(), page.per_page()).await?;
                 let same_set =
                     current.len() == ids.len() && current.iter().all(|(id, _)| seen.contains(id));
                 if !same_set {
@@ -259,16 +350,16 @@ impl Tasks {
                     .map(|(posted, (_, key))| (posted, key))
                     .collect();
                 if !placed.is_empty() {
-                    tx.set_keys(user, &placed, Some(now_ms())).await?;
+                    tx.set_keys(list, &placed, Some(now_ms())).await?;
                     tx.announce(user, Signal::TasksChanged).await?;
                 }
-                read_page(tx, user, page, None, &TaskFilter::default()).await
+                read_page(tx, list, page, None, &TaskFilter::default()).await
             })
         })
         .await
     }
 
-    /// Moves one task to a new place in the owner's order, rewriting only its key.
+    /// Moves one task to a new place in its list's order, rewriting only its key.
     pub async fn move_to(
         &self,
         session: &Session,
@@ -278,31 +369,30 @@ impl Tasks {
         idempotent: Option<Idempotent<Task>>,
     ) -> Result<Outcome<Task>, ServiceError> {
         let user = session.user_id;
+        let exclusive = self.store.exclusive();
         run_once(&self.kept, user, idempotent, move |tx| {
             Box::pin(async move {
-                tx.hold_list(user).await?;
-                check_version(tx, user, id, if_match.as_ref()).await?;
-                if tx.key_of(user, id).await?.is_none() {
-                    return Err(ServiceError::TaskNotFound);
-                }
+                let task = hold_task(tx, user, id, None, exclusive).await?;
+                check_version(&task, if_match.as_ref())?;
+                let list = task.list_id;
                 let (lower, upper) = match to {
-                    Placement::Start => (None, tx.neighbour(user, None, Side::After, id).await?),
-                    Placement::End => (tx.neighbour(user, None, Side::Before, id).await?, None),
+                    Placement::Start => (None, tx.neighbour(list, None, Side::After, id).await?),
+                    Placement::End => (tx.neighbour(list, None, Side::Before, id).await?, None),
                     Placement::Before(anchor) => {
-                        let key = anchor_key(tx, user, id, "before_id", anchor).await?;
-                        let previous = tx.neighbour(user, Some(&key), Side::Before, id).await?;
+                        let key = anchor_key(tx, list, id, "before_id", anchor).await?;
+                        let previous = tx.neighbour(list, Some(&key), Side::Before, id).await?;
                         (previous, Some(key))
                     }
                     Placement::After(anchor) => {
-                        let key = anchor_key(tx, user, id, "after_id", anchor).await?;
-                        let next = tx.neighbour(user, Some(&key), Side::After, id).await?;
+                        let key = anchor_key(tx, list, id, "after_id", anchor).await?;
+                        let next = tx.neighbour(list, Some(&key), Side::After, id).await?;
                         (Some(key), next)
                     }
                 };
                 let key = SortKey::between(lower.as_ref(), upper.as_ref());
-                tx.set_keys(user, &[(id, key.clone())], Some(now_ms()))
+                tx.set_keys(list, &[(id, key.clone())], Some(now_ms()))
                     .await?;
-                respace_if_long(tx, user, &key).await?;
+                respace_if_long(tx, list, &key).await?;
                 tx.announce(user, Signal::TasksChanged).await?;
                 tx.task(user, id).await?.ok_or(ServiceError::TaskNotFound)
             })
@@ -311,10 +401,10 @@ impl Tasks {
     }
 }
 
-/// The key of the task a move is placed against, which must be another of the owner's tasks.
+/// The key of the task a move is placed against, which must be another task of the same list.
 async fn anchor_key(
     tx: &mut dyn Tx,
-    user: i64,
+    list: i64,
     moving: i64,
     field: &'static str,
     anchor: i64,
@@ -325,9 +415,9 @@ async fn anchor_key(
             message: "a task cannot be placed relative to itself".into(),
         });
     }
-    tx.key_of(user, anchor).await?.ok_or(ServiceError::Invalid {
+    tx.key_of(list, anchor).await?.ok_or(ServiceError::Invalid {
         field,
-        message: format!("task {anchor} is not among your tasks"),
+        message: format!("task {anchor} is not among this list's tasks"),
     })
 }
 
@@ -344,20 +434,20 @@ fn page_limit(page: PageRequest, after_cursor: bool) -> u32 {
 
 async fn read_page(
     tx: &mut dyn Tx,
-    user: i64,
+    list: i64,
     page: PageRequest,
     after: Option<&SortKey>,
     filter: &TaskFilter,
 ) -> Result<TaskPage, ServiceError> {
     let limit = page_limit(page, after.is_some());
     let (total_items, items) = match (after, page.offset()) {
-        (Some(key), _) => tx.tasks_after(user, Some(key), limit, filter).await?,
-        (None, 0) => tx.tasks_after(user, None, limit, filter).await?,
+        (Some(key), _) => tx.tasks_after(list, Some(key), limit, filter).await?,
+        (None, 0) => tx.tasks_after(list, None, limit, filter).await?,
         // A page by number starts after the key of the task just before it: finding that key
         // walks the order index only, then the page itself is a range read, as with a cursor.
-        (None, offset) => match tx.key_at(user, offset - 1, filter).await? {
-            Some(key) => tx.tasks_after(user, Some(&key), limit, filter).await?,
-            None => (tx.count_tasks(user, filter).await?, Vec::new()),
+        (None, offset) => match tx.key_at(list, offset - 1, filter).await? {
+            Some(key) => tx.tasks_after(list, Some(&key), limit, filter).await?,
+            None => (tx.count_tasks(list, filter).await?, Vec::new()),
         },
     };
     Ok(page_of(
@@ -400,19 +490,19 @@ fn page_of(
     }
 }
 
-/// Respaces the owner's keys once one has grown past the limit, so keys stay short forever.
+/// Respaces a list's keys once one has grown past the limit, so keys stay short forever.
 /// Not a change the user made, so `updated_at` stays.
-async fn respace_if_long(tx: &mut dyn Tx, user: i64, key: &SortKey) -> Result<(), ServiceError> {
+async fn respace_if_long(tx: &mut dyn Tx, list: i64, key: &SortKey) -> Result<(), ServiceError> {
     if key.needs_rebalance() {
-        let ids = tx.order(user).await?;
+        let ids = tx.order(list).await?;
         let keys: Vec<(i64, SortKey)> = ids
             .iter()
             .copied()
             .zip(SortKey::spread(ids.len()))
             .collect();
-        tx.set_keys(user, &keys, None).await?;
+        tx.set_keys(list, &keys, None).await?;
         tracing::info!(
-            user_id = user,
+            list_id = list,
             tasks = ids.len(),
             "respaced task order keys"
         );

@@ -74,12 +74,12 @@ impl Auth {
                     let Some(row) = tx.sign_in(&sign_in, false).await? else {
                         return Ok(None);
                     };
-                    let email = tx.user_by_id(row.user_id).await?.map(|u| u.email);
-                    Ok::<_, ServiceError>(email.map(|email| (row, email)))
+                    let owner = tx.user_by_id(row.user_id).await?;
+                    Ok::<_, ServiceError>(owner.map(|user| (row, user)))
                 })
             })
             .await?;
-        let Some((row, email)) = taken else {
+        let Some((row, user)) = taken else {
             tracing::info!("event ticket refused: unknown, used or expired");
             return Err(ServiceError::SessionInvalid);
         };
@@ -87,7 +87,8 @@ impl Auth {
         let mut session = Session {
             id: row.id,
             user_id: row.user_id,
-            email,
+            email: user.email,
+            default_list_id: user.default_list_id,
             issued_at: store::from_millis(row.issued_at_ms)?,
             expires_at,
             ends_at: expires_at,
@@ -146,6 +147,7 @@ mod tests {
             id: "sign-in-1".into(),
             user_id: 0,
             email: "a@example.com".into(),
+            default_list_id: 0,
             issued_at_ms: now,
             expires_at_ms: now + 600_000,
             ends_at_ms: now + 600_000,
@@ -173,6 +175,7 @@ mod tests {
             id: "sign-in-1".into(),
             user_id,
             email: "a@example.com".into(),
+            default_list_id: 0,
             issued_at: store::from_millis(now).unwrap(),
             expires_at: store::from_millis(now + 600_000).unwrap(),
             ends_at: store::from_millis(now + 600_000).unwrap(),

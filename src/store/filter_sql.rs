@@ -39,7 +39,7 @@ pub(crate) fn conditions(
     (sql, values)
 }
 
-/// The query counting the tasks `filter` lets through for the user in placeholder 1, and the
+/// The query counting the tasks `filter` lets through in the list in placeholder 1, and the
 /// values for its further placeholders, numbered from `first` (the same values, in the same
 /// order, as [`conditions`] with that `first`). Everything, or one status alone, is read from
 /// the counters kept with the tasks (so no list is counted); dates count an index range.
@@ -48,7 +48,7 @@ pub(crate) fn count_query(
     first: usize,
     style: Placeholder,
 ) -> (String, Vec<String>) {
-    let user = match style {
+    let list = match style {
         Placeholder::Question => "?1",
         Placeholder::Dollar => "$1",
     };
@@ -58,12 +58,12 @@ pub(crate) fn count_query(
         (Some(TaskStatus::Incomplete), None) => "task_count - completed_count",
         _ => {
             let (matching, values) = conditions(filter, first, style);
-            let sql = format!("SELECT count(*) FROM tasks WHERE user_id = {user}{matching}");
+            let sql = format!("SELECT count(*) FROM tasks WHERE list_id = {list}{matching}");
             return (sql, values);
         }
     };
     (
-        format!("SELECT {counter} FROM users WHERE id = {user}"),
+        format!("SELECT {counter} FROM lists WHERE id = {list}"),
         Vec::new(),
     )
 }
@@ -90,12 +90,12 @@ mod tests {
         );
         assert_eq!(
             count_query(&TaskFilter::default(), 2, Placeholder::Question).0,
-            "SELECT task_count FROM users WHERE id = ?1"
+            "SELECT task_count FROM lists WHERE id = ?1"
         );
         let (sql, values) = count_query(&filter, 2, Placeholder::Dollar);
         assert_eq!(
             sql,
-            "SELECT count(*) FROM tasks WHERE user_id = $1 AND status = $2 AND date <= $3"
+            "SELECT count(*) FROM tasks WHERE list_id = $1 AND status = $2 AND date <= $3"
         );
         assert_eq!(values, ["Completed", "2026-01-31"]);
     }

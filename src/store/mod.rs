@@ -9,6 +9,7 @@
 mod answers;
 pub mod copy;
 mod error;
+mod feed_sql;
 mod filter_sql;
 mod health;
 mod location;
@@ -27,8 +28,8 @@ pub use rows::{
 };
 pub use signals::{Pulse, Signal, Signals, Subscription};
 pub use tx::{
-    Challenges, Changes, Failures, Horizon, Idempotency, NewTask, Sessions, Settings, TaskRows, Tx,
-    Users,
+    Challenges, Changes, Failures, Horizon, Idempotency, ListRows, NewTask, Sessions, Settings,
+    TaskRows, Tx, Users,
 };
 pub use tx::{MailQueue, QueuedMail, Tickets};
 
@@ -127,19 +128,19 @@ impl Store {
         }
     }
 
-    /// [`TaskRows::tasks_after`] as one read of its own: how many of the user's tasks `filter`
+    /// [`TaskRows::tasks_after`] as one read of its own: how many of the list's tasks `filter`
     /// lets through, and up to `limit` of them after `key`, from one snapshot (one statement on
     /// PostgreSQL, the count and the page in one read transaction on SQLite).
     pub async fn tasks_after(
         &self,
-        user_id: i64,
+        list_id: i64,
         key: Option<SortKey>,
         limit: u32,
         filter: TaskFilter,
     ) -> Result<(u64, Vec<Task>), StoreError> {
         match &self.engine {
-            Engine::Sqlite(s) => s.tasks_after(user_id, key, limit, filter).await,
-            Engine::Postgres(p) => p.tasks_after(user_id, key, limit, filter).await,
+            Engine::Sqlite(s) => s.tasks_after(list_id, key, limit, filter).await,
+            Engine::Postgres(p) => p.tasks_after(list_id, key, limit, filter).await,
         }
     }
 

@@ -2,7 +2,9 @@
 
 use super::StoreError;
 pub(crate) use crate::domain::Device;
-use crate::domain::{SortKey, Task, TaskDate, TaskStatus, TaskText, Timestamp};
+use crate::domain::{
+    List, ListName, Owner, SortKey, Task, TaskDate, TaskStatus, TaskText, Timestamp,
+};
 use chrono::{DateTime, Utc};
 
 /// A stored account.
@@ -14,6 +16,8 @@ pub struct User {
     pub email: String,
     /// The argon2 PHC string.
     pub password_hash: String,
+    /// The list `/v1/tasks` works on.
+    pub default_list_id: i64,
     /// When the account was made.
     pub created_at: DateTime<Utc>,
 }
@@ -72,6 +76,8 @@ pub struct SessionRow {
     pub user_id: i64,
     /// The user's email, joined in so an authenticated request costs one lookup.
     pub email: String,
+    /// The user's default list, joined in for the same reason (`/v1/tasks`).
+    pub default_list_id: i64,
     /// Unix milliseconds.
     pub issued_at_ms: i64,
     /// Unix milliseconds: when the access token expires.
@@ -253,6 +259,7 @@ pub fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
 /// strings it keeps once, after checking them.
 pub(crate) struct TaskColumns<'r> {
     pub id: i64,
+    pub list_id: i64,
     pub date: &'r str,
     pub text: &'r str,
     pub status: &'r str,
@@ -271,6 +278,7 @@ impl TaskColumns<'_> {
         };
         Ok(Task {
             id,
+            list_id: self.list_id,
             date: TaskDate::parse(self.date).map_err(|e| corrupt("date", e))?,
             text: TaskText::from_stored(self.text).map_err(|e| corrupt("text", e))?,
             status: TaskStatus::parse(self.status).map_err(|e| corrupt("status", e))?,
@@ -280,6 +288,48 @@ impl TaskColumns<'_> {
                 .map_err(|e| corrupt("updated_at", e))?,
             sort_key: SortKey::parse(self.sort_key).map_err(|e| corrupt("sort_key", e))?,
             version: self.version,
+        })
+    }
+}
+
+/// A `lists` row joined with its owner's email, as both engines read it.
+pub(crate) struct ListColumns {
+    pub id: i64,
+    pub name: String,
+    pub owner_id: i64,
+    pub owner_email: String,
+    pub is_default: bool,
+    pub task_count: i64,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The columns [`ListColumns`] reads, in its order, from `lists l JOIN users o`.
+pub(crate) const LIST_COLUMNS: &str = "l.id, l.name, l.owner_id, o.email, l.is_default, \
+     l.task_count, l.version, l.created_at, l.updated_at";
+
+impl ListColumns {
+    /// The list, refusing a value listo could not have written.
+    pub fn into_list(self) -> Result<List, StoreError> {
+        let id = self.id;
+        let corrupt = |what: &str, e: crate::domain::Invalid| {
+            StoreError::corrupt(format!("list {id} {what}: {e}"))
+        };
+        Ok(List {
+            id,
+            name: ListName::parse(&self.name).map_err(|e| corrupt("name", e))?,
+            owner: Owner {
+                id: self.owner_id,
+                email: self.owner_email,
+            },
+            is_default: self.is_default,
+            task_count: u64::try_from(self.task_count).unwrap_or(0),
+            version: self.version,
+            created_at: Timestamp::from_millis(self.created_at)
+                .map_err(|e| corrupt("created_at", e))?,
+            updated_at: Timestamp::from_millis(self.updated_at)
+                .map_err(|e| corrupt("updated_at", e))?,
         })
     }
 }

@@ -10,7 +10,8 @@ use super::rows::{
 };
 use super::signals::Signal;
 use crate::domain::{
-    Change, ChangeSeq, SortKey, Task, TaskChanges, TaskDate, TaskFilter, TaskStatus, TaskText,
+    Change, ChangeSeq, FeedScope, List, ListName, SortKey, Task, TaskChanges, TaskDate,
+    TaskFilter, TaskStatus, TaskText,
 };
 use async_trait::async_trait;
 
@@ -21,6 +22,7 @@ pub trait Tx:
     + Sessions
     + Failures
     + Settings
+    + ListRows
     + TaskRows
     + Idempotency
     + Changes
@@ -35,6 +37,7 @@ impl<T> Tx for T where
         + Sessions
         + Failures
         + Settings
+        + ListRows
         + TaskRows
         + Idempotency
         + Changes
@@ -257,96 +260,134 @@ pub trait Settings: Send {
     async fn touch_probe(&mut self, now_ms: i64) -> Result<(), StoreError>;
 }
 
-/// Tasks and the order keys that place each in its owner's list. Every statement is scoped by
-/// `user_id`: a task id alone never reaches a row.
+/// Lists, each owned by one user. Every statement is scoped by the owner: another user's list
+/// id reaches no row.
 #[async_trait]
-pub trait TaskRows: Send {
-    /// Holds the user's list until the transaction ends: writers to one list take turns (on
-    /// every process), so two of them never compute keys from the same old order.
-    async fn hold_list(&mut self, user_id: i64) -> Result<(), StoreError>;
-    /// Inserts a task at `key` and counts it.
-    async fn insert_task(
+pub trait ListRows: Send {
+    /// Makes a list of `owner` (the default one when `is_default`: the account's first).
+    async fn insert_list(
+        &mut self,
+        owner: i64,
+        name: &ListName,
+        is_default: bool,
+        now_ms: i64,
+    ) -> Result<List, StoreError>;
+    /// The user's list with this id.
+    async fn list(&mut self, user_id: i64, id: i64) -> Result<Option<List>, StoreError>;
+    /// Every list of the user: the default first, then by creation.
+    async fn lists(&mut self, user_id: i64) -> Result<Vec<List>, StoreError>;
+    /// Renames the user's list (one more version); `None` when there is no such list.
+    async fn rename_list(
         &mut self,
         user_id: i64,
+        id: i64,
+        name: &ListName,
+        now_ms: i64,
+    ) -> Result<Option<List>, StoreError>;
+    /// Deletes one of the user's lists that is not the default, with its tasks (uncounted
+    /// from the owner's total); `false` when there was none.
+    async fn delete_list(&mut self, user_id: i64, id: i64) -> Result<bool, StoreError>;
+    /// How many lists the user owns.
+    async fn count_lists(&mut self, user_id: i64) -> Result<u64, StoreError>;
+    /// How many tasks the user's lists hold between them (what the task quota counts).
+    async fn owned_tasks(&mut self, user_id: i64) -> Result<u64, StoreError>;
+}
+
+/// Tasks and the order keys that place each in its list. A task read, changed or deleted by
+/// id is scoped by its owner (`user_id`); everything about an order is scoped by the list, which
+/// the service has found the caller may use.
+#[async_trait]
+pub trait TaskRows: Send {
+    /// Holds the list until the transaction ends: writers to one list take turns (on every
+    /// process), so two of them never compute keys from the same old order.
+    async fn hold_list(&mut self, list_id: i64) -> Result<(), StoreError>;
+    /// Inserts a task of `owner` into `list_id` at `key` and counts it.
+    async fn insert_task(
+        &mut self,
+        owner: i64,
+        list_id: i64,
         new: NewTask<'_>,
         now_ms: i64,
     ) -> Result<Task, StoreError>;
     /// The user's task with this id.
     async fn task(&mut self, user_id: i64, id: i64) -> Result<Option<Task>, StoreError>;
-    /// Applies the present fields of `changes`; `None` when the user has no such task.
+    /// Applies the present fields of `changes`, and moves the task to another list at a key
+    /// when `to` is set; `None` when the user has no such task.
     async fn update_task(
         &mut self,
         user_id: i64,
         id: i64,
         changes: &TaskChanges,
+        to: Option<(i64, &SortKey)>,
         now_ms: i64,
     ) -> Result<Option<Task>, StoreError>;
     /// Deletes the user's task and uncounts it; `false` when there was none.
     async fn delete_task(&mut self, user_id: i64, id: i64) -> Result<bool, StoreError>;
-    /// How many of the user's tasks `filter` lets through, and up to `limit` of them in the
-    /// user's order after `key` (from the start when `None`): a range read of an index in that
+    /// How many of the list's tasks `filter` lets through, and up to `limit` of them in the
+    /// list's order after `key` (from the start when `None`): a range read of an index in that
     /// order, the same cost at any depth. One statement on PostgreSQL, so a page needs no
     /// transaction there ([`crate::store::Store::tasks_after`]).
     async fn tasks_after(
         &mut self,
-        user_id: i64,
+        list_id: i64,
         key: Option<&SortKey>,
         limit: u32,
         filter: &TaskFilter,
     ) -> Result<(u64, Vec<Task>), StoreError>;
-    /// How many of the user's tasks `filter` lets through: counters for everything and for a
+    /// How many of the list's tasks `filter` lets through: counters for everything and for a
     /// status alone, an index range for dates.
-    async fn count_tasks(&mut self, user_id: i64, filter: &TaskFilter) -> Result<u64, StoreError>;
-    /// The ids and keys of the `limit` tasks after the first `offset` in the user's order.
+    async fn count_tasks(&mut self, list_id: i64, filter: &TaskFilter) -> Result<u64, StoreError>;
+    /// The ids and keys of the `limit` tasks after the first `offset` in the list's order.
     async fn page_keys(
         &mut self,
-        user_id: i64,
+        list_id: i64,
         offset: i64,
         limit: u32,
     ) -> Result<Vec<(i64, SortKey)>, StoreError>;
-    /// The key of the task at position `offset` (0-based) in the user's order of the tasks
+    /// The key of the task at position `offset` (0-based) in the list's order of the tasks
     /// `filter` lets through.
     async fn key_at(
         &mut self,
-        user_id: i64,
+        list_id: i64,
         offset: i64,
         filter: &TaskFilter,
     ) -> Result<Option<SortKey>, StoreError>;
-    /// The key of one of the user's tasks.
-    async fn key_of(&mut self, user_id: i64, id: i64) -> Result<Option<SortKey>, StoreError>;
+    /// The key of one of the list's tasks.
+    async fn key_of(&mut self, list_id: i64, id: i64) -> Result<Option<SortKey>, StoreError>;
     /// The nearest key on `side` of `key` (of the whole list when `None`), ignoring task `skip`
     /// so a task being moved is not its own neighbour.
     async fn neighbour(
         &mut self,
-        user_id: i64,
+        list_id: i64,
         key: Option<&SortKey>,
         side: Side,
         skip: i64,
     ) -> Result<Option<SortKey>, StoreError>;
-    /// The ids among `ids` that belong to the user.
-    async fn owned(&mut self, user_id: i64, ids: &[i64]) -> Result<Vec<i64>, StoreError>;
-    /// Gives each listed task its new key (no other task of the user may hold it after), one
-    /// more version, and a new `updated_at` when `touched_ms` is set (a change the user made).
-    /// List only tasks whose key changes.
+    /// The ids among `ids` that are in the list.
+    async fn in_list(&mut self, list_id: i64, ids: &[i64]) -> Result<Vec<i64>, StoreError>;
+    /// Gives each listed task of the list its new key (no other task of the list may hold it
+    /// after), one more version, and a new `updated_at` when `touched_ms` is set (a change the
+    /// user made). List only tasks whose key changes.
     async fn set_keys(
         &mut self,
-        user_id: i64,
+        list_id: i64,
         keys: &[(i64, SortKey)],
         touched_ms: Option<i64>,
     ) -> Result<(), StoreError>;
-    /// The ids of all the user's tasks, in order (for respacing keys).
-    async fn order(&mut self, user_id: i64) -> Result<Vec<i64>, StoreError>;
+    /// The ids of all the list's tasks, in order (for respacing keys).
+    async fn order(&mut self, list_id: i64) -> Result<Vec<i64>, StoreError>;
 }
 
 /// The change feed, which the database keeps itself (every write to a task records it), and
 /// the signals that wake live streams.
 #[async_trait]
 pub trait Changes: Send {
-    /// Up to `limit` of the user's changes after `since`, oldest first, each with its task as
-    /// it is now.
+    /// Up to `limit` of the user's changes in `scope` after `since`, oldest first, each with
+    /// its task or list as it is now.
     async fn changes_after(
         &mut self,
         user_id: i64,
+        scope: FeedScope,
         since: ChangeSeq,
         limit: u32,
     ) -> Result<Vec<Change>, StoreError>;

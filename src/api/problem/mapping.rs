@@ -112,6 +112,25 @@ impl From<ServiceError> for ApiError {
             ServiceError::TaskNotFound => {
                 Self::new(Code::TaskNotFound, "You have no task with that id.")
             }
+            ServiceError::ListNotFound => {
+                Self::new(Code::NotFound, "You have no list with that id.")
+            }
+            ServiceError::DefaultList => Self::new(
+                Code::DefaultList,
+                "Your default list cannot be deleted (GET /v1/tasks works on it); delete its tasks instead.",
+            ),
+            ServiceError::ListPreconditionFailed { current } => {
+                let current = crate::api::lists::view::ListView::from(*current);
+                let mut e = Self::new(
+                    Code::PreconditionFailed,
+                    format!(
+                        "The list changed since the version you sent; it is at version {} now (see `current_list`).",
+                        current.version
+                    ),
+                );
+                e.problem.current_list = Some(Box::new(current));
+                e
+            }
             ServiceError::InvalidOrder { message, ids } => {
                 let mut e = Self::new(Code::InvalidOrder, format!("{message}."));
                 e.problem.errors = Some(vec![FieldError {

@@ -60,6 +60,10 @@ pub struct Problem {
     // (Undocumented here: a described `$ref` comes out as an `allOf` clients stumble on.)
     #[oai(skip_serializing_if_is_none)]
     pub current: Option<Box<crate::api::tasks::view::TaskView>>,
+    // The list as it is now (`precondition_failed` on a list): its `version` is the one to send
+    // next. (Undocumented here for the same reason.)
+    #[oai(skip_serializing_if_is_none)]
+    pub current_list: Option<Box<crate::api::lists::view::ListView>>,
 }
 
 /// One refused input field.
@@ -106,6 +110,7 @@ impl ApiError {
                 limit: None,
                 used: None,
                 current: None,
+                current_list: None,
             }),
             retry_after: None,
         }

@@ -73,6 +73,10 @@ pub struct TaskPatch {
     #[oai(skip_serializing_if_is_none)]
     #[serde(default, deserialize_with = "present")]
     status: Option<Status>,
+    /// Move the task to the end of this list of yours.
+    #[oai(skip_serializing_if_is_none, validator(minimum(value = "1")))]
+    #[serde(default, deserialize_with = "present")]
+    list_id: Option<i64>,
 }
 
 impl Example for TaskPatch {
@@ -81,6 +85,7 @@ impl Example for TaskPatch {
             date: None,
             task: None,
             status: Some(Status::Completed),
+            list_id: None,
         }
     }
 }
@@ -142,12 +147,14 @@ pub enum End {
 }
 
 impl TaskPatch {
-    /// The changes asked for, each field checked and named when refused.
-    pub(super) fn parse(self) -> Result<TaskChanges, ApiError> {
-        if self.date.is_none() && self.task.is_none() && self.status.is_none() {
+    /// The changes asked for, and the list to move the task to, each field checked and named
+    /// when refused.
+    pub(super) fn parse(self) -> Result<(TaskChanges, Option<i64>), ApiError> {
+        let nothing = self.date.is_none() && self.task.is_none() && self.status.is_none();
+        if nothing && self.list_id.is_none() {
             return Err(ApiError::field(
                 "body",
-                "give at least one of date, task, status",
+                "give at least one of date, task, status, list_id",
             ));
         }
         let (date, text) = both(
@@ -166,10 +173,11 @@ impl TaskPatch {
                     .transpose(),
             ),
         )?;
-        Ok(TaskChanges {
+        let changes = TaskChanges {
             date,
             text,
             status: self.status.map(TaskStatus::from),
-        })
+        };
+        Ok((changes, self.list_id))
     }
 }

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 /// drift apart.
 struct TaskJson<'t> {
     id: i64,
+    list_id: i64,
     version: i64,
     position: &'t str,
     date: &'t str,
@@ -42,6 +43,7 @@ impl WriteJson for TaskJson<'_> {
     fn write_json(&self, out: &mut Vec<u8>) {
         Members::open(out)
             .int("id", self.id)
+            .int("list_id", self.list_id)
             .int("version", self.version)
             .plain("position", self.position)
             .plain("date", self.date)
@@ -57,6 +59,7 @@ impl WriteJson for TaskView {
     fn write_json(&self, out: &mut Vec<u8>) {
         TaskJson {
             id: self.id,
+            list_id: self.list_id,
             version: self.version,
             position: &self.position,
             date: &self.date.0,
@@ -145,6 +148,7 @@ impl WriteJson for TaskList<'_> {
             let mut date = [0u8; 10];
             TaskJson {
                 id: t.id,
+                list_id: t.list_id,
                 version: t.version,
                 position: t.sort_key.as_str(),
                 date: t.date.write_iso(&mut date),
@@ -170,6 +174,7 @@ mod tests {
     fn task(id: i64, created_ms: i64) -> Task {
         Task {
             id,
+            list_id: 5,
             date: TaskDate::parse("0999-02-03").unwrap(),
             text: TaskText::parse("say \"hi\"\n\tand ünïcode ✓").unwrap(),
             status: TaskStatus::Completed,

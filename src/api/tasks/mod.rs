@@ -1,9 +1,12 @@
 //! `/v1/tasks`: the operations (create, read, edit, delete, list, sort a page, move one task),
-//! each reading its request into domain values and answering what the service did. What they
-//! take and give is [`body`], [`view`], [`responses`] and [`json`].
+//! each reading its request into domain values and answering what the service did; the same
+//! on any list is [`in_list`], and what both share is [`ops`]. What they take and give is
+//! [`body`], [`view`], [`responses`] and [`json`].
 
 mod body;
+pub(crate) mod in_list;
 mod json;
+mod ops;
 mod responses;
 pub(crate) mod view;
 
@@ -14,18 +17,16 @@ use super::etag;
 use super::headers::{IdempotencyKeyHeader, IfMatchHeader, IfNoneMatchHeader};
 use super::idempotency;
 use super::json::JsonBody;
-use super::problem::{ApiError, BODY, Code, Failure, SESSION, both, declare};
+use super::problem::{ApiError, BODY, Code, Failure, SESSION, declare};
 use super::security::SignedIn;
-use crate::domain::{
-    PageCursor, PageRequest, Placement, Task, TaskDate, TaskFilter, TaskStatus, TaskText,
-};
-use crate::service::{Outcome, TaskPage, Tasks};
+use crate::domain::{Placement, Task};
+use crate::service::{ListRef, Outcome, Tasks};
 use body::{End, MoveRequest, NewTask, SortRequest, TaskPatch};
 use json::PageAnswer;
 use poem_openapi::OpenApi;
 use poem_openapi::param::{Path, Query};
 use responses::{Created, Deleted, Fetched, Moved, OneTask, Sorted};
-use view::{Status, TaskPageView, TaskView};
+use view::{Status, TaskView};
 
 const NOT_FOUND: &[Code] = &[Code::TaskNotFound];
 const INVALID: &[Code] = &[Code::ValidationFailed];
@@ -71,11 +72,6 @@ fn example_date_to() -> Option<DateText> {
     Some(DateText("2026-12-31".into()))
 }
 
-/// Where a task lives.
-fn location_of(id: i64) -> String {
-    format!("/v1/tasks/{id}")
-}
-
 /// Task operations.
 pub struct TaskApi;
 
@@ -96,39 +92,7 @@ impl TaskApi {
         body: JsonBody<NewTask>,
         tasks: poem::web::Data<&Tasks>,
     ) -> Result<Created, Failure<CreateErrors>> {
-        let new = body.0;
-        let once = idempotency::request(
-            idempotency_key.0,
-            "create_task",
-            &[],
-            &new,
-            |task: &Task| {
-                let view = TaskView::from(task.clone());
-                idempotency::stored(201, &view, Some(location_of(task.id)))
-            },
-        );
-        let (date, text) = both(
-            ("date", TaskDate::parse(&new.date.0)),
-            ("task", TaskText::parse(&new.task.0)),
-        )?;
-        match tasks
-            .create(&session.0, date, text, new.status.into(), once)
-            .await?
-        {
-            Outcome::Done(task) => {
-                let location = location_of(task.id);
-                let view = TaskView::from(task);
-                let tag = view.etag();
-                Ok(Created::Created(JsonAnswer(view), location, tag, None))
-            }
-            Outcome::Replayed(answer) => {
-                let view: TaskView = idempotency::body(&answer)?;
-                let tag = view.etag();
-                let location = answer.location.unwrap_or_else(|| location_of(view.id));
-                let replayed = Some(idempotency::REPLAYED.into());
-                Ok(Created::Created(JsonAnswer(view), location, tag, replayed))
-            }
-        }
+        Ok(ops::create_in(&session.0, ListRef::Default, idempotency_key, body.0, &tasks).await?)
     }
 
     /// List your tasks, a page at a time, in your order.
@@ -167,38 +131,15 @@ impl TaskApi {
         date_to: Query<Option<DateText>>,
         tasks: poem::web::Data<&Tasks>,
     ) -> Result<JsonAnswer<PageAnswer>, Failure<ListErrors>> {
-        let day = |d: &Option<DateText>| d.as_ref().map(|d| d.0.clone());
-        let (from, to) = (day(&date_from.0), day(&date_to.0));
-        let filter = task_filter(status.0, from.as_deref(), to.as_deref())?;
-        let (page, after) = match cursor.0 {
-            None => (page_request(page.0, per_page.0)?, None),
-            Some(raw) => {
-                if page.0.is_some() {
-                    return Err(ApiError::field("cursor", "give page or cursor, not both").into());
-                }
-                let cursor = PageCursor::parse(&raw)
-                    .map_err(|e| ApiError::new(Code::InvalidCursor, format!("cursor {e}.")))?;
-                if cursor.filter != filter.tag() {
-                    return Err(ApiError::new(
-                        Code::InvalidCursor,
-                        "This cursor was made for other filters; send the status, date_from and \
-                         date_to it was listed with, or start again from page 1.",
-                    )
-                    .into());
-                }
-                let made_for = cursor.page.per_page();
-                if per_page.0.is_some_and(|n| n != i64::from(made_for)) {
-                    let message =
-                        format!("must be {made_for}, the per_page this cursor was made for");
-                    return Err(ApiError::field("per_page", message).into());
-                }
-                (cursor.page, Some(cursor.after))
-            }
+        let query = ops::ListQuery {
+            page: page.0,
+            per_page: per_page.0,
+            cursor: cursor.0,
+            status: status.0,
+            date_from: date_from.0,
+            date_to: date_to.0,
         };
-        // Boxed: poem moves each layer's future whole (measured in memcpy), and the store's read
-        // is the largest state this handler's future would otherwise carry.
-        let listed = Box::pin(tasks.list(&session.0, page, after, filter)).await?;
-        Ok(JsonAnswer(PageAnswer(listed)))
+        Ok(ops::list_in(&session.0, ListRef::Default, query, &tasks).await?)
     }
 
     /// Read one task.
@@ -243,9 +184,9 @@ impl TaskApi {
         body: JsonBody<TaskPatch>,
         tasks: poem::web::Data<&Tasks>,
     ) -> Result<OneTask, Failure<EditErrors>> {
-        let changes = body.0.parse()?;
+        let (changes, to_list) = body.0.parse()?;
         Ok(tasks
-            .update(&session.0, id.0, changes, if_match.0)
+            .update(&session.0, id.0, changes, to_list, if_match.0)
             .await?
             .into())
     }
@@ -300,33 +241,9 @@ impl TaskApi {
         body: JsonBody<SortRequest>,
         tasks: poem::web::Data<&Tasks>,
     ) -> Result<Sorted, Failure<SortErrors>> {
-        // A sort posts the ids of a page of the whole list; a filtered page has other slots.
-        let query = request.uri().query().unwrap_or_default();
-        for name in ["status", "date_from", "date_to", "cursor"] {
-            let given = query
-                .split('&')
-                .any(|pair| pair.split('=').next() == Some(name));
-            if given {
-                let message = "sorting takes a page of the whole list: no filters or cursor";
-                return Err(ApiError::field(name, message).into());
-            }
-        }
-        let page = page_request(page.0, per_page.0)?;
-        let parts = [page.page().to_string(), page.per_page().to_string()];
-        let once = idempotency::request(
-            idempotency_key.0,
-            "sort_tasks",
-            &parts,
-            &body.0,
-            |sorted: &TaskPage| idempotency::stored(200, &TaskPageView::from(sorted.clone()), None),
-        );
-        match tasks.sort(&session.0, page, body.0.task_ids, once).await? {
-            Outcome::Done(sorted) => Ok(Sorted::Ok(JsonAnswer(sorted.into()), None)),
-            Outcome::Replayed(answer) => Ok(Sorted::Ok(
-                JsonAnswer(idempotency::body(&answer)?),
-                Some(idempotency::REPLAYED.into()),
-            )),
-        }
+        let page = (page.0, per_page.0);
+        let sort = ops::SortQuery { page, request };
+        Ok(ops::sort_in(&session.0, ListRef::Default, sort, idempotency_key, body.0, &tasks).await?)
     }
 
     /// Move one task before or after another, or to either end.
@@ -379,22 +296,3 @@ impl TaskApi {
     }
 }
 
-/// The list filter from the query: each value checked and named when refused.
-fn task_filter(
-    status: Option<Status>,
-    from: Option<&str>,
-    to: Option<&str>,
-) -> Result<TaskFilter, ApiError> {
-    let day = |field: &'static str, raw: Option<&str>| {
-        raw.map(TaskDate::parse)
-            .transpose()
-            .map_err(|e| ApiError::field(field, e.0))
-    };
-    let (from, to) = (day("date_from", from)?, day("date_to", to)?);
-    TaskFilter::new(status.map(TaskStatus::from), from, to)
-        .map_err(|e| ApiError::field("date_from", e.0))
-}
-
-fn page_request(page: Option<i64>, per_page: Option<i64>) -> Result<PageRequest, ApiError> {
-    PageRequest::parse(page, per_page).map_err(|(field, e)| ApiError::field(field, e.0))
-}

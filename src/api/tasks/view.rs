@@ -43,6 +43,8 @@ impl From<TaskStatus> for Status {
 pub struct TaskView {
     /// Task id; ids are never reused.
     pub(super) id: i64,
+    /// The list it is in.
+    pub(super) list_id: i64,
     /// 1 at creation, one more at every change (edit, move, sort); the `ETag` is this in quotes.
     pub(super) version: i64,
     /// The task's place: the ascending byte order of `position` is your order. Opaque: compare
@@ -81,6 +83,7 @@ impl From<Task> for TaskView {
     fn from(t: Task) -> Self {
         Self {
             id: t.id,
+            list_id: t.list_id,
             version: t.version,
             position: t.sort_key.into_string(),
             date: DateText(t.date.to_iso()),

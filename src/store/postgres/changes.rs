@@ -1,10 +1,13 @@
-//! The `changes` feed. A trigger on `tasks` (migration 0006) writes it; this reads and sweeps
+//! The `changes` feed. Triggers on `tasks` and `lists` (migration 0011) write it; this reads and sweeps
 //! it, and announces through `NOTIFY`, which PostgreSQL delivers to every listening process
 //! when (and only if) the transaction commits.
 
 use super::PgTx;
-use super::tasks::into_task;
-use crate::domain::{Change, ChangeSeq};
+use super::lists::list_at;
+use super::tasks::task_at;
+use crate::domain::{Change, ChangeSeq, Entry, FeedScope};
+use crate::store::feed_sql;
+use crate::store::filter_sql::Placeholder;
 use crate::store::{Changes, Horizon, Signal, StoreError};
 use async_trait::async_trait;
 
@@ -36,31 +39,39 @@ impl Changes for PgTx<'_> {
     async fn changes_after(
         &mut self,
         user_id: i64,
+        scope: FeedScope,
         since: ChangeSeq,
         limit: u32,
     ) -> Result<Vec<Change>, StoreError> {
-        // A tombstone finds no task: the join leaves its columns NULL.
-        let rows = self
-            .all(
-                "SELECT t.id, t.date, t.text, t.status, t.created_at, t.updated_at, t.sort_key,
-                        t.version, c.seq, c.task_id
-                 FROM changes c LEFT JOIN tasks t ON t.id = c.task_id
-                 WHERE c.user_id = $1 AND c.seq > $2
-                 ORDER BY c.seq LIMIT $3",
-                &[&user_id, &since.get(), &i64::from(limit)],
-            )
-            .await?;
+        let sql = feed_sql::changes_after(scope, Placeholder::Dollar);
+        let (since, limit) = (since.get(), i64::from(limit));
+        let rows = match scope {
+            FeedScope::List(list) => self.all(&sql, &[&user_id, &since, &limit, &list]).await?,
+            FeedScope::Everything => self.all(&sql, &[&user_id, &since, &limit]).await?,
+        };
         rows.iter()
             .map(|row| {
-                let task = match row.try_get::<_, Option<i64>>(0)? {
-                    Some(_) => Some(into_task(row)?),
-                    None => None,
+                let seq = ChangeSeq::from_stored(row.try_get(0)?);
+                let kind: &str = row.try_get(1)?;
+                let id: i64 = row.try_get(2)?;
+                let entry = if kind == "list" {
+                    let list = match row.try_get::<_, Option<i64>>(feed_sql::LIST_AT)? {
+                        Some(_) => Some(list_at(row, feed_sql::LIST_AT)?),
+                        None => None,
+                    };
+                    Entry::List { id, list }
+                } else {
+                    let task = match row.try_get::<_, Option<i64>>(feed_sql::TASK_AT)? {
+                        Some(_) => Some(task_at(row, feed_sql::TASK_AT)?),
+                        None => None,
+                    };
+                    Entry::Task {
+                        id,
+                        list_id: row.try_get(3)?,
+                        task,
+                    }
                 };
-                Ok(Change {
-                    seq: ChangeSeq::from_stored(row.try_get(8)?),
-                    id: row.try_get(9)?,
-                    task,
-                })
+                Ok(Change { seq, entry })
             })
             .collect()
     }

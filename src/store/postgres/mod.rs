@@ -13,6 +13,7 @@ mod copy;
 mod error;
 mod failures;
 mod idempotency;
+mod lists;
 mod listener;
 mod mail_queue;
 mod sessions;
@@ -55,6 +56,7 @@ const MIGRATIONS: &[Migration] = &[
     (8, sql!("0008_idempotency_compressed.sql")),
     (9, sql!("0009_sign_ins.sql")),
     (10, sql!("0010_event_tickets.sql")),
+    (11, sql!("0011_lists.sql")),
 ];
 
 /// Any number, the same in every listo: processes starting together migrate one at a time.
@@ -249,14 +251,14 @@ impl PgStore {
     /// (the count joined to the range read, see [`TaskRows::tasks_after`]).
     pub async fn tasks_after(
         &self,
-        user_id: i64,
+        list_id: i64,
         key: Option<SortKey>,
         limit: u32,
         filter: TaskFilter,
     ) -> Result<(u64, Vec<Task>), StoreError> {
         let client = self.client().await?;
         PgTx::new(Conn::Single(&client))
-            .tasks_after(user_id, key.as_ref(), limit, &filter)
+            .tasks_after(list_id, key.as_ref(), limit, &filter)
             .await
     }
 

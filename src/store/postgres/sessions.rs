@@ -45,7 +45,8 @@ impl Sessions for PgTx<'_> {
         let row = self
             .opt(
                 "SELECT s.public_id, s.user_id, u.email, s.issued_at, s.expires_at,
-                        s.revoked_at IS NOT NULL, COALESCE(s.refresh_expires_at, s.expires_at)
+                        s.revoked_at IS NOT NULL, COALESCE(s.refresh_expires_at, s.expires_at),
+                        u.default_list_id
                  FROM sessions s JOIN users u ON u.id = s.user_id
                  WHERE s.token_hash = $1",
                 &[&token_hash.as_slice()],
@@ -56,6 +57,7 @@ impl Sessions for PgTx<'_> {
                 id: r.try_get(0)?,
                 user_id: r.try_get(1)?,
                 email: r.try_get(2)?,
+                default_list_id: r.try_get(7)?,
                 issued_at_ms: r.try_get(3)?,
                 expires_at_ms: r.try_get(4)?,
                 ends_at_ms: r.try_get(6)?,

@@ -1,18 +1,23 @@
 //! The `users` table.
 
 use super::PgTx;
+use crate::domain::{DEFAULT_LIST_NAME, ListName};
 use crate::store::rows::User;
-use crate::store::{StoreError, Users, from_millis};
+use crate::store::{ListRows, StoreError, Users, from_millis};
 use async_trait::async_trait;
 use tokio_postgres::Row;
 
-const COLUMNS: &str = "id, email, password_hash, created_at";
+const COLUMNS: &str = "id, email, password_hash, created_at, default_list_id";
 
 fn into_user(row: &Row) -> Result<User, StoreError> {
+    let id = row.try_get(0)?;
+    let list: Option<i64> = row.try_get(4)?;
     Ok(User {
-        id: row.try_get(0)?,
+        id,
         email: row.try_get(1)?,
         password_hash: row.try_get(2)?,
+        default_list_id: list
+            .ok_or_else(|| StoreError::corrupt(format!("user {id} has no default list")))?,
         created_at: from_millis(row.try_get(3)?)?,
     })
 }
@@ -27,14 +32,16 @@ impl Users for PgTx<'_> {
     ) -> Result<Option<User>, StoreError> {
         let row = self
             .opt(
-                &format!(
-                    "INSERT INTO users (email, password_hash, created_at) VALUES ($1, $2, $3)
-                     ON CONFLICT (email) DO NOTHING RETURNING {COLUMNS}"
-                ),
+                "INSERT INTO users (email, password_hash, created_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (email) DO NOTHING RETURNING id",
                 &[&email, &password_hash, &now_ms],
             )
             .await?;
-        row.as_ref().map(into_user).transpose()
+        let Some(row) = row else { return Ok(None) };
+        let id: i64 = row.try_get(0)?;
+        let name = ListName::parse(DEFAULT_LIST_NAME).expect("the default name is a valid name");
+        self.insert_list(id, &name, true, now_ms).await?;
+        self.user_by_id(id).await
     }
 
     async fn user_by_email(&mut self, email: &str) -> Result<Option<User>, StoreError> {

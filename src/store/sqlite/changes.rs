@@ -1,44 +1,63 @@
-//! The `changes` feed. Triggers on `tasks` (migration 0007) write it; this reads and sweeps it.
+//! The `changes` feed. Triggers on `tasks` and `lists` (migration 0013) write it; this reads and
+//! sweeps it.
 
 use super::SqliteTx;
+use super::lists::list_at;
 use super::tasks::task_at;
-use crate::domain::{Change, ChangeSeq};
+use crate::domain::{Change, ChangeSeq, Entry, FeedScope};
+use crate::store::feed_sql;
+use crate::store::filter_sql::Placeholder;
 use crate::store::{Changes, Horizon, Signal, StoreError};
 use async_trait::async_trait;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::OptionalExtension;
 
 #[async_trait]
 impl Changes for SqliteTx<'_> {
     async fn changes_after(
         &mut self,
         user_id: i64,
+        scope: FeedScope,
         since: ChangeSeq,
         limit: u32,
     ) -> Result<Vec<Change>, StoreError> {
-        // A tombstone finds no task: the join leaves its columns NULL.
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT c.seq, c.task_id, t.id, t.date, t.text, t.status, t.created_at, t.updated_at,
-                    t.sort_key, t.version
-             FROM changes c LEFT JOIN tasks t ON t.id = c.task_id
-             WHERE c.user_id = ?1 AND c.seq > ?2
-             ORDER BY c.seq LIMIT ?3",
-        )?;
-        let rows = stmt.query_map(params![user_id, since.get(), limit], |row| {
-            let task = match row.get::<_, Option<i64>>(2)? {
-                Some(_) => Some(task_at(row, 2)?),
-                None => None,
+        let mut stmt = self
+            .conn()
+            .prepare_cached(&feed_sql::changes_after(scope, Placeholder::Question))?;
+        let list = match scope {
+            FeedScope::List(id) => Some(id),
+            FeedScope::Everything => None,
+        };
+        let since = since.get();
+        let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&user_id, &since, &limit];
+        if let Some(list) = &list {
+            bound.push(list);
+        }
+        let mut rows = stmt.query(bound.as_slice())?;
+        let mut changes = Vec::new();
+        while let Some(row) = rows.next()? {
+            let seq = ChangeSeq::from_stored(row.get(0)?);
+            let kind: String = row.get(1)?;
+            let id: i64 = row.get(2)?;
+            let entry = if kind == "list" {
+                let list = match row.get::<_, Option<i64>>(feed_sql::LIST_AT)? {
+                    Some(_) => Some(list_at(row, feed_sql::LIST_AT)??),
+                    None => None,
+                };
+                Entry::List { id, list }
+            } else {
+                let task = match row.get::<_, Option<i64>>(feed_sql::TASK_AT)? {
+                    Some(_) => Some(task_at(row, feed_sql::TASK_AT)??),
+                    None => None,
+                };
+                Entry::Task {
+                    id,
+                    list_id: row.get(3)?,
+                    task,
+                }
             };
-            Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, task))
-        })?;
-        rows.map(|row| {
-            let (seq, id, task) = row?;
-            Ok(Change {
-                seq: ChangeSeq::from_stored(seq),
-                id,
-                task: task.transpose()?,
-            })
-        })
-        .collect()
+            changes.push(Change { seq, entry });
+        }
+        Ok(changes)
     }
 
     async fn change_horizon(&mut self, user_id: i64) -> Result<Option<Horizon>, StoreError> {

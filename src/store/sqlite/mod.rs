@@ -9,6 +9,7 @@ mod changes;
 mod copy;
 mod failures;
 mod idempotency;
+mod lists;
 mod mail_queue;
 mod readers;
 mod sessions;
@@ -49,6 +50,7 @@ const MIGRATION_STEPS: &[M<'static>] = &[
     M::up(sql!("0010_idempotency_compressed.sql")),
     M::up(sql!("0011_sign_ins.sql")),
     M::up(sql!("0012_event_tickets.sql")),
+    M::up(sql!("0013_lists.sql")).foreign_key_check(),
 ];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATION_STEPS);
 
@@ -190,13 +192,13 @@ impl SqliteStore {
     /// one read transaction (one snapshot).
     pub async fn tasks_after(
         &self,
-        user_id: i64,
+        list_id: i64,
         key: Option<SortKey>,
         limit: u32,
         filter: TaskFilter,
     ) -> Result<(u64, Vec<Task>), StoreError> {
         self.read(move |tx| {
-            Box::pin(async move { tx.tasks_after(user_id, key.as_ref(), limit, &filter).await })
+            Box::pin(async move { tx.tasks_after(list_id, key.as_ref(), limit, &filter).await })
         })
         .await
     }

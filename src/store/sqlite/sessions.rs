@@ -49,7 +49,8 @@ impl Sessions for SqliteTx<'_> {
             .conn()
             .prepare_cached(
                 "SELECT s.public_id, s.user_id, u.email, s.issued_at, s.expires_at,
-                        s.revoked_at IS NOT NULL, COALESCE(s.refresh_expires_at, s.expires_at)
+                        s.revoked_at IS NOT NULL, COALESCE(s.refresh_expires_at, s.expires_at),
+                        u.default_list_id
                  FROM sessions s JOIN users u ON u.id = s.user_id
                  WHERE s.token_hash = ?1",
             )?
@@ -58,6 +59,7 @@ impl Sessions for SqliteTx<'_> {
                     id: r.get(0)?,
                     user_id: r.get(1)?,
                     email: r.get(2)?,
+                    default_list_id: r.get(7)?,
                     issued_at_ms: r.get(3)?,
                     expires_at_ms: r.get(4)?,
                     ends_at_ms: r.get(6)?,

@@ -1,6 +1,7 @@
-//! The `tasks` table and the order keys that place each task in its owner's list.
+//! The `tasks` table and the order keys that place each task in its list.
 //!
-//! Every statement is scoped by `user_id`: a task id alone never reaches a row.
+//! Every statement is scoped: by `user_id` (the owner) for one task, by `list_id` for an order.
+//! A task id alone never reaches a row.
 
 use super::SqliteTx;
 use super::users::add_task_count;
@@ -14,27 +15,28 @@ use rusqlite::types::{FromSqlError, Type, ValueRef};
 use rusqlite::{OptionalExtension, params};
 use std::fmt::Write;
 
-const COLUMNS: &str = "id, date, text, status, created_at, updated_at, sort_key, version";
+pub(super) const COLUMNS: &str =
+    "id, list_id, date, text, status, created_at, updated_at, sort_key, version";
 
 // The statements over a set of ids reach each task by its id. Left to choose, SQLite walked the
 // owner's whole order index instead (it cannot know how few ids `json_each` yields): the `+`
-// keeps `user_id` out of the index choice and leaves it a check on each row found.
-/// The posted ids (`?2`, a JSON array) that are the owner's.
+// keeps `list_id` out of the index choice and leaves it a check on each row found.
+/// The posted ids (`?2`, a JSON array) that are in list `?1`.
 const OWNED: &str =
-    "SELECT id FROM tasks WHERE +user_id = ?1 AND id IN (SELECT value FROM json_each(?2))";
+    "SELECT id FROM tasks WHERE +list_id = ?1 AND id IN (SELECT value FROM json_each(?2))";
 /// Moves the tasks `?2` (a JSON array of ids) to keys no real key can take.
 const PARK: &str = "UPDATE tasks SET sort_key = '~' || id
-    WHERE +user_id = ?1 AND id IN (SELECT value FROM json_each(?2))";
+    WHERE +list_id = ?1 AND id IN (SELECT value FROM json_each(?2))";
 /// Gives each task of `?2` (a JSON array of `[id, key]`) its key, as one change.
 const PLACE: &str = "UPDATE tasks SET sort_key = placed.key, updated_at = COALESCE(?3, updated_at),
                       version = version + 1
     FROM (SELECT value ->> 0 AS id, value ->> 1 AS key FROM json_each(?2)) AS placed
-    WHERE +tasks.user_id = ?1 AND tasks.id = placed.id";
+    WHERE +tasks.list_id = ?1 AND tasks.id = placed.id";
 
 /// Gives task `?2` the key `?3`, as one change.
 const PLACE_ONE: &str = "UPDATE tasks SET sort_key = ?3, updated_at = COALESCE(?4, updated_at),
                           version = version + 1
-    WHERE id = ?2 AND user_id = ?1";
+    WHERE id = ?2 AND list_id = ?1";
 
 /// A row of `COLUMNS` (from `first` on) as a task: the outer error is SQLite's, the inner one a
 /// value listo could not have stored.
@@ -51,13 +53,14 @@ pub(super) fn task_at(
     let text = |i: usize| stored_str(row.get_ref(first + i)?, first + i);
     Ok(TaskColumns {
         id: int(0)?,
-        date: text(1)?,
-        text: text(2)?,
-        status: text(3)?,
-        created_at: int(4)?,
-        updated_at: int(5)?,
-        sort_key: text(6)?,
-        version: int(7)?,
+        list_id: int(1)?,
+        date: text(2)?,
+        text: text(3)?,
+        status: text(4)?,
+        created_at: int(5)?,
+        updated_at: int(6)?,
+        sort_key: text(7)?,
+        version: int(8)?,
     }
     .into_task())
 }
@@ -105,34 +108,37 @@ impl SqliteTx<'_> {
 #[async_trait]
 impl TaskRows for SqliteTx<'_> {
     // The writer thread runs one write transaction at a time: lists are already held.
-    async fn hold_list(&mut self, _user_id: i64) -> Result<(), StoreError> {
+    async fn hold_list(&mut self, _list_id: i64) -> Result<(), StoreError> {
         Ok(())
     }
 
     async fn insert_task(
         &mut self,
-        user_id: i64,
+        owner: i64,
+        list_id: i64,
         new: NewTask<'_>,
         now_ms: i64,
     ) -> Result<Task, StoreError> {
         let row = self
             .conn()
             .prepare_cached(&format!(
-                "INSERT INTO tasks (user_id, date, text, status, sort_key, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING {COLUMNS}"
+                "INSERT INTO tasks (user_id, list_id, date, text, status, sort_key, created_at,
+                                    updated_at)
+                 VALUES (?1, ?7, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING {COLUMNS}"
             ))?
             .query_row(
                 params![
-                    user_id,
+                    owner,
                     new.date.to_iso(),
                     new.text.as_str(),
                     new.status.as_str(),
                     new.key.as_str(),
-                    now_ms
+                    now_ms,
+                    list_id
                 ],
                 task_row,
             )??;
-        add_task_count(self.conn(), user_id, 1)?;
+        add_task_count(self.conn(), owner, 1)?;
         Ok(row)
     }
 
@@ -152,6 +158,7 @@ impl TaskRows for SqliteTx<'_> {
         user_id: i64,
         id: i64,
         changes: &TaskChanges,
+        to: Option<(i64, &SortKey)>,
         now_ms: i64,
     ) -> Result<Option<Task>, StoreError> {
         let row = self
@@ -159,7 +166,8 @@ impl TaskRows for SqliteTx<'_> {
             .prepare_cached(&format!(
                 "UPDATE tasks SET date = COALESCE(?3, date), text = COALESCE(?4, text),
                                   status = COALESCE(?5, status), updated_at = ?6,
-                                  version = version + 1
+                                  list_id = COALESCE(?7, list_id),
+                                  sort_key = COALESCE(?8, sort_key), version = version + 1
                  WHERE id = ?1 AND user_id = ?2 RETURNING {COLUMNS}"
             ))?
             .query_row(
@@ -169,7 +177,9 @@ impl TaskRows for SqliteTx<'_> {
                     changes.date.map(TaskDate::to_iso),
                     changes.text.as_ref().map(TaskText::as_str),
                     changes.status.map(TaskStatus::as_str),
-                    now_ms
+                    now_ms,
+                    to.map(|(list, _)| list),
+                    to.map(|(_, key)| key.as_str())
                 ],
                 task_row,
             )
@@ -190,21 +200,21 @@ impl TaskRows for SqliteTx<'_> {
 
     async fn tasks_after(
         &mut self,
-        user_id: i64,
+        list_id: i64,
         key: Option<&SortKey>,
         limit: u32,
         filter: &TaskFilter,
     ) -> Result<(u64, Vec<Task>), StoreError> {
         // Two statements in the reader's one snapshot.
-        let total = self.count_tasks(user_id, filter).await?;
+        let total = self.count_tasks(list_id, filter).await?;
         let (matching, values) = conditions(filter, 4, Placeholder::Question);
         let mut stmt = self.conn().prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM tasks WHERE user_id = ?1 AND sort_key > ?2{matching}
+            "SELECT {COLUMNS} FROM tasks WHERE list_id = ?1 AND sort_key > ?2{matching}
              ORDER BY sort_key LIMIT ?3"
         ))?;
         // Every key sorts above the empty string.
         let after = key.map_or("", SortKey::as_str);
-        let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&user_id, &after, &limit];
+        let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&list_id, &after, &limit];
         bound.extend(values.iter().map(|v| v as &dyn rusqlite::ToSql));
         let mut rows = stmt.query(bound.as_slice())?;
         // Sized for the page at once: collecting grew the vector four times, copying the tasks.
@@ -215,9 +225,9 @@ impl TaskRows for SqliteTx<'_> {
         Ok((total, tasks))
     }
 
-    async fn count_tasks(&mut self, user_id: i64, filter: &TaskFilter) -> Result<u64, StoreError> {
+    async fn count_tasks(&mut self, list_id: i64, filter: &TaskFilter) -> Result<u64, StoreError> {
         let (sql, values) = count_query(filter, 2, Placeholder::Question);
-        let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&user_id];
+        let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&list_id];
         bound.extend(values.iter().map(|v| v as &dyn rusqlite::ToSql));
         let n: i64 = self
             .conn()
@@ -228,15 +238,15 @@ impl TaskRows for SqliteTx<'_> {
 
     async fn page_keys(
         &mut self,
-        user_id: i64,
+        list_id: i64,
         offset: i64,
         limit: u32,
     ) -> Result<Vec<(i64, SortKey)>, StoreError> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT id, sort_key FROM tasks WHERE user_id = ?1 ORDER BY sort_key
+            "SELECT id, sort_key FROM tasks WHERE list_id = ?1 ORDER BY sort_key
              LIMIT ?2 OFFSET ?3",
         )?;
-        let rows = stmt.query_map(params![user_id, limit, offset], |r| {
+        let rows = stmt.query_map(params![list_id, limit, offset], |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
         })?;
         rows.map(|r| {
@@ -249,32 +259,32 @@ impl TaskRows for SqliteTx<'_> {
     // The walk to the offset stays inside an index that holds the keys.
     async fn key_at(
         &mut self,
-        user_id: i64,
+        list_id: i64,
         offset: i64,
         filter: &TaskFilter,
     ) -> Result<Option<SortKey>, StoreError> {
         let (matching, values) = conditions(filter, 3, Placeholder::Question);
-        let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&user_id, &offset];
+        let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&list_id, &offset];
         bound.extend(values.iter().map(|v| v as &dyn rusqlite::ToSql));
         self.one_key(
             &format!(
-                "SELECT sort_key FROM tasks WHERE user_id = ?1{matching}
+                "SELECT sort_key FROM tasks WHERE list_id = ?1{matching}
                  ORDER BY sort_key LIMIT 1 OFFSET ?2"
             ),
             bound.as_slice(),
         )
     }
 
-    async fn key_of(&mut self, user_id: i64, id: i64) -> Result<Option<SortKey>, StoreError> {
+    async fn key_of(&mut self, list_id: i64, id: i64) -> Result<Option<SortKey>, StoreError> {
         self.one_key(
-            "SELECT sort_key FROM tasks WHERE id = ?1 AND user_id = ?2",
-            params![id, user_id],
+            "SELECT sort_key FROM tasks WHERE id = ?1 AND list_id = ?2",
+            params![id, list_id],
         )
     }
 
     async fn neighbour(
         &mut self,
-        user_id: i64,
+        list_id: i64,
         key: Option<&SortKey>,
         side: Side,
         skip: i64,
@@ -282,38 +292,38 @@ impl TaskRows for SqliteTx<'_> {
         // With no key, the comparison is left out by comparing against a bound every key passes.
         let (sql, bound) = match side {
             Side::Before => (
-                "SELECT sort_key FROM tasks WHERE user_id = ?1 AND sort_key < ?2 AND id <> ?3
+                "SELECT sort_key FROM tasks WHERE list_id = ?1 AND sort_key < ?2 AND id <> ?3
                  ORDER BY sort_key DESC LIMIT 1",
                 key.map_or("~", SortKey::as_str),
             ),
             Side::After => (
-                "SELECT sort_key FROM tasks WHERE user_id = ?1 AND sort_key > ?2 AND id <> ?3
+                "SELECT sort_key FROM tasks WHERE list_id = ?1 AND sort_key > ?2 AND id <> ?3
                  ORDER BY sort_key LIMIT 1",
                 key.map_or("", SortKey::as_str),
             ),
         };
-        self.one_key(sql, params![user_id, bound, skip])
+        self.one_key(sql, params![list_id, bound, skip])
     }
 
-    async fn owned(&mut self, user_id: i64, ids: &[i64]) -> Result<Vec<i64>, StoreError> {
+    async fn in_list(&mut self, list_id: i64, ids: &[i64]) -> Result<Vec<i64>, StoreError> {
         // One statement over the posted ids (a JSON array), not one per id.
         let mut stmt = self.conn().prepare_cached(OWNED)?;
         let ids = json_list(ids.iter(), |out, id| write!(out, "{id}"));
         Ok(stmt
-            .query_map(params![user_id, ids], |r| r.get(0))?
+            .query_map(params![list_id, ids], |r| r.get(0))?
             .collect::<Result<_, _>>()?)
     }
 
     async fn set_keys(
         &mut self,
-        user_id: i64,
+        list_id: i64,
         keys: &[(i64, SortKey)],
         touched_ms: Option<i64>,
     ) -> Result<(), StoreError> {
         if let [(id, key)] = keys {
             // One task (a move): no other task being rewritten can hold its new key.
             self.conn().prepare_cached(PLACE_ONE)?.execute(params![
-                user_id,
+                list_id,
                 id,
                 key.as_str(),
                 touched_ms
@@ -327,23 +337,23 @@ impl TaskRows for SqliteTx<'_> {
         let ids = json_list(keys.iter(), |out, (id, _)| write!(out, "{id}"));
         self.conn()
             .prepare_cached(PARK)?
-            .execute(params![user_id, ids])?;
+            .execute(params![list_id, ids])?;
         // Keys are digits and letters only, so they need no escaping inside JSON strings.
         let placed = json_list(keys.iter(), |out, (id, key)| {
             write!(out, "[{id},\"{}\"]", key.as_str())
         });
         self.conn()
             .prepare_cached(PLACE)?
-            .execute(params![user_id, placed, touched_ms])?;
+            .execute(params![list_id, placed, touched_ms])?;
         Ok(())
     }
 
-    async fn order(&mut self, user_id: i64) -> Result<Vec<i64>, StoreError> {
+    async fn order(&mut self, list_id: i64) -> Result<Vec<i64>, StoreError> {
         let mut stmt = self
             .conn()
-            .prepare_cached("SELECT id FROM tasks WHERE user_id = ?1 ORDER BY sort_key")?;
+            .prepare_cached("SELECT id FROM tasks WHERE list_id = ?1 ORDER BY sort_key")?;
         Ok(stmt
-            .query_map([user_id], |r| r.get(0))?
+            .query_map([list_id], |r| r.get(0))?
             .collect::<Result<_, _>>()?)
     }
 }
@@ -395,7 +405,7 @@ mod tests {
         }
     }
 
-    /// The user's order is `sort_key` alone, as on PostgreSQL: no two of a user's tasks can hold
+    /// A list's order is `sort_key` alone, as on PostgreSQL: no two of a list's tasks can hold
     /// one key (the unique `tasks_order` index, on both engines), so no tie is left to break,
     /// and every ordered statement walks that index with no sort of its own.
     #[test]
@@ -404,16 +414,19 @@ mod tests {
         super::super::MIGRATIONS.to_latest(&mut conn).unwrap();
         conn.execute_batch(
             "INSERT INTO users (id, email, password_hash, created_at) VALUES (1, 'a@b.c', 'x', 0);
-             INSERT INTO tasks (user_id, date, text, status, sort_key, created_at, updated_at)
-             VALUES (1, '2026-01-01', 'one', 'Incomplete', 'm', 0, 0);",
+             INSERT INTO lists (id, owner_id, name, created_at, updated_at) VALUES (1, 1, 'L', 0, 0);
+             INSERT INTO tasks (user_id, list_id, date, text, status, sort_key, created_at,
+                                updated_at)
+             VALUES (1, 1, '2026-01-01', 'one', 'Incomplete', 'm', 0, 0);",
         )
         .unwrap();
         let tie = conn.execute(
-            "INSERT INTO tasks (user_id, date, text, status, sort_key, created_at, updated_at)
-             VALUES (1, '2026-01-01', 'two', 'Incomplete', 'm', 0, 0)",
+            "INSERT INTO tasks (user_id, list_id, date, text, status, sort_key, created_at,
+                                updated_at)
+             VALUES (1, 1, '2026-01-01', 'two', 'Incomplete', 'm', 0, 0)",
             [],
         );
-        let err = tie.expect_err("two tasks of one user took one key");
+        let err = tie.expect_err("two tasks of one list took one key");
         assert_eq!(
             err.sqlite_error_code(),
             Some(rusqlite::ErrorCode::ConstraintViolation),
@@ -422,14 +435,14 @@ mod tests {
 
         let by = concat!("ORDER", " BY sort_key");
         for sql in [
-            format!("SELECT id, sort_key FROM tasks WHERE user_id = 1 {by} LIMIT 20 OFFSET 40"),
-            format!("SELECT id FROM tasks WHERE user_id = 1 {by}"),
+            format!("SELECT id, sort_key FROM tasks WHERE list_id = 1 {by} LIMIT 20 OFFSET 40"),
+            format!("SELECT id FROM tasks WHERE list_id = 1 {by}"),
             format!(
-                "SELECT {COLUMNS} FROM tasks WHERE user_id = 1 AND sort_key > 'a' {by} LIMIT 21"
+                "SELECT {COLUMNS} FROM tasks WHERE list_id = 1 AND sort_key > 'a' {by} LIMIT 21"
             ),
-            format!("SELECT sort_key FROM tasks WHERE user_id = 1 {by} LIMIT 1 OFFSET 40"),
+            format!("SELECT sort_key FROM tasks WHERE list_id = 1 {by} LIMIT 1 OFFSET 40"),
             format!(
-                "SELECT sort_key FROM tasks WHERE user_id = 1 AND sort_key < 'z' AND id <> 0 {by} DESC LIMIT 1"
+                "SELECT sort_key FROM tasks WHERE list_id = 1 AND sort_key < 'z' AND id <> 0 {by} DESC LIMIT 1"
             ),
         ] {
             let plan: Vec<String> = conn

@@ -1,24 +1,33 @@
 //! The `users` table.
 
 use super::SqliteTx;
+use crate::domain::{DEFAULT_LIST_NAME, ListName};
 use crate::store::rows::User;
-use crate::store::{StoreError, Users, from_millis};
+use crate::store::{ListRows, StoreError, Users, from_millis};
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
-const COLUMNS: &str = "id, email, password_hash, created_at";
+const COLUMNS: &str = "id, email, password_hash, created_at, default_list_id";
 
-fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, String, String, i64)> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+type UserColumns = (i64, String, String, i64, Option<i64>);
+
+fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<UserColumns> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
 }
 
-fn into_user(
-    (id, email, password_hash, created): (i64, String, String, i64),
-) -> Result<User, StoreError> {
+fn into_user((id, email, password_hash, created, list): UserColumns) -> Result<User, StoreError> {
     Ok(User {
         id,
         email,
         password_hash,
+        default_list_id: list
+            .ok_or_else(|| StoreError::corrupt(format!("user {id} has no default list")))?,
         created_at: from_millis(created)?,
     })
 }
@@ -46,18 +55,19 @@ impl Users for SqliteTx<'_> {
         password_hash: &str,
         now_ms: i64,
     ) -> Result<Option<User>, StoreError> {
-        let row = self
+        let id: Option<i64> = self
             .conn()
             .query_row(
-                &format!(
-                    "INSERT INTO users (email, password_hash, created_at) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (email) DO NOTHING RETURNING {COLUMNS}"
-                ),
+                "INSERT INTO users (email, password_hash, created_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (email) DO NOTHING RETURNING id",
                 params![email, password_hash, now_ms],
-                from_row,
+                |r| r.get(0),
             )
             .optional()?;
-        row.map(into_user).transpose()
+        let Some(id) = id else { return Ok(None) };
+        let name = ListName::parse(DEFAULT_LIST_NAME).expect("the default name is a valid name");
+        self.insert_list(id, &name, true, now_ms).await?;
+        self.user_where("id", &id)
     }
 
     async fn user_by_email(&mut self, email: &str) -> Result<Option<User>, StoreError> {
