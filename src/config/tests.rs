@@ -119,7 +119,7 @@ fn help_lists_every_variable_once_with_its_default() {
     let help = help();
     assert_eq!(
         help.lines().filter(|l| l.contains("[default: ")).count(),
-        35
+        36
     );
     assert!(help.contains("[default: 0.0.0.0:$PORT]\n") && help.contains("[default: unset]\n"));
     assert!(help.contains("to believe: the client") && !help.contains("addr]"));

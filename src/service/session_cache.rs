@@ -149,6 +149,7 @@ mod tests {
             id: "s".into(),
             user_id: 1,
             email: "a@b.co".into(),
+            default_list_id: 1,
             issued_at_ms: 0,
             expires_at_ms,
             ends_at_ms: expires_at_ms,

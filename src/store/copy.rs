@@ -1,6 +1,7 @@
 //! `listo copy`: moves a SQLite database into an empty PostgreSQL one, rows as they are.
 //!
-//! Users keep their ids and password hashes, tasks their ids, keys and times, live sessions
+//! Users keep their ids and password hashes, lists their ids and names, tasks their ids, lists,
+//! keys and times, live sessions
 //! their token hashes; the hashing secret comes along, so every copied token still opens its
 //! session. Pending login and reset codes and failure counts are not copied: they live minutes;
 //! nor are queued reset emails (`mail_queue`), whose rows belong to those challenges: a reset
@@ -21,7 +22,9 @@ pub struct Snapshot {
     pub settings: Vec<(String, Vec<u8>)>,
     /// Accounts.
     pub users: Vec<UserRow>,
-    /// Tasks, grouped by user and in each user's order.
+    /// Lists.
+    pub lists: Vec<ListRow>,
+    /// Tasks, grouped by list and in each list's order.
     pub tasks: Vec<TaskRow>,
     /// Sessions that have not expired (revoked ones too: they must stay revoked).
     pub sessions: Vec<SessionRecord>,
@@ -31,6 +34,27 @@ pub struct Snapshot {
     pub last_user_id: i64,
     /// The highest task id ever handed out.
     pub last_task_id: i64,
+    /// The highest list id ever handed out.
+    pub last_list_id: i64,
+}
+
+/// A `lists` row (its counters are made again by the target's triggers as its tasks arrive).
+#[derive(Debug, Clone)]
+pub struct ListRow {
+    /// Id.
+    pub id: i64,
+    /// Owner.
+    pub owner_id: i64,
+    /// Name.
+    pub name: String,
+    /// The owner's default list.
+    pub is_default: bool,
+    /// Version.
+    pub version: i64,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms.
+    pub updated_at: i64,
 }
 
 /// A `users` row.
@@ -46,23 +70,31 @@ pub struct UserRow {
     pub created_at: i64,
     /// Tasks held.
     pub task_count: i64,
+    /// The default list.
+    pub default_list_id: Option<i64>,
     /// The newest number of the user's change feed.
     pub change_seq: i64,
     /// The newest feed number swept away.
     pub changes_swept_seq: i64,
 }
 
-/// A `changes` row: a task's latest change, or the tombstone of a deleted one.
+/// A `changes` row: a task's or list's latest change, or its tombstone.
 #[derive(Debug, Clone)]
 pub struct ChangeRecord {
-    /// The task's id.
-    pub task_id: i64,
-    /// Its owner.
+    /// Whose feed.
     pub user_id: i64,
-    /// Its number in the owner's feed.
+    /// `task` or `list`.
+    pub kind: String,
+    /// The list it belongs to.
+    pub list_id: i64,
+    /// The task's or list's id.
+    pub item_id: i64,
+    /// Its number in the user's feed.
     pub seq: i64,
     /// A tombstone.
     pub deleted: bool,
+    /// A tombstone left by a move to another list.
+    pub moved: bool,
     /// Unix ms.
     pub at: i64,
 }
@@ -74,6 +106,8 @@ pub struct TaskRow {
     pub id: i64,
     /// Owner.
     pub user_id: i64,
+    /// The list it is in.
+    pub list_id: i64,
     /// `YYYY-MM-DD`.
     pub date: String,
     /// Text.
@@ -120,6 +154,8 @@ pub struct SessionRecord {
 pub struct Copied {
     /// Users.
     pub users: usize,
+    /// Lists.
+    pub lists: usize,
     /// Tasks.
     pub tasks: usize,
     /// Sessions.
@@ -127,11 +163,11 @@ pub struct Copied {
 }
 
 impl Snapshot {
-    /// Each user's task ids in order: what the target must show after the copy.
+    /// Each list's task ids in order: what the target must show after the copy.
     pub fn orders(&self) -> BTreeMap<i64, Vec<i64>> {
         let mut orders: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
         for task in &self.tasks {
-            orders.entry(task.user_id).or_default().push(task.id);
+            orders.entry(task.list_id).or_default().push(task.id);
         }
         orders
     }
@@ -139,6 +175,7 @@ impl Snapshot {
     fn counts(&self) -> Copied {
         Copied {
             users: self.users.len(),
+            lists: self.lists.len(),
             tasks: self.tasks.len(),
             sessions: self.sessions.len(),
         }
@@ -200,7 +237,7 @@ pub(crate) fn check(
         )));
     }
     if *orders != snapshot.orders() {
-        return Err(CopyError::Mismatch("a user's task order differs".into()));
+        return Err(CopyError::Mismatch("a list's task order differs".into()));
     }
     Ok(())
 }

@@ -17,7 +17,7 @@ impl PgStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(StoreError::from)?;
         // Nobody may start writing into the target while it is filled.
-        tx.batch_execute("LOCK TABLE users, tasks, sessions, settings IN EXCLUSIVE MODE")
+        tx.batch_execute("LOCK TABLE users, lists, tasks, sessions, settings IN EXCLUSIVE MODE")
             .await
             .map_err(StoreError::from)?;
         let row = tx
@@ -56,10 +56,29 @@ async fn write(tx: &Transaction<'_>, s: &Snapshot) -> Result<(), tokio_postgres:
         let hashes: Vec<&str> = chunk.iter().map(|u| u.password_hash.as_str()).collect();
         let created: Vec<i64> = chunk.iter().map(|u| u.created_at).collect();
         let counts: Vec<i64> = chunk.iter().map(|u| u.task_count).collect();
+        let defaults: Vec<Option<i64>> = chunk.iter().map(|u| u.default_list_id).collect();
         tx.execute(
-            "INSERT INTO users (id, email, password_hash, created_at, task_count)
-             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])",
-            &[&ids, &emails, &hashes, &created, &counts],
+            "INSERT INTO users (id, email, password_hash, created_at, task_count, default_list_id)
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],
+                                  $6::bigint[])",
+            &[&ids, &emails, &hashes, &created, &counts, &defaults],
+        )
+        .await?;
+    }
+    // Counters start at 0: the tasks' trigger counts them in as they arrive.
+    for chunk in s.lists.chunks(BATCH) {
+        let ids: Vec<i64> = chunk.iter().map(|l| l.id).collect();
+        let owners: Vec<i64> = chunk.iter().map(|l| l.owner_id).collect();
+        let names: Vec<&str> = chunk.iter().map(|l| l.name.as_str()).collect();
+        let defaults: Vec<bool> = chunk.iter().map(|l| l.is_default).collect();
+        let versions: Vec<i64> = chunk.iter().map(|l| l.version).collect();
+        let created: Vec<i64> = chunk.iter().map(|l| l.created_at).collect();
+        let updated: Vec<i64> = chunk.iter().map(|l| l.updated_at).collect();
+        tx.execute(
+            "INSERT INTO lists (id, owner_id, name, is_default, version, created_at, updated_at)
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bool[],
+                                  $5::bigint[], $6::bigint[], $7::bigint[])",
+            &[&ids, &owners, &names, &defaults, &versions, &created, &updated],
         )
         .await?;
     }
@@ -69,14 +88,16 @@ async fn write(tx: &Transaction<'_>, s: &Snapshot) -> Result<(), tokio_postgres:
         };
         let ids: Vec<i64> = chunk.iter().map(|t| t.id).collect();
         let users: Vec<i64> = chunk.iter().map(|t| t.user_id).collect();
+        let lists: Vec<i64> = chunk.iter().map(|t| t.list_id).collect();
         let created: Vec<i64> = chunk.iter().map(|t| t.created_at).collect();
         let updated: Vec<i64> = chunk.iter().map(|t| t.updated_at).collect();
         let versions: Vec<i64> = chunk.iter().map(|t| t.version).collect();
         tx.execute(
             "INSERT INTO tasks (id, user_id, date, text, status, sort_key, created_at, updated_at,
-                               version)
+                               version, list_id)
              SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[],
-                                  $6::text[], $7::bigint[], $8::bigint[], $9::bigint[])",
+                                  $6::text[], $7::bigint[], $8::bigint[], $9::bigint[],
+                                  $10::bigint[])",
             &[
                 &ids,
                 &users,
@@ -87,6 +108,7 @@ async fn write(tx: &Transaction<'_>, s: &Snapshot) -> Result<(), tokio_postgres:
                 &created,
                 &updated,
                 &versions,
+                &lists,
             ],
         )
         .await?;
@@ -95,16 +117,19 @@ async fn write(tx: &Transaction<'_>, s: &Snapshot) -> Result<(), tokio_postgres:
     // client following it goes on from the number it holds.
     tx.execute("DELETE FROM changes", &[]).await?;
     for chunk in s.changes.chunks(BATCH) {
-        let tasks: Vec<i64> = chunk.iter().map(|c| c.task_id).collect();
         let users: Vec<i64> = chunk.iter().map(|c| c.user_id).collect();
+        let kinds: Vec<&str> = chunk.iter().map(|c| c.kind.as_str()).collect();
+        let lists: Vec<i64> = chunk.iter().map(|c| c.list_id).collect();
+        let items: Vec<i64> = chunk.iter().map(|c| c.item_id).collect();
         let seqs: Vec<i64> = chunk.iter().map(|c| c.seq).collect();
         let deleted: Vec<bool> = chunk.iter().map(|c| c.deleted).collect();
+        let moved: Vec<bool> = chunk.iter().map(|c| c.moved).collect();
         let at: Vec<i64> = chunk.iter().map(|c| c.at).collect();
         tx.execute(
-            "INSERT INTO changes (task_id, user_id, seq, deleted, at)
-             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bool[],
-                                  $5::bigint[])",
-            &[&tasks, &users, &seqs, &deleted, &at],
+            "INSERT INTO changes (user_id, kind, list_id, item_id, seq, deleted, moved, at)
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[],
+                                  $5::bigint[], $6::bool[], $7::bool[], $8::bigint[])",
+            &[&users, &kinds, &lists, &items, &seqs, &deleted, &moved, &at],
         )
         .await?;
     }
@@ -175,7 +200,11 @@ async fn write(tx: &Transaction<'_>, s: &Snapshot) -> Result<(), tokio_postgres:
         .await?;
     }
     // The next id handed out follows the highest the source ever handed out.
-    for (table, last) in [("users", s.last_user_id), ("tasks", s.last_task_id)] {
+    for (table, last) in [
+        ("users", s.last_user_id),
+        ("tasks", s.last_task_id),
+        ("lists", s.last_list_id),
+    ] {
         tx.execute(
             &format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), GREATEST($1::bigint, 1), $1::bigint > 0)"
@@ -187,26 +216,27 @@ async fn write(tx: &Transaction<'_>, s: &Snapshot) -> Result<(), tokio_postgres:
     Ok(())
 }
 
-/// The counts and every user's order, as the target holds them now.
+/// The counts and every list's order, as the target holds them now.
 async fn read_back(
     tx: &Transaction<'_>,
 ) -> Result<(Copied, BTreeMap<i64, Vec<i64>>), tokio_postgres::Error> {
     let row = tx
         .query_one(
             "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM tasks),
-                    (SELECT count(*) FROM sessions)",
+                    (SELECT count(*) FROM sessions), (SELECT count(*) FROM lists)",
             &[],
         )
         .await?;
     let count = |i: usize| row.get::<_, i64>(i) as usize;
     let found = Copied {
         users: count(0),
+        lists: count(3),
         tasks: count(1),
         sessions: count(2),
     };
     let orders = tx
         .query(
-            "SELECT user_id, array_agg(id ORDER BY sort_key) FROM tasks GROUP BY user_id",
+            "SELECT list_id, array_agg(id ORDER BY sort_key) FROM tasks GROUP BY list_id",
             &[],
         )
         .await?

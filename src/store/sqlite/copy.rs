@@ -2,7 +2,7 @@
 
 use super::SqliteStore;
 use crate::store::StoreError;
-use crate::store::copy::{ChangeRecord, SessionRecord, Snapshot, TaskRow, UserRow};
+use crate::store::copy::{ChangeRecord, ListRow, SessionRecord, Snapshot, TaskRow, UserRow};
 use crate::store::rows::StoredChain;
 use rusqlite::Connection;
 
@@ -29,7 +29,7 @@ fn read_all(conn: &Connection) -> Result<Snapshot, StoreError> {
         users: collect(
             conn,
             "SELECT id, email, password_hash, created_at, task_count, change_seq,
-                    changes_swept_seq
+                    changes_swept_seq, default_list_id
              FROM users ORDER BY id",
             [],
             |r| {
@@ -41,13 +41,32 @@ fn read_all(conn: &Connection) -> Result<Snapshot, StoreError> {
                     task_count: r.get(4)?,
                     change_seq: r.get(5)?,
                     changes_swept_seq: r.get(6)?,
+                    default_list_id: r.get(7)?,
+                })
+            },
+        )?,
+        lists: collect(
+            conn,
+            "SELECT id, owner_id, name, is_default, version, created_at, updated_at
+             FROM lists ORDER BY id",
+            [],
+            |r| {
+                Ok(ListRow {
+                    id: r.get(0)?,
+                    owner_id: r.get(1)?,
+                    name: r.get(2)?,
+                    is_default: r.get(3)?,
+                    version: r.get(4)?,
+                    created_at: r.get(5)?,
+                    updated_at: r.get(6)?,
                 })
             },
         )?,
         tasks: collect(
             conn,
-            "SELECT id, user_id, date, text, status, sort_key, created_at, updated_at, version
-             FROM tasks ORDER BY user_id, sort_key",
+            "SELECT id, user_id, date, text, status, sort_key, created_at, updated_at, version,
+                    list_id
+             FROM tasks ORDER BY list_id, sort_key",
             [],
             |r| {
                 Ok(TaskRow {
@@ -60,6 +79,7 @@ fn read_all(conn: &Connection) -> Result<Snapshot, StoreError> {
                     created_at: r.get(6)?,
                     updated_at: r.get(7)?,
                     version: r.get(8)?,
+                    list_id: r.get(9)?,
                 })
             },
         )?,
@@ -100,15 +120,18 @@ fn read_all(conn: &Connection) -> Result<Snapshot, StoreError> {
         )?,
         changes: collect(
             conn,
-            "SELECT task_id, user_id, seq, deleted, at FROM changes",
+            "SELECT user_id, kind, list_id, item_id, seq, deleted, moved, at FROM changes",
             [],
             |r| {
                 Ok(ChangeRecord {
-                    task_id: r.get(0)?,
-                    user_id: r.get(1)?,
-                    seq: r.get(2)?,
-                    deleted: r.get(3)?,
-                    at: r.get(4)?,
+                    user_id: r.get(0)?,
+                    kind: r.get(1)?,
+                    list_id: r.get(2)?,
+                    item_id: r.get(3)?,
+                    seq: r.get(4)?,
+                    deleted: r.get(5)?,
+                    moved: r.get(6)?,
+                    at: r.get(7)?,
                 })
             },
         )?,
@@ -118,6 +141,7 @@ fn read_all(conn: &Connection) -> Result<Snapshot, StoreError> {
     for (table, last) in [
         ("users", &mut snapshot.last_user_id),
         ("tasks", &mut snapshot.last_task_id),
+        ("lists", &mut snapshot.last_list_id),
     ] {
         let issued: Vec<i64> = collect(
             conn,
