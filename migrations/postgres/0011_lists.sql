@@ -71,25 +71,24 @@ CREATE TRIGGER tasks_count
     AFTER INSERT OR DELETE OR UPDATE OF status, list_id ON tasks
     FOR EACH ROW EXECUTE FUNCTION listo_count_tasks();
 
--- The feed: one row per (user, item, list) holding that item's latest change, numbered from the
--- user's one sequence as before (old positions stay valid). `kind` 'task' rows belong to the
--- list the task is (or was) in: a task moved out of a list leaves a tombstone there marked
--- `moved` (a delete for that list's own feed, `/v1/tasks/changes`; hidden from `/v1/changes`,
--- where the task's row in its new list says where it went). `kind` 'list' rows are the list
--- itself (`item_id` = `list_id`): a deleted list is one tombstone, and its tasks' rows go.
+-- The feed (same as SQLite's 0013), numbered from each user's one sequence as before (old
+-- positions stay valid), in two tables. `changes` keeps one row per task and list it is (or
+-- was) in, holding that task's latest change there: a task moved out of a list leaves a
+-- tombstone there marked `moved` (a delete for that list's own feed; hidden from `/v1/changes`).
+-- `list_changes` keeps one row per list: a deleted list is one tombstone there, and its tasks'
+-- rows go.
 CREATE TABLE changes_next (
     user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,    -- whose feed
-    kind    TEXT NOT NULL CHECK (kind IN ('task', 'list')),
     list_id BIGINT NOT NULL,
-    item_id BIGINT NOT NULL,             -- the task's or the list's id (never reused)
+    task_id BIGINT NOT NULL,              -- task ids are never reused (identity)
     seq     BIGINT NOT NULL,
     deleted BOOLEAN NOT NULL DEFAULT false,
     moved   BOOLEAN NOT NULL DEFAULT false,
-    at      BIGINT NOT NULL,             -- unix milliseconds of the change
-    PRIMARY KEY (user_id, kind, list_id, item_id)
+    at      BIGINT NOT NULL,              -- unix milliseconds of the change
+    PRIMARY KEY (user_id, list_id, task_id)
 );
-INSERT INTO changes_next (user_id, kind, list_id, item_id, seq, deleted, at)
-    SELECT c.user_id, 'task', u.default_list_id, c.task_id, c.seq, c.deleted, c.at
+INSERT INTO changes_next (user_id, list_id, task_id, seq, deleted, at)
+    SELECT c.user_id, u.default_list_id, c.task_id, c.seq, c.deleted, c.at
     FROM changes c JOIN users u ON u.id = c.user_id;
 DROP TABLE changes;
 ALTER TABLE changes_next RENAME TO changes;
@@ -97,10 +96,21 @@ ALTER INDEX changes_next_pkey RENAME TO changes_pkey;
 CREATE UNIQUE INDEX changes_by_seq ON changes(user_id, seq);
 CREATE INDEX tombstones_by_age ON changes(at) WHERE deleted;
 
+CREATE TABLE list_changes (
+    user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,    -- whose feed
+    list_id BIGINT NOT NULL,              -- list ids are never reused (identity)
+    seq     BIGINT NOT NULL,
+    deleted BOOLEAN NOT NULL DEFAULT false,
+    at      BIGINT NOT NULL,
+    PRIMARY KEY (user_id, list_id)
+);
+CREATE UNIQUE INDEX list_changes_by_seq ON list_changes(user_id, seq);
+CREATE INDEX list_tombstones_by_age ON list_changes(at) WHERE deleted;
+
 -- Each default list enters its owner's feed after everything already there.
 UPDATE users SET change_seq = change_seq + 1;
-INSERT INTO changes (user_id, kind, list_id, item_id, seq, at)
-    SELECT id, 'list', default_list_id, default_list_id, change_seq, created_at FROM users;
+INSERT INTO list_changes (user_id, list_id, seq, at)
+    SELECT id, default_list_id, change_seq, created_at FROM users;
 
 -- Each change takes the next number of its owner's sequence on the owner's `users` row, which
 -- the write holds until it commits: numbers follow commit order on every process.
@@ -111,29 +121,27 @@ BEGIN
     IF TG_OP = 'INSERT' THEN
         UPDATE users SET change_seq = change_seq + 1 WHERE id = NEW.user_id
             RETURNING change_seq INTO next;
-        INSERT INTO changes (user_id, kind, list_id, item_id, seq, at)
-            VALUES (NEW.user_id, 'task', NEW.list_id, NEW.id, next, NEW.updated_at);
+        INSERT INTO changes (user_id, list_id, task_id, seq, at)
+            VALUES (NEW.user_id, NEW.list_id, NEW.id, next, NEW.updated_at);
     ELSIF TG_OP = 'UPDATE' THEN
         IF NEW.list_id <> OLD.list_id THEN
             -- A move to another list: a tombstone in the old one, the live row in the new one.
             UPDATE users SET change_seq = change_seq + 1 WHERE id = OLD.user_id
                 RETURNING change_seq INTO next;
             UPDATE changes SET seq = next, deleted = true, moved = true, at = NEW.updated_at
-             WHERE user_id = OLD.user_id AND kind = 'task' AND list_id = OLD.list_id
-               AND item_id = OLD.id;
+             WHERE user_id = OLD.user_id AND list_id = OLD.list_id AND task_id = OLD.id;
             UPDATE users SET change_seq = change_seq + 1 WHERE id = NEW.user_id
                 RETURNING change_seq INTO next;
-            INSERT INTO changes (user_id, kind, list_id, item_id, seq, at)
-                VALUES (NEW.user_id, 'task', NEW.list_id, NEW.id, next, NEW.updated_at)
-                ON CONFLICT (user_id, kind, list_id, item_id) DO UPDATE
+            INSERT INTO changes (user_id, list_id, task_id, seq, at)
+                VALUES (NEW.user_id, NEW.list_id, NEW.id, next, NEW.updated_at)
+                ON CONFLICT (user_id, list_id, task_id) DO UPDATE
                 SET seq = EXCLUDED.seq, deleted = false, moved = false, at = EXCLUDED.at;
         ELSIF NEW.version <> OLD.version THEN
             -- Every change a user can see bumps the version: edits, moves, sorts, respacing.
             UPDATE users SET change_seq = change_seq + 1 WHERE id = NEW.user_id
                 RETURNING change_seq INTO next;
             UPDATE changes SET seq = next, at = NEW.updated_at
-             WHERE user_id = NEW.user_id AND kind = 'task' AND list_id = NEW.list_id
-               AND item_id = NEW.id;
+             WHERE user_id = NEW.user_id AND list_id = NEW.list_id AND task_id = NEW.id;
         END IF;
     -- Not when its list is being deleted (so is the account's, with its lists): the list's
     -- one tombstone stands for all its tasks.
@@ -143,8 +151,7 @@ BEGIN
         UPDATE changes
            SET seq = next, deleted = true, moved = false,
                at = (extract(epoch FROM clock_timestamp()) * 1000)::bigint
-         WHERE user_id = OLD.user_id AND kind = 'task' AND list_id = OLD.list_id
-           AND item_id = OLD.id;
+         WHERE user_id = OLD.user_id AND list_id = OLD.list_id AND task_id = OLD.id;
     END IF;
     RETURN NULL;
 END;
@@ -160,28 +167,25 @@ BEGIN
     IF TG_OP = 'INSERT' THEN
         UPDATE users SET change_seq = change_seq + 1 WHERE id = NEW.owner_id
             RETURNING change_seq INTO next;
-        INSERT INTO changes (user_id, kind, list_id, item_id, seq, at)
-            VALUES (NEW.owner_id, 'list', NEW.id, NEW.id, next, NEW.updated_at);
+        INSERT INTO list_changes (user_id, list_id, seq, at)
+            VALUES (NEW.owner_id, NEW.id, next, NEW.updated_at);
     ELSIF TG_OP = 'UPDATE' THEN
         IF NEW.version <> OLD.version THEN
             UPDATE users SET change_seq = change_seq + 1 WHERE id = NEW.owner_id
                 RETURNING change_seq INTO next;
-            UPDATE changes SET seq = next, at = NEW.updated_at
-             WHERE user_id = NEW.owner_id AND kind = 'list' AND list_id = NEW.id
-               AND item_id = NEW.id;
+            UPDATE list_changes SET seq = next, at = NEW.updated_at
+             WHERE user_id = NEW.owner_id AND list_id = NEW.id;
         END IF;
     ELSE
         UPDATE users SET change_seq = change_seq + 1 WHERE id = OLD.owner_id
             RETURNING change_seq INTO next;
         -- Not found when the account itself is being deleted: its feed goes with it.
         IF FOUND THEN
-            DELETE FROM changes WHERE user_id = OLD.owner_id AND kind = 'task'
-                                  AND list_id = OLD.id;
-            UPDATE changes
+            DELETE FROM changes WHERE user_id = OLD.owner_id AND list_id = OLD.id;
+            UPDATE list_changes
                SET seq = next, deleted = true,
                    at = (extract(epoch FROM clock_timestamp()) * 1000)::bigint
-             WHERE user_id = OLD.owner_id AND kind = 'list' AND list_id = OLD.id
-               AND item_id = OLD.id;
+             WHERE user_id = OLD.owner_id AND list_id = OLD.id;
         END IF;
     END IF;
     RETURN NULL;

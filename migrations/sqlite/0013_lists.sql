@@ -86,41 +86,52 @@ BEGIN
     WHERE id = NEW.list_id;
 END;
 
--- The feed: one row per (user, item, list) holding that item's latest change, numbered from the
--- user's one sequence as before (old positions stay valid). `kind` 'task' rows belong to the
--- list the task is (or was) in: a task moved out of a list leaves a tombstone there marked
--- `moved` (a delete for that list's own feed, `/v1/tasks/changes`; hidden from `/v1/changes`,
--- where the task's row in its new list says where it went). `kind` 'list' rows are the list
--- itself (`item_id` = `list_id`): a deleted list is one tombstone, and its tasks' rows go.
+-- The feed, numbered from each user's one sequence as before (old positions stay valid), in two
+-- tables. `changes` keeps one row per task and list it is (or was) in, holding that task's
+-- latest change there: a task moved out of a list leaves a tombstone there marked `moved` (a
+-- delete for that list's own feed, `/v1/tasks/changes`; hidden from `/v1/changes`, where the
+-- task's row in its new list says where it went). `list_changes` keeps one row per list: a
+-- deleted list is one tombstone there, and its tasks' rows go.
 CREATE TABLE changes_next (
     user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,   -- whose feed
-    kind    TEXT NOT NULL CHECK (kind IN ('task', 'list')),
     list_id INTEGER NOT NULL,
-    item_id INTEGER NOT NULL,             -- the task's or the list's id (never reused)
+    task_id INTEGER NOT NULL,             -- task ids are never reused (AUTOINCREMENT)
     seq     INTEGER NOT NULL,
     deleted INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1)),
     moved   INTEGER NOT NULL DEFAULT 0 CHECK (moved IN (0, 1)),
     at      INTEGER NOT NULL,             -- unix milliseconds of the change
-    PRIMARY KEY (user_id, kind, list_id, item_id)
+    PRIMARY KEY (user_id, list_id, task_id)
 ) STRICT, WITHOUT ROWID;
-INSERT INTO changes_next (user_id, kind, list_id, item_id, seq, deleted, at)
-    SELECT c.user_id, 'task', u.default_list_id, c.task_id, c.seq, c.deleted, c.at
+INSERT INTO changes_next (user_id, list_id, task_id, seq, deleted, at)
+    SELECT c.user_id, u.default_list_id, c.task_id, c.seq, c.deleted, c.at
     FROM changes c JOIN users u ON u.id = c.user_id;
 DROP TABLE changes;
 ALTER TABLE changes_next RENAME TO changes;
+-- A feed page is a range read of this index, the same cost however long the history.
 CREATE UNIQUE INDEX changes_by_seq ON changes(user_id, seq);
 CREATE INDEX tombstones_by_age ON changes(at) WHERE deleted = 1;
 
+CREATE TABLE list_changes (
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,   -- whose feed
+    list_id INTEGER NOT NULL,             -- list ids are never reused (AUTOINCREMENT)
+    seq     INTEGER NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1)),
+    at      INTEGER NOT NULL,
+    PRIMARY KEY (user_id, list_id)
+) STRICT, WITHOUT ROWID;
+CREATE UNIQUE INDEX list_changes_by_seq ON list_changes(user_id, seq);
+CREATE INDEX list_tombstones_by_age ON list_changes(at) WHERE deleted = 1;
+
 -- Each default list enters its owner's feed after everything already there.
 UPDATE users SET change_seq = change_seq + 1;
-INSERT INTO changes (user_id, kind, list_id, item_id, seq, at)
-    SELECT id, 'list', default_list_id, default_list_id, change_seq, created_at FROM users;
+INSERT INTO list_changes (user_id, list_id, seq, at)
+    SELECT id, default_list_id, change_seq, created_at FROM users;
 
 CREATE TRIGGER tasks_change_insert AFTER INSERT ON tasks
 BEGIN
     UPDATE users SET change_seq = change_seq + 1 WHERE id = NEW.user_id;
-    INSERT INTO changes (user_id, kind, list_id, item_id, seq, at)
-        SELECT NEW.user_id, 'task', NEW.list_id, NEW.id, change_seq, NEW.updated_at
+    INSERT INTO changes (user_id, list_id, task_id, seq, at)
+        SELECT NEW.user_id, NEW.list_id, NEW.id, change_seq, NEW.updated_at
         FROM users WHERE id = NEW.user_id;
 END;
 -- Every change a user can see bumps the version: edits, moves, sorts, respaced keys. A move to
@@ -131,7 +142,7 @@ BEGIN
     UPDATE users SET change_seq = change_seq + 1 WHERE id = NEW.user_id;
     UPDATE changes SET seq = (SELECT change_seq FROM users WHERE id = NEW.user_id),
                        at = NEW.updated_at
-    WHERE user_id = NEW.user_id AND kind = 'task' AND list_id = NEW.list_id AND item_id = NEW.id;
+    WHERE user_id = NEW.user_id AND list_id = NEW.list_id AND task_id = NEW.id;
 END;
 CREATE TRIGGER tasks_change_list AFTER UPDATE OF list_id ON tasks
     WHEN NEW.list_id <> OLD.list_id
@@ -139,13 +150,13 @@ BEGIN
     UPDATE users SET change_seq = change_seq + 1 WHERE id = OLD.user_id;
     UPDATE changes SET seq = (SELECT change_seq FROM users WHERE id = OLD.user_id),
                        deleted = 1, moved = 1, at = NEW.updated_at
-    WHERE user_id = OLD.user_id AND kind = 'task' AND list_id = OLD.list_id AND item_id = OLD.id;
+    WHERE user_id = OLD.user_id AND list_id = OLD.list_id AND task_id = OLD.id;
     -- Back into a list it once left: its tombstone there becomes the live row again.
     DELETE FROM changes
-    WHERE user_id = NEW.user_id AND kind = 'task' AND list_id = NEW.list_id AND item_id = NEW.id;
+    WHERE user_id = NEW.user_id AND list_id = NEW.list_id AND task_id = NEW.id;
     UPDATE users SET change_seq = change_seq + 1 WHERE id = NEW.user_id;
-    INSERT INTO changes (user_id, kind, list_id, item_id, seq, at)
-        SELECT NEW.user_id, 'task', NEW.list_id, NEW.id, change_seq, NEW.updated_at
+    INSERT INTO changes (user_id, list_id, task_id, seq, at)
+        SELECT NEW.user_id, NEW.list_id, NEW.id, change_seq, NEW.updated_at
         FROM users WHERE id = NEW.user_id;
 END;
 -- Not when its list is being deleted (so is the account's, with its lists): the list's one
@@ -157,31 +168,31 @@ BEGIN
     UPDATE changes SET seq = (SELECT change_seq FROM users WHERE id = OLD.user_id),
                        deleted = 1, moved = 0,
                        at = CAST(unixepoch('subsec') * 1000 AS INTEGER)
-    WHERE user_id = OLD.user_id AND kind = 'task' AND list_id = OLD.list_id AND item_id = OLD.id;
+    WHERE user_id = OLD.user_id AND list_id = OLD.list_id AND task_id = OLD.id;
 END;
 
 CREATE TRIGGER lists_change_insert AFTER INSERT ON lists
 BEGIN
     UPDATE users SET change_seq = change_seq + 1 WHERE id = NEW.owner_id;
-    INSERT INTO changes (user_id, kind, list_id, item_id, seq, at)
-        SELECT NEW.owner_id, 'list', NEW.id, NEW.id, change_seq, NEW.updated_at
-        FROM users WHERE id = NEW.owner_id;
+    INSERT INTO list_changes (user_id, list_id, seq, at)
+        SELECT NEW.owner_id, NEW.id, change_seq, NEW.updated_at FROM users WHERE id = NEW.owner_id;
 END;
+-- Only a change the owner made (a rename) bumps the version, not its counters.
 CREATE TRIGGER lists_change_update AFTER UPDATE OF version ON lists
     WHEN NEW.version <> OLD.version
 BEGIN
     UPDATE users SET change_seq = change_seq + 1 WHERE id = NEW.owner_id;
-    UPDATE changes SET seq = (SELECT change_seq FROM users WHERE id = NEW.owner_id),
-                       at = NEW.updated_at
-    WHERE user_id = NEW.owner_id AND kind = 'list' AND list_id = NEW.id AND item_id = NEW.id;
+    UPDATE list_changes SET seq = (SELECT change_seq FROM users WHERE id = NEW.owner_id),
+                            at = NEW.updated_at
+    WHERE user_id = NEW.owner_id AND list_id = NEW.id;
 END;
 CREATE TRIGGER lists_change_delete AFTER DELETE ON lists
     WHEN EXISTS (SELECT 1 FROM users WHERE id = OLD.owner_id)
 BEGIN
-    DELETE FROM changes WHERE user_id = OLD.owner_id AND kind = 'task' AND list_id = OLD.id;
+    DELETE FROM changes WHERE user_id = OLD.owner_id AND list_id = OLD.id;
     UPDATE users SET change_seq = change_seq + 1 WHERE id = OLD.owner_id;
-    UPDATE changes SET seq = (SELECT change_seq FROM users WHERE id = OLD.owner_id),
-                       deleted = 1,
-                       at = CAST(unixepoch('subsec') * 1000 AS INTEGER)
-    WHERE user_id = OLD.owner_id AND kind = 'list' AND list_id = OLD.id AND item_id = OLD.id;
+    UPDATE list_changes SET seq = (SELECT change_seq FROM users WHERE id = OLD.owner_id),
+                            deleted = 1,
+                            at = CAST(unixepoch('subsec') * 1000 AS INTEGER)
+    WHERE user_id = OLD.owner_id AND list_id = OLD.id;
 END;

@@ -73,7 +73,10 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_bounded() {
-        assert_eq!(ListName::parse("  Groceries ").unwrap().as_str(), "Groceries");
+        assert_eq!(
+            ListName::parse("  Groceries ").unwrap().as_str(),
+            "Groceries"
+        );
         assert!(ListName::parse("   ").is_err());
         assert!(ListName::parse(&"é".repeat(100)).is_ok());
         assert!(ListName::parse(&"é".repeat(101)).is_err());

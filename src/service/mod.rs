@@ -24,8 +24,8 @@ pub use auth::{Auth, ClientAddr, LoginStarted, Session, SessionIssued};
 pub use changes::{ChangePage, Feed, FeedEvent, SessionEnd};
 pub use health::Health;
 pub use idempotency::{Idempotent, KeptAnswer, Outcome};
-pub use sessions::{LogoutScope, LogoutTarget, SessionSummary};
 pub use lists::Lists;
+pub use sessions::{LogoutScope, LogoutTarget, SessionSummary};
 pub use tasks::{IfMatch, ListRef, TaskPage, Tasks};
 pub use tickets::TicketIssued;
 

@@ -30,6 +30,8 @@ pub struct Snapshot {
     pub sessions: Vec<SessionRecord>,
     /// Every feed row, so clients following the feed go on where they were.
     pub changes: Vec<ChangeRecord>,
+    /// Every list feed row, likewise.
+    pub list_changes: Vec<ListChangeRecord>,
     /// The highest user id ever handed out (deleted ones count: ids are never reused).
     pub last_user_id: i64,
     /// The highest task id ever handed out.
@@ -78,23 +80,36 @@ pub struct UserRow {
     pub changes_swept_seq: i64,
 }
 
-/// A `changes` row: a task's or list's latest change, or its tombstone.
+/// A `changes` row: a task's latest change in a list, or its tombstone there.
 #[derive(Debug, Clone)]
 pub struct ChangeRecord {
     /// Whose feed.
     pub user_id: i64,
-    /// `task` or `list`.
-    pub kind: String,
-    /// The list it belongs to.
+    /// The list.
     pub list_id: i64,
-    /// The task's or list's id.
-    pub item_id: i64,
+    /// The task.
+    pub task_id: i64,
     /// Its number in the user's feed.
     pub seq: i64,
     /// A tombstone.
     pub deleted: bool,
     /// A tombstone left by a move to another list.
     pub moved: bool,
+    /// Unix ms.
+    pub at: i64,
+}
+
+/// A `list_changes` row: a list's latest change, or its tombstone.
+#[derive(Debug, Clone)]
+pub struct ListChangeRecord {
+    /// Whose feed.
+    pub user_id: i64,
+    /// The list.
+    pub list_id: i64,
+    /// Its number in the user's feed.
+    pub seq: i64,
+    /// A tombstone.
+    pub deleted: bool,
     /// Unix ms.
     pub at: i64,
 }

@@ -10,8 +10,8 @@ use super::rows::{
 };
 use super::signals::Signal;
 use crate::domain::{
-    Change, ChangeSeq, FeedScope, List, ListName, SortKey, Task, TaskChanges, TaskDate,
-    TaskFilter, TaskStatus, TaskText,
+    Change, ChangeSeq, FeedScope, List, ListName, SortKey, Task, TaskChanges, TaskDate, TaskFilter,
+    TaskStatus, TaskText,
 };
 use async_trait::async_trait;
 

@@ -56,6 +56,9 @@ fn every_operation_declares_its_errors_as_problem_json() {
             assert_eq!(
                 secured,
                 path.starts_with("/v1/tasks")
+                    || path.starts_with("/v1/lists")
+                    || path == "/v1/changes"
+                    || path == "/v1/events"
                     || path == "/v1/auth/logout"
                     || path == "/v1/auth/session"
                     || path == "/v1/auth/password"
@@ -113,8 +116,8 @@ fn every_operation_declares_its_errors_as_problem_json() {
         }
     }
     assert_eq!(
-        operations, 24,
-        "6 auth + 6 account + 10 task + 2 probe operations"
+        operations, 34,
+        "6 auth + 6 account + 10 task + 5 list + 3 list-task + 2 feed + 2 probe operations"
     );
 }
 

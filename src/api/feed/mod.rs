@@ -88,10 +88,7 @@ impl<K: EventKinds> ApiResponse for Events<K> {
                         ..MetaSchema::new("string")
                     })),
                 ),
-                (
-                    "data",
-                    text(K::DATA_DESCRIPTION),
-                ),
+                ("data", text(K::DATA_DESCRIPTION)),
             ],
             ..MetaSchema::new("object")
         };
@@ -222,7 +219,8 @@ impl StreamRequest {
             Some(id) => position(Some(id), "Last-Event-ID")?,
             None => position(self.since.as_deref(), "since")?,
         };
-        let session = stream_session(self.access, header_sent, self.ticket.as_deref(), auth).await?;
+        let session =
+            stream_session(self.access, header_sent, self.ticket.as_deref(), auth).await?;
         Ok((session, from))
     }
 }
@@ -246,4 +244,3 @@ async fn stream_session(
         )),
     }
 }
-

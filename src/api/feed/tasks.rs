@@ -175,9 +175,14 @@ impl ChangesApi {
         // The validator bounds it to 1..=500.
         let limit = limit.0.map_or(DEFAULT_LIMIT, |n| n as u32);
         Ok(JsonAnswer(
-            feed.changes(&session.0, FeedScope::List(session.0.default_list_id), since, limit)
-                .await?
-                .into(),
+            feed.changes(
+                &session.0,
+                FeedScope::List(session.0.default_list_id),
+                since,
+                limit,
+            )
+            .await?
+            .into(),
         ))
     }
 

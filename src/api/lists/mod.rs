@@ -7,7 +7,7 @@ use super::ApiTags;
 use super::answer::JsonAnswer;
 use super::etag;
 use super::headers::{IdempotencyKeyHeader, IfMatchHeader, IfNoneMatchHeader};
-use super::idempotency;
+use super::idempotency::{self, Replayable};
 use super::json::JsonBody;
 use super::problem::{ApiError, BODY, Code, Failure, SESSION, declare};
 use super::security::SignedIn;
@@ -74,7 +74,7 @@ enum Created {
     /// this `Idempotency-Key` made).
     #[oai(status = 201)]
     Created(
-        JsonAnswer<ListView>,
+        JsonAnswer<Replayable<ListView>>,
         #[oai(header = "Location")] String,
         #[oai(header = "ETag")] String,
         #[oai(header = "Idempotent-Replayed")] Option<String>,
@@ -155,14 +155,18 @@ impl ListApi {
             Outcome::Done(list) => {
                 let view = ListView::from(list);
                 let (location, tag) = (location_of(view.id), view.etag());
-                Ok(Created::Created(JsonAnswer(view), location, tag, None))
+                let body = JsonAnswer(Replayable::Fresh(view));
+                Ok(Created::Created(body, location, tag, None))
             }
             Outcome::Replayed(answer) => {
-                let view: ListView = idempotency::body(&answer)?;
-                let tag = view.etag();
-                let location = answer.location.unwrap_or_else(|| location_of(view.id));
+                let (body, kept) = idempotency::kept(&answer)?;
+                let tag = etag::of(kept.version.unwrap_or_default());
+                let location = answer
+                    .location
+                    .clone()
+                    .unwrap_or_else(|| location_of(kept.id.unwrap_or_default()));
                 let replayed = Some(idempotency::REPLAYED.into());
-                Ok(Created::Created(JsonAnswer(view), location, tag, replayed))
+                Ok(Created::Created(JsonAnswer(body), location, tag, replayed))
             }
         }
     }

@@ -3,6 +3,7 @@
 //! answers 404 `not_found`, as a missing one.
 
 use super::body::{NewTask, SortRequest};
+use super::examples;
 use super::json::PageAnswer;
 use super::ops::{self, ListQuery, SortQuery};
 use super::responses::{Created, Sorted};
@@ -38,12 +39,16 @@ fn example_list() -> i64 {
 /// The tasks of one list.
 pub struct ListTaskApi;
 
-#[OpenApi(prefix_path = "/v1/lists/:id/tasks", tag = "ApiTags::Lists")]
+#[OpenApi(prefix_path = "/v1/lists", tag = "ApiTags::Lists")]
 impl ListTaskApi {
     /// Create a task at the end of a list.
     ///
     /// As `POST /v1/tasks`, in the list named by `id`.
-    #[oai(path = "/", method = "post", operation_id = "create_list_task")]
+    #[oai(
+        path = "/:id/tasks",
+        method = "post",
+        operation_id = "create_list_task"
+    )]
     async fn create(
         &self,
         session: SignedIn,
@@ -63,7 +68,7 @@ impl ListTaskApi {
     /// List a list's tasks, a page at a time, in its order.
     ///
     /// As `GET /v1/tasks` (pages, `cursor`, filters), in the list named by `id`.
-    #[oai(path = "/", method = "get", operation_id = "list_list_tasks")]
+    #[oai(path = "/:id/tasks", method = "get", operation_id = "list_list_tasks")]
     // One argument per query parameter is how poem-openapi declares them.
     #[allow(clippy::too_many_arguments)]
     async fn list(
@@ -73,18 +78,28 @@ impl ListTaskApi {
         #[oai(example = "example_list", validator(minimum(value = "1")))]
         id: Path<i64>,
         /// Page number, from 1 (default 1). A page past the end is empty.
-        #[oai(validator(minimum(value = "1"), maximum(value = "4294967295")))]
+        #[oai(
+            example = "examples::page",
+            validator(minimum(value = "1"), maximum(value = "4294967295"))
+        )]
         page: Query<Option<i64>>,
         /// Tasks per page, 1 to 100 (default 20).
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        #[oai(
+            example = "examples::per_page",
+            validator(minimum(value = "1"), maximum(value = "100"))
+        )]
         per_page: Query<Option<i64>>,
-        /// `next_cursor` from the previous page, instead of `page`.
+        /// `next_cursor` from the previous page, instead of `page`: costs the same at any depth.
+        /// It carries the filters it was made with: send the same ones.
         cursor: Query<Option<String>>,
         /// Only tasks with this status.
+        #[oai(example = "examples::status")]
         status: Query<Option<Status>>,
         /// Only tasks on or after this day, `YYYY-MM-DD`.
+        #[oai(example = "examples::date_from")]
         date_from: Query<Option<DateText>>,
         /// Only tasks on or before this day, `YYYY-MM-DD`.
+        #[oai(example = "examples::date_to")]
         date_to: Query<Option<DateText>>,
         tasks: poem::web::Data<&Tasks>,
     ) -> Result<JsonAnswer<PageAnswer>, Failure<ListErrors>> {
@@ -102,7 +117,11 @@ impl ListTaskApi {
     /// Put one page of a list's tasks in a new order.
     ///
     /// As `POST /v1/tasks/sort`, in the list named by `id`.
-    #[oai(path = "/sort", method = "post", operation_id = "sort_list_tasks")]
+    #[oai(
+        path = "/:id/tasks/sort",
+        method = "post",
+        operation_id = "sort_list_tasks"
+    )]
     // One argument per parameter is how poem-openapi declares them.
     #[allow(clippy::too_many_arguments)]
     async fn sort(
@@ -112,10 +131,16 @@ impl ListTaskApi {
         #[oai(example = "example_list", validator(minimum(value = "1")))]
         id: Path<i64>,
         /// The page being sorted, from 1 (default 1).
-        #[oai(validator(minimum(value = "1"), maximum(value = "4294967295")))]
+        #[oai(
+            example = "examples::page",
+            validator(minimum(value = "1"), maximum(value = "4294967295"))
+        )]
         page: Query<Option<i64>>,
         /// The page size the client listed with, 1 to 100 (default 20).
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        #[oai(
+            example = "examples::per_page",
+            validator(minimum(value = "1"), maximum(value = "100"))
+        )]
         per_page: Query<Option<i64>>,
         /// Any unique string (a UUID): a retry with the same key, page and body runs once.
         #[oai(name = "Idempotency-Key")]

@@ -4,6 +4,7 @@
 //! [`body`], [`view`], [`responses`] and [`json`].
 
 mod body;
+mod examples;
 pub(crate) mod in_list;
 mod json;
 mod ops;
@@ -15,7 +16,7 @@ use super::answer::JsonAnswer;
 use super::date::DateText;
 use super::etag;
 use super::headers::{IdempotencyKeyHeader, IfMatchHeader, IfNoneMatchHeader};
-use super::idempotency;
+use super::idempotency::{self, Replayable};
 use super::json::JsonBody;
 use super::problem::{ApiError, BODY, Code, Failure, SESSION, declare};
 use super::security::SignedIn;
@@ -48,30 +49,6 @@ declare!(EditErrors: BODY, SESSION, NOT_FOUND, STALE);
 declare!(MoveErrors: BODY, SESSION, NOT_FOUND, STALE, RETRY);
 declare!(SortErrors: BODY, SESSION, RETRY, &[Code::OrderConflict, Code::InvalidOrder]);
 
-fn example_page() -> Option<i64> {
-    Some(1)
-}
-
-fn example_per_page() -> Option<i64> {
-    Some(20)
-}
-
-fn example_id() -> i64 {
-    1
-}
-
-fn example_status() -> Option<Status> {
-    Some(Status::Incomplete)
-}
-
-fn example_date_from() -> Option<DateText> {
-    Some(DateText("2026-01-01".into()))
-}
-
-fn example_date_to() -> Option<DateText> {
-    Some(DateText("2026-12-31".into()))
-}
-
 /// Task operations.
 pub struct TaskApi;
 
@@ -92,7 +69,14 @@ impl TaskApi {
         body: JsonBody<NewTask>,
         tasks: poem::web::Data<&Tasks>,
     ) -> Result<Created, Failure<CreateErrors>> {
-        Ok(ops::create_in(&session.0, ListRef::Default, idempotency_key, body.0, &tasks).await?)
+        Ok(ops::create_in(
+            &session.0,
+            ListRef::Default,
+            idempotency_key,
+            body.0,
+            &tasks,
+        )
+        .await?)
     }
 
     /// List your tasks, a page at a time, in your order.
@@ -107,13 +91,13 @@ impl TaskApi {
         session: SignedIn,
         /// Page number, from 1 (default 1). A page past the end is empty.
         #[oai(
-            example = "example_page",
+            example = "examples::page",
             validator(minimum(value = "1"), maximum(value = "4294967295"))
         )]
         page: Query<Option<i64>>,
         /// Tasks per page, 1 to 100 (default 20).
         #[oai(
-            example = "example_per_page",
+            example = "examples::per_page",
             validator(minimum(value = "1"), maximum(value = "100"))
         )]
         per_page: Query<Option<i64>>,
@@ -121,13 +105,13 @@ impl TaskApi {
         /// It carries the filters it was made with: send the same ones.
         cursor: Query<Option<String>>,
         /// Only tasks with this status.
-        #[oai(example = "example_status")]
+        #[oai(example = "examples::status")]
         status: Query<Option<Status>>,
         /// Only tasks on or after this day, `YYYY-MM-DD`.
-        #[oai(example = "example_date_from")]
+        #[oai(example = "examples::date_from")]
         date_from: Query<Option<DateText>>,
         /// Only tasks on or before this day, `YYYY-MM-DD`.
-        #[oai(example = "example_date_to")]
+        #[oai(example = "examples::date_to")]
         date_to: Query<Option<DateText>>,
         tasks: poem::web::Data<&Tasks>,
     ) -> Result<JsonAnswer<PageAnswer>, Failure<ListErrors>> {
@@ -151,7 +135,7 @@ impl TaskApi {
         &self,
         session: SignedIn,
         /// Task id.
-        #[oai(example = "example_id", validator(minimum(value = "1")))]
+        #[oai(example = "examples::id", validator(minimum(value = "1")))]
         id: Path<i64>,
         /// The `ETag` of the copy you hold: 304 while the task is still at that version.
         #[oai(name = "If-None-Match")]
@@ -176,7 +160,7 @@ impl TaskApi {
         &self,
         session: SignedIn,
         /// Task id.
-        #[oai(example = "example_id", validator(minimum(value = "1")))]
+        #[oai(example = "examples::id", validator(minimum(value = "1")))]
         id: Path<i64>,
         /// The `ETag` you read: change the task only if it is still at that version.
         #[oai(name = "If-Match")]
@@ -200,7 +184,7 @@ impl TaskApi {
         &self,
         session: SignedIn,
         /// Task id.
-        #[oai(example = "example_id", validator(minimum(value = "1")))]
+        #[oai(example = "examples::id", validator(minimum(value = "1")))]
         id: Path<i64>,
         /// The `ETag` you read: delete the task only if it is still at that version.
         #[oai(name = "If-Match")]
@@ -224,13 +208,13 @@ impl TaskApi {
         session: SignedIn,
         /// The page being sorted, from 1 (default 1).
         #[oai(
-            example = "example_page",
+            example = "examples::page",
             validator(minimum(value = "1"), maximum(value = "4294967295"))
         )]
         page: Query<Option<i64>>,
         /// The page size the client listed with, 1 to 100 (default 20).
         #[oai(
-            example = "example_per_page",
+            example = "examples::per_page",
             validator(minimum(value = "1"), maximum(value = "100"))
         )]
         per_page: Query<Option<i64>>,
@@ -243,7 +227,15 @@ impl TaskApi {
     ) -> Result<Sorted, Failure<SortErrors>> {
         let page = (page.0, per_page.0);
         let sort = ops::SortQuery { page, request };
-        Ok(ops::sort_in(&session.0, ListRef::Default, sort, idempotency_key, body.0, &tasks).await?)
+        Ok(ops::sort_in(
+            &session.0,
+            ListRef::Default,
+            sort,
+            idempotency_key,
+            body.0,
+            &tasks,
+        )
+        .await?)
     }
 
     /// Move one task before or after another, or to either end.
@@ -256,7 +248,7 @@ impl TaskApi {
         &self,
         session: SignedIn,
         /// Task id.
-        #[oai(example = "example_id", validator(minimum(value = "1")))]
+        #[oai(example = "examples::id", validator(minimum(value = "1")))]
         id: Path<i64>,
         /// The `ETag` you read: move the task only if it is still at that version.
         #[oai(name = "If-Match")]
@@ -281,18 +273,21 @@ impl TaskApi {
         });
         let placement = Placement::parse(m.before_id, m.after_id, to)
             .map_err(|e| ApiError::field("body", e.0))?;
-        let view = match tasks
+        match tasks
             .move_to(&session.0, id.0, placement, if_match.0, once)
             .await?
         {
-            Outcome::Done(task) => (TaskView::from(task), None),
-            Outcome::Replayed(answer) => (
-                idempotency::body(&answer)?,
-                Some(idempotency::REPLAYED.into()),
-            ),
-        };
-        let tag = view.0.etag();
-        Ok(Moved::Ok(JsonAnswer(view.0), tag, view.1))
+            Outcome::Done(task) => {
+                let view = TaskView::from(task);
+                let tag = view.etag();
+                Ok(Moved::Ok(JsonAnswer(Replayable::Fresh(view)), tag, None))
+            }
+            Outcome::Replayed(answer) => {
+                let (body, kept) = idempotency::kept(&answer)?;
+                let tag = etag::of(kept.version.unwrap_or_default());
+                let replayed = Some(idempotency::REPLAYED.into());
+                Ok(Moved::Ok(JsonAnswer(body), tag, replayed))
+            }
+        }
     }
 }
-

@@ -8,8 +8,9 @@ use super::responses::{Created, Sorted};
 use super::view::{Status, TaskPageView, TaskView};
 use crate::api::answer::JsonAnswer;
 use crate::api::date::DateText;
+use crate::api::etag;
 use crate::api::headers::IdempotencyKeyHeader;
-use crate::api::idempotency;
+use crate::api::idempotency::{self, Replayable};
 use crate::api::problem::{ApiError, Code, both};
 use crate::domain::{PageCursor, PageRequest, Task, TaskDate, TaskFilter, TaskStatus, TaskText};
 use crate::service::{ListRef, Outcome, Session, TaskPage, Tasks};
@@ -57,14 +58,18 @@ pub(super) async fn create_in(
             let location = location_of(task.id);
             let view = TaskView::from(task);
             let tag = view.etag();
-            Ok(Created::Created(JsonAnswer(view), location, tag, None))
+            let body = JsonAnswer(Replayable::Fresh(view));
+            Ok(Created::Created(body, location, tag, None))
         }
         Outcome::Replayed(answer) => {
-            let view: TaskView = idempotency::body(&answer)?;
-            let tag = view.etag();
-            let location = answer.location.unwrap_or_else(|| location_of(view.id));
+            let (body, kept) = idempotency::kept(&answer)?;
+            let tag = etag::of(kept.version.unwrap_or_default());
+            let location = answer
+                .location
+                .clone()
+                .unwrap_or_else(|| location_of(kept.id.unwrap_or_default()));
             let replayed = Some(idempotency::REPLAYED.into());
-            Ok(Created::Created(JsonAnswer(view), location, tag, replayed))
+            Ok(Created::Created(JsonAnswer(body), location, tag, replayed))
         }
     }
 }
@@ -155,9 +160,12 @@ pub(super) async fn sort_in(
         |sorted: &TaskPage| idempotency::stored(200, &TaskPageView::from(sorted.clone()), None),
     );
     match tasks.sort(session, list, page, body.task_ids, once).await? {
-        Outcome::Done(sorted) => Ok(Sorted::Ok(JsonAnswer(sorted.into()), None)),
+        Outcome::Done(sorted) => Ok(Sorted::Ok(
+            JsonAnswer(Replayable::Fresh(sorted.into())),
+            None,
+        )),
         Outcome::Replayed(answer) => Ok(Sorted::Ok(
-            JsonAnswer(idempotency::body(&answer)?),
+            JsonAnswer(idempotency::kept(&answer)?.0),
             Some(idempotency::REPLAYED.into()),
         )),
     }

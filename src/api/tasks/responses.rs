@@ -3,6 +3,7 @@
 
 use super::view::{TaskPageView, TaskView};
 use crate::api::answer::JsonAnswer;
+use crate::api::idempotency::Replayable;
 use crate::domain::Task;
 use poem_openapi::ApiResponse;
 
@@ -12,7 +13,7 @@ pub(super) enum Created {
     /// the first request with this `Idempotency-Key` created).
     #[oai(status = 201)]
     Created(
-        JsonAnswer<TaskView>,
+        JsonAnswer<Replayable<TaskView>>,
         #[oai(header = "Location")] String,
         #[oai(header = "ETag")] String,
         #[oai(header = "Idempotent-Replayed")] Option<String>,
@@ -40,7 +41,7 @@ pub(super) enum Moved {
     /// answer to an earlier request with this `Idempotency-Key`.
     #[oai(status = 200)]
     Ok(
-        JsonAnswer<TaskView>,
+        JsonAnswer<Replayable<TaskView>>,
         #[oai(header = "ETag")] String,
         #[oai(header = "Idempotent-Replayed")] Option<String>,
     ),
@@ -52,7 +53,7 @@ pub(super) enum Sorted {
     /// request with this `Idempotency-Key`.
     #[oai(status = 200)]
     Ok(
-        JsonAnswer<TaskPageView>,
+        JsonAnswer<Replayable<TaskPageView>>,
         #[oai(header = "Idempotent-Replayed")] Option<String>,
     ),
 }

@@ -95,17 +95,28 @@ impl Changes for PgTx<'_> {
     async fn sweep_tombstones(&mut self, before_ms: i64) -> Result<usize, StoreError> {
         self.exec(
             "UPDATE users SET changes_swept_seq = GREATEST(changes_swept_seq, gone.seq)
-             FROM (SELECT user_id, max(seq) AS seq FROM changes
-                   WHERE deleted AND at < $1 GROUP BY user_id) AS gone
+             FROM (SELECT user_id, max(seq) AS seq FROM (
+                       SELECT user_id, seq FROM changes WHERE deleted AND at < $1
+                       UNION ALL
+                       SELECT user_id, seq FROM list_changes WHERE deleted AND at < $1) AS old
+                   GROUP BY user_id) AS gone
              WHERE users.id = gone.user_id",
             &[&before_ms],
         )
         .await?;
-        self.exec(
-            "DELETE FROM changes WHERE deleted AND at < $1",
-            &[&before_ms],
-        )
-        .await
+        let tasks = self
+            .exec(
+                "DELETE FROM changes WHERE deleted AND at < $1",
+                &[&before_ms],
+            )
+            .await?;
+        let lists = self
+            .exec(
+                "DELETE FROM list_changes WHERE deleted AND at < $1",
+                &[&before_ms],
+            )
+            .await?;
+        Ok(tasks + lists)
     }
 
     async fn announce(&mut self, user_id: i64, signal: Signal) -> Result<(), StoreError> {

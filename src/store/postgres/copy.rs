@@ -78,7 +78,9 @@ async fn write(tx: &Transaction<'_>, s: &Snapshot) -> Result<(), tokio_postgres:
             "INSERT INTO lists (id, owner_id, name, is_default, version, created_at, updated_at)
              SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bool[],
                                   $5::bigint[], $6::bigint[], $7::bigint[])",
-            &[&ids, &owners, &names, &defaults, &versions, &created, &updated],
+            &[
+                &ids, &owners, &names, &defaults, &versions, &created, &updated,
+            ],
         )
         .await?;
     }
@@ -113,23 +115,37 @@ async fn write(tx: &Transaction<'_>, s: &Snapshot) -> Result<(), tokio_postgres:
         )
         .await?;
     }
-    // The trigger numbered the inserted tasks afresh: the source's feed replaces that, so a
-    // client following it goes on from the number it holds.
+    // The triggers numbered the inserted lists and tasks afresh: the source's feed replaces
+    // that, so a client following it goes on from the number it holds.
     tx.execute("DELETE FROM changes", &[]).await?;
     for chunk in s.changes.chunks(BATCH) {
         let users: Vec<i64> = chunk.iter().map(|c| c.user_id).collect();
-        let kinds: Vec<&str> = chunk.iter().map(|c| c.kind.as_str()).collect();
         let lists: Vec<i64> = chunk.iter().map(|c| c.list_id).collect();
-        let items: Vec<i64> = chunk.iter().map(|c| c.item_id).collect();
+        let tasks: Vec<i64> = chunk.iter().map(|c| c.task_id).collect();
         let seqs: Vec<i64> = chunk.iter().map(|c| c.seq).collect();
         let deleted: Vec<bool> = chunk.iter().map(|c| c.deleted).collect();
         let moved: Vec<bool> = chunk.iter().map(|c| c.moved).collect();
         let at: Vec<i64> = chunk.iter().map(|c| c.at).collect();
         tx.execute(
-            "INSERT INTO changes (user_id, kind, list_id, item_id, seq, deleted, moved, at)
-             SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[],
-                                  $5::bigint[], $6::bool[], $7::bool[], $8::bigint[])",
-            &[&users, &kinds, &lists, &items, &seqs, &deleted, &moved, &at],
+            "INSERT INTO changes (user_id, list_id, task_id, seq, deleted, moved, at)
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[],
+                                  $5::bool[], $6::bool[], $7::bigint[])",
+            &[&users, &lists, &tasks, &seqs, &deleted, &moved, &at],
+        )
+        .await?;
+    }
+    tx.execute("DELETE FROM list_changes", &[]).await?;
+    for chunk in s.list_changes.chunks(BATCH) {
+        let users: Vec<i64> = chunk.iter().map(|c| c.user_id).collect();
+        let lists: Vec<i64> = chunk.iter().map(|c| c.list_id).collect();
+        let seqs: Vec<i64> = chunk.iter().map(|c| c.seq).collect();
+        let deleted: Vec<bool> = chunk.iter().map(|c| c.deleted).collect();
+        let at: Vec<i64> = chunk.iter().map(|c| c.at).collect();
+        tx.execute(
+            "INSERT INTO list_changes (user_id, list_id, seq, deleted, at)
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bool[],
+                                  $5::bigint[])",
+            &[&users, &lists, &seqs, &deleted, &at],
         )
         .await?;
     }

@@ -77,15 +77,23 @@ impl Changes for SqliteTx<'_> {
         self.conn()
             .prepare_cached(
                 "UPDATE users SET changes_swept_seq = max(changes_swept_seq, gone.seq)
-                 FROM (SELECT user_id, max(seq) AS seq FROM changes
-                       WHERE deleted = 1 AND at < ?1 GROUP BY user_id) AS gone
+                 FROM (SELECT user_id, max(seq) AS seq FROM (
+                           SELECT user_id, seq FROM changes WHERE deleted = 1 AND at < ?1
+                           UNION ALL
+                           SELECT user_id, seq FROM list_changes WHERE deleted = 1 AND at < ?1)
+                       GROUP BY user_id) AS gone
                  WHERE users.id = gone.user_id",
             )?
             .execute([before_ms])?;
-        Ok(self
+        let tasks = self
             .conn()
             .prepare_cached("DELETE FROM changes WHERE deleted = 1 AND at < ?1")?
-            .execute([before_ms])?)
+            .execute([before_ms])?;
+        let lists = self
+            .conn()
+            .prepare_cached("DELETE FROM list_changes WHERE deleted = 1 AND at < ?1")?
+            .execute([before_ms])?;
+        Ok(tasks + lists)
     }
 
     async fn announce(&mut self, user_id: i64, signal: Signal) -> Result<(), StoreError> {

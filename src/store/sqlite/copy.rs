@@ -2,7 +2,9 @@
 
 use super::SqliteStore;
 use crate::store::StoreError;
-use crate::store::copy::{ChangeRecord, ListRow, SessionRecord, Snapshot, TaskRow, UserRow};
+use crate::store::copy::{
+    ChangeRecord, ListChangeRecord, ListRow, SessionRecord, Snapshot, TaskRow, UserRow,
+};
 use crate::store::rows::StoredChain;
 use rusqlite::Connection;
 
@@ -120,18 +122,31 @@ fn read_all(conn: &Connection) -> Result<Snapshot, StoreError> {
         )?,
         changes: collect(
             conn,
-            "SELECT user_id, kind, list_id, item_id, seq, deleted, moved, at FROM changes",
+            "SELECT user_id, list_id, task_id, seq, deleted, moved, at FROM changes",
             [],
             |r| {
                 Ok(ChangeRecord {
                     user_id: r.get(0)?,
-                    kind: r.get(1)?,
-                    list_id: r.get(2)?,
-                    item_id: r.get(3)?,
-                    seq: r.get(4)?,
-                    deleted: r.get(5)?,
-                    moved: r.get(6)?,
-                    at: r.get(7)?,
+                    list_id: r.get(1)?,
+                    task_id: r.get(2)?,
+                    seq: r.get(3)?,
+                    deleted: r.get(4)?,
+                    moved: r.get(5)?,
+                    at: r.get(6)?,
+                })
+            },
+        )?,
+        list_changes: collect(
+            conn,
+            "SELECT user_id, list_id, seq, deleted, at FROM list_changes",
+            [],
+            |r| {
+                Ok(ListChangeRecord {
+                    user_id: r.get(0)?,
+                    list_id: r.get(1)?,
+                    seq: r.get(2)?,
+                    deleted: r.get(3)?,
+                    at: r.get(4)?,
                 })
             },
         )?,
