@@ -55,7 +55,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut total = 0;
     for (email, n) in all {
         let hash = hash.clone();
-        let user_id = store
+        let (user_id, list_id) = store
             .write(move |tx| {
                 Box::pin(async move {
                     let now = chrono::Utc::now().timestamp_millis();
@@ -63,7 +63,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         .insert_user(&email, &hash, now)
                         .await?
                         .ok_or_else(|| StoreError::corrupt(format!("{email} already seeded")))?;
-                    Ok::<_, StoreError>(user.id)
+                    Ok::<_, StoreError>((user.id, user.default_list_id))
                 })
             })
             .await?;
@@ -91,7 +91,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                                 },
                                 key: &next,
                             };
-                            tx.insert_task(user_id, new, now).await?;
+                            tx.insert_task(user_id, list_id, new, now).await?;
                             key = Some(next);
                         }
                         Ok::<_, StoreError>(key)
