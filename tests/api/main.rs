@@ -19,6 +19,7 @@ mod filters;
 mod hardening;
 mod headers;
 mod kept_answers;
+mod lists;
 mod login_limits;
 mod openapi;
 mod order_refusals;

@@ -7,6 +7,7 @@ pub mod client;
 pub mod database;
 pub mod disk;
 pub mod engine;
+pub mod lists;
 pub mod logs;
 pub mod postgres;
 pub mod process;
