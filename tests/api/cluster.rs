@@ -1,7 +1,7 @@
 //! Two real `listo` processes on one PostgreSQL database act as one service: a logout on one is
 //! refused on the other at once, failures counted on either meet one limit, and clients sorting
 //! and moving one list through both leave every task exactly once, in one order; a live stream
-//! on one hears the changes and the logout made on the other.
+//! on one hears the changes (of tasks and of lists) and the logout made on the other.
 
 use crate::support::process::Listo;
 use crate::support::*;
@@ -19,6 +19,7 @@ stories!(postgres => [
     wrong_codes_split_across_two_processes_spend_one_account_budget,
     eight_clients_sorting_and_moving_through_both_processes_leave_every_task_once_in_one_order,
     a_stream_on_one_process_hears_changes_and_the_logout_made_on_the_other,
+    the_stream_of_everything_on_one_process_hears_lists_changed_on_the_other,
     refreshes_through_both_processes_are_one_chain_and_reuse_ends_it_on_both,
 ]);
 
@@ -363,6 +364,40 @@ async fn a_stream_on_one_process_hears_changes_and_the_logout_made_on_the_other(
     let event = on_b.next_event(Duration::from_secs(10)).await;
     assert_eq!(event.event, "session_revoked");
     on_b.assert_ends().await;
+}
+
+async fn the_stream_of_everything_on_one_process_hears_lists_changed_on_the_other() {
+    let Cluster { a, b } = Cluster::start(&[]).await;
+    let token = sign_in_across("lists@example.com", &a, &b, &a).await;
+    let default = b.default_list(&token).await;
+    let mut on_b = b.follow_all(&token, None).await;
+
+    let list = a.create_list(&token, "Shared later").await["id"]
+        .as_i64()
+        .unwrap();
+    let task = a.create_task_in(&token, list, "made on a").await["id"]
+        .as_i64()
+        .unwrap();
+    let resp = a.patch_task(&token, task, json!({"list_id": default})).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(a.delete_list(&token, list, None).await.status(), 204);
+
+    let seen: Vec<(String, i64)> = on_b
+        .events(4)
+        .await
+        .iter()
+        .map(|e| (e.event.clone(), e.json()["id"].as_i64().unwrap()))
+        .collect();
+    let pair = |kind: &str, id| (kind.to_owned(), id);
+    assert_eq!(
+        seen,
+        vec![
+            pair("list_upsert", list),
+            pair("upsert", task),
+            pair("upsert", task),
+            pair("list_removed", list)
+        ]
+    );
 }
 
 // ---------------------------------------------------------------- refresh tokens

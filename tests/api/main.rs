@@ -19,6 +19,7 @@ mod filters;
 mod hardening;
 mod headers;
 mod kept_answers;
+mod list_feeds;
 mod lists;
 mod login_limits;
 mod openapi;
