@@ -78,12 +78,12 @@ async fn copy(from: &std::path::Path, to: &str) -> ExitCode {
     match copy::sqlite_to_postgres(from, &url).await {
         Ok(copied) => {
             println!(
-                "copied {} users, {} lists, {} tasks and {} live sessions from {} to {url}; \
+                "copied {} users, {} tasks and {} live sessions ({} lists) from {} to {url}; \
                  counts and every list's task order checked",
                 copied.users,
-                copied.lists,
                 copied.tasks,
                 copied.sessions,
+                copied.lists,
                 from.display()
             );
             ExitCode::SUCCESS

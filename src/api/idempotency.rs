@@ -47,6 +47,21 @@ pub fn stored(status: u16, body: &impl ToJSON, location: Option<String>) -> Kept
     }
 }
 
+/// A replayed create's body and headers: the kept body, its `Location` (the kept one, else
+/// `location_of` its id), its `ETag` and `Idempotent-Replayed`.
+pub fn replayed_create<T>(
+    answer: &KeptAnswer,
+    location_of: fn(i64) -> String,
+) -> Result<(Replayable<T>, String, String, Option<String>), ApiError> {
+    let (body, kept) = kept(answer)?;
+    let tag = super::etag::of(kept.version.unwrap_or_default());
+    let location = answer
+        .location
+        .clone()
+        .unwrap_or_else(|| location_of(kept.id.unwrap_or_default()));
+    Ok((body, location, tag, Some(REPLAYED.into())))
+}
+
 /// An answer body: one made now, or one kept for a repeat and given again byte for byte (an
 /// answer kept by an older release keeps the shape it had then). The document declares `T`'s
 /// schema for both.

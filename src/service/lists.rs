@@ -22,15 +22,23 @@ async fn own_list(tx: &mut dyn Tx, user: i64, id: i64) -> Result<List, ServiceEr
     tx.list(user, id).await?.ok_or(ServiceError::ListNotFound)
 }
 
-/// Refuses a change when the list is no longer at a version the client saw (`If-Match`).
-fn check_version(current: &List, seen: Option<&[i64]>) -> Result<(), ServiceError> {
+/// Holds the user's list `id` for a change and returns it, refused when it is no longer at a
+/// version the client saw (`If-Match`).
+async fn held_at(
+    tx: &mut dyn Tx,
+    user: i64,
+    id: i64,
+    seen: Option<&[i64]>,
+) -> Result<List, ServiceError> {
+    tx.hold_list(id).await?;
+    let current = own_list(tx, user, id).await?;
     match seen {
         Some(seen) if !seen.contains(&current.version) => {
             Err(ServiceError::ListPreconditionFailed {
-                current: Box::new(current.clone()),
+                current: Box::new(current),
             })
         }
-        _ => Ok(()),
+        _ => Ok(current),
     }
 }
 
@@ -111,9 +119,7 @@ impl Lists {
         self.store
             .write(move |tx| {
                 Box::pin(async move {
-                    tx.hold_list(id).await?;
-                    let current = own_list(tx, user, id).await?;
-                    check_version(&current, if_match.as_deref())?;
+                    held_at(tx, user, id, if_match.as_deref()).await?;
                     let list = tx
                         .rename_list(user, id, &name, now_ms())
                         .await?
@@ -136,12 +142,10 @@ impl Lists {
         self.store
             .write(move |tx| {
                 Box::pin(async move {
-                    tx.hold_list(id).await?;
-                    let current = own_list(tx, user, id).await?;
+                    let current = held_at(tx, user, id, if_match.as_deref()).await?;
                     if current.is_default {
                         return Err(ServiceError::DefaultList);
                     }
-                    check_version(&current, if_match.as_deref())?;
                     if !tx.delete_list(user, id).await? {
                         return Err(ServiceError::ListNotFound);
                     }

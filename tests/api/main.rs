@@ -52,5 +52,6 @@ mod startup;
 mod cluster;
 mod connect;
 mod copy;
+mod copy_lists;
 mod reset_mail_race;
 mod restart;

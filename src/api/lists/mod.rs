@@ -159,13 +159,8 @@ impl ListApi {
                 Ok(Created::Created(body, location, tag, None))
             }
             Outcome::Replayed(answer) => {
-                let (body, kept) = idempotency::kept(&answer)?;
-                let tag = etag::of(kept.version.unwrap_or_default());
-                let location = answer
-                    .location
-                    .clone()
-                    .unwrap_or_else(|| location_of(kept.id.unwrap_or_default()));
-                let replayed = Some(idempotency::REPLAYED.into());
+                let (body, location, tag, replayed) =
+                    idempotency::replayed_create(&answer, location_of)?;
                 Ok(Created::Created(JsonAnswer(body), location, tag, replayed))
             }
         }

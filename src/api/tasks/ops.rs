@@ -8,7 +8,6 @@ use super::responses::{Created, Sorted};
 use super::view::{Status, TaskPageView, TaskView};
 use crate::api::answer::JsonAnswer;
 use crate::api::date::DateText;
-use crate::api::etag;
 use crate::api::headers::IdempotencyKeyHeader;
 use crate::api::idempotency::{self, Replayable};
 use crate::api::problem::{ApiError, Code, both};
@@ -62,13 +61,8 @@ pub(super) async fn create_in(
             Ok(Created::Created(body, location, tag, None))
         }
         Outcome::Replayed(answer) => {
-            let (body, kept) = idempotency::kept(&answer)?;
-            let tag = etag::of(kept.version.unwrap_or_default());
-            let location = answer
-                .location
-                .clone()
-                .unwrap_or_else(|| location_of(kept.id.unwrap_or_default()));
-            let replayed = Some(idempotency::REPLAYED.into());
+            let (body, location, tag, replayed) =
+                idempotency::replayed_create(&answer, location_of)?;
             Ok(Created::Created(JsonAnswer(body), location, tag, replayed))
         }
     }
