@@ -45,6 +45,7 @@ mod replica;
 
 // SQLite only: the file itself, a full disk, the binary's start-up.
 mod full_disk;
+mod lists_migration;
 mod sqlite_file;
 mod startup;
 
