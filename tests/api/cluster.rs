@@ -378,7 +378,9 @@ async fn the_stream_of_everything_on_one_process_hears_lists_changed_on_the_othe
     let task = a.create_task_in(&token, list, "made on a").await["id"]
         .as_i64()
         .unwrap();
-    let resp = a.patch_task(&token, task, json!({"list_id": default})).await;
+    let resp = a
+        .patch_task(&token, task, json!({"list_id": default}))
+        .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(a.delete_list(&token, list, None).await.status(), 204);
 

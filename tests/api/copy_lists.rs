@@ -24,9 +24,13 @@ async fn a_copied_database_serves_the_same_lists_their_orders_and_feed() {
     let token = user.token.as_str();
     let default = source.default_list(token).await;
     let mine = source.create_tasks(token, 3).await;
-    let work = source.create_list(token, "Work").await["id"].as_i64().unwrap();
+    let work = source.create_list(token, "Work").await["id"]
+        .as_i64()
+        .unwrap();
     let at_work = source.create_tasks_in(token, work, 4).await;
-    let gone = source.create_list(token, "Gone").await["id"].as_i64().unwrap();
+    let gone = source.create_list(token, "Gone").await["id"]
+        .as_i64()
+        .unwrap();
     source.create_tasks_in(token, gone, 2).await;
     // History: a rename, a move across, a sort, a deleted list (the newest list id).
     source
@@ -36,7 +40,13 @@ async fn a_copied_database_serves_the_same_lists_their_orders_and_feed() {
         .patch_task(token, mine[0], json!({"list_id": work}))
         .await;
     source
-        .sort_in(token, work, 1, 10, &[at_work[3], at_work[2], at_work[1], at_work[0], mine[0]])
+        .sort_in(
+            token,
+            work,
+            1,
+            10,
+            &[at_work[3], at_work[2], at_work[1], at_work[0], mine[0]],
+        )
         .await;
     assert_eq!(source.delete_list(token, gone, None).await.status(), 204);
     let lists = source.lists(token).await;
@@ -66,7 +76,11 @@ async fn a_copied_database_serves_the_same_lists_their_orders_and_feed() {
         c.session_ttl = long;
     })
     .await;
-    assert_eq!(app.lists(token).await, lists, "ids, names, versions, counts");
+    assert_eq!(
+        app.lists(token).await,
+        lists,
+        "ids, names, versions, counts"
+    );
     assert_eq!(app.page_in(token, default, 1, 100).await, orders[0]);
     assert_eq!(app.page_in(token, work, 1, 100).await, orders[1]);
     assert_eq!(app.feed_after(token, None).await, (feed, position.clone()));
@@ -76,7 +90,9 @@ async fn a_copied_database_serves_the_same_lists_their_orders_and_feed() {
     assert_eq!(open["total_items"], 5);
 
     // Ids go on past every one handed out, the deleted list's included; the feed goes on.
-    let next = app.create_list(token, "After").await["id"].as_i64().unwrap();
+    let next = app.create_list(token, "After").await["id"]
+        .as_i64()
+        .unwrap();
     assert!(next > gone, "list id {next} reused one at or below {gone}");
     let (after, _) = app.feed_after(token, Some(&position)).await;
     assert_eq!(after.len(), 1);

@@ -95,6 +95,7 @@ async fn create_answers_201_with_location_and_the_trimmed_task() {
             "created_at",
             "date",
             "id",
+            "list_id",
             "position",
             "status",
             "task",
