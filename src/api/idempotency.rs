@@ -20,7 +20,7 @@ pub fn request<T>(
     operation: &str,
     parts: &[String],
     body: &impl ToJSON,
-    render: impl FnOnce(&T) -> KeptAnswer + Send + 'static,
+    render: impl Fn(&T) -> KeptAnswer + Send + Sync + 'static,
 ) -> Option<Idempotent<T>> {
     let key = key?;
     let mut hasher = blake3::Hasher::new();
@@ -34,7 +34,7 @@ pub fn request<T>(
     Some(Idempotent {
         key,
         fingerprint: *hasher.finalize().as_bytes(),
-        render: Box::new(render),
+        render: std::sync::Arc::new(render),
     })
 }
 

@@ -73,7 +73,18 @@ pub struct Idempotent<T> {
     /// A hash of the request: the same key with another request is refused.
     pub fingerprint: [u8; 32],
     /// The answer to keep, made from the write's result.
-    pub render: Box<dyn FnOnce(&T) -> KeptAnswer + Send>,
+    pub render: std::sync::Arc<dyn Fn(&T) -> KeptAnswer + Send + Sync>,
+}
+
+// By hand: a derive would ask `T: Clone`, which the shared `render` does not need.
+impl<T> Clone for Idempotent<T> {
+    fn clone(&self) -> Self {
+        Self {
+            key: self.key.clone(),
+            fingerprint: self.fingerprint,
+            render: std::sync::Arc::clone(&self.render),
+        }
+    }
 }
 
 /// What a write that may be a repeat did.

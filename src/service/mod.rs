@@ -117,6 +117,11 @@ pub enum ServiceError {
     /// The default list cannot be deleted.
     #[error("the default list cannot be deleted")]
     DefaultList,
+    /// The task moved to another list between finding its list and holding it (PostgreSQL,
+    /// several writers): nothing was changed, and the write runs again; if it keeps losing the
+    /// race it is answered as a transient failure.
+    #[error("the task moved to another list meanwhile")]
+    Contended,
     /// The list changed since the version the client sent in `If-Match`.
     #[error("list precondition failed")]
     ListPreconditionFailed {

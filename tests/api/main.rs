@@ -51,6 +51,7 @@ mod startup;
 
 // PostgreSQL only: several processes on one database, `listo copy`, the server going away.
 mod cluster;
+mod cluster_lists;
 mod connect;
 mod copy;
 mod copy_lists;

@@ -1,6 +1,6 @@
 //! Which problem each failure becomes: service errors, and errors raised before an operation ran.
 
-use super::{ApiError, Code, FieldError};
+use super::{ApiError, Code, FieldError, RETRY_STORAGE_SECS};
 use crate::api::auth::Scope;
 use crate::api::json::MAX_BODY_BYTES;
 use crate::api::tasks::view::Status;
@@ -112,6 +112,11 @@ impl From<ServiceError> for ApiError {
             ServiceError::TaskNotFound => {
                 Self::new(Code::TaskNotFound, "You have no task with that id.")
             }
+            ServiceError::Contended => Self::new(
+                Code::Unavailable,
+                "Storage is unavailable for a moment; nothing was changed. Retry in a few seconds.",
+            )
+            .retry_after(RETRY_STORAGE_SECS),
             ServiceError::ListNotFound => {
                 Self::new(Code::NotFound, "You have no list with that id.")
             }

@@ -1,14 +1,20 @@
 //! Task rules: create, edit, delete, list, move between lists, and a list's order (sort a
 //! page, move one task).
 
+mod hold;
+mod page;
+
 use super::idempotency::{Idempotent, KeptAnswers, Outcome, run_once};
 use super::{ServiceError, Session, now_ms};
 use crate::config::Quotas;
 use crate::domain::{
-    MAX_PER_PAGE, PageCursor, PageRequest, Placement, SortKey, Task, TaskChanges, TaskDate,
-    TaskFilter, TaskStatus, TaskText,
+    MAX_PER_PAGE, PageRequest, Placement, SortKey, Task, TaskChanges, TaskDate, TaskFilter,
+    TaskStatus, TaskText,
 };
 use crate::store::{NewTask, Side, Signal, Store, Tx};
+use hold::{find_list, hold_found_list, hold_task, unknown_list, until_held};
+pub use page::TaskPage;
+use page::{page_limit, page_of, read_page};
 use std::collections::HashSet;
 
 /// Which list a request works on.
@@ -18,61 +24,6 @@ pub enum ListRef {
     Default,
     /// A list by id (`/v1/lists/{id}/tasks`): found only among the caller's lists.
     Id(i64),
-}
-
-/// The list `list` names for the session's user: its id, or 404 when the user has no such list.
-async fn find_list(tx: &mut dyn Tx, session: &Session, list: ListRef) -> Result<i64, ServiceError> {
-    match list {
-        // The session read it with the account: it lives as long as the account.
-        ListRef::Default => Ok(session.default_list_id),
-        ListRef::Id(id) => match tx.list(session.user_id, id).await? {
-            Some(list) => Ok(list.id),
-            None => Err(ServiceError::ListNotFound),
-        },
-    }
-}
-
-/// Finds the user's task and holds its list (and `also`, when set) until the transaction ends,
-/// in ascending id order so two writers holding two lists cannot wait on each other. On an
-/// engine with several writers the task may have moved to another list before the hold was
-/// granted: then it is found again.
-async fn hold_task(
-    tx: &mut dyn Tx,
-    user: i64,
-    id: i64,
-    also: Option<i64>,
-    exclusive: bool,
-) -> Result<Task, ServiceError> {
-    let mut task = tx.task(user, id).await?.ok_or(ServiceError::TaskNotFound)?;
-    loop {
-        let mut lists = vec![task.list_id];
-        lists.extend(also.filter(|l| *l != task.list_id));
-        lists.sort_unstable();
-        for list in lists {
-            tx.hold_list(list).await?;
-        }
-        if exclusive {
-            return Ok(task);
-        }
-        let now = tx.task(user, id).await?.ok_or(ServiceError::TaskNotFound)?;
-        if now.list_id == task.list_id {
-            return Ok(now);
-        }
-        task = now;
-    }
-}
-
-/// One page of a list, counted in the same transaction as it was read.
-#[derive(Debug, Clone)]
-pub struct TaskPage {
-    /// The tasks, in the owner's order.
-    pub items: Vec<Task>,
-    /// Which page this is.
-    pub page: PageRequest,
-    /// Tasks the filter lets through, in all.
-    pub total_items: u64,
-    /// Where the next page starts, when there are tasks after this page.
-    pub next: Option<PageCursor>,
 }
 
 /// The versions a client last saw of a task (`If-Match`): a change goes ahead only if the task
@@ -129,11 +80,11 @@ impl Tasks {
     ) -> Result<Outcome<Task>, ServiceError> {
         let user = session.user_id;
         let max_tasks = self.max_tasks;
+        let exclusive = self.store.exclusive();
         let session = session.clone();
         run_once(&self.kept, user, idempotent, move |tx| {
             Box::pin(async move {
-                let list = find_list(tx, &session, list).await?;
-                tx.hold_list(list).await?;
+                let list = hold_found_list(tx, &session, list, exclusive).await?;
                 if let Some(limit) = max_tasks {
                     // Counted across the owner's lists. Creates in another list of the owner
                     // take turns with this one on the owner's feed row, which each write holds.
@@ -186,20 +137,25 @@ impl Tasks {
     ) -> Result<Task, ServiceError> {
         let user = session.user_id;
         let exclusive = self.store.exclusive();
-        self.store
-            .write(move |tx| {
+        until_held(|| {
+            let (changes, if_match) = (changes.clone(), if_match.clone());
+            self.store.write(move |tx| {
                 Box::pin(async move {
                     // The target is checked first: an unknown list names the field, and a
                     // missing task still answers 404 below.
                     if let Some(list) = to_list
                         && tx.list(user, list).await?.is_none()
                     {
-                        return Err(ServiceError::Invalid {
-                            field: "list_id",
-                            message: format!("list {list} is not among your lists"),
-                        });
+                        return Err(unknown_list(list));
                     }
                     let task = hold_task(tx, user, id, to_list, exclusive).await?;
+                    // Held now: with several writers, the list may have gone meanwhile.
+                    if let Some(list) = to_list
+                        && !exclusive
+                        && tx.list(user, list).await?.is_none()
+                    {
+                        return Err(unknown_list(list));
+                    }
                     check_version(&task, if_match.as_ref())?;
                     let moving = to_list.filter(|list| *list != task.list_id);
                     let key = match moving {
@@ -225,7 +181,8 @@ impl Tasks {
                     Ok(task)
                 })
             })
-            .await
+        })
+        .await
     }
 
     /// Deletes one of the user's tasks (only if it is at a version in `if_match`).
@@ -237,8 +194,9 @@ impl Tasks {
     ) -> Result<(), ServiceError> {
         let user = session.user_id;
         let exclusive = self.store.exclusive();
-        self.store
-            .write(move |tx| {
+        until_held(|| {
+            let if_match = if_match.clone();
+            self.store.write(move |tx| {
                 Box::pin(async move {
                     let task = hold_task(tx, user, id, None, exclusive).await?;
                     check_version(&task, if_match.as_ref())?;
@@ -250,7 +208,8 @@ impl Tasks {
                     }
                 })
             })
-            .await
+        })
+        .await
     }
 
     /// A page of a list: by number, or (as cheap at any depth) the page after a cursor's key.
@@ -314,11 +273,11 @@ impl Tasks {
                 ids: duplicates,
             });
         }
+        let exclusive = self.store.exclusive();
         let session = session.clone();
         run_once(&self.kept, user, idempotent, move |tx| {
             Box::pin(async move {
-                let list = find_list(tx, &session, list).await?;
-                tx.hold_list(list).await?;
+                let list = hold_found_list(tx, &session, list, exclusive).await?;
                 let inside: HashSet<i64> = tx.in_list(list, &ids).await?.into_iter().collect();
                 let foreign: Vec<i64> = ids
                     .iter()
@@ -370,31 +329,36 @@ impl Tasks {
     ) -> Result<Outcome<Task>, ServiceError> {
         let user = session.user_id;
         let exclusive = self.store.exclusive();
-        run_once(&self.kept, user, idempotent, move |tx| {
-            Box::pin(async move {
-                let task = hold_task(tx, user, id, None, exclusive).await?;
-                check_version(&task, if_match.as_ref())?;
-                let list = task.list_id;
-                let (lower, upper) = match to {
-                    Placement::Start => (None, tx.neighbour(list, None, Side::After, id).await?),
-                    Placement::End => (tx.neighbour(list, None, Side::Before, id).await?, None),
-                    Placement::Before(anchor) => {
-                        let key = anchor_key(tx, list, id, "before_id", anchor).await?;
-                        let previous = tx.neighbour(list, Some(&key), Side::Before, id).await?;
-                        (previous, Some(key))
-                    }
-                    Placement::After(anchor) => {
-                        let key = anchor_key(tx, list, id, "after_id", anchor).await?;
-                        let next = tx.neighbour(list, Some(&key), Side::After, id).await?;
-                        (Some(key), next)
-                    }
-                };
-                let key = SortKey::between(lower.as_ref(), upper.as_ref());
-                tx.set_keys(list, &[(id, key.clone())], Some(now_ms()))
-                    .await?;
-                respace_if_long(tx, list, &key).await?;
-                tx.announce(user, Signal::TasksChanged).await?;
-                tx.task(user, id).await?.ok_or(ServiceError::TaskNotFound)
+        until_held(|| {
+            let if_match = if_match.clone();
+            run_once(&self.kept, user, idempotent.clone(), move |tx| {
+                Box::pin(async move {
+                    let task = hold_task(tx, user, id, None, exclusive).await?;
+                    check_version(&task, if_match.as_ref())?;
+                    let list = task.list_id;
+                    let (lower, upper) = match to {
+                        Placement::Start => {
+                            (None, tx.neighbour(list, None, Side::After, id).await?)
+                        }
+                        Placement::End => (tx.neighbour(list, None, Side::Before, id).await?, None),
+                        Placement::Before(anchor) => {
+                            let key = anchor_key(tx, list, id, "before_id", anchor).await?;
+                            let previous = tx.neighbour(list, Some(&key), Side::Before, id).await?;
+                            (previous, Some(key))
+                        }
+                        Placement::After(anchor) => {
+                            let key = anchor_key(tx, list, id, "after_id", anchor).await?;
+                            let next = tx.neighbour(list, Some(&key), Side::After, id).await?;
+                            (Some(key), next)
+                        }
+                    };
+                    let key = SortKey::between(lower.as_ref(), upper.as_ref());
+                    tx.set_keys(list, &[(id, key.clone())], Some(now_ms()))
+                        .await?;
+                    respace_if_long(tx, list, &key).await?;
+                    tx.announce(user, Signal::TasksChanged).await?;
+                    tx.task(user, id).await?.ok_or(ServiceError::TaskNotFound)
+                })
             })
         })
         .await
@@ -419,75 +383,6 @@ async fn anchor_key(
         field,
         message: format!("task {anchor} is not among this list's tasks"),
     })
-}
-
-/// [`read_page`] as work for the store.
-/// How many tasks a page reads: a page by number learns from the total whether another follows
-/// it; after a cursor, one row more than the page shows says so.
-fn page_limit(page: PageRequest, after_cursor: bool) -> u32 {
-    if after_cursor {
-        page.per_page() + 1
-    } else {
-        page.per_page()
-    }
-}
-
-async fn read_page(
-    tx: &mut dyn Tx,
-    list: i64,
-    page: PageRequest,
-    after: Option<&SortKey>,
-    filter: &TaskFilter,
-) -> Result<TaskPage, ServiceError> {
-    let limit = page_limit(page, after.is_some());
-    let (total_items, items) = match (after, page.offset()) {
-        (Some(key), _) => tx.tasks_after(list, Some(key), limit, filter).await?,
-        (None, 0) => tx.tasks_after(list, None, limit, filter).await?,
-        // A page by number starts after the key of the task just before it: finding that key
-        // walks the order index only, then the page itself is a range read, as with a cursor.
-        (None, offset) => match tx.key_at(list, offset - 1, filter).await? {
-            Some(key) => tx.tasks_after(list, Some(&key), limit, filter).await?,
-            None => (tx.count_tasks(list, filter).await?, Vec::new()),
-        },
-    };
-    Ok(page_of(
-        page,
-        total_items,
-        items,
-        filter.tag(),
-        after.is_some(),
-    ))
-}
-
-/// The page envelope of `items` (read with [`page_limit`]), with the cursor to the next page.
-fn page_of(
-    page: PageRequest,
-    total_items: u64,
-    mut items: Vec<Task>,
-    tag: String,
-    after_cursor: bool,
-) -> TaskPage {
-    let per_page = page.per_page();
-    let more = if after_cursor {
-        items.len() > per_page as usize
-    } else {
-        page.offset() as u64 + u64::from(per_page) < total_items
-    };
-    items.truncate(per_page as usize);
-    let next = match (more, items.last(), page.next()) {
-        (true, Some(last), Some(next)) => Some(PageCursor {
-            page: next,
-            after: last.sort_key.clone(),
-            filter: tag,
-        }),
-        _ => None,
-    };
-    TaskPage {
-        items,
-        page,
-        total_items,
-        next,
-    }
 }
 
 /// Respaces a list's keys once one has grown past the limit, so keys stay short forever.
