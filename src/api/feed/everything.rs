@@ -15,11 +15,11 @@ use futures_util::StreamExt;
 use poem_openapi::param::{Header, Query};
 use poem_openapi::registry::Registry;
 use poem_openapi::types::Type;
-use poem_openapi::{Enum, Object, OpenApi};
+use poem_openapi::{Object, OpenApi};
 
-/// What an entry says.
-#[derive(Debug, Clone, Copy, Enum)]
-#[oai(rename_all = "snake_case")]
+/// What an entry says. On the wire a plain string, not a closed enum: kinds may be added, and
+/// a generated client must be able to read (and skip) one it does not know.
+#[derive(Debug, Clone, Copy)]
 pub enum EntryKind {
     /// A task was created or changed (edited, moved, sorted, moved to this list): `task` is the
     /// task as it is now.
@@ -34,6 +34,16 @@ pub enum EntryKind {
 }
 
 impl EntryKind {
+    /// The kind of `entry`.
+    fn of(entry: &Entry) -> Self {
+        match entry {
+            Entry::Task { task: Some(_), .. } => EntryKind::Upsert,
+            Entry::Task { task: None, .. } => EntryKind::Delete,
+            Entry::List { list: Some(_), .. } => EntryKind::ListUpsert,
+            Entry::List { list: None, .. } => EntryKind::ListRemoved,
+        }
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             EntryKind::Upsert => "upsert",
@@ -52,7 +62,12 @@ pub struct EntryView {
     /// Its place in your feed: entries are numbered in the order they happened. The last one
     /// you applied is the `since` (or `Last-Event-ID`) to go on from.
     seq: i64,
-    kind: EntryKind,
+    /// `upsert` (a task made or changed: `task` is it as it is now), `delete` (a task deleted),
+    /// `list_upsert` (a list made or renamed: `list` is it as it is now) or `list_removed` (a
+    /// list deleted, or your access to it lost: drop it and every task in it). Kinds may be
+    /// added later: skip an entry whose kind you do not know.
+    #[oai(validator(pattern = "^[a-z_]+$"))]
+    kind: String,
     /// The task's id (`upsert`, `delete`) or the list's (`list_upsert`, `list_removed`).
     id: i64,
     /// The list the task is in (`upsert`) or was in (`delete`).
@@ -68,13 +83,11 @@ pub struct EntryView {
 impl From<Change> for EntryView {
     fn from(c: Change) -> Self {
         let seq = c.seq.get();
+        let kind = EntryKind::of(&c.entry).as_str().to_owned();
         match c.entry {
             Entry::Task { id, list_id, task } => Self {
                 seq,
-                kind: match task {
-                    Some(_) => EntryKind::Upsert,
-                    None => EntryKind::Delete,
-                },
+                kind,
                 id,
                 list_id: Some(list_id),
                 task: task.map(TaskView::from),
@@ -82,10 +95,7 @@ impl From<Change> for EntryView {
             },
             Entry::List { id, list } => Self {
                 seq,
-                kind: match list {
-                    Some(_) => EntryKind::ListUpsert,
-                    None => EntryKind::ListRemoved,
-                },
+                kind,
                 id,
                 list_id: None,
                 task: None,
@@ -100,7 +110,7 @@ impl WriteJson for EntryView {
         let mut members = Members::open(out);
         members
             .int("seq", self.seq)
-            .plain("kind", self.kind.as_str())
+            .plain("kind", &self.kind)
             .int("id", self.id);
         if let Some(list_id) = self.list_id {
             members.int("list_id", list_id);
@@ -167,8 +177,9 @@ impl EventKinds for AllEvents {
     }
 
     fn event(change: Change) -> Option<(i64, &'static str, String)> {
+        let kind = EntryKind::of(&change.entry);
         let view = EntryView::from(change);
-        Some((view.seq, view.kind.as_str(), view.json_text()))
+        Some((view.seq, kind.as_str(), view.json_text()))
     }
 }
 

@@ -297,14 +297,14 @@ impl Code {
                 "changes_expired",
                 "Changes expired",
                 None,
-                "`since` is older than the change history kept (deletes are kept 30 days); read the list afresh from `GET /v1/tasks`",
+                "`since` is older than the change history kept (deletes are kept 30 days); read the feed again without `since`, which lists everything as it is now",
             ),
             Code::PreconditionFailed => entry(
                 412,
                 "precondition_failed",
                 "Precondition failed",
                 None,
-                "the task changed since the version in `If-Match`; `current` is the task as it is now",
+                "the task (or list) changed since the version in `If-Match`; `current` is the task as it is now (`current_list` the list)",
             ),
             Code::PayloadTooLarge => entry(
                 413,

@@ -9,7 +9,7 @@ use poem_openapi::ApiResponse;
 
 #[derive(ApiResponse)]
 pub(super) enum Created {
-    /// The task, now last in the user's order (or, with `Idempotent-Replayed: true`, the task
+    /// The task, now last in its list's order (or, with `Idempotent-Replayed: true`, the task
     /// the first request with this `Idempotency-Key` created).
     #[oai(status = 201)]
     Created(
