@@ -11,8 +11,14 @@
 //      one session), change_password 204 and request_password_reset 202 with their prefilled
 //      bodies unchanged, confirm_password_reset 204 with the emailed code, then list_sessions 401
 //      session_revoked (a reset ends every session), as Swagger UI renders them.
-//   In both, /docs is served with a Content-Security-Policy (script hashes, frame-ancestors 'none')
-//   and X-Frame-Options: DENY: the first story checks the headers, both check that no CSP
+//   3. Swagger UI, the Lists operations: after the same sign-in, list_lists 200 (the default list,
+//      "Tasks"), create_list 201 with its prefilled body ("Groceries"), create_list_task 201 into
+//      that list (its id typed in the path, the prefilled body), list_list_tasks 200 showing the
+//      task, update_task 200 with the body {"list_id": <the default list>} (the move), then
+//      list_tasks 200 showing it in the default list and list_lists 200 with Groceries' task_count
+//      0, as Swagger UI renders them.
+//   In all three, /docs is served with a Content-Security-Policy (script hashes, frame-ancestors
+//   'none') and X-Frame-Options: DENY: the first story checks the headers, all check that no CSP
 //   violation was reported while the page loaded and worked (securitypolicyviolation events,
 //   listened for from before the page's scripts run, and Chromium's console lines naming the
 //   Content Security Policy; checked even when an earlier step failed), and the first then adds
@@ -524,6 +530,176 @@ test('Swagger UI: the Account operations with the prefilled examples', { timeout
     await context.close();
     const exit = await listo.stop();
     console.log(`browser: listo (swagger-account) stopped: ${JSON.stringify(exit)}`);
+  }
+});
+
+const LISTS_OPERATIONS = [
+  'list_lists',
+  'create_list',
+  'get_list',
+  'rename_list',
+  'delete_list',
+  'create_list_task',
+  'list_list_tasks',
+  'sort_list_tasks',
+  'list_feed',
+  'follow_feed',
+];
+
+/**
+ * Sets a parameter's field in an operation in "Try it out": returns the value Swagger UI
+ * prefilled (the example), after typing `value` in its place when it differs.
+ */
+async function setParam(block, name, where, value) {
+  const input = block.locator(`tr[data-param-name="${name}"][data-param-in="${where}"] input`);
+  const prefilled = await input.inputValue();
+  if (prefilled !== String(value)) {
+    await think(block);
+    await input.fill(String(value));
+  }
+  return prefilled;
+}
+
+test('Swagger UI: a list made, a task added to it and moved to the default list', { timeout: 240_000 }, async (t) => {
+  const listo = await startListo('swagger-lists', { LISTO_SESSION_TTL: '600' });
+  const { context, page, consoleLines, cspViolations } = await newPage();
+  const step = storySteps(t, page, listo);
+  const state = {};
+  // The lists Swagger UI shows now (list_lists): asserts 200 and returns the items.
+  const listLists = async () => {
+    const res = await executeAgain(step.focus(opBlock(page, 'Lists', 'list_lists')));
+    assert.equal(res.status, 200, res.describe());
+    assert.ok(Array.isArray(res.json?.items), res.describe());
+    return { res, items: res.json.items };
+  };
+  try {
+    await step('GET /docs renders every Lists operation, each with a lock', async () => {
+      const res = await page.goto(`${listo.base}/docs`);
+      assert.equal(res.status(), 200);
+      for (const id of LISTS_OPERATIONS) {
+        const block = opBlock(page, 'Lists', id);
+        await block.waitFor();
+        assert.equal(await block.locator('.authorization__btn').count(), 1, `${id} shows no lock`);
+      }
+    });
+
+    await swaggerSignIn(step, page, listo, state);
+
+    await step('list_lists: Execute -> 200 with one list, the default "Tasks"', async () => {
+      const { res, items } = await listLists();
+      assert.equal(items.length, 1, res.describe());
+      const [home] = items;
+      assert.equal(home.name, 'Tasks', res.describe());
+      assert.equal(home.default, true, res.describe());
+      assert.equal(home.task_count, 0, res.describe());
+      assert.equal(home.owner?.email, state.email, res.describe());
+      state.home = home;
+    });
+
+    await step('create_list: Execute the prefilled body unchanged -> 201, the list "Groceries"', async () => {
+      const block = step.focus(opBlock(page, 'Lists', 'create_list'));
+      await tryItOut(block);
+      state.createListKey = await block.locator('tr[data-param-name="Idempotency-Key"][data-param-in="header"] input').inputValue();
+      console.log(`browser: create_list: Idempotency-Key prefilled ${JSON.stringify(state.createListKey)}`);
+      const { text, json } = await prefilledBody(block);
+      console.log(`browser: create_list example: ${JSON.stringify(json)}`);
+      assert.deepEqual(json, { name: 'Groceries' }, `create_list example ${text}`);
+      const res = await execute(block);
+      assert.equal(res.status, 201, `prefilled create_list body ${text}\n${res.describe()}`);
+      assert.equal(res.json?.name, 'Groceries', res.describe());
+      assert.equal(res.json?.default, false, res.describe());
+      assert.equal(res.json?.task_count, 0, res.describe());
+      assert.ok(Number.isInteger(res.json?.id) && res.json.id !== state.home.id, res.describe());
+      assert.ok(res.headers.some((h) => /^location: .*\/v1\/lists\/\d+$/i.test(h)), `no Location shown: ${res.headers.join(' | ')}`);
+      state.list = res.json;
+    });
+
+    await step('create_list_task: the new list\'s id, Idempotency-Key emptied, the prefilled body -> 201 in that list', async () => {
+      const block = step.focus(opBlock(page, 'Lists', 'create_list_task'));
+      await tryItOut(block);
+      const example = await setParam(block, 'id', 'path', state.list.id);
+      // The example id cannot know the list just made: a person types the id create_list showed.
+      console.log(`browser: create_list_task: id example ${example}, list ${state.list.id}`);
+      // Swagger UI prefills the optional Idempotency-Key with the document's one example key, the
+      // same in every keyed write: create_list already sent it, so sent again with this other
+      // request it answers 422 idempotency_key_reused. A person empties the field (no key).
+      const key = await setParam(block, 'Idempotency-Key', 'header', '');
+      const same = key === state.createListKey ? 'the key create_list sent' : `create_list sent ${JSON.stringify(state.createListKey)}`;
+      if (key) console.log(`browser: create_list_task: emptied the prefilled Idempotency-Key ${key} (${same})`);
+      const { text, json } = await prefilledBody(block);
+      console.log(`browser: create_list_task example: ${JSON.stringify(json)}`);
+      const res = await execute(block);
+      assert.equal(res.status, 201, `prefilled create_list_task body ${text}\n${res.describe()}`);
+      assert.ok(!res.headers.some((h) => /^idempotent-replayed:/i.test(h)), res.describe());
+      assert.match(res.requestUrl, new RegExp(`/v1/lists/${state.list.id}/tasks$`), res.describe());
+      for (const field of ['date', 'task', 'status']) {
+        assert.equal(res.json?.[field], json[field], `${field}: ${res.describe()}`);
+      }
+      assert.equal(res.json?.list_id, state.list.id, res.describe());
+      state.task = res.json;
+    });
+
+    await step('list_list_tasks: the list shows the task (200)', async () => {
+      const block = step.focus(opBlock(page, 'Lists', 'list_list_tasks'));
+      await tryItOut(block);
+      await setParam(block, 'id', 'path', state.list.id);
+      const res = await execute(block);
+      assert.equal(res.status, 200, res.describe());
+      assert.deepEqual(res.json?.items?.map((item) => item.id), [state.task.id], res.describe());
+      assert.equal(res.json.items[0].list_id, state.list.id, res.describe());
+    });
+
+    await step('update_task: the task\'s id, body {"list_id": <the default list>} -> 200, the task is in the default list', async () => {
+      const block = step.focus(opBlock(page, 'Tasks', 'update_task'));
+      await tryItOut(block);
+      const example = await setParam(block, 'id', 'path', state.task.id);
+      console.log(`browser: update_task: id example ${example}, task ${state.task.id}`);
+      // Swagger UI prefills the optional If-Match with the document's example, "1": it is sent
+      // unless emptied. The task's ETag (create_list_task showed it) is what belongs there.
+      const etag = `"${state.task.version}"`;
+      const ifMatch = await setParam(block, 'If-Match', 'header', etag);
+      console.log(`browser: update_task: If-Match prefilled ${ifMatch}, the task's ETag ${etag}`);
+      const { json } = await prefilledBody(block);
+      console.log(`browser: update_task example: ${JSON.stringify(json)}; the person sends {"list_id": ${state.home.id}} instead`);
+      await think(block);
+      await block.locator('textarea.body-param__text').fill(JSON.stringify({ list_id: state.home.id }, null, 2));
+      const res = await execute(block);
+      assert.equal(res.status, 200, res.describe());
+      assert.equal(res.json?.id, state.task.id, res.describe());
+      assert.equal(res.json?.list_id, state.home.id, res.describe());
+      assert.equal(res.json?.task, state.task.task, res.describe());
+      assert.ok(res.json.version > state.task.version, res.describe());
+    });
+
+    await step('list_tasks: the default list shows the task moved (200)', async () => {
+      const block = step.focus(opBlock(page, 'Tasks', 'list_tasks'));
+      await tryItOut(block);
+      const res = await execute(block);
+      assert.equal(res.status, 200, res.describe());
+      const shown = res.json?.items?.find((item) => item.id === state.task.id);
+      assert.ok(shown, `task ${state.task.id} is not in the default list Swagger UI shows:\n${res.describe()}`);
+      assert.equal(shown.list_id, state.home.id, res.describe());
+    });
+
+    await step('list_lists: Execute again -> Groceries holds no task now, the default list one', async () => {
+      const { res, items } = await listLists();
+      assert.deepEqual(items.map((l) => [l.id, l.name, l.task_count]), [
+        [state.home.id, 'Tasks', 1],
+        [state.list.id, 'Groceries', 0],
+      ], res.describe());
+    });
+
+    await cspSteps(step, page, consoleLines, cspViolations);
+  } finally {
+    if (consoleLines.some((l) => l.startsWith('error') || l.startsWith('pageerror'))) {
+      console.log(`browser: /docs console:\n  ${consoleLines.join('\n  ')}`);
+    }
+    if (cspViolations.length) {
+      console.log(`browser: /docs CSP violations:\n  ${cspViolations.map((v) => JSON.stringify(v)).join('\n  ')}`);
+    }
+    await context.close();
+    const exit = await listo.stop();
+    console.log(`browser: listo (swagger-lists) stopped: ${JSON.stringify(exit)}`);
   }
 });
 

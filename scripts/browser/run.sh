@@ -3,6 +3,8 @@
 #   docs.test.mjs  Swagger UI's "Try it out" with the prefilled examples at a person's pace and the
 #                  default 30 s TTL (refresh when it runs out), under the Content-Security-Policy
 #                  /docs is sent with (the header, X-Frame-Options: DENY, no violation reported);
+#                  the Account operations; a list made, a task added to it, moved to the default
+#                  list;
 #   cors.test.mjs  CORS from a page on another origin (listed, unset, another origin);
 #   live.test.mjs  an app page on a listed origin that stays signed in through refresh and follows
 #                  changes with the browser's EventSource and a ticket.

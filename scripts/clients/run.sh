@@ -23,10 +23,17 @@
 #    token's 401 Problem), then the account's life: list sessions, sign in twice more and end one by
 #    id, logout scope=others, change the password (the old one refused), reset it with the code read
 #    from the outbox (every token revoked), sign in with the new one, delete the account (login
-#    refused). On short, all three flows keep one sign-in alive past 3 access-token lifetimes
-#    through refresh alone (no second login code mailed), read a 304 on an unchanged task as a
-#    success, log out, and see the old token and refresh token refused; the Rust flow also
-#    registers, signs in and decodes every refusal into the generated Problem there.
+#    refused). On main, all three flows walk the lists story: GET /v1/lists (one default list,
+#    "Tasks"), create "Groceries", add two tasks to it (POST /v1/lists/{id}/tasks) and list them,
+#    move one to the default list (PATCH /v1/tasks/{id} list_id: it shows last in /v1/tasks,
+#    Groceries' task_count drops to 1), rename with If-Match (a stale one: 412 with current_list),
+#    GET /v1/changes (a list_upsert for Groceries, an upsert of the moved task with the default
+#    list_id), the default list refused deletion (409), Groceries deleted (204), then its 404
+#    not_found Problem, decoded as the generated type. On short, all three flows keep one sign-in
+#    alive past 3 access-token lifetimes through refresh alone (no second login code mailed), read
+#    a 304 on an unchanged task as a success, log out, and see the old token and refresh token
+#    refused; the Rust flow also registers, signs in and decodes every refusal into the generated
+#    Problem there.
 #    SIGTERM must stop both listos with exit 0 and their logs must hold no ERROR line.
 # Ends with "clients: N passed, M failed" (python, ts and rust flows, each listo's clean stop) and
 # exits non-zero on any failure.

@@ -1,9 +1,11 @@
 """The whole listo story through the Python client that openapi-python-client generated from
 `listo openapi`, using its typed models at every step (mypy --strict checks this file against
-the generated package before it runs): register … logout, then the account's life: sessions
-listed and ended by id, logout scope=others, a password change, a reset by emailed code, and the
-account deleted. Then, on a listo with short-lived access tokens, one sign-in kept alive by
-refresh alone (RefreshingAuth, an httpx.Auth) and a 304 read as "unchanged".
+the generated package before it runs): register … logout, with lists on the way (the default
+list, a list made, tasks added to it, one moved to the default list, a rename with If-Match, the
+feed of every list, the list deleted), then the account's life: sessions listed and ended by id,
+logout scope=others, a password change, a reset by emailed code, and the account deleted. Then,
+on a listo with short-lived access tokens, one sign-in kept alive by refresh alone
+(RefreshingAuth, an httpx.Auth) and a 304 read as "unchanged".
 
 Run by scripts/clients/run.sh with:
   LISTO_URL     base URL of a running listo (http://127.0.0.1:PORT)
@@ -39,6 +41,16 @@ from listo_client.api.account import (
     request_password_reset,
 )
 from listo_client.api.auth import get_session, login, logout, refresh, register, verify
+from listo_client.api.lists import (
+    create_list,
+    create_list_task,
+    delete_list,
+    get_list,
+    list_feed,
+    list_list_tasks,
+    list_lists,
+    rename_list,
+)
 from listo_client.api.system import healthz, readyz
 from listo_client.api.tasks import (
     create_task,
@@ -60,7 +72,12 @@ from listo_client.models import (
     CodeSubmission,
     Credentials,
     End,
+    EntryKind,
+    FeedPage,
     Health,
+    List,
+    ListName,
+    Lists,
     MoveRequest,
     NewTask,
     PasswordChange,
@@ -68,6 +85,7 @@ from listo_client.models import (
     RefreshRequest,
     ResetConfirmation,
     ResetRequest,
+    Role,
     Scope,
     Session,
     SessionInfo,
@@ -295,6 +313,135 @@ def keep_alive_story(base_url: str, outbox: Path, address: str, ttl: int) -> Non
     ok(f"{step} (401 session_revoked, then refresh: 401 refresh_invalid)")
 
 
+def lists_story(client: AuthenticatedClient, account: Account, default_tasks: list[int]) -> int:
+    """Lists through the generated client: the default list, a list made ("Groceries"), two tasks
+    added to it and listed, one moved to the default list with PATCH list_id, a rename with
+    If-Match (a stale one: 412), the feed of every list (/v1/changes), the list deleted (then its
+    404 not_found Problem). Returns the id of the task moved to the default list."""
+    step = "lists: one default list, Tasks"
+    shown = expect(step, list_lists.sync_detailed(client=client), HTTPStatus.OK, Lists).items
+    check(step, len(shown) == 1, f"{len(shown)} lists, wanted 1: {shown!r}")
+    default = shown[0]
+    check(step, default.name == "Tasks" and default.default is True, f"{default!r}")
+    check(step, default.role is Role.OWNER, f"role {default.role!r}")
+    owner = default.owner
+    check(step, owner.id == account.id and owner.email == account.email, f"owner {owner!r}")
+    check(step, default.task_count == len(default_tasks), f"task_count {default.task_count}")
+    check(step, default.created_at.tzinfo is not None and default.updated_at >= default.created_at, "timestamps")
+    ok(f"{step} (id {default.id}, {default.task_count} tasks)")
+
+    step = "lists: create Groceries"
+    made = create_list.sync_detailed(client=client, body=ListName(name="Groceries"))
+    groceries = expect(step, made, HTTPStatus.CREATED, List)
+    check(step, groceries.name == "Groceries" and groceries.default is False, f"{groceries!r}")
+    check(step, groceries.id != default.id and groceries.task_count == 0, f"{groceries!r}")
+    check(step, groceries.version == 1 and made.headers.get("etag") == '"1"', f"ETag {made.headers.get('etag')!r}")
+    location = made.headers.get("location", "")
+    check(step, location.endswith(f"/v1/lists/{groceries.id}"), f"Location {location!r}")
+    both = expect(step, list_lists.sync_detailed(client=client), HTTPStatus.OK, Lists).items
+    check(step, [x.id for x in both] == [default.id, groceries.id], f"lists {both!r}: wanted the default, then Groceries")
+    ok(f"{step} (id {groceries.id})")
+
+    step = "lists: add two tasks to Groceries"
+    added: list[Task] = []
+    for text in ("Milk", "Eggs"):
+        new_task = NewTask(date=dt.date(2026, 11, 28), task=text, status=Status.INCOMPLETE)
+        added_one = create_list_task.sync_detailed(id=groceries.id, client=client, body=new_task)
+        task = expect(step, added_one, HTTPStatus.CREATED, Task)
+        check_task(step, task, date=new_task.date, text=text, status=Status.INCOMPLETE)
+        check(step, task.list_id == groceries.id, f"list_id {task.list_id}, wanted {groceries.id}")
+        check(step, added_one.headers.get("location", "").endswith(f"/v1/tasks/{task.id}"), "Location")
+        added.append(task)
+    milk, eggs = added
+    ok(step)
+
+    def in_groceries() -> list[Task]:
+        page = list_list_tasks.sync_detailed(id=groceries.id, client=client, page=1, per_page=20)
+        return expect(step, page, HTTPStatus.OK, TaskPage).items
+
+    def in_default() -> list[Task]:
+        page = list_tasks.sync_detailed(client=client, page=1, per_page=20)
+        return expect(step, page, HTTPStatus.OK, TaskPage).items
+
+    step = "lists: GET /v1/lists/{id}/tasks lists them, /v1/tasks does not"
+    listed = in_groceries()
+    check(step, [t.id for t in listed] == [milk.id, eggs.id], f"Groceries holds {[t.id for t in listed]}")
+    check(step, all(t.list_id == groceries.id for t in listed), f"list_ids {[t.list_id for t in listed]}")
+    check(step, [t.id for t in in_default()] == default_tasks, "the default list changed")
+    ok(step)
+
+    step = "lists: move Eggs to the default list (PATCH /v1/tasks/{id} list_id)"
+    to_default = TaskPatch(list_id=default.id)
+    moved = expect(step, update_task.sync_detailed(id=eggs.id, client=client, body=to_default), HTTPStatus.OK, Task)
+    check(step, moved.id == eggs.id and moved.list_id == default.id, f"{moved!r}")
+    check_task(step, moved, date=eggs.date, text="Eggs", status=Status.INCOMPLETE)
+    check(step, moved.version > eggs.version, f"version {moved.version} after {eggs.version}")
+    now_default = in_default()
+    check(step, [t.id for t in now_default] == [*default_tasks, eggs.id], f"/v1/tasks: {[t.id for t in now_default]}")
+    check(step, now_default[-1].list_id == default.id, f"list_id {now_default[-1].list_id}, wanted {default.id}")
+    check(step, [t.id for t in in_groceries()] == [milk.id], "Eggs is still in Groceries")
+    counted = expect(step, get_list.sync_detailed(id=groceries.id, client=client), HTTPStatus.OK, List)
+    check(step, counted.task_count == 1, f"Groceries' task_count {counted.task_count}, wanted 1")
+    home = expect(step, get_list.sync_detailed(id=default.id, client=client), HTTPStatus.OK, List)
+    check(step, home.task_count == len(default_tasks) + 1, f"the default list's task_count {home.task_count}")
+    ok(f"{step} (last in /v1/tasks; Groceries' task_count 2 -> 1)")
+
+    step = "lists: rename Groceries with If-Match"
+    fresh = get_list.sync_detailed(id=groceries.id, client=client)
+    held = expect(step, fresh, HTTPStatus.OK, List)
+    etag = fresh.headers.get("etag", "")
+    check(step, etag == f'"{held.version}"', f"ETag {etag!r}, version {held.version}")
+    new_name = ListName(name="Weekly groceries")
+    answer = rename_list.sync_detailed(id=groceries.id, client=client, body=new_name, if_match=etag)
+    renamed = expect(step, answer, HTTPStatus.OK, List)
+    check(step, renamed.name == "Weekly groceries" and renamed.version == held.version + 1, f"{renamed!r}")
+    check(step, answer.headers.get("etag") == f'"{renamed.version}"', f"ETag {answer.headers.get('etag')!r}")
+    check(step, renamed.task_count == 1 and renamed.updated_at >= held.updated_at, f"{renamed!r}")
+    stale = rename_list.sync_detailed(id=groceries.id, client=client, body=ListName(name="Groceries"), if_match=etag)
+    problem = expect_problem(step, stale, HTTPStatus.PRECONDITION_FAILED, "precondition_failed")
+    current = problem.current_list
+    check(step, isinstance(current, List) and current.name == "Weekly groceries", f"current_list {current!r}")
+    ok(f"{step} (If-Match: {etag} -> 200; again -> 412 precondition_failed with current_list)")
+
+    step = "lists: the feed of every list (GET /v1/changes)"
+    feed = expect(step, list_feed.sync_detailed(client=client, limit=500), HTTPStatus.OK, FeedPage)
+    check(step, not feed.has_more and feed.next_since.isdigit(), f"next_since {feed.next_since!r}")
+    lists_seen = [e for e in feed.changes if e.kind is EntryKind.LIST_UPSERT and e.id == groceries.id]
+    check(step, len(lists_seen) == 1, f"{len(lists_seen)} list_upsert entries for Groceries, wanted 1")
+    entry = lists_seen[0].list_
+    check(step, isinstance(entry, List) and entry.name == "Weekly groceries", f"list_upsert carries {entry!r}")
+    check(step, isinstance(entry, List) and entry.task_count == 1, f"list_upsert carries {entry!r}")
+    upserts = [e for e in feed.changes if e.kind is EntryKind.UPSERT and e.id == eggs.id]
+    check(step, len(upserts) == 1, f"{len(upserts)} upsert entries for Eggs, wanted 1")
+    moved_entry = upserts[0]
+    check(step, moved_entry.list_id == default.id, f"the upsert's list_id {moved_entry.list_id}, wanted {default.id}")
+    check(step, isinstance(moved_entry.task, Task) and moved_entry.task.list_id == default.id, f"{moved_entry.task!r}")
+    home_seen = any(e.kind is EntryKind.LIST_UPSERT and e.id == default.id for e in feed.changes)
+    check(step, home_seen, "no list_upsert for the default list")
+    seqs = [e.seq for e in feed.changes]
+    check(step, seqs == sorted(seqs) and len(set(seqs)) == len(seqs), f"seqs {seqs}")
+    ok(f"{step} ({len(feed.changes)} entries: list_upsert {groceries.id}, upsert {eggs.id} with list_id {default.id})")
+
+    step = "lists: the default list cannot be deleted"
+    expect_problem(step, delete_list.sync_detailed(id=default.id, client=client), HTTPStatus.CONFLICT, "default_list")
+    ok(f"{step} (409 default_list)")
+
+    step = "lists: delete Groceries, then GET it: 404 not_found"
+    expect_empty(step, delete_list.sync_detailed(id=groceries.id, client=client), HTTPStatus.NO_CONTENT)
+    gone = expect_problem(
+        step, get_list.sync_detailed(id=groceries.id, client=client), HTTPStatus.NOT_FOUND, "not_found"
+    )
+    expect_problem(step, get_task.sync_detailed(id=milk.id, client=client), HTTPStatus.NOT_FOUND, "task_not_found")
+    left = expect(step, list_lists.sync_detailed(client=client), HTTPStatus.OK, Lists).items
+    check(step, [x.id for x in left] == [default.id], f"lists after the delete: {left!r}")
+    check(step, [t.id for t in in_default()] == [*default_tasks, eggs.id], "the moved task went with the list")
+    after = expect(step, list_feed.sync_detailed(client=client, since=feed.next_since), HTTPStatus.OK, FeedPage)
+    removed = [(e.kind, e.id) for e in after.changes]
+    check(step, (EntryKind.LIST_REMOVED, groceries.id) in removed, f"entries after the delete: {removed}")
+    ok(f"{step} (204; then {int(gone.status)} {gone.code}: {gone.detail!r}; the feed says list_removed)")
+    return eggs.id
+
+
 def main() -> None:
     base_url = os.environ["LISTO_URL"]
     outbox = Path(os.environ["LISTO_OUTBOX"])
@@ -470,6 +617,8 @@ def main() -> None:
     check(step, later.changes == [], f"changes after next_since: {later.changes!r}")
     ok(step)
 
+    eggs = lists_story(client, account, [a, b])
+
     step = "logout"
     expect_empty(step, logout.sync_detailed(client=client), HTTPStatus.NO_CONTENT)
     ok(step)
@@ -593,7 +742,7 @@ def main() -> None:
     who = expect(step, get_session.sync_detailed(client=final), HTTPStatus.OK, SessionInfo)
     check(step, who.user.id == account.id, f"user.id {who.user.id}, wanted {account.id}")
     kept = expect(step, list_tasks.sync_detailed(client=final, page=1, per_page=20), HTTPStatus.OK, TaskPage)
-    check(step, ids(kept) == [a, b], f"tasks {ids(kept)} after the reset, wanted {[a, b]}")
+    check(step, ids(kept) == [a, b, eggs], f"tasks {ids(kept)} after the reset, wanted {[a, b, eggs]}")
     ok(step)
 
     step = "delete_account"

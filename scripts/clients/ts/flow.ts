@@ -1,8 +1,10 @@
 // The whole listo story through openapi-fetch, typed by openapi-typescript from `listo openapi`:
-// register … logout, then the account's life: sessions listed and ended by id, logout
-// scope=others, a password change, a reset by emailed code, and the account deleted. Then, on a
-// listo with short-lived access tokens, one sign-in kept alive by refresh alone (refreshingFetch)
-// and a 304 read as "unchanged".
+// register … logout, with lists on the way (the default list, a list made, tasks added to it, one
+// moved to the default list, a rename with If-Match, the feed of every list, the list deleted),
+// then the account's life: sessions listed and ended by id, logout scope=others, a password
+// change, a reset by emailed code, and the account deleted. Then, on a listo with short-lived
+// access tokens, one sign-in kept alive by refresh alone (refreshingFetch) and a 304 read as
+// "unchanged".
 // `tsc` (strict) checks this file against the generated types before it runs, so every value read
 // below has the type the spec gives it; the checks here make sure the values are the right ones.
 //
@@ -24,6 +26,8 @@ type Problem = Schemas["Problem"];
 type Status = Schemas["Status"];
 type Session = Schemas["Session"];
 type AccessToken = Schemas["AccessToken"];
+type Account = Schemas["Account"];
+type List = Schemas["List"];
 type Api = Client<paths>;
 
 const PASSWORD = "correct horse battery";
@@ -281,6 +285,149 @@ async function keepAliveStory(baseUrl: string, outbox: string, email: string, tt
   ok(`${step} (401 session_revoked, then refresh: 401 refresh_invalid)`);
 }
 
+/**
+ * Lists through the generated types: the default list, a list made ("Groceries"), two tasks added
+ * to it and listed, one moved to the default list with PATCH list_id, a rename with If-Match (a
+ * stale one: 412), the feed of every list (/v1/changes), the list deleted (then its 404
+ * not_found Problem). Returns the id of the task moved to the default list.
+ */
+async function listsStory(authed: Api, account: Account, defaultTasks: number[]): Promise<number> {
+  let step = "lists: one default list, Tasks";
+  const shown = (await expectData(step, authed.GET("/v1/lists"), 200)).items;
+  check(step, shown.length === 1, `${shown.length} lists, wanted 1: ${JSON.stringify(shown)}`);
+  const home: List = shown[0]!;
+  check(step, home.name === "Tasks" && home.default === true, JSON.stringify(home));
+  check(step, home.role === "owner", `role ${home.role}`);
+  const owner = home.owner;
+  check(step, owner.id === account.id && owner.email === account.email, `owner ${JSON.stringify(owner)}`);
+  check(step, home.task_count === defaultTasks.length, `task_count ${home.task_count}, wanted ${defaultTasks.length}`);
+  check(step, Date.parse(home.updated_at) >= Date.parse(home.created_at), `${home.created_at} ${home.updated_at}`);
+  ok(`${step} (id ${home.id}, ${home.task_count} tasks)`);
+
+  step = "lists: create Groceries";
+  const made = await authed.POST("/v1/lists", { body: { name: "Groceries" } });
+  const groceries = await expectData(step, Promise.resolve(made), 201);
+  check(step, groceries.name === "Groceries" && groceries.default === false, JSON.stringify(groceries));
+  check(step, groceries.id !== home.id && groceries.task_count === 0, JSON.stringify(groceries));
+  const madeTag = made.response.headers.get("etag");
+  check(step, groceries.version === 1 && madeTag === '"1"', `version ${groceries.version}, ETag ${madeTag}`);
+  const location = made.response.headers.get("location") ?? "";
+  check(step, location.endsWith(`/v1/lists/${groceries.id}`), `Location ${location}`);
+  const both = (await expectData(step, authed.GET("/v1/lists"), 200)).items;
+  const order = both.map((l) => l.id);
+  check(step, same(order, [home.id, groceries.id]), `lists ${order}: wanted the default, then Groceries`);
+  ok(`${step} (id ${groceries.id})`);
+
+  const groceriesPath = { path: { id: groceries.id } };
+  step = "lists: add two tasks to Groceries";
+  const added: Task[] = [];
+  for (const text of ["Milk", "Eggs"]) {
+    const want = { date: "2026-11-28", task: text, status: "Incomplete" } as const;
+    const answer = await authed.POST("/v1/lists/{id}/tasks", { params: groceriesPath, body: want });
+    const task = await expectData(step, Promise.resolve(answer), 201);
+    checkTask(step, task, want);
+    check(step, task.list_id === groceries.id, `list_id ${task.list_id}, wanted ${groceries.id}`);
+    check(step, (answer.response.headers.get("location") ?? "").endsWith(`/v1/tasks/${task.id}`), "Location");
+    added.push(task);
+  }
+  const [milk, eggs] = added;
+  check(step, milk !== undefined && eggs !== undefined, "two tasks");
+  ok(step);
+
+  const page = { page: 1, per_page: 20 };
+  const inGroceries = async () => {
+    const answer = authed.GET("/v1/lists/{id}/tasks", { params: { ...groceriesPath, query: page } });
+    return (await expectData(step, answer, 200)).items;
+  };
+  const inDefault = async () => (await expectData(step, authed.GET("/v1/tasks", { params: { query: page } }), 200)).items;
+
+  step = "lists: GET /v1/lists/{id}/tasks lists them, /v1/tasks does not";
+  const listed = await inGroceries();
+  check(step, same(listed.map((t) => t.id), [milk.id, eggs.id]), `Groceries holds ${listed.map((t) => t.id)}`);
+  check(step, listed.every((t) => t.list_id === groceries.id), `list_ids ${listed.map((t) => t.list_id)}`);
+  check(step, same((await inDefault()).map((t) => t.id), defaultTasks), "the default list changed");
+  ok(step);
+
+  step = "lists: move Eggs to the default list (PATCH /v1/tasks/{id} list_id)";
+  const moved = await expectData(
+    step,
+    authed.PATCH("/v1/tasks/{id}", { params: { path: { id: eggs.id } }, body: { list_id: home.id } }),
+    200,
+  );
+  check(step, moved.id === eggs.id && moved.list_id === home.id, JSON.stringify(moved));
+  checkTask(step, moved, { date: eggs.date, task: "Eggs", status: "Incomplete" });
+  check(step, moved.version > eggs.version, `version ${moved.version} after ${eggs.version}`);
+  const nowDefault = await inDefault();
+  const nowIds = nowDefault.map((t) => t.id);
+  check(step, same(nowIds, [...defaultTasks, eggs.id]), `/v1/tasks: ${nowIds}, wanted Eggs last`);
+  check(step, nowDefault.at(-1)?.list_id === home.id, `list_id ${nowDefault.at(-1)?.list_id}, wanted ${home.id}`);
+  check(step, same((await inGroceries()).map((t) => t.id), [milk.id]), "Eggs is still in Groceries");
+  const counted = await expectData(step, authed.GET("/v1/lists/{id}", { params: groceriesPath }), 200);
+  check(step, counted.task_count === 1, `Groceries' task_count ${counted.task_count}, wanted 1`);
+  const homeNow = await expectData(step, authed.GET("/v1/lists/{id}", { params: { path: { id: home.id } } }), 200);
+  check(step, homeNow.task_count === defaultTasks.length + 1, `the default list's task_count ${homeNow.task_count}`);
+  ok(`${step} (last in /v1/tasks; Groceries' task_count 2 -> 1)`);
+
+  step = "lists: rename Groceries with If-Match";
+  const fresh = await authed.GET("/v1/lists/{id}", { params: groceriesPath });
+  const held = await expectData(step, Promise.resolve(fresh), 200);
+  const etag = fresh.response.headers.get("etag") ?? "";
+  check(step, etag === `"${held.version}"`, `ETag ${etag}, version ${held.version}`);
+  const rename = (name: string) =>
+    authed.PATCH("/v1/lists/{id}", { params: { ...groceriesPath, header: { "If-Match": etag } }, body: { name } });
+  const renamedAnswer = await rename("Weekly groceries");
+  const renamed = await expectData(step, Promise.resolve(renamedAnswer), 200);
+  check(step, renamed.name === "Weekly groceries" && renamed.version === held.version + 1, JSON.stringify(renamed));
+  const newTag = renamedAnswer.response.headers.get("etag");
+  check(step, newTag === `"${renamed.version}"`, `ETag ${newTag}`);
+  check(step, renamed.task_count === 1, JSON.stringify(renamed));
+  const { problem: stale } = await expectProblem(step, rename("Groceries"), 412, "precondition_failed");
+  check(step, stale.current_list?.name === "Weekly groceries", `current_list ${JSON.stringify(stale.current_list)}`);
+  ok(`${step} (If-Match: ${etag} -> 200; again -> 412 precondition_failed with current_list)`);
+
+  step = "lists: the feed of every list (GET /v1/changes)";
+  const feed = await expectData(step, authed.GET("/v1/changes", { params: { query: { limit: 500 } } }), 200);
+  check(step, feed.has_more === false && /^[0-9]+$/.test(feed.next_since), `next_since ${feed.next_since}`);
+  const listSeen = feed.changes.filter((e) => e.kind === "list_upsert" && e.id === groceries.id);
+  check(step, listSeen.length === 1, `${listSeen.length} list_upsert entries for Groceries, wanted 1`);
+  const entry = listSeen[0]?.list;
+  check(step, entry?.name === "Weekly groceries" && entry.task_count === 1, `list_upsert: ${JSON.stringify(entry)}`);
+  const upserts = feed.changes.filter((e) => e.kind === "upsert" && e.id === eggs.id);
+  check(step, upserts.length === 1, `${upserts.length} upsert entries for Eggs, wanted 1`);
+  const movedEntry = upserts[0]!;
+  check(step, movedEntry.list_id === home.id, `the upsert's list_id ${movedEntry.list_id}, wanted ${home.id}`);
+  check(step, movedEntry.task?.list_id === home.id, `the upsert's task ${JSON.stringify(movedEntry.task)}`);
+  check(
+    step,
+    feed.changes.some((e) => e.kind === "list_upsert" && e.id === home.id),
+    "no list_upsert for the default list",
+  );
+  const seqs = feed.changes.map((e) => e.seq);
+  check(step, seqs.every((s, i) => i === 0 || s > seqs[i - 1]!), `seqs ${seqs}`);
+  ok(`${step} (${feed.changes.length} entries: list_upsert ${groceries.id}, upsert ${eggs.id} in list ${home.id})`);
+
+  step = "lists: the default list cannot be deleted";
+  const deleteHome = authed.DELETE("/v1/lists/{id}", { params: { path: { id: home.id } } });
+  await expectProblem(step, deleteHome, 409, "default_list");
+  ok(`${step} (409 default_list)`);
+
+  step = "lists: delete Groceries, then GET it: 404 not_found";
+  await expectEmpty(step, authed.DELETE("/v1/lists/{id}", { params: groceriesPath }), 204);
+  const getGone = authed.GET("/v1/lists/{id}", { params: groceriesPath });
+  const { problem: gone } = await expectProblem(step, getGone, 404, "not_found");
+  await expectProblem(step, authed.GET("/v1/tasks/{id}", { params: { path: { id: milk.id } } }), 404, "task_not_found");
+  const left = (await expectData(step, authed.GET("/v1/lists"), 200)).items;
+  check(step, same(left.map((l) => l.id), [home.id]), `lists after the delete: ${JSON.stringify(left)}`);
+  const kept = (await inDefault()).map((t) => t.id);
+  check(step, same(kept, [...defaultTasks, eggs.id]), `/v1/tasks: ${kept}: the moved task went with the list`);
+  const later = authed.GET("/v1/changes", { params: { query: { since: feed.next_since } } });
+  const after = await expectData(step, later, 200);
+  const removed = after.changes.some((e) => e.kind === "list_removed" && e.id === groceries.id);
+  check(step, removed, `entries after the delete: ${JSON.stringify(after.changes)}`);
+  ok(`${step} (204; then ${gone.status} ${gone.code}: ${JSON.stringify(gone.detail)}; the feed says list_removed)`);
+  return eggs.id;
+}
+
 async function main(): Promise<void> {
   const baseUrl = env("LISTO_URL");
   const outbox = env("LISTO_OUTBOX");
@@ -447,6 +594,8 @@ async function main(): Promise<void> {
   check(step, nothingNew.changes.length === 0, `changes after next_since: ${JSON.stringify(nothingNew.changes)}`);
   ok(step);
 
+  const eggs = await listsStory(authed, account, [a, b]);
+
   step = "logout";
   await expectEmpty(step, authed.POST("/v1/auth/logout"), 204);
   ok(step);
@@ -561,7 +710,7 @@ async function main(): Promise<void> {
     final.GET("/v1/tasks", { params: { query: { page: 1, per_page: 20 } } }),
     200,
   );
-  check(step, same(ids(kept), [a, b]), `tasks ${ids(kept)} after the reset, wanted ${[a, b]}`);
+  check(step, same(ids(kept), [a, b, eggs]), `tasks ${ids(kept)} after the reset, wanted ${[a, b, eggs]}`);
   ok(step);
 
   step = "delete_account";
