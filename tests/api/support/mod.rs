@@ -10,6 +10,7 @@ pub mod engine;
 pub mod lists;
 pub mod logs;
 pub mod postgres;
+pub mod previous_release;
 pub mod process;
 pub mod replica;
 pub mod smtp;
