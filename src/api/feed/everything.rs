@@ -66,7 +66,6 @@ pub struct EntryView {
     /// `list_upsert` (a list made or renamed: `list` is it as it is now) or `list_removed` (a
     /// list deleted, or your access to it lost: drop it and every task in it). Kinds may be
     /// added later: skip an entry whose kind you do not know.
-    #[oai(validator(pattern = "^[a-z_]+$"))]
     kind: String,
     /// The task's id (`upsert`, `delete`) or the list's (`list_upsert`, `list_removed`).
     id: i64,
