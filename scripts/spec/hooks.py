@@ -42,8 +42,13 @@ invalid ones go out as generated, so the server's refusals are still fuzzed):
   refresh_invalid). A valid case's token becomes the latest of one refresh chain of the main
   user's (a sign-in of its own, begun on first use), so the operation's 200 is fuzzed too; each
   200 moves the chain on, and any other answer starts a new one.
-- GET /v1/tasks/changes?since= and GET /v1/tasks/events (since, Last-Event-ID) take only a
-  position the user's feed reached (a number ahead of it: 422 invalid_cursor). A valid case's
+- The same on any list: POST /v1/lists/{id}/tasks/sort takes that list's page, GET
+  /v1/lists/{id}/tasks?cursor= a cursor of that list, and a move's anchor must be in the moved
+  task's own list. PATCH /v1/tasks/{id} takes only a `list_id` of yours (else 422 naming it): a
+  valid case's becomes the main user's default list. DELETE /v1/lists/{id} of a valid case
+  deletes a list made for it (so the lists other cases use stay; the default list is 409).
+- GET /v1/tasks/changes?since=, GET /v1/changes and the two event streams (since,
+  Last-Event-ID) take only a position the user's feed reached (a number ahead of it: 422 invalid_cursor). A valid case's
   position becomes a real one: the first entry's, read just before.
 - DELETE /v1/auth/sessions/{id} takes only the id of one of your live sessions (anything else:
   404 session_not_found), and ids are random. A valid case's id becomes that of another live
@@ -106,13 +111,31 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def _page(query: dict[str, Any]) -> dict[str, Any] | None:
-    """GET /v1/tasks with the paging the case asked for (listo's defaults otherwise); None if
-    that is refused, and then the case goes out unchanged (its own answer tells why)."""
+def _page(query: dict[str, Any], path: str = "/v1/tasks") -> dict[str, Any] | None:
+    """GET `path` (a list's tasks) with the paging the case asked for (listo's defaults
+    otherwise); None if that is refused, and then the case goes out unchanged (its own answer
+    tells why)."""
     params = {"page": query.get("page", 1), "per_page": query.get("per_page", 20)}
     params.update({k: v for k, v in query.items() if k in ("status", "date_from", "date_to")})
-    response = requests.get(f"{BASE_URL}/v1/tasks", params=params, headers=_bearer(TOKEN), timeout=10)
+    response = requests.get(f"{BASE_URL}{path}", params=params, headers=_bearer(TOKEN), timeout=10)
     return response.json() if response.status_code == 200 else None
+
+
+def _tasks_path(label: str, case: Any) -> str:
+    """Where a case's list of tasks is read: /v1/tasks, or /v1/lists/{id}/tasks for its id."""
+    if label.startswith(("GET /v1/lists/{id}", "POST /v1/lists/{id}")):
+        return f"/v1/lists/{(case.path_parameters or {}).get('id')}/tasks"
+    return "/v1/tasks"
+
+
+def _default_list() -> int:
+    """The main user's default list."""
+    return int(_call("GET", "/v1/lists", 200, token=TOKEN)["items"][0]["id"])
+
+
+def _spare_list() -> int:
+    """A list of the main user's made for one case to delete (the others stay for the rest)."""
+    return int(_call("POST", "/v1/lists", 201, {"name": "for a delete"}, token=TOKEN)["id"])
 
 
 def _new_task() -> int:
@@ -322,7 +345,7 @@ def before_call(ctx: Any, case: Any, kwargs: dict[str, Any]) -> None:
     headers = case.headers or {}
     if headers.get("Authorization") in {f"Bearer {t}" for t in _spare.dead}:
         _set_bearer(case, _spare_token())  # signed in before an earlier case ended that session
-    if case.operation.label == EVENTS and headers.get("Authorization") == f"Bearer {TOKEN}":
+    if case.operation.label in (EVENTS, "GET /v1/events") and headers.get("Authorization") == f"Bearer {TOKEN}":
         _set_bearer(case, _short_session())
     if not _is_positive(case):
         return
@@ -338,8 +361,8 @@ def before_call(ctx: Any, case: Any, kwargs: dict[str, Any]) -> None:
                 case.body = {**case.body, "email": fresh}
                 key = fresh
             _registered.add(key)
-    elif label == "POST /v1/tasks/sort":
-        page = _page(dict(case.query or {}))
+    elif label in ("POST /v1/tasks/sort", "POST /v1/lists/{id}/tasks/sort"):
+        page = _page(dict(case.query or {}), _tasks_path(label, case))
         if page is not None and isinstance(case.body, dict):
             ids = [task["id"] for task in reversed(page["items"])]
             case.body = {**case.body, "task_ids": ids}  # other fields stay, as generated
@@ -347,7 +370,10 @@ def before_call(ctx: Any, case: Any, kwargs: dict[str, Any]) -> None:
         fields = [f for f in ("before_id", "after_id") if f in case.body]
         if fields:
             moved = str((case.path_parameters or {}).get("id"))  # an int, or a string from a link
-            page = _page({"page": 1, "per_page": 100})
+            # The anchor must be in the moved task's list.
+            found = requests.get(f"{BASE_URL}/v1/tasks/{moved}", headers=_bearer(TOKEN), timeout=10)
+            in_list = f"/v1/lists/{found.json()['list_id']}/tasks" if found.status_code == 200 else "/v1/tasks"
+            page = _page({"page": 1, "per_page": 100}, in_list)
             others = [t["id"] for t in page["items"] if str(t["id"]) != moved] if page is not None else []
             if not others:
                 others = [_new_task()]
@@ -355,26 +381,30 @@ def before_call(ctx: Any, case: Any, kwargs: dict[str, Any]) -> None:
             for f in fields:
                 body[f] = others[0] if f == "before_id" else others[-1]
             case.body = body
-    elif label == "GET /v1/tasks" and case.query and "cursor" in case.query:
+    elif label in ("GET /v1/tasks", "GET /v1/lists/{id}/tasks") and case.query and "cursor" in case.query:
         # A cursor carries the filters it was listed with (422 invalid_cursor with others): a
         # real one is fetched under the case's own filters.
         query = dict(case.query)
         query.pop("page", None)
         filters = {k: v for k, v in query.items() if k in ("status", "date_from", "date_to")}
-        first = _page({"page": 1, "per_page": query.get("per_page", 20), **filters})
+        first = _page({"page": 1, "per_page": query.get("per_page", 20), **filters}, _tasks_path(label, case))
         cursor = first.get("next_cursor") if first is not None else None
         if cursor is None:
             query.pop("cursor")
         else:
             query["cursor"] = cursor
         case.query = query
-    elif label in ("GET /v1/tasks/changes", "GET /v1/tasks/events"):
+    elif label in ("GET /v1/tasks/changes", "GET /v1/tasks/events", "GET /v1/changes", "GET /v1/events"):
         _real_positions(case)
+    elif label == "PATCH /v1/tasks/{id}" and isinstance(case.body, dict) and "list_id" in case.body:
+        case.body = {**case.body, "list_id": _default_list()}
+    elif label == "DELETE /v1/lists/{id}":
+        case.path_parameters = {**(case.path_parameters or {}), "id": _spare_list()}
     elif label == REFRESH and isinstance(case.body, dict):
         case.body = {**case.body, "refresh_token": _chain_token()}
     elif label == END_SESSION and (case.headers or {}).get("Authorization") == f"Bearer {_spare.token}":
         case.path_parameters = {**(case.path_parameters or {}), "id": _spare_other_session()}
-    if label in ("GET /v1/tasks", "POST /v1/tasks/sort") and case.query:
+    if label in ("GET /v1/tasks", "POST /v1/tasks/sort", "GET /v1/lists/{id}/tasks") and case.query:
         # date_from after date_to is a range that ends before it starts: 422 naming date_from,
         # a rule no schema can state. A valid case's range runs forwards.
         query = dict(case.query)
@@ -445,7 +475,7 @@ def _real_positions(case: Any) -> None:
 
 
 def _fresh_preconditions(case: Any, label: str) -> None:
-    """A valid case's If-Match / If-None-Match name the task's version as it is now (a stale one
+    """A valid case's If-Match / If-None-Match name the task's (or list's) version as it is now (a stale one
     is a correct 412, or 304), and its Idempotency-Key is new (the document's example key, sent
     again with another body, is a correct 422 idempotency_key_reused). The server's answers to
     stale versions and reused keys are covered by tests/api/versions.rs and retries.rs."""
@@ -454,8 +484,10 @@ def _fresh_preconditions(case: Any, label: str) -> None:
         headers["Idempotency-Key"] = str(uuid.uuid4())
     tagged = [h for h in ("If-Match", "If-None-Match") if h in headers]
     task = (case.path_parameters or {}).get("id")
-    if tagged and label.startswith(("PATCH /v1/tasks/", "DELETE /v1/tasks/", "POST /v1/tasks/{id}/move", "GET /v1/tasks/{id}")):
-        response = requests.get(f"{BASE_URL}/v1/tasks/{task}", headers=_bearer(TOKEN), timeout=10)
+    lists = ("PATCH /v1/lists/{id}", "DELETE /v1/lists/{id}", "GET /v1/lists/{id}")
+    if tagged and label.startswith(("PATCH /v1/tasks/", "DELETE /v1/tasks/", "POST /v1/tasks/{id}/move", "GET /v1/tasks/{id}", *lists)):
+        kind = "lists" if label in lists else "tasks"
+        response = requests.get(f"{BASE_URL}/v1/{kind}/{task}", headers=_bearer(TOKEN), timeout=10)
         etag = response.headers.get("etag") if response.status_code == 200 else None
         for header in tagged:
             if etag is None or header == "If-None-Match":

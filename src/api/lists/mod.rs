@@ -11,9 +11,12 @@ use super::idempotency::{self, Replayable};
 use super::json::JsonBody;
 use super::problem::{ApiError, BODY, Code, Failure, SESSION, declare};
 use super::security::SignedIn;
+use super::tasks::body::EDGE;
+use super::text::{WHITESPACE, wire_text};
 use crate::domain::{List, ListName};
 use crate::service::{Lists, Outcome};
 use poem_openapi::param::Path;
+use poem_openapi::registry::MetaSchema;
 use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
@@ -44,27 +47,46 @@ fn location_of(id: i64) -> String {
     format!("/v1/lists/{id}")
 }
 
-/// A list's name as a body carries it: 1 to 100 characters after trimming.
+/// A list's name as a body carries it, not yet checked: `ListName::parse` trims it and names
+/// the field when it refuses. The schema takes every name that parse takes, never fewer: any
+/// whitespace around, then text that starts and ends with a character that is neither
+/// whitespace nor a control, with no control inside; the 100 characters are counted after
+/// trimming, which the description says.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct ListNameField(pub String);
+
+/// A character inside a name: anything but a control.
+const INSIDE: &str = r"[^\x00-\x1F\x7F-\x9F]";
+
+wire_text!(ListNameField, "string_list_name", || MetaSchema {
+    min_length: Some(1),
+    pattern: Some(format!(
+        "^{WHITESPACE}*{EDGE}({INSIDE}*{EDGE})?{WHITESPACE}*$"
+    )),
+    ..MetaSchema::new("string")
+});
+
+/// A list's name: 1 to 100 characters after trimming.
 #[derive(Debug, Object, Deserialize)]
 #[oai(rename = "ListName", deny_unknown_fields, example)]
 #[serde(deny_unknown_fields)]
 pub struct NameBody {
-    /// 1 to 100 characters after trimming (spaces around are taken off).
-    #[oai(validator(min_length = 1))]
-    name: String,
+    /// 1 to 100 characters after trimming (spaces around are taken off), no control characters.
+    name: ListNameField,
 }
 
 impl Example for NameBody {
     fn example() -> Self {
         Self {
-            name: "Groceries".into(),
+            name: ListNameField("Groceries".into()),
         }
     }
 }
 
 impl NameBody {
     fn parse(&self) -> Result<ListName, ApiError> {
-        ListName::parse(&self.name).map_err(|e| ApiError::field("name", e.0))
+        ListName::parse(&self.name.0).map_err(|e| ApiError::field("name", e.0))
     }
 }
 
@@ -233,5 +255,33 @@ impl ListApi {
         let seen = if_match.0.map(|m| m.0);
         lists.delete(&session.0, id.0, seen).await?;
         Ok(Deleted::Done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ListNameField;
+    use crate::domain::{ListName, MAX_LIST_NAME_CHARS};
+    use poem_openapi::registry::MetaSchemaRef;
+    use poem_openapi::types::Type;
+    use proptest::prelude::*;
+
+    fn pattern() -> regex::Regex {
+        let MetaSchemaRef::Inline(schema) = ListNameField::schema_ref() else {
+            unreachable!("an inline schema")
+        };
+        regex::Regex::new(&schema.pattern.unwrap()).unwrap()
+    }
+
+    proptest! {
+        /// The document's pattern takes exactly the names the server takes (the names here are
+        /// shorter than the 100 characters a pattern cannot count after trimming).
+        #[test]
+        fn the_pattern_takes_what_parse_takes(
+            raw in "[ \t\u{a0}\u{3000}]{0,2}[a-zé✓ \t\n\u{7}\u{85}\u{2028}]{0,20}[ \t\u{a0}]{0,2}"
+        ) {
+            prop_assert!(raw.trim().chars().count() <= MAX_LIST_NAME_CHARS);
+            prop_assert_eq!(pattern().is_match(&raw), ListName::parse(&raw).is_ok(), "{:?}", raw);
+        }
     }
 }

@@ -23,7 +23,8 @@ use serde::Deserialize;
 pub struct TaskTextField(pub String);
 
 /// A character a trimmed text may start or end with.
-const EDGE: &str = r"[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]";
+pub(crate) const EDGE: &str =
+    r"[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]";
 /// A character inside a text: anything but a control other than tab and newline.
 const INSIDE: &str = r"[^\x00-\x08\x0B-\x1F\x7F-\x9F]";
 

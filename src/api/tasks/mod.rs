@@ -3,7 +3,7 @@
 //! on any list is [`in_list`], and what both share is [`ops`]. What they take and give is
 //! [`body`], [`view`], [`responses`] and [`json`].
 
-mod body;
+pub(crate) mod body;
 mod examples;
 pub(crate) mod in_list;
 mod json;
