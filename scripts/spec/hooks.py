@@ -138,10 +138,10 @@ def _spare_list() -> int:
     return int(_call("POST", "/v1/lists", 201, {"name": "for a delete"}, token=TOKEN)["id"])
 
 
-def _new_task() -> int:
-    """A task to move another one next to, when the user has no other."""
+def _new_task(path: str = "/v1/tasks") -> int:
+    """A task (in the list `path` names) to move another one next to, when it has no other."""
     response = requests.post(
-        f"{BASE_URL}/v1/tasks",
+        f"{BASE_URL}{path}",
         json={"date": "2026-11-24", "task": "anchor for a move", "status": "Incomplete"},
         headers=_bearer(TOKEN),
         timeout=10,
@@ -376,7 +376,7 @@ def before_call(ctx: Any, case: Any, kwargs: dict[str, Any]) -> None:
             page = _page({"page": 1, "per_page": 100}, in_list)
             others = [t["id"] for t in page["items"] if str(t["id"]) != moved] if page is not None else []
             if not others:
-                others = [_new_task()]
+                others = [_new_task(in_list)]
             body = dict(case.body)
             for f in fields:
                 body[f] = others[0] if f == "before_id" else others[-1]
