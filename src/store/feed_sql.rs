@@ -23,9 +23,9 @@ const NO_TASK: &str = "CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS 
 
 /// The page of the user's feed in `scope` after a position: user in placeholder 1, the position
 /// in 2, the limit in 3, and a list's id in 4 for [`FeedScope::List`]. Each entry joins the task
-/// or list as it is now; a tombstone (or a move out of the list read) finds none. Everything is
-/// one statement (one snapshot): two range reads of the tables' `(user_id, seq)` indexes, each
-/// at most a page, merged.
+/// or list as it is now; a tombstone (or a move out of the list read) finds none. Each is one
+/// statement (one snapshot): a range read of `changes_by_list` for one list; for everything,
+/// range reads of both tables' `(user_id, seq)` indexes, merged.
 pub(crate) fn changes_after(scope: FeedScope, style: Placeholder) -> String {
     let n = |i: usize| match style {
         Placeholder::Question => format!("?{i}"),
@@ -36,27 +36,28 @@ pub(crate) fn changes_after(scope: FeedScope, style: Placeholder) -> String {
         format!(
             "SELECT c.seq, 'task', c.task_id, c.list_id, {TASK_COLUMNS}, {NO_LIST}
              FROM changes c LEFT JOIN tasks t ON NOT c.deleted AND t.id = c.task_id
-             WHERE c.user_id = {user} AND c.seq > {since} AND {only}
-             ORDER BY c.seq LIMIT {limit}"
+             WHERE c.user_id = {user} AND c.seq > {since} AND {only}"
         )
     };
     match scope {
         // One list's feed shows a task that left it as deleted there.
-        FeedScope::List(_) => tasks(format!("c.list_id = {}", n(4))),
-        // Everything: a task that moved is told by its row in the list it went to.
+        FeedScope::List(_) => format!(
+            "{} ORDER BY c.seq LIMIT {limit}",
+            tasks(format!("c.list_id = {}", n(4)))
+        ),
+        // Everything: a task that moved is told by its row in the list it went to. One plain
+        // compound statement: SQLite merges the two index reads in `seq` order (with a page
+        // and an order inside each half, it sorted both in a temporary tree: 1.3x the
+        // instructions of a list's feed), PostgreSQL appends them merged.
         FeedScope::Everything => format!(
-            "SELECT * FROM (
-                 SELECT * FROM ({}) AS task_entries
-                 UNION ALL
-                 SELECT * FROM (
-                     SELECT lc.seq, 'list', lc.list_id, lc.list_id, {NO_TASK}, {LIST_COLUMNS}
-                     FROM list_changes lc
-                     LEFT JOIN lists l ON NOT lc.deleted AND l.id = lc.list_id
-                     LEFT JOIN users o ON o.id = l.owner_id
-                     WHERE lc.user_id = {user} AND lc.seq > {since}
-                     ORDER BY lc.seq LIMIT {limit}
-                 ) AS list_entries
-             ) AS entries ORDER BY 1 LIMIT {limit}",
+            "{}
+             UNION ALL
+             SELECT lc.seq, 'list', lc.list_id, lc.list_id, {NO_TASK}, {LIST_COLUMNS}
+             FROM list_changes lc
+             LEFT JOIN lists l ON NOT lc.deleted AND l.id = lc.list_id
+             LEFT JOIN users o ON o.id = l.owner_id
+             WHERE lc.user_id = {user} AND lc.seq > {since}
+             ORDER BY 1 LIMIT {limit}",
             tasks("NOT c.moved".to_owned())
         ),
     }

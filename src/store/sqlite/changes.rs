@@ -101,3 +101,43 @@ impl Changes for SqliteTx<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::FeedScope;
+    use crate::store::feed_sql;
+    use crate::store::filter_sql::Placeholder;
+
+    /// Each feed page reads indexes in `seq` order and sorts nothing: one list's feed its own
+    /// index (not the user's whole feed filtered), everything both tables merged.
+    #[test]
+    fn feed_pages_read_indexes_in_order_and_sort_nothing() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        super::super::MIGRATIONS.to_latest(&mut conn).unwrap();
+        for (scope, index) in [
+            (FeedScope::List(1), "changes_by_list"),
+            (FeedScope::Everything, "changes_by_seq"),
+        ] {
+            let sql = feed_sql::changes_after(scope, Placeholder::Question);
+            let plan: Vec<String> = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map(
+                    rusqlite::params_from_iter([1, 0, 20, 1].iter().take(
+                        if matches!(scope, FeedScope::List(_)) {
+                            4
+                        } else {
+                            3
+                        },
+                    )),
+                    |r| r.get(3),
+                )
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            let text = plan.join("\n");
+            assert!(text.contains(index), "{scope:?}\n{text}");
+            assert!(!text.contains("TEMP B-TREE"), "{scope:?}\n{text}");
+        }
+    }
+}
