@@ -242,6 +242,11 @@ def figures(result):
     return out
 
 
+def num(x):
+    """A ratio: two decimals, or three significant digits far from 1."""
+    return f"{x:.2f}" if 0.1 <= x < 100 else f"{x:.3g}" if x < 100 else f"{x:,.0f}"
+
+
 def report(results, stores, met, migration=None):
     """Lines for BENCHMARKS.md: requests/s per round, the figures, the migration (when measured)."""
     if not results and not migration:
@@ -285,9 +290,11 @@ def report(results, stores, met, migration=None):
             for s, _ in stores:
                 if s in figs:
                     _, mean, (lo, hi), _ = figs[s][i]
-                    cells.append(f"{met(mean, target)} ({lo:.2f}–{hi:.2f})")
+                    shown = met(mean, target) if target != "measured" else num(mean)
+                    cells.append(f"{shown} ({num(lo)}–{num(hi)})")
             lines.append(f"| {name} | " + " | ".join(cells) + f" | {target} |")
     if migration:
         import lists_migration
-        lines += lists_migration.report(migration, stores)
+        mig = lists_migration.report(migration, stores)
+        lines += mig if results else mig[1:]
     return lines
