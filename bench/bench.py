@@ -9,11 +9,13 @@ a long session TTL and no login rate limits, signs the seeded users in through t
 errors and listo's peak RSS (VmHWM, reset before each scenario). On PostgreSQL it also starts a
 second listo on the same database and compares one process with two. Last, on a fresh listo, it
 opens 1,000 Server-Sent Events streams for one user and measures their memory and how long one
-change takes to reach all of them. Writes BENCHMARKS.md.
+change takes to reach all of them. The `lists` group (bench/lists.py) sets lists (issue 24)
+beside the default list; the `migration` group (bench/lists_migration.py) times the lists migration
+on a database the previous release wrote. Writes BENCHMARKS.md.
 
   BENCH_STORES=sqlite|postgres   one store only (the report shows "–" for the other)
   BENCH_ONLY=changes,streams     only these scenario groups (session, list, changes, sort, writes,
-                                 storm, kept, streams, processes); the report then goes to
+                                 storm, kept, lists, streams, processes, migration); the report then goes to
                                  $BENCH_REPORT or /tmp/listo-BENCHMARKS.partial.md, not BENCHMARKS.md
   CARGO_TARGET_DIR               where bench/run.sh built listo (default: target/)
 """
@@ -36,6 +38,8 @@ import urllib.request
 from pathlib import Path
 
 import kept
+import lists
+import lists_migration
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
@@ -55,7 +59,9 @@ PG_SECRET = "listo-bench-secret-0123456789abcdef0123456789abcdef"
 STORES = [("sqlite", "SQLite"), ("postgres", "PostgreSQL")]
 # BENCH_STORES=postgres runs one store only (while developing the benchmark); the report shows "–" for the other.
 ONLY = [x for x in os.environ.get("BENCH_STORES", "").split(",") if x]
-GROUPS = ["session", "list", "changes", "sort", "writes", "storm", "kept", "streams", "processes"]
+GROUPS = ["session", "list", "changes", "sort", "writes", "storm", "kept", "lists", "streams", "processes",
+          "migration"]
+LISTS_ROUNDS = int(os.environ.get("LISTS_ROUNDS", str(lists.ROUNDS)))  # rounds of the lists group
 # BENCH_ONLY=changes,streams runs only these groups of scenarios (while developing the benchmark).
 ONLY_GROUPS = [x for x in os.environ.get("BENCH_ONLY", "").split(",") if x]
 for _g in ONLY_GROUPS:
@@ -106,10 +112,15 @@ class Postgres:
             raise SystemExit("bench: PostgreSQL must run with synchronous_commit and fsync on")
         return self.url
 
-    def sql(self, command):
-        out = subprocess.run([self.psql, "-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", self.url, "-c", command],
+    def sql(self, command, url=None):
+        out = subprocess.run([self.psql, "-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", url or self.url, "-c", command],
                              check=True, stdout=subprocess.PIPE, text=True)
         return out.stdout.strip()
+
+    def script(self, text, url=None):
+        """Runs an SQL script through psql (each statement its own transaction unless it says BEGIN)."""
+        subprocess.run([self.psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url or self.url, "-f", "-"],
+                       input=text, check=True, stdout=subprocess.DEVNULL, text=True)
 
     def show(self, name):
         return self.sql(f"SHOW {name}")
@@ -244,10 +255,12 @@ class Server:
 
 
 def wrk(server, path, method="GET", body=None, token=None, tokens=None, duration=DURATION,
-        connections=CONNECTIONS, threads=THREADS):
+        connections=CONNECTIONS, threads=THREADS, body2=None):
     """Starts wrk. With `tokens`, give it as many threads as connections: each thread (so each
-    connection) then sends with its own token (bench/request.lua)."""
+    connection) then sends with its own token (bench/request.lua). With `body2`, each thread
+    alternates between `body` and `body2`."""
     env = dict(os.environ, METHOD=method, BODY=json.dumps(body) if body is not None else "",
+               BODY2=json.dumps(body2) if body2 is not None else "",
                TOKEN=token or "", TOKENS=",".join(tokens or []))
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(LUA), server.base + path]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -302,6 +315,8 @@ class Run:
         self.processes = None
         self.streams = None
         self.kept = None
+        self.lists = None
+        self.migration = None
 
     def latest_seq(self, email):
         """The newest position of the user's change feed (users.change_seq), read from the database."""
@@ -419,6 +434,9 @@ def scenarios(run):
     if want("kept"):
         print(f"8. kept answers: {kept.SORTS} sorts of a {kept.TASKS}-task page, without and with Idempotency-Key")
         run.kept = kept.measure(server, run.database, run.pg, PASSWORD)
+
+    if want("lists"):
+        run.lists = lists.measure(run, PASSWORD, rounds=LISTS_ROUNDS, duration=DURATION)
 
 
 def figures(run):
@@ -752,7 +770,7 @@ def machine():
 
 
 RUNS = {}  # store -> Run
-SEEDED = ""
+SEEDED = ("0", "0")
 PG_SETTINGS = {}
 
 
@@ -768,22 +786,32 @@ def one_store(store):
             PG_SETTINGS = pg.settings
         else:
             database = str(work / "listo.db")
-        seeded = subprocess.run([str(SEED), database], check=True, capture_output=True, text=True)
-        print("bench:", seeded.stdout.strip(), flush=True)
-        if pg:
-            pg.settle()
-        SEEDED = re.search(r"seeded (\d+) users and (\d+) tasks", seeded.stdout).groups()
         secret = PG_SECRET if pg else None
-        server = Server(work, database, secret=secret)
-        try:
-            run = Run(server, database, pg)
-            scenarios(run)
-            if pg and want("processes"):
-                two_processes(run, work, database)
-        finally:
-            server.stop()
+        # The migration group builds databases of its own: alone, it needs no seed and no server.
+        if any(want(g) for g in GROUPS if g != "migration"):
+            seeded = subprocess.run([str(SEED), database], check=True, capture_output=True, text=True)
+            print("bench:", seeded.stdout.strip(), flush=True)
+            if pg:
+                pg.settle()
+            SEEDED = re.search(r"seeded (\d+) users and (\d+) tasks", seeded.stdout).groups()
+            server = Server(work, database, secret=secret)
+            try:
+                run = Run(server, database, pg)
+                scenarios(run)
+                if pg and want("processes"):
+                    two_processes(run, work, database)
+            finally:
+                server.stop()
+        else:
+            run = Run(None, database, pg)
         if want("streams"):
             streams_scenario(run, work, database, secret)
+        if want("migration"):
+            print("10. lists migration on a database the previous release wrote", flush=True)
+            if pg:
+                run.migration = lists_migration.measure_postgres(pg, work, secret=PG_SECRET)
+            else:
+                run.migration = lists_migration.measure_sqlite(work)
         figures(run)
         RUNS[store] = run
     finally:
@@ -844,6 +872,11 @@ def instructions_section():
         if key == "list":
             ok = row["ratio_to_healthz"] <= 2.5
             target = "≤ 2.5× " + ("met" if ok else "**missed**")
+        for fast, limit, what in (("list", 1.1, "GET /v1/tasks"), ("changes", 1.1, "GET /v1/tasks/changes"),
+                                  ("sort_1k", 1.5, "the 1k list's"), ("move_1k", 1.5, "the 1k list's")):
+            if f"ratio_to_{fast}" in row:
+                ok = row[f"ratio_to_{fast}"] <= limit
+                target = f"{row[f'ratio_to_{fast}']:.2f}× {what}: ≤ {limit}× " + ("met" if ok else "**missed**")
         lines.append(f"| {row['label']} | {row['instructions']:,} | {row['ratio_to_healthz']:.2f} | {target} |")
     return lines
 
@@ -978,6 +1011,8 @@ def write_report():
             "| --- | ---: | ---: |",
         ] + [f"| {name} | {cell('sqlite', fmt)} | {cell('postgres', fmt)} |" for name, fmt in measures]
     lines += kept.report({store: run.kept for store, run in RUNS.items() if run.kept}, STORES)
+    lines += lists.report({store: run.lists for store, run in RUNS.items() if run.lists}, STORES, met,
+                          {store: run.migration for store, run in RUNS.items() if run.migration})
     lines += instructions_section()
     lines.append("")
     notes = ROOT / "bench/NOTES.md"

@@ -19,10 +19,24 @@ Kinds (the list user has exactly 100 tasks; creates go to a second user so the l
   healthz   GET /healthz
   session   GET /v1/auth/session (Bearer)
   list      GET /v1/tasks?page=1&per_page=20 (totals included)
+  list_in_list  GET /v1/lists/{id}/tasks?page=1&per_page=20: the list user's second list, also of
+            100 tasks (made over HTTP after the first 100, with POST /v1/lists and
+            POST /v1/lists/{id}/tasks, only when this kind runs)
+  list_by_id  GET /v1/lists/{id}/tasks?page=1&per_page=20 with the id of the default list: the same
+            list as `list`, by the per-list route (its own read transaction, the list looked up)
+  changes   GET /v1/tasks/changes?since=S&limit=100, S just before the list user's first task: the
+            100 creates of its default list
+  feed      GET /v1/changes?since=S&limit=100: the same 100 entries (checked) through the feed of
+            everything
   create    POST /v1/tasks {"date":"2026-11-25","task":"bench task","status":"Incomplete"}
   sort      POST /v1/tasks/sort?page=1&per_page=20, the page's ids reversed; it alternates between
             the page's order and its reverse, so every sort really moves tasks
   move      POST /v1/tasks/{id}/move, {"to":"start"} alternating with {"to":"end"}
+  sort_1k, sort_100k   POST /v1/lists/{id}/tasks/sort?page=1&per_page=20 in a list of 1,000 and
+            one of 100,000 tasks (a third user's; filled straight in the database as bench/lists.py
+            fills its lists, only when these kinds run), page 1 reversed and back in turn
+  move_1k, move_100k   POST /v1/tasks/{id}/move in those lists: a task of page 25 placed after the
+            task 10 places on, then before the one 5 places on, in turn (each moves it)
 
 Every answer is checked (status, and that sorts and moves did what was asked).
 
@@ -50,14 +64,24 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench password 1"
-KINDS = ["healthz", "session", "list", "create", "sort", "move"]
+KINDS = ["healthz", "session", "list", "list_in_list", "list_by_id", "changes", "feed", "create", "sort", "move",
+         "sort_1k", "sort_100k", "move_1k", "move_100k"]
+BIG = {"1k": 1_000, "100k": 100_000}  # the lists of the sort_* and move_* kinds
 LABELS = {
     "healthz": "GET /healthz",
     "session": "GET /v1/auth/session",
     "list": "GET /v1/tasks?page=1&per_page=20 (100 tasks)",
+    "list_in_list": "GET /v1/lists/{id}/tasks?page=1&per_page=20 (2nd list, 100 tasks)",
+    "list_by_id": "GET /v1/lists/{default id}/tasks?page=1&per_page=20 (100 tasks)",
+    "changes": "GET /v1/tasks/changes?since=S&limit=100 (100 changes)",
+    "feed": "GET /v1/changes?since=S&limit=100 (the same 100)",
     "create": "POST /v1/tasks",
     "sort": "POST /v1/tasks/sort (20 ids, reversed)",
     "move": "POST /v1/tasks/{id}/move (start/end)",
+    "sort_1k": "POST /v1/lists/{id}/tasks/sort (20 ids), 1k-task list",
+    "sort_100k": "POST /v1/lists/{id}/tasks/sort (20 ids), 100k-task list",
+    "move_1k": "POST /v1/tasks/{id}/move (after/before, mid-list), 1k-task list",
+    "move_100k": "POST /v1/tasks/{id}/move (after/before, mid-list), 100k-task list",
 }
 TIMEOUT = 300  # seconds for one request: everything is ~50x slower under valgrind
 NEW_TASK = {"date": "2026-11-25", "task": "bench task", "status": "Incomplete"}
@@ -252,13 +276,50 @@ def page_ids(client, token):
 class Kinds:
     """One function per kind of request: `send(i)` sends the i-th request of that kind and checks it."""
 
-    def __init__(self, client, reader, writer, list_ids):
+    def __init__(self, client, reader, writer, list_ids, lists=None):
         self.c = client
         self.reader = reader
         self.writer = writer
         self.order = list(list_ids)  # page 1 of the list user as it is now
         self.mover = None
         self.move_to = "end"
+        self.lists = lists or {}  # "default" and, when made, "second": the list user's list ids
+        self.since = None  # just before the list user's first task in its feed
+        self.feed_seqs = None
+        self.lister = None  # the user of the sort_* and move_* kinds
+
+    def feed_since(self):
+        if self.since is None:
+            first = self.c.request("GET", "/v1/tasks/changes?since=0&limit=1", token=self.reader)["changes"][0]
+            self.since = first["seq"] - 1
+        return self.since
+
+    def list_in_list(self, i):
+        page = self.c.request("GET", f"/v1/lists/{self.lists['second']}/tasks?page=1&per_page=20",
+                              token=self.reader)
+        if len(page["items"]) != 20 or page["total_items"] != 100:
+            raise SystemExit(f"instructions: 2nd list page 1 has {len(page['items'])} of {page['total_items']}")
+
+    def list_by_id(self, i):
+        page = self.c.request("GET", f"/v1/lists/{self.lists['default']}/tasks?page=1&per_page=20",
+                              token=self.reader)
+        if [t["id"] for t in page["items"]] != self.order or page["total_items"] != 100:
+            raise SystemExit("instructions: the default list by id is not the list's page 1")
+
+    def changes(self, i):
+        page = self.c.request("GET", f"/v1/tasks/changes?since={self.feed_since()}&limit=100", token=self.reader)
+        seqs = [c["seq"] for c in page["changes"]]
+        if len(seqs) != 100 or (self.feed_seqs is not None and seqs != self.feed_seqs):
+            raise SystemExit(f"instructions: /v1/tasks/changes answered {len(seqs)} changes")
+        self.feed_seqs = seqs
+
+    def feed(self, i):
+        page = self.c.request("GET", f"/v1/changes?since={self.feed_since()}&limit=100", token=self.reader)
+        seqs = [c["seq"] for c in page["changes"]]
+        if len(seqs) != 100 or any(c["kind"] != "upsert" for c in page["changes"]) or (
+                self.feed_seqs is not None and seqs != self.feed_seqs):
+            raise SystemExit("instructions: /v1/changes did not answer the 100 changes /v1/tasks/changes does")
+        self.feed_seqs = seqs
 
     def healthz(self, i):
         self.c.request("GET", "/healthz")
@@ -273,6 +334,35 @@ class Kinds:
 
     def create(self, i):
         self.c.request("POST", "/v1/tasks", NEW_TASK, token=self.writer, expect=(201,))
+
+    def sort_big(self, size):
+        list_id, order, _ = self.lists[size]
+        wanted = order[::-1]
+        page = self.c.request("POST", f"/v1/lists/{list_id}/tasks/sort?page=1&per_page=20",
+                              {"task_ids": wanted}, token=self.lister)
+        got = [t["id"] for t in page["items"]]
+        if got != wanted:
+            raise SystemExit(f"instructions: sort of the {size} list answered {got}, not {wanted}")
+        self.lists[size] = (list_id, got, self.lists[size][2])
+
+    def move_big(self, size, i):
+        _, _, middle = self.lists[size]
+        body = {"after_id": middle[10]} if i % 2 == 0 else {"before_id": middle[5]}
+        task = self.c.request("POST", f"/v1/tasks/{middle[0]}/move", body, token=self.lister)
+        if task["id"] != middle[0]:
+            raise SystemExit(f"instructions: move answered task {task['id']}")
+
+    def sort_1k(self, i):
+        self.sort_big("1k")
+
+    def sort_100k(self, i):
+        self.sort_big("100k")
+
+    def move_1k(self, i):
+        self.move_big("1k", i)
+
+    def move_100k(self, i):
+        self.move_big("100k", i)
 
     def sort(self, i):
         # The page's current order reversed: every sort really moves every task of the page.
@@ -396,7 +486,38 @@ def main():
                 client.request("POST", "/v1/tasks", {"date": "2026-11-24", "task": f"bench task {i}",
                                                      "status": "Incomplete" if i % 2 else "Completed"},
                                token=token, expect=(201,))
-        runner = Kinds(client, reader, writer, page_ids(client, reader))
+        lists = {"default": client.request("GET", "/v1/lists", token=reader)["items"][0]["id"]}
+        if "list_in_list" in kinds:
+            second = client.request("POST", "/v1/lists", {"name": "second"}, token=reader, expect=(201,))["id"]
+            for i in range(100):
+                client.request("POST", f"/v1/lists/{second}/tasks",
+                               {"date": "2026-11-24", "task": f"bench task {i}",
+                                "status": "Incomplete" if i % 2 else "Completed"}, token=reader, expect=(201,))
+            lists["second"] = second
+        runner = Kinds(client, reader, writer, page_ids(client, reader), lists)
+        if any(k in kinds for k in ("sort_1k", "sort_100k", "move_1k", "move_100k")):
+            runner.lister = sign_in(client, listo.outbox, "lister@bench.example")
+            user_id = client.request("GET", "/v1/auth/session", token=runner.lister)["user"]["id"]
+            import lists as bench_lists  # bench/lists.py: the same rows as its lists
+            import sqlite3
+            for size, n in BIG.items():
+                list_id = client.request("POST", "/v1/lists", {"name": size}, token=runner.lister,
+                                         expect=(201,))["id"]
+                db = sqlite3.connect(work / "listo.db", timeout=60, isolation_level=None)
+                rows = list(bench_lists.rows(user_id, list_id, n))
+                for start in range(0, n, bench_lists.BATCH):
+                    db.execute("BEGIN IMMEDIATE")
+                    db.executemany(bench_lists.INSERT + "(?, ?, ?, ?, ?, ?, ?, ?)", rows[start:start + bench_lists.BATCH])
+                    db.execute("COMMIT")
+                db.execute("UPDATE users SET task_count = task_count + ? WHERE id = ?", (n, user_id))
+                db.close()
+                base = f"/v1/lists/{list_id}/tasks?per_page=20&page="
+                total = client.request("GET", base + "1", token=runner.lister)["total_items"]
+                if total != n:
+                    raise SystemExit(f"instructions: the {size} list holds {total} tasks")
+                first = [t["id"] for t in client.request("GET", base + "1", token=runner.lister)["items"]]
+                middle = [t["id"] for t in client.request("GET", base + "25", token=runner.lister)["items"]]
+                runner.lists[size] = (list_id, first, middle)
         log(f"set up in {time.monotonic() - started:.0f} s; instrumentation on")
         listo.instrument(True)
         results = {}
@@ -444,6 +565,16 @@ def main():
     if "list" in results:
         ratio = results["list"]["ratio_to_healthz"]
         print(f"target: list page 1 <= 2.5x healthz: {ratio:.2f}x, {'met' if ratio <= 2.5 else 'NOT met'}")
+    for slow, fast, what in [("list_in_list", "list", "a list's page 1 / /v1/tasks page 1"),
+                             ("list_by_id", "list", "the default list by id / /v1/tasks page 1"),
+                             ("feed", "changes", "/v1/changes / /v1/tasks/changes"),
+                             ("sort_100k", "sort_1k", "a list's sort, 100k / 1k tasks"),
+                             ("move_100k", "move_1k", "a move, 100k / 1k tasks")]:
+        if slow in results and fast in results:
+            ratio = results[slow]["instructions"] / results[fast]["instructions"]
+            results[slow]["ratio_to_" + fast] = ratio
+            limit = 1.5 if fast in ("sort_1k", "move_1k") else 1.1
+            print(f"target: {what} <= {limit}x: {ratio:.2f}x, {'met' if ratio <= limit else 'NOT met'}")
     if args.json:
         out = {
             "tool": valgrind_version + " --tool=callgrind",

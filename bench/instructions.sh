@@ -2,11 +2,13 @@
 # Instructions per request under valgrind's callgrind: figures that stay put on a noisy machine.
 # Builds the release binary, installs valgrind (Debian package) when it is missing, then runs
 # bench/instructions.py against listo on SQLite and prints the table (Ir per request and the ratio
-# to GET /healthz for healthz, session, list page 1, create, sort, move).
+# to GET /healthz for healthz, session, list page 1, a list's page 1 (/v1/lists/{id}/tasks), the
+# two feeds, create, sort, move).
 #
 #   bench/instructions.sh                        the whole table (about 1.5 minutes)
 #   INSTR_JSON=/tmp/instr.json bench/instructions.sh   also write the results as JSON
 #   bench/instructions.sh --json /tmp/instr.json --only list   the same, list (and healthz) only
+#   bench/instructions.sh --only list,list_in_list,list_by_id,changes,feed   lists (issue 24) beside /v1/tasks
 #   INSTR_N=200 INSTR_WINDOWS=5 INSTR_WARMUP=20  requests per window, windows, warm-up requests
 #   INSTR_KEEP=/tmp/cg bench/instructions.sh     keep the callgrind dumps (one per window)
 #   CARGO_TARGET_DIR=/elsewhere bench/instructions.sh   builds there and runs that binary

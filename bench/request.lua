@@ -1,4 +1,6 @@
 -- wrk request script: METHOD, BODY and TOKEN come from the environment.
+-- BODY2, when set, alternates with BODY: each connection's thread sends BODY, BODY2, BODY, ...
+-- (two orders of one page, so that every sort really moves tasks).
 -- TOKENS (comma-separated) instead gives each wrk thread its own token, in order; run wrk with
 -- as many threads as connections (-tN -cN) and each connection sends as a different user.
 wrk.method = os.getenv("METHOD") or "GET"
@@ -30,5 +32,14 @@ end
 function init(args)
   if thread_token then
     wrk.headers["Authorization"] = "Bearer " .. thread_token
+  end
+end
+
+local body2 = os.getenv("BODY2")
+if body2 and #body2 > 0 then
+  local sent = 0
+  function request()
+    sent = sent + 1
+    return wrk.format(nil, nil, nil, (sent % 2 == 1) and body or body2)
   end
 end

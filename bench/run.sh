@@ -8,8 +8,13 @@
 #   DURATION=5 bench/run.sh      shorter runs
 #   BENCH_ONLY=changes,streams bench/run.sh
 #                                only these groups of scenarios (session, list, changes, sort, writes,
-#                                storm, kept, streams, processes); the report then goes to
+#                                storm, kept, lists, streams, processes, migration); the report then goes to
 #                                /tmp/listo-BENCHMARKS.partial.md (or $BENCH_REPORT), not BENCHMARKS.md
+#   BENCH_ONLY=lists LISTS_ROUNDS=3 bench/run.sh
+#                                lists (issue 24, bench/lists.py) against the default list, 3 rounds
+#   BENCH_ONLY=migration bench/run.sh
+#                                the lists migration on a previous release's database
+#                                (bench/lists_migration.py; no seed, no wrk)
 #   BENCH_STORES=sqlite bench/run.sh   one store only
 #   CARGO_TARGET_DIR=/elsewhere bench/run.sh   builds there, and bench.py runs the binaries from there
 set -euo pipefail
