@@ -412,7 +412,7 @@ def main():
         if "sqlite" in stores:
             results["sqlite"] = measure_sqlite(work)
         if "postgres" in stores:
-            from bench import Postgres
+            from pgcluster import Postgres
             pg = Postgres()
             pg.start()
             results["postgres"] = measure_postgres(pg, work)
